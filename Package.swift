@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+// syncreplay — record/replay conformance harness for blockchain block synchronisation.
+// Layout and module boundaries: DESIGN.md §1 and §7 (kept in ../shared/DESIGN.md).
+import PackageDescription
+
+let package = Package(
+    name: "syncreplay",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "syncreplay", targets: ["syncreplay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        // Protobuf wire primitives (varints, tags, bounded length-delimited reads) shared by the
+        // trace schema and the CometBFT codecs. Hand-written so encoding is byte-exact with gogoproto.
+        .target(name: "ProtoWire"),
+        // Keccak-f[1600] and Keccak-256: the pivot hint's digests and SecretConnection's STROBE.
+        .target(name: "Keccak"),
+        // The exit-code contract of DESIGN.md §6, shared by the three executables.
+        .target(name: "CommandExit", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The trace container: MCAP writer/readers and the syncreplay event schema.
+        .target(name: "SyncTrace", dependencies: ["ProtoWire"]),
+        // CometBFT blocks, blocksync messages, hashing and commit verification.
+        .target(name: "CometWire", dependencies: [
+            "ProtoWire",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // CometBFT transport: MConnection framing and SecretConnection.
+        .target(name: "CometP2P", dependencies: [
+            "ProtoWire", "Keccak",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Conflux's pivot-hint file and fork validator.
+        .target(name: "PivotHint", dependencies: ["Keccak"]),
+        // The v0 blocksync reactor (BlockPool + reactor) as a sans-IO state machine.
+        .target(name: "BlockSync", dependencies: [
+            "CometWire",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        .executableTarget(name: "syncreplay", dependencies: [
+            "CommandExit", "SyncTrace", "CometWire", "PivotHint", "BlockSync",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SyncReplayTests", dependencies: [
+            "ProtoWire", "Keccak", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
+        ]),
+    ]
+)

@@ -1,0 +1,24 @@
+import ArgumentParser
+import CommandExit
+
+/// The `syncreplay` command line (DESIGN.md §6). Thin: every command parses its arguments,
+/// calls into the libraries and maps errors to the exit codes of `ExitStatus`.
+@main
+struct SyncReplay: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "syncreplay",
+        abstract: "Record/replay conformance harness for CometBFT blocksync and Conflux pivot hints.",
+        discussion: """
+        Exit codes (every command): 0 success or match, 1 divergence or problems found,
+        2 bad input or usage, 3 internal error, 4 nondeterminism detected.
+        """,
+        version: version,
+        subcommands: []
+    )
+
+    static func main() {
+        CommandRunner.main(SyncReplay.self)
+    }
+}
