@@ -239,7 +239,8 @@ public enum RPCJSON {
         /// An integer given as a JSON string (Go's int64 encoding) or a JSON number.
         private func integerText() throws(RPCJSONError) -> String {
             if let s = value as? String { return s }
-            if let n = value as? NSNumber, !(value is Bool) { return n.stringValue }
+            if let i = value as? Int { return String(i) }
+            if let n = value as? NSNumber { return n.stringValue }
             throw fail("expected an integer")
         }
 
