@@ -1,7 +1,7 @@
 /// Why `ChainState.validateBlock` rejects a block (`state/validation.go`, specs §4.5), with
 /// Go's error texts.
 public enum BlockValidationError: Error, Hashable, Sendable, CustomStringConvertible {
-    case basic(ValidationError)
+    case basic(ValidateBasicError)
     case wrongVersion(expected: ConsensusVersion, got: ConsensusVersion)
     case wrongChainID(expected: String, got: String)
     case wrongInitialHeight(expected: Int64, got: Int64)
