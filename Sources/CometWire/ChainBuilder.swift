@@ -133,6 +133,24 @@ public struct ChainBuilder: Sendable {
         return Commit(height: height, round: 0, blockID: blockID, signatures: sigs)
     }
 
+    /// The extended commit for `commit` (cometbft v0.38+ `BlockResponse.ext_commit`): every
+    /// COMMIT vote carries the extension `"ext/<height>/<index>"` and its signature.
+    public func extendedCommit(_ commit: Commit) -> ExtendedCommit {
+        let sigs = commit.signatures.enumerated().map { i, s -> ExtendedCommitSig in
+            guard s.blockIDFlag == .commit else {
+                return ExtendedCommitSig(blockIDFlag: s.blockIDFlag, validatorAddress: s.validatorAddress, timestamp: s.timestamp,
+                                         signature: s.signature, extension: [], extensionSignature: [])
+            }
+            let ext = Array("ext/\(commit.height)/\(i)".utf8)
+            let bytes = voteExtensionSignBytes(extension: ext, height: commit.height, round: Int64(commit.round), chainID: configuration.chainID)
+            // ed25519 signing with a valid key does not fail.
+            let extSig = Array(try! keys[i].signature(for: bytes))
+            return ExtendedCommitSig(blockIDFlag: s.blockIDFlag, validatorAddress: s.validatorAddress, timestamp: s.timestamp,
+                                     signature: s.signature, extension: ext, extensionSignature: extSig)
+        }
+        return ExtendedCommit(height: commit.height, round: commit.round, blockID: commit.blockID, extendedSignatures: sigs)
+    }
+
     /// Validator indices, in set order, whose power stays at most `limit`.
     private func signers(upTo limit: Int64) -> Set<Int> {
         var chosen = Set<Int>()

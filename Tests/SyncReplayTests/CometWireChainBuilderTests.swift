@@ -125,3 +125,35 @@ import Testing
         }
     }
 }
+
+/// Vote extensions (cometbft v0.38+): the builder's extended commits verify, and tampering or
+/// stripping is caught (specs §3.4 step 4).
+@Suite struct CometWireExtendedCommitTests {
+    @Test func extendedCommitVerifiesAndTamperingIsCaught() throws {
+        let builder = CometWireChainBuilderTests.builder
+        let chain = builder.build()
+        let commit = try #require(chain.commit(for: 2))
+        let ext = builder.extendedCommit(commit)
+        let id = try #require(chain.blockID(at: 2))
+        let vals = builder.validatorSet
+        try ext.validateFromProto()
+        try ext.ensureExtensions(enabled: true)
+        #expect(throws: ValidateBasicError.self) { try ext.ensureExtensions(enabled: false) }
+        try vals.verifyExtendedCommit(chainID: "test-chain", blockID: id, height: 2, extendedCommit: ext)
+        #expect(ext.commit == commit)
+        // Round trip inside a BlockResponse.
+        let msg = BlocksyncMessage.blockResponse(block: try #require(chain.block(at: 2)), extCommit: ext)
+        #expect(try BlocksyncMessage.decode(msg.encode()) == msg)
+
+        var bad = ext
+        bad.extendedSignatures[1].extension_ = Array("other".utf8)
+        #expect(throws: ExtendedCommitVerificationError.wrongExtensionSignature(index: 1, signature: ext.extendedSignatures[1].extensionSignature)) {
+            try vals.verifyExtendedCommit(chainID: "test-chain", blockID: id, height: 2, extendedCommit: bad)
+        }
+        var stripped = ext
+        stripped.extendedSignatures[0].extensionSignature = []
+        #expect(throws: ExtendedCommitVerificationError.self) {
+            try vals.verifyExtendedCommit(chainID: "test-chain", blockID: id, height: 2, extendedCommit: stripped)
+        }
+    }
+}
