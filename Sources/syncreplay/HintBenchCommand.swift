@@ -12,13 +12,11 @@ struct HintBench: ParsableCommand {
         abstract: "Measure allowSwitch checks/s and hint load + verification time against raw Keccak-256.",
         discussion: """
         1. Raw Keccak-256 throughput over a 64 MiB buffer (the physical reference).
-        2. allowSwitch checks/s on a generated 1,000,000-height file (parameters of the sample:
-           5/100/20000/4) read through the file source: warm (check heights in 5 cached
-           pages) and cold (every check misses the 5-page LRU and loads + verifies a page).
-        3. Load (header, digests, checksum) and full verification of every page of a generated
-           file with --large-range-max heights (default 107,000,000, the size of Conflux's
-           mainnet file, 120 MB), next to a plain sequential read of the same file. The file is
-           written to a temporary directory and deleted afterwards.
+
+        2. allowSwitch checks/s on a generated 1,000,000-height file (the sample's parameters 5/100/20000/4) read through the file source: warm (check heights in 5 cached pages) and cold (every check misses the 5-page LRU and loads and verifies a page).
+
+        3. Load (header, digests, checksum) and full verification of every page of a generated file with --large-range-max heights (default 107,000,000, the size of Conflux's mainnet file, 120 MB), next to a plain sequential read of the same file. The file is written to a temporary directory and deleted afterwards.
+
         Build in release first: swift build -c release
 
         Example:
