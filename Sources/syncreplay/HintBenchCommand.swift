@@ -72,6 +72,20 @@ struct HintBench: ParsableCommand {
             keccakMBs = max(keccakMBs, Double(buffer.count) / t / 1e6)
         }
         print("raw keccak256: \(Self.rate(keccakMBs)) MB/s (64 MiB buffer, best of 3)")
+        // The same in page-sized pieces, the shape of page verification.
+        var pageKeccakMBs = 0.0
+        for _ in 0..<3 {
+            let (_, t) = Self.time { () -> Int in
+                var start = 0, sink = 0
+                while start + 22_400 <= buffer.count {
+                    sink &+= Int(Keccak256.hash(buffer[start..<(start + 22_400)])[0])
+                    start += 22_400
+                }
+                return sink
+            }
+            pageKeccakMBs = max(pageKeccakMBs, Double(buffer.count / 22_400 * 22_400) / t / 1e6)
+        }
+        print("raw keccak256 over 22,400 B pages: \(Self.rate(pageKeccakMBs)) MB/s (best of 3)")
 
         // 2. allowSwitch on a 1,000,000-height file.
         let header = try PivotHintHeader(minorInterval: 5, majorInterval: 100, pageInterval: 20_000,
@@ -134,9 +148,13 @@ struct HintBench: ParsableCommand {
             try PivotHint(file: PivotHintFile(path: largePath), checksum: largeChecksum)
         }
         print("load (header + \(large.digestPartBytes) B digests + checksum): \(String(format: "%.2f", loadTime * 1e3)) ms")
-        let (failures, verifyTime) = Self.time { loaded.file.verifyPages() }
-        guard failures.isEmpty else { throw CommandFailure.internalFailure("generated file failed verification") }
-        print("full verification of \(large.pageCount) pages: \(String(format: "%.3f", verifyTime)) s = \(Self.rate(sizeMB / verifyTime)) MB/s; raw keccak alone would take \(String(format: "%.3f", sizeMB / keccakMBs)) s")
+        var verifyTime = Double.infinity
+        for _ in 0..<3 {
+            let (failures, t) = Self.time { loaded.file.verifyPages() }
+            guard failures.isEmpty else { throw CommandFailure.internalFailure("generated file failed verification") }
+            verifyTime = min(verifyTime, t)
+        }
+        print("full verification of \(large.pageCount) pages: \(String(format: "%.3f", verifyTime)) s = \(Self.rate(sizeMB / verifyTime)) MB/s (best of 3); raw keccak alone would take \(String(format: "%.3f", sizeMB / keccakMBs)) s")
     }
 }
 
