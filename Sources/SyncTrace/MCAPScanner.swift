@@ -70,12 +70,14 @@ public struct MCAPScanner {
             throw TraceError.truncated(offset: offset + 9, expected: "\(length) bytes of \(MCAPOpcode.name(of: opcode)) content")
         }
         if opcode == MCAPOpcode.dataEnd.rawValue, trackCRC { dataSectionCRC = dataCRC.value }
-        let record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
-        if trackCRC && !sawDataEnd {
+        if trackCRC && !sawDataEnd && opcode != MCAPOpcode.dataEnd.rawValue {
             dataCRC.update(prefix)
             dataCRC.update(content)
         }
+        // The framing is sound: a malformed record's content does not stop a scan that goes on
+        // (doctor) from finding the next record.
         position = offset + 9 + length
+        let record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
         switch record {
         case .dataEnd: sawDataEnd = true
         case .footer:
