@@ -57,6 +57,9 @@ public struct MCAPScanner {
                 : "a 9-byte record prefix (opcode and length), \(remaining) bytes left")
         }
         let prefix = try reader.bytes(at: offset, count: 9)
+        guard prefix.count == 9 else {
+            throw TraceError.truncated(offset: offset, expected: "a 9-byte record prefix (the file shrank while being read)")
+        }
         let opcode = prefix[prefix.startIndex]
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(prefix[prefix.startIndex + 1 + i]) << UInt64(8 * i) }

@@ -120,6 +120,13 @@ public final class TraceReader {
         return s
     }
 
+    /// Calls `body` with every event in order, streaming (constant memory); stops at the
+    /// first damage by throwing, after `body` has seen the intact prefix.
+    public func forEach(_ body: (TraceEntry) throws -> Void) throws {
+        var stream = try events()
+        while let entry = try stream.next() { try body(entry) }
+    }
+
     /// Every event, in order (convenience for small traces and tests).
     public func readAll() throws -> [TraceEntry] {
         var stream = try events()
