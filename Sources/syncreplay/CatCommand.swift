@@ -35,7 +35,7 @@ struct Cat: ParsableCommand {
     var raw = false
 
     func run() throws {
-        let formatter = EventFormatter(raw: raw, describePayload: nil)
+        let formatter = EventFormatter(raw: raw, describePayload: BlocksyncPayload.describe)
         let source = try MCAPFileSource(path: trace)
         var walker = MCAPWalker(scanner: try MCAPScanner(source: source))
         var channels: [UInt16: MCAPChannel] = [:]

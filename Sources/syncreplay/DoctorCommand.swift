@@ -28,7 +28,7 @@ struct Doctor: ParsableCommand {
     var trace: String
 
     func run() throws {
-        let d = try TraceDoctor.examine(source: try MCAPFileSource(path: trace))
+        let d = try TraceDoctor.examine(source: try MCAPFileSource(path: trace), checkPayload: BlocksyncPayload.check)
         for p in d.problems { print(p.description) }
         let what = "\(d.messageCount) messages in \(d.chunkCount) chunks"
         if d.isHealthy {
