@@ -66,6 +66,10 @@ public struct ChainState: Hashable, Sendable {
     public var consensusParams: HashedParams
     /// `ConsensusParams.Evidence.MaxBytes` (default 1,048,576).
     public var evidenceMaxBytes: Int64
+    /// When false, `AppHash` and `LastResultsHash` are not compared: for replaying a node
+    /// whose application results are unknown (e.g. the first block after resuming from a
+    /// store). A real node always checks them; this is a documented divergence, off by default.
+    public var checksApplicationHashes: Bool = true
 
     public init(chainID: String, initialHeight: Int64 = 1, version: ConsensusVersion = ConsensusVersion(block: 11, app: 0),
                 lastBlockHeight: Int64 = 0, lastBlockID: BlockID = BlockID(), lastBlockTime: Timestamp,
@@ -116,10 +120,12 @@ public struct ChainState: Hashable, Sendable {
             throw .wrongHeight(expected: lastBlockHeight + 1, got: h.height)
         }
         if h.lastBlockID != lastBlockID { throw .wrongLastBlockID(expected: lastBlockID, got: h.lastBlockID) }
-        if h.appHash != appHash { throw .wrongHash(field: "AppHash", expected: appHash, got: h.appHash) }
+        if checksApplicationHashes && h.appHash != appHash {
+            throw .wrongHash(field: "AppHash", expected: appHash, got: h.appHash)
+        }
         let cph = consensusParams.hash()
         if h.consensusHash != cph { throw .wrongHash(field: "ConsensusHash", expected: cph, got: h.consensusHash) }
-        if h.lastResultsHash != lastResultsHash {
+        if checksApplicationHashes && h.lastResultsHash != lastResultsHash {
             throw .wrongHash(field: "LastResultsHash", expected: lastResultsHash, got: h.lastResultsHash)
         }
         let vh = validators.hash()
@@ -161,6 +167,25 @@ public struct ChainState: Hashable, Sendable {
         s.nextValidators = nextNextValidators ?? nextValidators
         s.appHash = appHash
         s.lastResultsHash = lastResultsHash
+        s.checksApplicationHashes = true
+        return s
+    }
+
+    /// The state of a node whose store ends at `lastBlock` (blocksync resuming at
+    /// `lastBlock.height + 1`): the same validators signed `lastBlock` and sign the next ones
+    /// unless `lastValidators` says otherwise. Pass `appHash` / `lastResultsHash` when known
+    /// (e.g. from the next header); without them application hashes are not checked for the
+    /// first block.
+    public static func resuming(after lastBlock: Block, lastBlockID: BlockID? = nil, initialHeight: Int64 = 1,
+                                validators: ValidatorSet, lastValidators: ValidatorSet? = nil,
+                                appHash: [UInt8]? = nil, lastResultsHash: [UInt8]? = nil,
+                                consensusParams: HashedParams = .cometDefault) -> ChainState {
+        var s = ChainState(chainID: lastBlock.header.chainID, initialHeight: initialHeight, version: lastBlock.header.version,
+                           lastBlockHeight: lastBlock.header.height, lastBlockID: lastBlockID ?? lastBlock.blockID(),
+                           lastBlockTime: lastBlock.header.time, validators: validators,
+                           lastValidators: lastValidators ?? validators, appHash: appHash ?? [],
+                           lastResultsHash: lastResultsHash ?? [], consensusParams: consensusParams)
+        s.checksApplicationHashes = appHash != nil && lastResultsHash != nil
         return s
     }
 

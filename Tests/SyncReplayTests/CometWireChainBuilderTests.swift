@@ -157,3 +157,28 @@ import Testing
         }
     }
 }
+
+@Suite struct CometWireChainStateTests {
+    /// A node resuming from its store at height 3 validates block 4 without knowing the
+    /// application results, and from then on checks them.
+    @Test func resumingFromAStoredBlock() throws {
+        let chain = CometWireChainBuilderTests.builder.build()
+        let stored = try #require(chain.block(at: 3))
+        var state = ChainState.resuming(after: stored, validators: CometWireChainBuilderTests.builder.validatorSet)
+        #expect(!state.checksApplicationHashes)
+        let b4 = try #require(chain.block(at: 4))
+        try state.validateBlock(b4)
+        state = state.applying(b4, committedBy: try #require(chain.block(at: 5)).header)
+        #expect(state.checksApplicationHashes)
+        try state.validateBlock(try #require(chain.block(at: 5)))
+        // Time must follow the weighted median of the LastCommit.
+        var late = try #require(chain.block(at: 5))
+        late.header.time = late.header.time.adding(nanoseconds: 1)
+        do {
+            try state.validateBlock(late)
+            Issue.record("accepted a block with a wrong time")
+        } catch {
+            guard case .wrongMedianTime = error else { Issue.record("\(error)"); return }
+        }
+    }
+}
