@@ -189,6 +189,16 @@ public struct ChainState: Hashable, Sendable {
         return s
     }
 
+    /// The state after `block` when the application results are not known: the next
+    /// `validateBlock` does not compare `AppHash` / `LastResultsHash` (they are taken from the
+    /// validated block by the following `applying`). Prefer `applying(_:committedBy:)` or
+    /// explicit results when they are available.
+    public func applying(_ block: Block, blockID: BlockID? = nil) -> ChainState {
+        var s = applying(block, blockID: blockID, appHash: appHash, lastResultsHash: lastResultsHash)
+        s.checksApplicationHashes = false
+        return s
+    }
+
     /// The state after `block`, taking the application results from the header that follows it
     /// (what a syncing node without an application can know).
     public func applying(_ block: Block, blockID: BlockID? = nil, committedBy next: Header) -> ChainState {
