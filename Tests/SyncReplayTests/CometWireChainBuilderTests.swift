@@ -182,3 +182,37 @@ import Testing
         }
     }
 }
+
+/// The order of checks differs between tendermint v0.34 (single verification) and cometbft
+/// v0.38 (batch path: collect, tally, then verify), read from the tagged sources (§4.4).
+@Suite struct CometWireVerificationOrderTests {
+    @Test func batchPathReportsPowerBeforeBadSignature() throws {
+        let builder = CometWireChainBuilderTests.builder
+        let chain = builder.build(.insufficientPower(height: 3))
+        var commit = try #require(chain.commit(for: 3))
+        commit.signatures[0].signature[0] ^= 1
+        let id = try #require(chain.blockID(at: 3))
+        let vals = builder.validatorSet
+        #expect(throws: CommitVerificationError.insufficientVotingPower(got: 20, needed: 26)) {
+            try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .cometbftV038)
+        }
+        #expect(throws: CommitVerificationError.wrongSignature(index: 0, signature: commit.signatures[0].signature)) {
+            try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .tendermintV034)
+        }
+    }
+
+    @Test func addressCheckOnlyFromV038_21() throws {
+        let builder = CometWireChainBuilderTests.builder
+        let chain = builder.build()
+        var commit = try #require(chain.commit(for: 3))
+        commit.signatures[1].validatorAddress = Array(repeating: 7, count: 20)
+        let id = try #require(chain.blockID(at: 3))
+        let vals = builder.validatorSet
+        try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .tendermintV034)
+        try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .cometbftV038_3)
+        #expect(throws: CommitVerificationError.wrongValidatorAddress(index: 1, expected: vals.validators[1].address,
+                                                                     got: commit.signatures[1].validatorAddress)) {
+            try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .cometbft)
+        }
+    }
+}
