@@ -15,6 +15,8 @@ public enum BlockValidationError: Error, Hashable, Sendable, CustomStringConvert
     case wrongMedianTime(expected: Timestamp, got: Timestamp)
     case wrongGenesisTime(expected: Timestamp, got: Timestamp)
     case evidenceOverflow(max: Int64, got: Int64)
+    /// cometbft v0.38.21+: a LastCommit signer unknown to `LastValidators` while computing the median time.
+    case commitValidatorNotFound(address: [UInt8])
 
     public var description: String {
         switch self {
@@ -22,7 +24,8 @@ public enum BlockValidationError: Error, Hashable, Sendable, CustomStringConvert
         case .wrongVersion(let e, let g):
             return "wrong Block.Header.Version. Expected {\(e.block) \(e.app)}, got {\(g.block) \(g.app)}"
         case .wrongChainID(let e, let g): return "wrong Block.Header.ChainID. Expected \(e), got \(g)"
-        case .wrongInitialHeight(let e, let g): return "wrong Block.Header.Height. Expected \(e) for initial block, got \(g)"
+        // Go prints the two values the other way round; reproduced.
+        case .wrongInitialHeight(let e, let g): return "wrong Block.Header.Height. Expected \(g) for initial block, got \(e)"
         case .wrongHeight(let e, let g): return "wrong Block.Header.Height. Expected \(e), got \(g)"
         case .wrongLastBlockID(let e, let g): return "wrong Block.Header.LastBlockID.  Expected \(e), got \(g)"
         case .wrongHash(let f, let e, let g): return "wrong Block.Header.\(f).  Expected \(Hex.upper(e)), got \(Hex.upper(g))"
@@ -32,7 +35,8 @@ public enum BlockValidationError: Error, Hashable, Sendable, CustomStringConvert
         case .timeNotIncreasing(let t, let l): return "block time \(t) not greater than last block time \(l)"
         case .wrongMedianTime(let e, let g): return "invalid block time. Expected \(e), got \(g)"
         case .wrongGenesisTime(let e, let g): return "block time \(g) is not equal to genesis time \(e)"
-        case .evidenceOverflow(let m, let g): return "evidence too large: max \(m) bytes, got \(g)"
+        case .evidenceOverflow(let m, let g): return "Too much evidence: Max \(m), got \(g)"
+        case .commitValidatorNotFound(let a): return "error validating block while calculating median time: commit validator not found in validator set: \(Hex.upper(a))"
         }
     }
 }
@@ -145,6 +149,10 @@ public struct ChainState: Hashable, Sendable {
         if !validators.contains(address: h.proposerAddress) { throw .proposerNotValidator(address: h.proposerAddress) }
         if h.height > initialHeight {
             if !(h.time > lastBlockTime) { throw .timeNotIncreasing(time: h.time, lastBlockTime: lastBlockTime) }
+            if commitOptions.checkValidatorAddress,
+               let unknown = lastCommit.signatures.first(where: { $0.blockIDFlag != .absent && !lastValidators.contains(address: $0.validatorAddress) }) {
+                throw .commitValidatorNotFound(address: unknown.validatorAddress)
+            }
             let median = Self.medianTime(lastCommit, validators: lastValidators)
             if h.time != median { throw .wrongMedianTime(expected: median, got: h.time) }
         } else if h.time != lastBlockTime {
