@@ -1,9 +1,12 @@
 import ProtoWire
 
-/// `tendermint.types.SignedMsgType` values used in votes.
-public enum SignedMsgType: Int32, Sendable {
-    case prevote = 1
-    case precommit = 2
+/// `tendermint.types.SignedMsgType` (an open enum on the wire: any value round-trips).
+public struct SignedMsgType: RawRepresentable, Hashable, Sendable {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let unknown = SignedMsgType(rawValue: 0)
+    public static let prevote = SignedMsgType(rawValue: 1)
+    public static let precommit = SignedMsgType(rawValue: 2)
 }
 
 /// `tendermint.types.CanonicalVote`: what a validator signs (specs/cometbft-blocksync.md §4.3).
