@@ -187,7 +187,7 @@ public struct ChainBuilder: Sendable {
             header.consensusHash = HashedParams.cometDefault.hash()
             header.appHash = i == 0 ? [] : appHashes[i - 1]
             header.lastResultsHash = i == 0 ? Merkle.root([]) : resultsHashes[i - 1]
-            header.proposerAddress = validatorSet.validators[i % validatorSet.count].address
+            header.proposerAddress = validatorSet.count == 0 ? [] : validatorSet.validators[i % validatorSet.count].address
             let fork = variant == .forkedByMinority(height: height)
             var block = Block(header: header, data: BlockData(txs: transactions(height: height, fork: fork)), lastCommit: lastCommit)
             block.fillHeaderHashes()
