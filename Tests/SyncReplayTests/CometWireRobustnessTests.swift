@@ -49,3 +49,22 @@ import Testing
         #expect(e.description.contains("byte"))
     }
 }
+
+/// cometbft v0.38.24 `FilterMsgBytes` stub counts (specs §3.3).
+@Suite struct CometWireSignatureCountTests {
+    @Test func countsLikeTheStubProto() throws {
+        let counts = try #require(try BlockResponseSignatureCount.read(CometWireRobustnessTests.payload))
+        #expect(counts == BlockResponseSignatureCount(lastCommit: 3, extendedCommit: 3))
+        try counts.validateMaxVotes()
+        // Not a BlockResponse.
+        #expect(try BlockResponseSignatureCount.read([0x22, 0x00]) == nil)
+        // A duplicated block_response field adds up (the stub merges).
+        let doubled = CometWireRobustnessTests.payload + CometWireRobustnessTests.payload
+        #expect(try BlockResponseSignatureCount.read(doubled) == BlockResponseSignatureCount(lastCommit: 6, extendedCommit: 6))
+        // Wrong wire type for block_response is malformed.
+        #expect(throws: WireError.self) { try BlockResponseSignatureCount.read([0x18, 0x01]) }
+        #expect(throws: WireError.invalidMessage("too many commit signatures: 10001 (max 10000)")) {
+            try BlockResponseSignatureCount(lastCommit: 10_001, extendedCommit: 0).validateMaxVotes()
+        }
+    }
+}
