@@ -216,3 +216,31 @@ import Testing
         }
     }
 }
+
+@Suite struct CometWireAbsentAndNilVoteTests {
+    /// Commits with an absent validator and a nil voter (5 of 100 power each) still prove
+    /// blocks, and ValidateBlock's median time counts the nil vote's timestamp.
+    @Test func chainWithAbsentAndNilVotesValidates() throws {
+        var config = ChainBuilder.Configuration(seed: [5], validatorPowers: [30, 30, 30, 5, 5], length: 4)
+        config.absentValidators = [3]
+        config.nilVoters = [4]
+        let builder = ChainBuilder(config)
+        let chain = builder.build()
+        let commit = try #require(chain.commit(for: 2))
+        #expect(commit.signatures.map(\.blockIDFlag) == [.commit, .commit, .commit, .absent, .nil])
+        for h in Int64(1)...3 {
+            let state = chain.state(after: h - 1)
+            try state.validators.verifyCommitLight(chainID: state.chainID, blockID: try #require(chain.blockID(at: h)), height: h,
+                                                   commit: try #require(chain.commit(for: h)))
+            try state.validateBlock(try #require(chain.block(at: h)))
+        }
+        // Corrupting the nil vote is invisible to light verification, caught by the full one.
+        var bad = commit
+        bad.signatures[4].signature[0] ^= 1
+        let id = try #require(chain.blockID(at: 2))
+        try builder.validatorSet.verifyCommitLight(chainID: builder.configuration.chainID, blockID: id, height: 2, commit: bad)
+        #expect(throws: CommitVerificationError.wrongSignature(index: 4, signature: bad.signatures[4].signature)) {
+            try builder.validatorSet.verifyCommit(chainID: builder.configuration.chainID, blockID: id, height: 2, commit: bad)
+        }
+    }
+}
