@@ -104,6 +104,7 @@ extension ValidatorSet {
         // Light ignores everything but COMMIT and counts all it checks; full ignores ABSENT and counts COMMIT.
         func ignored(_ s: CommitSig) -> Bool { full ? s.blockIDFlag == .absent : s.blockIDFlag != .commit }
         func counted(_ s: CommitSig) -> Bool { full ? s.blockIDFlag == .commit : true }
+        let signBytes = CommitSignBytes(commit: commit, chainID: chainID)
         if usesBatchPath(commit, options) {
             var collected: [Int] = []
             for (i, sig) in commit.signatures.enumerated() where !ignored(sig) {
@@ -118,7 +119,7 @@ extension ValidatorSet {
                 if !full && tallied > needed { break }
             }
             if tallied <= needed { throw .insufficientVotingPower(got: tallied, needed: needed) }
-            for i in collected where !signatureVerifies(index: i, chainID: chainID, commit: commit) {
+            for i in collected where !signatureVerifies(index: i, signBytes: signBytes, commit: commit) {
                 throw .wrongSignature(index: i, signature: commit.signatures[i].signature)
             }
             return
@@ -131,7 +132,7 @@ extension ValidatorSet {
             if options.checkValidatorAddress && val.address != sig.validatorAddress {
                 throw .wrongValidatorAddress(index: i, expected: val.address, got: sig.validatorAddress)
             }
-            if !signatureVerifies(index: i, chainID: chainID, commit: commit) {
+            if !signatureVerifies(index: i, signBytes: signBytes, commit: commit) {
                 throw .wrongSignature(index: i, signature: sig.signature)
             }
             if counted(sig) { tallied = tallied.addingReportingOverflow(val.votingPower).partialValue }
@@ -140,9 +141,8 @@ extension ValidatorSet {
         if tallied <= needed { throw .insufficientVotingPower(got: tallied, needed: needed) }
     }
 
-    private func signatureVerifies(index i: Int, chainID: String, commit: Commit) -> Bool {
-        let bytes = CanonicalVote(commit: commit, index: i, chainID: chainID).signBytes
-        return SignatureCheck.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey)
+    private func signatureVerifies(index i: Int, signBytes: CommitSignBytes, commit: Commit) -> Bool {
+        SignatureCheck.verify(commit.signatures[i].signature, message: signBytes.bytes(i), key: validators[i].pubKey)
     }
 
     /// `verifyBasicValsAndCommit`: set size, height and BlockID agree.

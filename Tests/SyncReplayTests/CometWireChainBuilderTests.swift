@@ -244,3 +244,22 @@ import Testing
         }
     }
 }
+
+@Suite struct CometWireRoundTests {
+    /// A commit made in round 2 (round field present in the sign bytes) verifies, with a nil vote.
+    @Test func commitInLaterRoundVerifies() throws {
+        let builder = CometWireChainBuilderTests.builder
+        let chain = builder.build()
+        let id = try #require(chain.blockID(at: 2))
+        let t = try #require(chain.block(at: 2)).header.time
+        var sigs = (0..<4).map { builder.sign(index: $0, height: 2, round: 2, blockID: id, timestamp: t.adding(nanoseconds: Int64($0))) }
+        sigs[3] = builder.sign(index: 3, height: 2, round: 2, blockID: nil, timestamp: t)
+        let commit = Commit(height: 2, round: 2, blockID: id, signatures: sigs)
+        for options in [CommitVerificationOptions.tendermintV034, .cometbft] {
+            try builder.validatorSet.verifyCommit(chainID: "test-chain", blockID: id, height: 2, commit: commit, options: options)
+            try builder.validatorSet.verifyCommitLight(chainID: "test-chain", blockID: id, height: 2, commit: commit, options: options)
+        }
+        let tally = builder.validatorSet.signatureVerdicts(chainID: "test-chain", commit: commit)
+        #expect(tally.verdicts == [.validCommit(power: 10), .validCommit(power: 10), .validCommit(power: 10), .validNil(power: 10)])
+    }
+}
