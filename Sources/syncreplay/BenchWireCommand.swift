@@ -37,6 +37,7 @@ struct BenchWire: ParsableCommand {
         }
         let verifyRate = rawVerifyRate()
         print("raw ed25519 verify (swift-crypto): \(Int(verifyRate)) verifies/s")
+        print("SignatureCheck.verify (key parsed per call): \(Int(signatureCheckRate())) verifies/s")
         print("validators  sigs/block  blocks/s  sigs verified/s  bound (blocks/s)  of bound  decode µs  BlockID µs  verify µs")
         for n in validators {
             let builder = ChainBuilder(.init(seed: Array("bench".utf8), chainID: "bench-chain",
@@ -98,6 +99,26 @@ struct BenchWire: ParsableCommand {
         var elapsed = Duration.zero
         repeat {
             for _ in 0..<200 where publicKey.isValidSignature(signature, for: message) { valid += 1 }
+            count += 200
+            elapsed = clock.now - start
+        } while elapsed < .seconds(seconds)
+        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return valid == count ? Double(count) / secs : 0
+    }
+
+    /// The same verification through `SignatureCheck` (byte arrays, key parsed on every call).
+    private func signatureCheckRate() -> Double {
+        let key = ChainBuilder.privateKey(seed: Array("bench".utf8), index: 0)
+        let message = [UInt8](repeating: 0x5a, count: 110)
+        let signature = Array((try? key.signature(for: message)) ?? .init())
+        let publicKey = PublicKey.ed25519(Array(key.publicKey.rawRepresentation))
+        let clock = ContinuousClock()
+        let start = clock.now
+        var count = 0
+        var valid = 0
+        var elapsed = Duration.zero
+        repeat {
+            for _ in 0..<200 where SignatureCheck.verify(signature, message: message, key: publicKey) { valid += 1 }
             count += 200
             elapsed = clock.now - start
         } while elapsed < .seconds(seconds)
