@@ -33,9 +33,9 @@ extension PartSetHeader {
 }
 
 extension BlockID {
-    /// `BlockID.ValidateBasic`.
+    /// `BlockID.ValidateBasic` (Go drops the cause of a bad hash: just "wrong Hash").
     public func validateBasic() throws(ValidateBasicError) {
-        do { try validateHash(hash) } catch { throw error.wrapped("wrong Hash") }
+        do { try validateHash(hash) } catch { throw ValidateBasicError("wrong Hash") }
         do { try partSetHeader.validateBasic() } catch { throw error.wrapped("wrong PartSetHeader") }
     }
 }
@@ -124,7 +124,8 @@ extension Block {
         }
         let eh = evidence.hash()
         if header.evidenceHash != eh {
-            throw ValidateBasicError("wrong Header.EvidenceHash. Expected \(Hex.upper(eh)), got \(Hex.upper(header.evidenceHash))")
+            // Go prints the header's value as "Expected"; reproduced.
+            throw ValidateBasicError("wrong Header.EvidenceHash. Expected \(Hex.upper(header.evidenceHash)), got \(Hex.upper(eh))")
         }
     }
 }
