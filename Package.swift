@@ -50,6 +50,8 @@ let package = Package(
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]
 )
