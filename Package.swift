@@ -20,6 +20,8 @@ let package = Package(
         .target(name: "ProtoWire"),
         // Keccak-f[1600] and Keccak-256: the pivot hint's digests and SecretConnection's STROBE.
         .target(name: "Keccak"),
+        // Hex text for bytes, shared by every module that prints or parses hashes.
+        .target(name: "HexCoding"),
         // The exit-code contract of DESIGN.md §6, shared by the three executables.
         .target(name: "CommandExit", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -28,28 +30,28 @@ let package = Package(
         .target(name: "SyncTrace", dependencies: ["ProtoWire"], exclude: ["Schema"]),
         // CometBFT blocks, blocksync messages, hashing and commit verification.
         .target(name: "CometWire", dependencies: [
-            "ProtoWire",
+            "ProtoWire", "HexCoding",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // CometBFT transport: MConnection framing and SecretConnection.
         .target(name: "CometP2P", dependencies: [
-            "ProtoWire", "Keccak",
+            "ProtoWire", "Keccak", "HexCoding",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Conflux's pivot-hint file and fork validator.
-        .target(name: "PivotHint", dependencies: ["Keccak"]),
+        .target(name: "PivotHint", dependencies: ["Keccak", "HexCoding"]),
         // The v0 blocksync reactor (BlockPool + reactor) as a sans-IO state machine.
         .target(name: "BlockSync", dependencies: [
             "CometWire",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .executableTarget(name: "syncreplay", dependencies: [
-            "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
+            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
-            "ProtoWire", "Keccak", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
+            "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

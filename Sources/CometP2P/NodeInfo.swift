@@ -1,3 +1,4 @@
+import HexCoding
 import Foundation
 import ProtoWire
 
@@ -124,5 +125,5 @@ public struct NodeInfo: Equatable, Sendable {
     }
 
     /// `HexBytes` formatted with `%v`: uppercase hex, e.g. `4020`.
-    private static func goBytes(_ b: [UInt8]) -> String { b.map { String(format: "%02X", $0) }.joined() }
+    private static func goBytes(_ b: [UInt8]) -> String { Hex.upper(b) }
 }

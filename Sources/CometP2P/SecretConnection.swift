@@ -1,3 +1,4 @@
+import HexCoding
 import Crypto
 import Foundation
 import ProtoWire
@@ -95,7 +96,7 @@ public enum SecretConnection {
     /// Node ID: lowercase hex of SHA256(ed25519 public key)[:20] (§1.2 step 10, `PubKeyToID`).
     public static func nodeID(fromEd25519 publicKey: [UInt8]) -> String {
         let digest = SHA256.hash(data: publicKey)
-        return digest.prefix(20).map { String(format: "%02x", $0) }.joined()
+        return Hex.lower(digest.prefix(20))
     }
 }
 
@@ -145,7 +146,7 @@ public struct SecretConnectionKeys: Equatable, Sendable {
         self.init(localEphemeralPublicKey: a, remoteEphemeralPublicKey: b, dhSecret: dh)
     }
 
-    static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ b: [UInt8]) -> String { Hex.lower(b) }
 
     static func unhex(_ s: Substring) -> [UInt8]? {
         let u = Array(s.utf8)

@@ -1,3 +1,4 @@
+import HexCoding
 /// An offline check of one block from RPC JSON, as `syncreplay block verify` prints it: each
 /// recomputed hash against what the header (or the node) claims, and, given a commit and
 /// validators, every signature's verdict and the tallied power.

@@ -1,3 +1,4 @@
+import HexCoding
 import Crypto
 import Foundation
 

@@ -1,3 +1,4 @@
+import HexCoding
 /// Why `ChainState.validateBlock` rejects a block (`state/validation.go`, specs §4.5), with
 /// Go's error texts.
 public enum BlockValidationError: Error, Hashable, Sendable, CustomStringConvertible {

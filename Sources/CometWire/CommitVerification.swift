@@ -1,3 +1,4 @@
+import HexCoding
 import Crypto
 
 /// Which variant of the commit checks a node version runs (`types/validation.go`; tm v0.34:

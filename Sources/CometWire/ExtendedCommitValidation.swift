@@ -1,3 +1,4 @@
+import HexCoding
 /// Vote-extension checks of cometbft v0.38+ (`types/block.go`, `types/validation.go`;
 /// specs/cometbft-blocksync.md §3.4 step 4).
 public enum VoteExtensionLimits {

@@ -1,3 +1,4 @@
+import HexCoding
 import Foundation
 
 /// A CometBFT RPC JSON document that cannot be read, naming the JSON path at fault.

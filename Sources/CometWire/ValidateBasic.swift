@@ -1,3 +1,4 @@
+import HexCoding
 /// A `ValidateBasic` failure: a block, header, commit or signature that is malformed on its own,
 /// with Go's error text (`types/block.go`, specs/cometbft-blocksync.md §4.4, §4.5).
 public struct ValidateBasicError: Error, Hashable, Sendable, CustomStringConvertible {

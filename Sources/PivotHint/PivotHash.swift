@@ -1,3 +1,4 @@
+import HexCoding
 /// A 32-byte pivot block hash (Conflux `H256`), byte 0 first as displayed in hex.
 ///
 /// Minor records compare the *leading* `minor_hash_length` bytes of this value
@@ -43,16 +44,7 @@ public struct PivotHash: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 
     /// Lowercase hex of any byte sequence.
-    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 { Hex.lower(bytes) }
 
     static func nibble(_ c: UInt8) -> UInt8? {
         switch c {

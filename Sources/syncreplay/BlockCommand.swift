@@ -1,3 +1,4 @@
+import HexCoding
 import ArgumentParser
 import CometWire
 import CommandExit

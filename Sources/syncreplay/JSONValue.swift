@@ -1,3 +1,4 @@
+import HexCoding
 /// A JSON value with ordered object keys, rendered deterministically on one line (the
 /// output of `cat --json` and `inspect --json`).
 enum JSONValue: Equatable {
@@ -69,10 +70,4 @@ enum JSONValue: Equatable {
     }
 }
 
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-    return String(decoding: out, as: UTF8.self)
-}
+func hexString(_ bytes: [UInt8]) -> String { Hex.lower(bytes) }

@@ -1,10 +1,11 @@
+import HexCoding
 import Foundation
 
 /// Hex helpers for the CometP2P suites (kept under a P2P-specific name so other suites' helpers
 /// cannot collide with it on merge).
 enum P2PHex {
     static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        Hex.lower(bytes)
     }
 
     /// Decodes hex, ignoring spaces. Invalid input is a test-authoring bug and yields [].

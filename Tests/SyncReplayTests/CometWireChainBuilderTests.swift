@@ -1,3 +1,4 @@
+import HexCoding
 import CometWire
 import Crypto
 import Testing

@@ -1,3 +1,4 @@
+import HexCoding
 import CometWire
 import ProtoWire
 import Testing

@@ -1,9 +1,10 @@
+import HexCoding
 import Testing
 import Keccak
 
 /// Keccak-256 vectors of specs/conflux-pivot-hint.md §6 (original padding, not SHA3-256).
 @Suite struct KeccakTests {
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.lower(bytes) }
 
     @Test func emptyInput() {
         #expect(Self.hex(Keccak256.hash([UInt8]())) == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")

@@ -1,3 +1,4 @@
+import HexCoding
 import Foundation
 import Testing
 import Keccak
