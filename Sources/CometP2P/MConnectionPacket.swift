@@ -1,0 +1,80 @@
+import ProtoWire
+
+/// `tendermint.p2p.PacketMsg { int32 channel_id = 1; bool eof = 2; bytes data = 3; }` (§1.3).
+public struct PacketMsg: Equatable, Sendable {
+    /// `int32` on the wire; values outside 0...255 are an unknown channel to a node.
+    public var channelID: Int32
+    public var eof: Bool
+    public var data: [UInt8]
+
+    public init(channelID: Int32, eof: Bool, data: [UInt8]) {
+        self.channelID = channelID
+        self.eof = eof
+        self.data = data
+    }
+
+    func write(to w: inout ProtoWriter) {
+        w.int32(1, channelID)
+        w.bool(2, eof)
+        w.bytes(3, data)
+    }
+
+    /// Decodes like gogoproto: any field order, unknown fields skipped, the last value of a
+    /// repeated scalar wins, `int32` truncated from the 64-bit varint.
+    static func decode(_ r: inout ProtoReader) throws -> PacketMsg {
+        var msg = PacketMsg(channelID: 0, eof: false, data: [])
+        while let f = try r.next() {
+            switch f.number {
+            case 1: msg.channelID = try f.int32()
+            case 2: msg.eof = try f.bool()
+            case 3: msg.data = try f.bytes()
+            default: break
+            }
+        }
+        return msg
+    }
+}
+
+/// `tendermint.p2p.Packet` (§1.3): `oneof sum { PacketPing = 1; PacketPong = 2; PacketMsg = 3 }`.
+public enum MConnectionPacket: Equatable, Sendable {
+    case ping
+    case pong
+    case msg(PacketMsg)
+
+    /// The Packet without its length prefix.
+    public func encode() -> [UInt8] {
+        var w = ProtoWriter()
+        switch self {
+        case .ping: w.message(1, always: true) { _ in }
+        case .pong: w.message(2, always: true) { _ in }
+        case .msg(let m): w.message(3, always: true) { m.write(to: &$0) }
+        }
+        return w.bytes
+    }
+
+    /// The Packet with its uvarint length prefix, as `protoio.NewDelimitedWriter` writes it:
+    /// ping = `02 0a 00`, pong = `02 12 00`.
+    public func encodeDelimited() -> [UInt8] { ProtoWriter.delimited(encode()) }
+
+    /// Decodes one Packet (no length prefix). Returns nil when no oneof member is set, which a
+    /// node reports as an unknown message type. Like gogoproto, the last oneof field wins.
+    public static func decode(_ bytes: ArraySlice<UInt8>, baseOffset: Int = 0) throws -> MConnectionPacket? {
+        var r = ProtoReader(bytes, baseOffset: baseOffset)
+        var result: MConnectionPacket?
+        while let f = try r.next() {
+            switch f.number {
+            case 1:
+                _ = try f.messageReader()  // checks the wire type; PacketPing has no fields
+                result = .ping
+            case 2:
+                _ = try f.messageReader()
+                result = .pong
+            case 3:
+                var inner = try f.messageReader()
+                result = .msg(try PacketMsg.decode(&inner))
+            default: break
+            }
+        }
+        return result
+    }
+}
