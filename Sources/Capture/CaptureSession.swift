@@ -278,7 +278,7 @@ public struct CaptureSession: Sendable {
         return CaptureResult(node: nodeIdentity, nodeInfo: nodeInfo, events: ordered, summaries: summaries)
     }
 
-    private func summary(_ c: Int, conn: TCPConnection, nodeSide: FlowDirection?,
+    private func summary(_ c: Int, conn: CapturedConnection, nodeSide: FlowDirection?,
                          identity: (Int, FlowDirection) -> String) -> ConnectionSummary {
         let state = states[c]
         let peer = nodeSide.map { identity(c, $0.reversed) }
@@ -300,7 +300,7 @@ public struct CaptureSession: Sendable {
 
     /// `--node`, or the default: the identity present in the most connections, ties to the one that
     /// was the listening side more often, then the smallest identity (deterministic).
-    private func chooseNode(connections: [TCPConnection], identity: (Int, FlowDirection) -> String) -> String? {
+    private func chooseNode(connections: [CapturedConnection], identity: (Int, FlowDirection) -> String) -> String? {
         if let nodeSelector {
             switch nodeSelector {
             case .nodeID(let id): return id
@@ -327,7 +327,7 @@ public struct CaptureSession: Sendable {
         }.first?.key
     }
 
-    private func matches(_ c: Int, _ side: FlowDirection, connections: [TCPConnection],
+    private func matches(_ c: Int, _ side: FlowDirection, connections: [CapturedConnection],
                          identity: (Int, FlowDirection) -> String, node: String?) -> Bool {
         guard let node else { return false }
         if identity(c, side) == node { return true }

@@ -8,7 +8,7 @@ public enum FlowDirection: Int, Sendable, Hashable, CaseIterable {
 }
 
 /// One TCP connection: its two endpoints, roles and a reassembler per direction.
-public struct TCPConnection: Sendable {
+public struct CapturedConnection: Sendable {
     /// Index in order of first appearance (connection numbers in summaries and `/capture` events).
     public let index: Int
     /// The dialing side. For a mid-stream connection, a guess: the endpoint with the higher port.
@@ -45,7 +45,7 @@ public struct ConnectionEvent: Sendable, Equatable {
 /// A new SYN on a 4-tuple whose connection is closed, or with a different initial sequence number,
 /// starts a new connection.
 public struct ConnectionTracker: Sendable {
-    public private(set) var connections: [TCPConnection] = []
+    public private(set) var connections: [CapturedConnection] = []
     private var active: [PairKey: Int] = [:]
     public let maxBufferedBytes: Int
 
@@ -90,7 +90,7 @@ public struct ConnectionTracker: Sendable {
                 client = aListens ? b : a
                 server = aListens ? a : b
             }
-            let new = TCPConnection(
+            let new = CapturedConnection(
                 index: connections.count, client: client, server: server, midStream: midStream,
                 firstSeenNanos: segment.timestampNanos, lastSeenNanos: segment.timestampNanos,
                 streams: [TCPStreamReassembler(maxBufferedBytes: maxBufferedBytes),

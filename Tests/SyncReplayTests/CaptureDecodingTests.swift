@@ -1,0 +1,237 @@
+import Capture
+import CometP2P
+import CometWire
+import Foundation
+import PcapSource
+import SyncTrace
+import Testing
+
+@Suite("Capture: stream decoding, pcap files, live loopback")
+struct CaptureDecodingTests {
+    let statusRequest = BlocksyncMessage.statusRequest.encode()
+    let statusResponse = BlocksyncMessage.statusResponse(height: 100, base: 1).encode()
+    let request = BlocksyncMessage.blockRequest(height: 5).encode()
+    /// Large enough to span several PacketMsgs and SecretConnection frames.
+    let big = pattern(5000, seed: 4)
+
+    func script(client: [UInt8], server: [UInt8], mss: Int = 300) -> SegmentScript {
+        var s = SegmentScript(mss: mss)
+        s.send(.clientToServer, client)
+        s.send(.serverToClient, server)
+        s.fin(.clientToServer)
+        s.fin(.serverToClient)
+        return s
+    }
+
+    func run(_ segments: [TCPSegment], keyLog: KeyLog = KeyLog(), node: NodeSelector? = nil) -> CaptureResult {
+        var session = CaptureSession(keyLog: keyLog, node: node)
+        for s in segments { session.add(segment: s) }
+        return session.finish()
+    }
+
+    @Test("plaintext: NodeInfo then packets; only channel 0x40 kept; directions relative to the node")
+    func plaintext() throws {
+        let clientID = String(repeating: "a", count: 40), serverID = String(repeating: "b", count: 40)
+        let client = plainStream(nodeID: clientID, messages: [(0x40, statusRequest), (0x20, [9, 9]), (0x40, request)])
+        let server = plainStream(nodeID: serverID, messages: [(0x40, statusResponse), (0x40, big)])
+        let s = script(client: client, server: server)
+        // The listening side is the node: one connection, tie goes to the listener.
+        let result = run(s.segments)
+        #expect(result.node == serverID)
+        let records = blocksyncEvents(result.events)
+        #expect(records.map(\.message) == [statusRequest, request, statusResponse, big])
+        #expect(records.map(\.direction) == [.inbound, .inbound, .outbound, .outbound])
+        #expect(Set(records.map(\.peerID)) == [clientID])
+        #expect(result.summaries.first?.status == "decoded")
+        // --node picks the other side: directions flip.
+        let flipped = run(s.segments, node: .nodeID(clientID))
+        #expect(blocksyncEvents(flipped.events).map(\.direction) == [.outbound, .outbound, .inbound, .inbound])
+        let p2p = flipped.events.compactMap { if case .p2p(let p) = $0.event { return p } else { return nil } }
+        #expect(p2p.map(\.kind) == [.connected, .disconnected])
+        #expect(p2p.first?.outbound == true && p2p.first?.peerID == serverID)
+    }
+
+    @Test("plaintext without NodeInfo: packets directly, the peer named by address")
+    func packetsOnly() {
+        let s = script(client: plainStream(nodeID: "", messages: [(0x40, statusRequest)], withNodeInfo: false),
+                       server: plainStream(nodeID: "", messages: [(0x40, statusResponse)], withNodeInfo: false))
+        let result = run(s.segments, node: .endpoint(s.server))
+        let records = blocksyncEvents(result.events)
+        #expect(records.map(\.message) == [statusRequest, statusResponse])
+        #expect(records.first?.peerID == s.client.description)
+    }
+
+    @Test("reordered segments decode; a missing one stops that direction with a gap event")
+    func gapStopsDecoding() {
+        let client = plainStream(nodeID: String(repeating: "c", count: 40), messages: [(0x40, big), (0x40, statusRequest)])
+        let server = plainStream(nodeID: String(repeating: "d", count: 40), messages: [(0x40, statusResponse)])
+        var segments = script(client: client, server: server, mss: 200).segments
+        segments.swapAt(5, 7)
+        #expect(blocksyncEvents(run(segments).events).count == 3)
+        segments.remove(at: 6)
+        let result = run(segments)
+        let gaps = captureEvents(result.events).filter { $0.kind == .gap }
+        #expect(gaps.count == 1)
+        #expect(gaps.first?.byteCount == 200)
+        #expect(gaps.first?.direction == .inbound)
+        // The server's message still decodes; nothing after the gap is guessed.
+        #expect(blocksyncEvents(result.events).map(\.message) == [statusResponse])
+    }
+
+    @Test("SecretConnection: decrypted with the key log, peer id from AuthSigMessage")
+    func secret() throws {
+        let convo = try SecretConversation(messages: [(true, 0x40, statusRequest), (false, 0x40, statusResponse),
+                                                      (true, 0x40, request), (false, 0x40, big), (false, 0x20, [1])])
+        let s = script(client: convo.clientBytes, server: convo.serverBytes, mss: 700)
+        let keys = try KeyLog(text: "# test\n\(convo.keyLogLine)\n")
+        let result = run(s.segments, keyLog: keys)
+        #expect(result.node == convo.serverNodeID)
+        let records = blocksyncEvents(result.events)
+        #expect(records.map(\.message) == [statusRequest, request, statusResponse, big])
+        #expect(records.allSatisfy { $0.peerID == convo.clientNodeID })
+        #expect(result.summaries.first?.encrypted == true)
+        #expect(result.nodeInfo?.network == "capture-test")
+    }
+
+    @Test("SecretConnection without a key: undecodable, said plainly, no messages")
+    func secretWithoutKey() throws {
+        let convo = try SecretConversation(messages: [(true, 0x40, statusRequest)])
+        let s = script(client: convo.clientBytes, server: convo.serverBytes)
+        let result = run(s.segments)
+        let problems = captureEvents(result.events)
+        #expect(problems.count == 2)
+        #expect(problems.allSatisfy { $0.kind == .undecodable && $0.detail.contains("--keylog") })
+        #expect(problems.map(\.byteCount).reduce(0, +) == UInt64(convo.clientBytes.count + convo.serverBytes.count - 70))
+        #expect(blocksyncEvents(result.events).isEmpty)
+        // A wrong key: the first frame fails authentication → decode_error.
+        var wrong = convo.keyLogLine.split(separator: " ").map(String.init)
+        wrong[3] = String(repeating: "11", count: 32)
+        let bad = run(s.segments, keyLog: try KeyLog(text: wrong.joined(separator: " ")))
+        #expect(captureEvents(bad.events).contains { $0.kind == .decodeError && $0.detail.contains("authentication") })
+    }
+
+    @Test("key-log and --node parsing errors are one line with the place")
+    func inputErrors() {
+        #expect(throws: CaptureError.badKeyLog(line: 2, reason: "expected 'SECRET_CONNECTION <eph pub hex> <eph pub hex> <dh hex>' with 32-byte values")) {
+            try KeyLog(text: "\nSECRET_CONNECTION zz\n")
+        }
+        #expect(throws: CaptureError.badNodeSelector("nowhere")) { try NodeSelector(parsing: "nowhere") }
+        #expect((try? NodeSelector(parsing: "127.0.0.1:26656")) == .endpoint(Endpoint(address: [127, 0, 0, 1], port: 26656)))
+    }
+
+    @Test("pcap files through libpcap: µs and ns, reordered; broken files give a clear error")
+    func pcapFiles() throws {
+        let clientID = String(repeating: "e", count: 40)
+        let s = script(client: plainStream(nodeID: clientID, messages: [(0x40, statusRequest), (0x40, big)]),
+                       server: plainStream(nodeID: String(repeating: "f", count: 40), messages: [(0x40, statusResponse)]))
+        var segments = s.segments
+        segments.swapAt(4, 6)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for nano in [false, true] {
+            var w = PcapFileWriter(nanosecond: nano)
+            for seg in segments { w.append(frame: FrameBuilder.ethernet(seg), timestampNanos: seg.timestampNanos + 123) }
+            let path = dir.appendingPathComponent(nano ? "n.pcap" : "u.pcap").path
+            try Data(w.bytes).write(to: URL(fileURLWithPath: path))
+            let handle = try PcapHandle.openFile(path)
+            var session = CaptureSession()
+            var first: UInt64?
+            while case .frame(let f) = try handle.next() {
+                first = first ?? f.timestampNanos
+                session.add(frame: f.data, linkType: handle.linkType, timestampNanos: f.timestampNanos, originalLength: f.originalLength)
+            }
+            #expect(first == segments[0].timestampNanos + (nano ? 123 : 0))
+            let result = session.finish()
+            #expect(blocksyncEvents(result.events).map(\.message) == [statusRequest, big, statusResponse])
+            // Cut inside the last record: libpcap reports a truncated file; we fail with its message.
+            let cut = dir.appendingPathComponent("cut.pcap").path
+            try Data(w.bytes.dropLast(10)).write(to: URL(fileURLWithPath: cut))
+            let truncated = try PcapHandle.openFile(cut)
+            #expect(throws: PcapError.self) { while case .frame = try truncated.next() {} }
+        }
+        let garbage = dir.appendingPathComponent("garbage.pcap").path
+        try Data(pattern(100)).write(to: URL(fileURLWithPath: garbage))
+        #expect(throws: PcapError.self) { try PcapHandle.openFile(garbage) }
+    }
+
+    @Test("committed broken pcaps under Tests/ fail with one line, exit 2")
+    func brokenFixtures() throws {
+        let dir = SyncReplayProcess.packageDirectory.appendingPathComponent("Tests/CaptureFixtures")
+        for name in ["truncated-record.pcap", "bad-magic.pcap"] {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).trace").path
+            let r = try SyncCaptureProcess.run(["-r", dir.appendingPathComponent(name).path, "-o", out, "--quiet"])
+            #expect(r.status == 2, "\(name): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(name): \(r.stderr)")
+        }
+    }
+}
+
+/// Real traffic: the wire player talks over 127.0.0.1 while libpcap captures `lo`.
+@Suite("Capture: live loopback", .serialized)
+struct CaptureLiveTests {
+    static let conversation: [WireMessage] = [
+        WireMessage(fromNode: false, bytes: BlocksyncMessage.statusRequest.encode()),
+        WireMessage(fromNode: true, bytes: BlocksyncMessage.statusResponse(height: 7, base: 1).encode()),
+        WireMessage(fromNode: false, bytes: BlocksyncMessage.blockRequest(height: 2).encode()),
+        WireMessage(fromNode: true, bytes: pattern(70_000, seed: 8)),
+        WireMessage(fromNode: false, bytes: BlocksyncMessage.blockRequest(height: 3).encode()),
+        WireMessage(fromNode: true, bytes: BlocksyncMessage.noBlockResponse(height: 3).encode()),
+    ]
+
+    /// Opens `lo`, or says why the test cannot run here.
+    static func openLoopback() -> PcapHandle? {
+        do {
+            return try PcapHandle.openInterface("lo", readTimeoutMilliseconds: 50)
+        } catch {
+            print("SKIPPED live capture: libpcap cannot open the loopback device: \(error)")
+            return nil
+        }
+    }
+
+    func captureWhilePlaying(encrypted: Bool) throws -> (CaptureResult, WirePlayer.Outcome)? {
+        guard let handle = Self.openLoopback() else { return nil }
+        // Reserve a port for the filter: the player listens on it.
+        let probe = try TCPListener.listen(host: "127.0.0.1", port: 0)
+        let port = probe.port
+        probe.close()
+        try handle.setFilter("tcp port \(port)")
+        let player = WirePlayer(conversation: Self.conversation, encrypted: encrypted)
+        let outcome = try player.play(port: port)
+        var session: CaptureSession
+        if encrypted {
+            session = CaptureSession(keyLog: try KeyLog(text: outcome.keyLog.joined(separator: "\n")))
+        } else {
+            session = CaptureSession()
+        }
+        // Drain what the kernel buffered; stop after the link is idle.
+        var idle = 0
+        while idle < 4 {
+            switch try handle.next() {
+            case .frame(let f):
+                idle = 0
+                session.add(frame: f.data, linkType: handle.linkType, timestampNanos: f.timestampNanos, originalLength: f.originalLength)
+            case .timeout: idle += 1
+            case .end: idle = 4
+            }
+        }
+        return (session.finish(), outcome)
+    }
+
+    func check(encrypted: Bool) throws {
+        guard let (result, _) = try captureWhilePlaying(encrypted: encrypted) else { return }
+        #expect(result.node == WirePlayer.nodeID(node: true))
+        let records = blocksyncEvents(result.events)
+        #expect(records.map(\.message) == Self.conversation.map(\.bytes))
+        #expect(records.map(\.direction) == Self.conversation.map { $0.fromNode ? .outbound : .inbound })
+        #expect(records.allSatisfy { $0.peerID == WirePlayer.nodeID(node: false) })
+        #expect(captureEvents(result.events).isEmpty)
+        #expect(result.summaries.count == 1 && result.summaries[0].encrypted == encrypted)
+    }
+
+    @Test("plaintext conversation captured on lo holds exactly the messages sent, in order")
+    func plaintext() throws { try check(encrypted: false) }
+
+    @Test("SecretConnection conversation captured on lo decrypts with the player's key log")
+    func encrypted() throws { try check(encrypted: true) }
+}
