@@ -1,4 +1,9 @@
 import CPcap
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// One frame as libpcap delivered it: capture time, link type and the captured bytes.
 public struct PcapFrame: Sendable {
@@ -48,6 +53,7 @@ public final class PcapHandle {
     /// The link-layer header type (`pcap_datalink`), a LINKTYPE_/DLT_ value.
     public let linkType: Int32
     public let isLive: Bool
+    private var readTimeoutMilliseconds: Int32 = 100
 
     private init(handle: OpaquePointer, sourceName: String, isLive: Bool) {
         self.handle = handle
@@ -88,7 +94,12 @@ public final class PcapHandle {
             pcap_close(raw)
             throw PcapError.openInterface(name: name, reason: reason)
         }
-        return PcapHandle(handle: raw, sourceName: "interface \(name)", isLive: true)
+        // Non-blocking reads plus poll(2): on Linux an idle link can otherwise block
+        // pcap_next_ex forever despite the timeout, and SIGINT/--duration would never be seen.
+        _ = pcap_setnonblock(raw, 1, &errbuf)
+        let live = PcapHandle(handle: raw, sourceName: "interface \(name)", isLive: true)
+        live.readTimeoutMilliseconds = readTimeoutMilliseconds
+        return live
     }
 
     /// Installs a BPF filter (`pcap_compile` with an unknown netmask, then `pcap_setfilter`).
@@ -116,6 +127,14 @@ public final class PcapHandle {
     public func next() throws -> ReadResult {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
+        if isLive {
+            let fd = pcap_get_selectable_fd(handle)
+            if fd >= 0 {
+                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, readTimeoutMilliseconds)
+                if ready == 0 { return .timeout }
+            }
+        }
         let status = pcap_next_ex(handle, &header, &data)
         switch status {
         case 1:
