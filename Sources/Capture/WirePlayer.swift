@@ -1,4 +1,5 @@
 import CometP2P
+import CometWire
 import Crypto
 import Foundation
 import ProtoWire
@@ -233,5 +234,30 @@ private final class PlainSide: WireSide {
             if bytes.isEmpty { return nil }
             decoder.feed(bytes)
         }
+    }
+}
+
+extension WirePlayer {
+    /// The conversation of a node syncing from one peer that serves `blocks` (CometBFT blocksync v0,
+    /// cometbft-blocksync.md §3.2): the node asks for the peer's status, the peer answers with its
+    /// height and base (the highest and lowest block given), the peer asks the node's status and
+    /// learns it is empty, then the node requests every height from the base up and the peer answers
+    /// each with its block or, for heights it lacks, a NoBlockResponse.
+    public static func syncConversation(blocks: [Block]) -> [WireMessage] {
+        let byHeight = Dictionary(blocks.map { ($0.header.height, $0) }, uniquingKeysWith: { first, _ in first })
+        guard let base = byHeight.keys.min(), let top = byHeight.keys.max() else { return [] }
+        var out = [
+            WireMessage(fromNode: true, bytes: BlocksyncMessage.statusRequest.encode()),
+            WireMessage(fromNode: false, bytes: BlocksyncMessage.statusResponse(height: top, base: base).encode()),
+            WireMessage(fromNode: false, bytes: BlocksyncMessage.statusRequest.encode()),
+            WireMessage(fromNode: true, bytes: BlocksyncMessage.statusResponse(height: 0, base: 0).encode()),
+        ]
+        for height in base...top {
+            out.append(WireMessage(fromNode: true, bytes: BlocksyncMessage.blockRequest(height: height).encode()))
+            let reply: BlocksyncMessage = byHeight[height].map { .blockResponse(block: $0, extCommit: nil) }
+                ?? .noBlockResponse(height: height)
+            out.append(WireMessage(fromNode: false, bytes: reply.encode()))
+        }
+        return out
     }
 }

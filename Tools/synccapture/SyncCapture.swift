@@ -18,6 +18,22 @@ struct SyncCapture: ParsableCommand {
         commandName: "synccapture",
         abstract: "Turn network captures of CometBFT peers into syncreplay traces.",
         discussion: """
+        `synccapture -r FILE -o OUT.trace` runs the default subcommand, record.
+        Exit codes: 0 success, 2 bad input or usage, 3 internal error.
+        """,
+        version: "0.1.0",
+        subcommands: [Record.self, Play.self, Bench.self],
+        defaultSubcommand: Record.self)
+
+    static func main() { CommandRunner.main(SyncCapture.self) }
+}
+
+/// `synccapture record` (the default): capture → trace.
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Turn a pcap/pcapng file or a live interface into a syncreplay trace.",
+        discussion: """
         Reads a capture file (-r, pcap or pcapng) or a live interface (-i) through libpcap,
         reassembles TCP per connection and direction, decodes plaintext MConnection or
         SecretConnection traffic (decrypted with --keylog), and keeps the blocksync channel (0x40)
@@ -31,8 +47,7 @@ struct SyncCapture: ParsableCommand {
         Examples:
           synccapture -r sync.pcap --keylog sync.keylog -o sync.trace
           synccapture -i eth0 --filter 'tcp port 26656' --duration 60 --keylog /var/log/cmt.keylog -o live.trace
-        """,
-        version: "0.1.0")
+        """)
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read a pcap or pcapng file.", valueName: "FILE"))
     var file: String?
@@ -62,9 +77,9 @@ struct SyncCapture: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if (file == nil) == (interface == nil) { throw ValidationError("give exactly one of -r FILE or -i IFACE") }
-        if let count, count <= 0 { throw ValidationError("--count must be positive") }
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+        if (file == nil) == (interface == nil) { throw ArgumentParser.ValidationError("give exactly one of -r FILE or -i IFACE") }
+        if let count, count <= 0 { throw ArgumentParser.ValidationError("--count must be positive") }
+        if let duration, !(duration > 0) { throw ArgumentParser.ValidationError("--duration must be positive") }
     }
 
     func run() throws {
@@ -143,8 +158,6 @@ struct SyncCapture: ParsableCommand {
         lines.append("wrote \(written) events to \(output)")
         for line in lines { CommandRunner.printError(line) }
     }
-
-    static func main() { CommandRunner.main(SyncCapture.self) }
 }
 
 /// Set by SIGINT so the capture loop finishes the trace cleanly instead of dying mid-file.
