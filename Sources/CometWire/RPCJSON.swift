@@ -211,7 +211,14 @@ public enum RPCJSON {
 
         func fail(_ reason: String) -> RPCJSONError { RPCJSONError(path: path, reason: reason) }
 
-        var brief: String { String(String(describing: value).prefix(120)) }
+        /// Up to 120 characters of the value as compact JSON (one line, sorted keys).
+        var brief: String {
+            if JSONSerialization.isValidJSONObject(value),
+               let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) {
+                return String(String(decoding: data, as: UTF8.self).prefix(120))
+            }
+            return String(String(describing: value).prefix(120))
+        }
 
         func field(_ key: String) throws(RPCJSONError) -> J {
             guard let obj = value as? [String: Any] else { throw fail("expected an object") }
@@ -239,7 +246,8 @@ public enum RPCJSON {
         /// An integer given as a JSON string (Go's int64 encoding) or a JSON number.
         private func integerText() throws(RPCJSONError) -> String {
             if let s = value as? String { return s }
-            if let n = value as? NSNumber, !(value is Bool) { return n.stringValue }
+            if let i = value as? Int { return String(i) }
+            if let n = value as? NSNumber { return n.stringValue }
             throw fail("expected an integer")
         }
 
