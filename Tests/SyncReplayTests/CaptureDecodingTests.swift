@@ -235,3 +235,30 @@ struct CaptureLiveTests {
     @Test("SecretConnection conversation captured on lo decrypts with the player's key log")
     func encrypted() throws { try check(encrypted: true) }
 }
+
+@Suite("Capture: committed real captures")
+struct CaptureCorpusTests {
+    @Test("every Traces/capture pcap decodes without --node, has /blocksync events, and reproduces its committed trace byte for byte")
+    func corpus() throws {
+        let dir = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/capture")
+        let pcaps = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".pcap") }.sorted()
+        #expect(pcaps.count >= 3)
+        for pcap in pcaps {
+            let name = String(pcap.dropLast(5))
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).trace").path
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            var args = ["-r", dir.appendingPathComponent(pcap).path, "-o", out, "--quiet"]
+            let keylog = dir.appendingPathComponent(name + ".keylog").path
+            if FileManager.default.fileExists(atPath: keylog) { args += ["--keylog", keylog] }
+            let r = try SyncCaptureProcess.run(args)
+            #expect(r.status == 0, "\(pcap): \(r.stderr)")
+            #expect(r.stderr.contains(": decoded"), "\(pcap): \(r.stderr)")
+            let made = try Data(contentsOf: URL(fileURLWithPath: out))
+            let committed = try Data(contentsOf: dir.appendingPathComponent(name + ".trace"))
+            #expect(made == committed, "\(pcap): trace differs from the committed \(name).trace")
+            let entries = try TraceReader(path: out).readAll()
+            #expect(entries.contains { if case .blocksync = $0.event { return true } else { return false } }, "\(pcap)")
+            #expect(entries.allSatisfy { if case .capture = $0.event { return false } else { return true } }, "\(pcap)")
+        }
+    }
+}

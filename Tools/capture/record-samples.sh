@@ -12,7 +12,7 @@ mkdir -p "$out"
 record() {  # NAME PORT play-args...
     local name=$1 port=$2; shift 2
     rm -f "$out/$name.pcap" "$out/$name.keylog"
-    tcpdump -i lo -U -w "$out/$name.pcap" "tcp port $port" 2>/dev/null &
+    tcpdump -Z root -i lo -U -w "$out/$name.pcap" "tcp port $port" 2>/dev/null &
     local dump=$!
     sleep 1
     "$bin/synccapture" play --port "$port" "$@"
