@@ -55,7 +55,7 @@ let package = Package(
         // The libpcap front end of the capture tool: files and live interfaces.
         .target(name: "PcapSource", dependencies: ["CPcap"]),
         .executableTarget(name: "synccapture", dependencies: [
-            "CommandExit", "Capture", "PcapSource",
+            "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "SyncTrace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/synccapture"),
         .executableTarget(name: "syncreplay", dependencies: [

@@ -5,6 +5,7 @@ import CommandExit
 import Dispatch
 import Foundation
 import PcapSource
+import PivotHint
 import Synchronization
 import SyncTrace
 
@@ -70,6 +71,27 @@ struct Record: ParsableCommand {
     @Option(help: ArgumentHelp("The node under test: ADDR:PORT or a node id.", valueName: "ADDR:PORT|NODE_ID"))
     var node: String?
 
+    @Option(help: ArgumentHelp("Genesis of the chain: the node syncs from the initial height.", valueName: "genesis.json"))
+    var genesis: String?
+
+    @Option(help: ArgumentHelp("The last block in the node's store (CometBFT /block JSON).", valueName: "B.json"))
+    var startBlock: String?
+
+    @Option(help: ArgumentHelp("The validator set after the start block (CometBFT /validators JSON).", valueName: "V.json"))
+    var startValidators: String?
+
+    @Option(help: ArgumentHelp("With --start-block: the lowest height in the node's store (default: the initial height, 1).", valueName: "HEIGHT"))
+    var storeBase: Int64?
+
+    @Option(help: ArgumentHelp("Fork events as JSON lines (see README: Capture).", valueName: "F.jsonl"))
+    var forkEvents: String?
+
+    @Option(help: ArgumentHelp("Conflux debug log: its pivot-hint switch/extend check lines.", valueName: "FILE"))
+    var confluxLog: String?
+
+    @Option(help: ArgumentHelp("Attach this Conflux pivot-hint file (checksum in the trace metadata).", valueName: "FILE"))
+    var hint: String?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Output trace.", valueName: "OUT.trace"))
     var output: String
 
@@ -80,6 +102,10 @@ struct Record: ParsableCommand {
         if (file == nil) == (interface == nil) { throw ArgumentParser.ValidationError("give exactly one of -r FILE or -i IFACE") }
         if let count, count <= 0 { throw ArgumentParser.ValidationError("--count must be positive") }
         if let duration, !(duration > 0) { throw ArgumentParser.ValidationError("--duration must be positive") }
+        if (startBlock == nil) != (startValidators == nil) {
+            throw ArgumentParser.ValidationError("--start-block and --start-validators go together")
+        }
+        if genesis != nil && startBlock != nil { throw ArgumentParser.ValidationError("give --genesis or --start-block, not both") }
     }
 
     func run() throws {
@@ -91,6 +117,29 @@ struct Record: ParsableCommand {
             keys = try KeyLog(text: String(decoding: data, as: UTF8.self))
         }
         let selector = try node.map(NodeSelector.init(parsing:))
+        // Inputs other than the capture are read first: a bad file fails before a long capture.
+        var start: NodeRecord?
+        if let genesis { start = try StartState.fromGenesis(try Self.read(genesis), path: genesis) }
+        if let startBlock, let startValidators {
+            start = try StartState.fromStore(block: try Self.read(startBlock), blockPath: startBlock,
+                                             validators: try Self.read(startValidators), validatorsPath: startValidators,
+                                             storeBase: storeBase)
+        }
+        var imported: [TimedEvent] = []
+        if let forkEvents {
+            imported += try ForkEvents.parseJSONLines(String(decoding: try Self.read(forkEvents), as: UTF8.self), path: forkEvents)
+        }
+        if let confluxLog {
+            imported += try ForkEvents.parseConfluxLog(String(decoding: try Self.read(confluxLog), as: UTF8.self), path: confluxLog)
+        }
+        var attachments: [(name: String, mediaType: String, data: [UInt8])] = []
+        var metadata: [String: String] = [:]
+        if let hint {
+            let file: PivotHintFile
+            do { file = try PivotHintFile(path: hint) } catch { throw CaptureError.unreadable(path: hint, reason: error.description) }
+            attachments.append((TraceAttachmentName.pivotHint, TraceAttachmentName.pivotHintMediaType, try Self.read(hint)))
+            metadata[TraceAttachmentName.pivotHintChecksumKey] = file.checksum.hex
+        }
         var session = CaptureSession(keyLog: keys, node: selector)
 
         let handle: PcapHandle
@@ -136,12 +185,22 @@ struct Record: ParsableCommand {
                 kind: .dropped, byteCount: 0,
                 detail: "libpcap dropped \(drops.droppedByKernel) packets in the kernel and \(drops.droppedByInterface) at the interface"))))
         }
-        let record = NodeRecord(chainID: result.nodeInfo?.network ?? "", nodeID: result.node ?? "",
-                                captureMethod: "pcap")
-        let written = try CaptureTrace.write(to: output, node: record, events: CaptureTrace.merge([result.events]),
-                                             metadata: ["source": file.map { "pcap file \(($0 as NSString).lastPathComponent)" } ?? "live \(interface ?? "")"])
+        var record = start ?? NodeRecord()
+        if record.chainID.isEmpty { record.chainID = result.nodeInfo?.network ?? "" }
+        record.nodeID = result.node ?? ""
+        record.captureMethod = "pcap"
+        metadata["source"] = file.map { "pcap file \(($0 as NSString).lastPathComponent)" } ?? "live \(interface ?? "")"
+        let written = try CaptureTrace.write(to: output, node: record, events: CaptureTrace.merge([result.events, imported]),
+                                             attachments: attachments, metadata: metadata)
         if !quiet { Self.progressLine(session.progress) }
         Self.printSummary(result, written: written, output: output)
+    }
+
+    static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CaptureError.unreadable(path: path, reason: "no such file or not readable")
+        }
+        return Array(data)
     }
 
     static func progressLine(_ p: CaptureProgress) {
