@@ -119,7 +119,7 @@ struct CaptureDecodingTests {
         #expect((try? NodeSelector(parsing: "127.0.0.1:26656")) == .endpoint(Endpoint(address: [127, 0, 0, 1], port: 26656)))
     }
 
-    @Test("pcap files through libpcap: µs and ns, reordered; broken files give a clear error")
+    @Test("pcap and pcapng files through libpcap: µs and ns, reordered; broken files give a clear error")
     func pcapFiles() throws {
         let clientID = String(repeating: "e", count: 40)
         let s = script(client: plainStream(nodeID: clientID, messages: [(0x40, statusRequest), (0x40, big)]),
@@ -149,6 +149,21 @@ struct CaptureDecodingTests {
             try Data(w.bytes.dropLast(10)).write(to: URL(fileURLWithPath: cut))
             let truncated = try PcapHandle.openFile(cut)
             #expect(throws: PcapError.self) { while case .frame = try truncated.next() {} }
+        }
+        // pcapng, µs and ns resolution (if_tsresol).
+        for nano in [false, true] {
+            let path = dir.appendingPathComponent(nano ? "n.pcapng" : "u.pcapng").path
+            let bytes = pcapng(frames: segments.map { (FrameBuilder.ethernet($0), $0.timestampNanos + 789) }, nanosecond: nano)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let handle = try PcapHandle.openFile(path)
+            var session = CaptureSession()
+            var first: UInt64?
+            while case .frame(let f) = try handle.next() {
+                first = first ?? f.timestampNanos
+                session.add(frame: f.data, linkType: handle.linkType, timestampNanos: f.timestampNanos)
+            }
+            #expect(first == segments[0].timestampNanos + (nano ? 789 : 0), "pcapng nano=\(nano)")
+            #expect(blocksyncEvents(session.finish().events).map(\.message) == [statusRequest, big, statusResponse])
         }
         let garbage = dir.appendingPathComponent("garbage.pcap").path
         try Data(pattern(100)).write(to: URL(fileURLWithPath: garbage))

@@ -174,3 +174,23 @@ enum SyncCaptureProcess {
                                         stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 }
+
+/// A minimal pcapng file (SHB, one IDB with if_tsresol, EPBs), little-endian.
+func pcapng(frames: [(bytes: [UInt8], time: UInt64)], nanosecond: Bool) -> [UInt8] {
+    func u16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8)] }
+    func u32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+    func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
+        let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
+        let length = UInt32(12 + padded.count)
+        return u32(type) + u32(length) + padded + u32(length)
+    }
+    var out = block(0x0A0D_0D0A, u32(0x1A2B_3C4D) + u16(1) + u16(0) + [UInt8](repeating: 0xff, count: 8))
+    let tsresol: [UInt8] = u16(9) + u16(1) + [nanosecond ? 9 : 6, 0, 0, 0] + u16(0) + u16(0)
+    out += block(1, u16(1) + u16(0) + u32(262_144) + tsresol)
+    for f in frames {
+        let ticks = nanosecond ? f.time : f.time / 1000
+        out += block(6, u32(0) + u32(UInt32(truncatingIfNeeded: ticks >> 32)) + u32(UInt32(truncatingIfNeeded: ticks))
+                     + u32(UInt32(f.bytes.count)) + u32(UInt32(f.bytes.count)) + f.bytes)
+    }
+    return out
+}
