@@ -15,7 +15,7 @@ struct SyncReplay: ParsableCommand {
         2 bad input or usage, 3 internal error, 4 nondeterminism detected.
         """,
         version: version,
-        subcommands: [Hint.self, Bench.self, BlockCommand.self]
+        subcommands: [Inspect.self, Cat.self, Doctor.self, Recover.self, Hint.self, Bench.self, BlockCommand.self]
     )
 
     static func main() {
