@@ -59,8 +59,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/synccapture"),
         .executableTarget(name: "syncreplay", dependencies: [
-            "CommandExit", "SyncTrace", "CometWire", "PivotHint", "BlockSync",
+            "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",

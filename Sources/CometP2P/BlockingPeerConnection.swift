@@ -65,7 +65,7 @@ public final class BlockingPeerConnection {
         decoder = MConnectionDecoder(channels: channels)
         if let expectedRemoteNodeID, expectedRemoteNodeID != session.remoteNodeID {
             throw SecretConnectionError.nodeIDMismatch(authenticated: session.remoteNodeID,
-                                                       claimed: expectedRemoteNodeID, source: "dialed")
+                                                       claimed: expectedRemoteNodeID, source: "dialed ID")
         }
 
         // NodeInfo exchange: both sides write, then read (max 10240 bytes).
@@ -83,7 +83,7 @@ public final class BlockingPeerConnection {
         guard let remoteInfo else { throw PeerConnectionError.closed(stage: "NodeInfo exchange") }
         guard remoteInfo.nodeID == session.remoteNodeID else {
             throw SecretConnectionError.nodeIDMismatch(authenticated: session.remoteNodeID,
-                                                       claimed: remoteInfo.nodeID, source: "NodeInfo")
+                                                       claimed: remoteInfo.nodeID, source: "NodeInfo.ID")
         }
         if let reason = nodeInfo.incompatibility(with: remoteInfo) { throw PeerConnectionError.incompatible(reason) }
         self.remoteNodeInfo = remoteInfo

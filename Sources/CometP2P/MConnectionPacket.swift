@@ -64,10 +64,10 @@ public enum MConnectionPacket: Equatable, Sendable {
         while let f = try r.next() {
             switch f.number {
             case 1:
-                _ = try f.messageReader()  // checks the wire type; PacketPing has no fields
+                try skipAll(f.messageReader())  // PacketPing has no fields; unknown ones must still parse
                 result = .ping
             case 2:
-                _ = try f.messageReader()
+                try skipAll(f.messageReader())
                 result = .pong
             case 3:
                 var inner = try f.messageReader()
@@ -77,4 +77,10 @@ public enum MConnectionPacket: Equatable, Sendable {
         }
         return result
     }
+}
+
+/// Walks an empty message's (unknown) fields so malformed content is rejected as gogoproto does.
+private func skipAll(_ reader: ProtoReader) throws {
+    var r = reader
+    while try r.next() != nil {}
 }

@@ -59,6 +59,13 @@ public enum SecretConnection {
         return bytes
     }
 
+    /// 32 bytes from the system CSPRNG (`getrandom` on Linux) for a real connection's
+    /// ephemeral key, stored unclamped like Go's `box.GenerateKey`. Tests inject fixed keys instead.
+    public static func randomEphemeralPrivateKey() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
     /// The X25519 public key of a raw private scalar.
     public static func ephemeralPublicKey(privateKey: [UInt8]) throws -> [UInt8] {
         guard privateKey.count == 32 else { throw SecretConnectionError.invalidKeyLength(what: "X25519 private key", length: privateKey.count) }

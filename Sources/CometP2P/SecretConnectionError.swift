@@ -26,7 +26,8 @@ public enum SecretConnectionError: Error, Equatable, Sendable, CustomStringConve
     case closedDuringHandshake(stage: String)
     /// A key had the wrong length (programming error on the caller's side).
     case invalidKeyLength(what: String, length: Int)
-    /// The authenticated key's node ID differs from the expected one (dialed ID or NodeInfo ID).
+    /// The authenticated key's node ID differs from the expected one; `source` is
+    /// `"dialed ID"` or `"NodeInfo.ID"` (the transport's two checks).
     case nodeIDMismatch(authenticated: String, claimed: String, source: String)
 
     public var nodeError: String {
@@ -42,7 +43,7 @@ public enum SecretConnectionError: Error, Equatable, Sendable, CustomStringConve
         case .closedDuringHandshake: return "EOF"
         case .invalidKeyLength(let what, let n): return "invalid \(what) length \(n)"
         case .nodeIDMismatch(let auth, let claimed, let source):
-            return "conn.ID (\(auth)) \(source) ID (\(claimed)) mismatch"
+            return "conn.ID (\(auth)) \(source) (\(claimed)) mismatch"
         }
     }
 

@@ -112,3 +112,16 @@ import CometP2P
         }
     }
 }
+
+extension CometP2PHandshakeTests {
+    /// Fresh random ephemeral keys also complete a handshake (the keys differ per run).
+    @Test func randomEphemeralKeysWork() throws {
+        let e1 = SecretConnection.randomEphemeralPrivateKey(), e2 = SecretConnection.randomEphemeralPrivateKey()
+        #expect(e1.count == 32 && e1 != e2)
+        var a = try SecretConnectionHandshake(nodeKey: try Self.nodeKey(1), ephemeralPrivateKey: e1)
+        var b = try SecretConnectionHandshake(nodeKey: try Self.nodeKey(2), ephemeralPrivateKey: e2)
+        var gen = P2PTestBytes(seed: 1)
+        try Self.run(&a, &b, gen: &gen)
+        #expect(a.stage == .established && b.stage == .established)
+    }
+}

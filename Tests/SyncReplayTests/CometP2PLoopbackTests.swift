@@ -126,7 +126,7 @@ import CometP2P
         let tcp = try TCPConnection.connect(port: listener.port)
         let wrongID = String(repeating: "ab", count: 20)
         let serverID = SecretConnection.nodeID(fromEd25519: Array(serverKey.publicKey.rawRepresentation))
-        #expect(throws: SecretConnectionError.nodeIDMismatch(authenticated: serverID, claimed: wrongID, source: "dialed")) {
+        #expect(throws: SecretConnectionError.nodeIDMismatch(authenticated: serverID, claimed: wrongID, source: "dialed ID")) {
             _ = try BlockingPeerConnection(connection: tcp, nodeKey: clientKey,
                                            ephemeralPrivateKey: [UInt8](repeating: 2, count: 32),
                                            nodeInfo: Self.nodeInfo(for: clientKey, moniker: "client"),

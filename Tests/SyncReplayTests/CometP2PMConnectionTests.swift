@@ -147,3 +147,32 @@ import CometP2P
         #expect(try d.decode([UInt8(packet.count)] + packet) == [.message(channel: 0x40, bytes: [0xaa])])
     }
 }
+
+/// Hostile input never crashes or hangs: every random stream ends in events, a wait for more
+/// bytes, or a typed error.
+@Suite struct CometP2PMConnectionRobustnessTests {
+    @Test func randomStreamsNeverCrash() {
+        var gen = P2PTestBytes(seed: 1234)
+        var errors = 0
+        for _ in 0..<3000 {
+            var d = MConnectionDecoder(channels: .fullNode)
+            let bytes = gen.bytes(1 + gen.below(64))
+            do { _ = try d.decode(bytes) } catch is MConnectionError { errors += 1 } catch {
+                Issue.record("untyped error \(error)")
+            }
+        }
+        #expect(errors > 0)
+    }
+
+    @Test func randomCiphertextIsRejectedByOpenerAndHandshake() throws {
+        var gen = P2PTestBytes(seed: 77)
+        var opener = try FrameOpener(key: gen.bytes(32))
+        #expect(throws: SecretConnectionError.decryptFailed(frame: 0)) { try opener.open(gen.bytes(1044)) }
+        let keys = SecretConnectionKeys(localEphemeralPublicKey: gen.bytes(32), remoteEphemeralPublicKey: gen.bytes(32),
+                                        dhSecret: gen.bytes(32))
+        var tap = try RecordedStreamDecoder(senderKeys: keys)
+        tap.feed(SecretConnection.ephemeralKeyMessage(keys.localEphemeralPublicKey) + gen.bytes(3000))
+        #expect(try tap.next() == .ephemeralKey(keys.localEphemeralPublicKey))
+        #expect(throws: SecretConnectionError.decryptFailed(frame: 0)) { try tap.next() }
+    }
+}
