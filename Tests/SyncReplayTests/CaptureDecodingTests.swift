@@ -262,7 +262,9 @@ struct CaptureCorpusTests {
             let name = String(pcap.dropLast(5))
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).trace").path
             defer { try? FileManager.default.removeItem(atPath: out) }
-            var args = ["-r", dir.appendingPathComponent(pcap).path, "-o", out, "--quiet"]
+            // As Tools/capture/record-samples.sh made them: every sample syncs the fixture chain from genesis.
+            let genesis = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34/genesis.json").path
+            var args = ["-r", dir.appendingPathComponent(pcap).path, "--genesis", genesis, "-o", out, "--quiet"]
             let keylog = dir.appendingPathComponent(name + ".keylog").path
             if FileManager.default.fileExists(atPath: keylog) { args += ["--keylog", keylog] }
             let r = try SyncCaptureProcess.run(args)

@@ -20,7 +20,8 @@ record() {  # NAME PORT play-args...
     kill -INT "$dump"; wait "$dump" || true
     local keyarg=()
     [ -e "$out/$name.keylog" ] && keyarg=(--keylog "$out/$name.keylog")
-    "$bin/synccapture" -r "$out/$name.pcap" "${keyarg[@]}" -o "$out/$name.trace" --quiet
+    # All samples are conversations on the fixture chain (dockerchain): the node syncs from its genesis.
+    "$bin/synccapture" -r "$out/$name.pcap" "${keyarg[@]}" --genesis "$fixtures/genesis.json" -o "$out/$name.trace" --quiet
 }
 
 record plain-sync 26656 --blocks "$fixtures/block_at_height_1.json" "$fixtures/block_at_height_10.json"
