@@ -78,6 +78,46 @@ struct CaptureDecodingTests {
         #expect(blocksyncEvents(result.events).map(\.message) == [statusResponse])
     }
 
+    @Test("mid-stream connections are undecodable; connections without the node are counted as dropped")
+    func midStreamAndOtherPeers() {
+        let node = String(repeating: "1", count: 40)
+        var a = SegmentScript()
+        a.send(.clientToServer, plainStream(nodeID: String(repeating: "2", count: 40), messages: [(0x40, statusRequest)]))
+        a.send(.serverToClient, plainStream(nodeID: node, messages: [(0x40, statusResponse)]))
+        // A second connection between two other endpoints, and a third seen without its SYN.
+        var b = SegmentScript(clientISN: 5)
+        let other = b.segments.map { seg -> TCPSegment in
+            var s = seg
+            s.source.port &+= 1; s.destination.port &+= 1
+            s.source.address[3] &+= 10; s.destination.address[3] &+= 10
+            return s
+        }
+        b = SegmentScript(clientISN: 5)
+        b.send(.clientToServer, plainStream(nodeID: String(repeating: "3", count: 40), messages: [(0x40, request)]))
+        b.send(.serverToClient, plainStream(nodeID: String(repeating: "4", count: 40), messages: [(0x40, request)]))
+        let otherData = b.segments.dropFirst(3).map { seg -> TCPSegment in
+            var s = seg
+            s.source.port &+= 1; s.destination.port &+= 1
+            s.source.address[3] &+= 10; s.destination.address[3] &+= 10
+            return s
+        }
+        var c = SegmentScript(clientISN: 9, handshake: false)
+        c.send(.clientToServer, pattern(300))
+        let mid = c.segments.map { seg -> TCPSegment in
+            var s = seg
+            s.source.port &+= 2
+            s.destination.port &+= 2
+            return s
+        }
+        let result = run(a.segments + other + Array(otherData) + mid, node: .nodeID(node))
+        #expect(blocksyncEvents(result.events).map(\.message) == [statusRequest, statusResponse])
+        let problems = captureEvents(result.events)
+        #expect(problems.contains { $0.kind == .dropped && $0.detail.hasPrefix("2 blocksync messages") })
+        #expect(problems.contains { $0.kind == .undecodable && $0.byteCount == 300 && $0.detail.contains("already open") })
+        #expect(result.summaries.count == 3)
+        #expect(result.summaries[2].status.contains("mid-stream"))
+    }
+
     @Test("SecretConnection: decrypted with the key log, peer id from AuthSigMessage")
     func secret() throws {
         let convo = try SecretConversation(messages: [(true, 0x40, statusRequest), (false, 0x40, statusResponse),
@@ -168,6 +208,27 @@ struct CaptureDecodingTests {
         let garbage = dir.appendingPathComponent("garbage.pcap").path
         try Data(pattern(100)).write(to: URL(fileURLWithPath: garbage))
         #expect(throws: PcapError.self) { try PcapHandle.openFile(garbage) }
+    }
+
+    @Test("synccapture on a pcap with a missing segment: decodes what it can, records the gap, exit 0")
+    func cliGap() throws {
+        let client = plainStream(nodeID: String(repeating: "7", count: 40), messages: [(0x40, big)])
+        let server = plainStream(nodeID: String(repeating: "8", count: 40), messages: [(0x40, statusResponse)])
+        var segments = script(client: client, server: server, mss: 500).segments
+        segments.remove(at: 5)
+        var w = PcapFileWriter()
+        for seg in segments { w.append(frame: FrameBuilder.ethernet(seg), timestampNanos: seg.timestampNanos) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pcap = dir.appendingPathComponent("gap.pcap").path, out = dir.appendingPathComponent("gap.trace").path
+        try Data(w.bytes).write(to: URL(fileURLWithPath: pcap))
+        let r = try SyncCaptureProcess.run(["-r", pcap, "-o", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("gaps 1 (500 bytes)") && r.stderr.contains("gap: 500 bytes missing"), "\(r.stderr)")
+        let entries = try TraceReader(path: out).readAll()
+        #expect(entries.contains { if case .capture(let c) = $0.event { return c.kind == .gap && c.byteCount == 500 } else { return false } })
+        #expect(entries.contains { if case .blocksync(let b) = $0.event { return b.message == statusResponse } else { return false } })
     }
 
     @Test("committed broken pcaps under Tests/ fail with one line, exit 2")
