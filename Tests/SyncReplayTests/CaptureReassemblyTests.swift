@@ -185,3 +185,50 @@ struct CaptureReassemblyTests {
         #expect(tracker.connections.count == 2)
     }
 }
+
+@Suite("Capture: hostile input")
+struct CaptureHostileInputTests {
+    /// A small deterministic generator (no randomness source in tests).
+    struct LCG {
+        var state: UInt64
+        mutating func next() -> UInt64 { state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407; return state >> 11 }
+        mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    }
+
+    @Test("random segments and random frames never crash or hang the pipeline")
+    func randomSegments() {
+        var rng = LCG(state: 42)
+        var session = CaptureSession(maxBufferedBytes: 4096)
+        let endpoints = [Endpoint(address: [1, 1, 1, 1], port: 26656), Endpoint(address: [2, 2, 2, 2], port: 40000),
+                         Endpoint(address: [3, 3, 3, 3], port: 26656)]
+        for i in 0..<3000 {
+            let a = endpoints[Int(rng.next() % 3)], b = endpoints[Int(rng.next() % 3)]
+            var payload = (0..<Int(rng.next() % 200)).map { _ in rng.byte() }
+            if i % 50 == 0 { payload = [0x22, 0x0a, 0x20] + payload }
+            let flags = TCPFlags(rawValue: UInt8(rng.next() % 32))
+            let seq: UInt32 = rng.next() % 4 == 0 ? UInt32(truncatingIfNeeded: rng.next()) : UInt32(i * 100)
+            session.add(segment: TCPSegment(timestampNanos: UInt64(i), source: a, destination: b, sequence: seq, flags: flags, payload: payload))
+            let frame = (0..<Int(rng.next() % 120)).map { _ in rng.byte() }
+            for link in LinkType.allCases { session.add(frame: frame, linkType: link.rawValue, timestampNanos: UInt64(i)) }
+        }
+        let result = session.finish()
+        #expect(result.summaries.count == session.progress.connections)
+        #expect(session.progress.packets == 3000 * LinkType.allCases.count)
+    }
+
+    @Test("a valid plaintext handshake followed by garbage stops with a decode error, not a crash")
+    func garbageAfterHandshake() {
+        var rng = LCG(state: 7)
+        for trial in 0..<50 {
+            var script = SegmentScript(mss: 64)
+            let garbage = (0..<(200 + trial * 13)).map { _ in rng.byte() }
+            script.send(.clientToServer, plainStream(nodeID: String(repeating: "9", count: 40), messages: []) + garbage)
+            script.send(.serverToClient, [0x22, 0x0a, 0x20] + garbage)
+            var session = CaptureSession()
+            for s in script.segments { session.add(segment: s) }
+            let result = session.finish()
+            // The server side opened like a SecretConnection, the client never did: nothing to decrypt.
+            #expect(captureEvents(result.events).contains { $0.kind == .undecodable && $0.detail.contains("never sent") })
+        }
+    }
+}
