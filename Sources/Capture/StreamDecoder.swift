@@ -189,7 +189,15 @@ public struct ConnectionDecoder: Sendable {
     /// side's buffered bytes are decoded once the keys are known).
     public mutating func feed(_ bytes: [UInt8], direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
         let d = direction.rawValue
-        if case .stopped = modes[d] { undecodedBytes[d] &+= UInt64(bytes.count); return [] }
+        switch modes[d] {
+        case .stopped:
+            undecodedBytes[d] &+= UInt64(bytes.count)
+            return []
+        case .plain where pending[d].isEmpty, .secret where pending[d].isEmpty:
+            return run(direction, bytes)  // steady state: no staging copy
+        default:
+            break
+        }
         pending[d] += bytes
         return advance(direction)
     }

@@ -81,7 +81,16 @@ public struct TCPStreamReassembler: Sendable {
         let start = Int64(bitPattern: delivered) &+ distance
 
         // Bytes the snap length cut off leave a hole after the captured part: a gap once later data arrives.
-        if !segment.payload.isEmpty { insert(start: start, bytes: segment.payload, events: &events) }
+        if !segment.payload.isEmpty {
+            if pending.isEmpty && start == Int64(bitPattern: delivered) {
+                // In-order fast path: nothing buffered, the segment is the next byte.
+                events.append(.data(offset: delivered, bytes: segment.payload, timestampNanos: time))
+                delivered &+= UInt64(segment.payload.count)
+                counters.deliveredBytes &+= UInt64(segment.payload.count)
+            } else {
+                insert(start: start, bytes: segment.payload, events: &events)
+            }
+        }
         if segment.flags.contains(.fin) {
             let end = start &+ Int64(segment.payload.count) &+ Int64(segment.truncatedBytes)
             if end >= 0, finOffset == nil { finOffset = UInt64(end) }
