@@ -231,6 +231,21 @@ struct CaptureDecodingTests {
         #expect(entries.contains { if case .blocksync(let b) = $0.event { return b.message == statusResponse } else { return false } })
     }
 
+    @Test("synccapture usage: --count stops early; a missing source, a bad --node or a bad filter exit 2")
+    func cliOptions() throws {
+        let pcap = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/capture/plain-sync.pcap").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).trace").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let counted = try SyncCaptureProcess.run(["-r", pcap, "--count", "8", "-o", out, "--quiet"])
+        #expect(counted.status == 0, "\(counted.stderr)")
+        let blocksync = try TraceReader(path: out).readAll().filter { if case .blocksync = $0.event { return true } else { return false } }
+        #expect(blocksync.count > 0 && blocksync.count < 24)
+        #expect(try SyncCaptureProcess.run(["-o", out]).status == 2)
+        #expect(try SyncCaptureProcess.run(["-r", pcap, "--node", "nowhere", "-o", out]).status == 2)
+        let filter = try SyncCaptureProcess.run(["-r", pcap, "--filter", "tcp port banana", "-o", out])
+        #expect(filter.status == 2 && filter.stderr.contains("bad capture filter"))
+    }
+
     @Test("committed broken pcaps under Tests/ fail with one line, exit 2")
     func brokenFixtures() throws {
         let dir = SyncReplayProcess.packageDirectory.appendingPathComponent("Tests/CaptureFixtures")
