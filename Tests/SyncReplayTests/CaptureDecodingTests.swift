@@ -320,6 +320,43 @@ struct CaptureLiveTests {
         #expect(result.summaries.count == 1 && result.summaries[0].encrypted == encrypted)
     }
 
+    @Test("synccapture -i lo: SIGINT finishes the trace cleanly with every message played")
+    func cliLiveInterrupt() throws {
+        guard Self.openLoopback() != nil else { return }
+        let probe = try TCPListener.listen(host: "127.0.0.1", port: 0)
+        let port = probe.port
+        probe.close()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("live.trace").path, errURL = dir.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let err = try FileHandle(forWritingTo: errURL)
+        let process = Process()
+        process.executableURL = SyncCaptureProcess.executable
+        process.arguments = ["-i", "lo", "--filter", "tcp port \(port)", "-o", out]
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The first progress line (once a second) says the capture is running.
+        var started = false
+        for _ in 0..<200 where !started {
+            started = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self).contains("packets")
+            if !started { usleep(50_000) }
+        }
+        #expect(started)
+        _ = try WirePlayer(conversation: Self.conversation, encrypted: false).play(port: port)
+        usleep(300_000)
+        process.interrupt()
+        process.waitUntilExit()
+        try err.close()
+        #expect(process.terminationStatus == 0)
+        let records = try TraceReader(path: out).readAll().compactMap { entry -> BlocksyncRecord? in
+            if case .blocksync(let r) = entry.event { return r } else { return nil }
+        }
+        #expect(records.map(\.message) == Self.conversation.map(\.bytes))
+    }
+
     @Test("plaintext conversation captured on lo holds exactly the messages sent, in order")
     func plaintext() throws { try check(encrypted: false) }
 

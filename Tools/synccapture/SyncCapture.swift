@@ -178,6 +178,17 @@ struct Record: ParsableCommand {
                 Self.progressLine(session.progress)
             }
         }
+        // Interrupted or out of time: keep what the kernel already captured (bounded drain).
+        if handle.isLive, count.map({ packets < $0 }) ?? true {
+            var drained = 0
+            while drained < 1_000_000, case .frame(let frame) = try handle.next() {
+                session.add(frame: frame.data, linkType: handle.linkType, timestampNanos: frame.timestampNanos,
+                            originalLength: frame.originalLength)
+                drained += 1
+                packets += 1
+                if let count, packets >= count { break }
+            }
+        }
         let drops = handle.statistics()
         var result = session.finish()
         if let drops, drops.droppedByKernel > 0 || drops.droppedByInterface > 0 {
