@@ -166,6 +166,7 @@ struct CaptureDecodingTests {
                        server: plainStream(nodeID: String(repeating: "f", count: 40), messages: [(0x40, statusResponse)]))
         var segments = s.segments
         segments.swapAt(4, 6)
+        segments.insert(segments[5], at: 8)  // a retransmission
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capture-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -1,4 +1,5 @@
 import Capture
+import CometWire
 import Foundation
 import SyncTrace
 import Testing
@@ -70,6 +71,26 @@ struct CaptureForkEventTests {
         #expect(node.storeHeight == 0 && node.startBlock.isEmpty)
         let block = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34/block_at_height_1.json").path
         #expect(throws: CaptureError.self) { try StartState.fromGenesis(Array(try Data(contentsOf: URL(fileURLWithPath: block))), path: block) }
+    }
+
+    @Test("--start-block/--start-validators: the real block 10 becomes the store top, its bytes the start block")
+    func startFromStore() throws {
+        let blockPath = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34/block_at_height_10.json").path
+        let validators = """
+        {"jsonrpc": "2.0", "id": -1, "result": {"block_height": "11", "validators": [{"address": "675F52E8FDA5F4047B8EAF498F946F551ED53DC2",
+          "pub_key": {"type": "tendermint/PubKeyEd25519", "value": "OKAnhjqSneoGRrC37lMmw13vpj3pge3Au8/5Q1YfGq0="},
+          "voting_power": "10", "proposer_priority": "0"}], "count": "1", "total": "1"}}
+        """
+        let block = Array(try Data(contentsOf: URL(fileURLWithPath: blockPath)))
+        let node = try StartState.fromStore(block: block, blockPath: blockPath, validators: Array(validators.utf8),
+                                            validatorsPath: "v.json", storeBase: 3)
+        #expect(node.chainID == "dockerchain" && node.storeBase == 3 && node.storeHeight == 10)
+        #expect(node.validators == [ValidatorRecord(pubKey: Array(Data(base64Encoded: "OKAnhjqSneoGRrC37lMmw13vpj3pge3Au8/5Q1YfGq0=")!), power: 10)])
+        guard case .block(let expected, _) = try RPCJSON.parse(block) else { Issue.record("fixture"); return }
+        #expect(node.startBlock == expected.encoded())
+        #expect(throws: CaptureError.self) {
+            try StartState.fromStore(block: block, blockPath: blockPath, validators: Array(validators.utf8), validatorsPath: "v.json", storeBase: 11)
+        }
     }
 
     @Test("synccapture with --genesis and --fork-events writes both into the trace, merged by time")
