@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "syncreplay", targets: ["syncreplay"]),
+        .executable(name: "synccapture", targets: ["synccapture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +46,20 @@ let package = Package(
             "CometWire",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
+        // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
+                       providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
+        // Capture: link-layer parsing, TCP reassembly, stream decoding and trace building (pcap-free).
+        .target(name: "Capture", dependencies: [
+            "ProtoWire", "SyncTrace", "CometWire", "CometP2P",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The libpcap front end of the capture tool: files and live interfaces.
+        .target(name: "PcapSource", dependencies: ["CPcap"]),
+        .executableTarget(name: "synccapture", dependencies: [
+            "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "SyncTrace",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tools/synccapture"),
         .executableTarget(name: "syncreplay", dependencies: [
             "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,6 +67,7 @@ let package = Package(
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
+            "Capture", "PcapSource",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

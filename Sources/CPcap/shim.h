@@ -1,0 +1,2 @@
+// libpcap for the capture tool (harness-notes.md §5.1). Only `synccapture` links it.
+#include <pcap/pcap.h>

@@ -1,0 +1,41 @@
+import CometP2P
+import SyncTrace
+
+/// Writes a capture's events as a trace: `/node` first, then every event in time order (capture
+/// events merged with imported fork events), then attachments (DESIGN.md §2, §5).
+public enum CaptureTrace {
+    /// Merges event lists by `logTime`; equal times keep the order of `lists` (capture first), then
+    /// each list's own order. Times that go backwards within the capture (pcap clocks may step back)
+    /// are clamped so `logTime` is non-decreasing, as the trace format requires.
+    public static func merge(_ lists: [[TimedEvent]]) -> [TimedEvent] {
+        var all: [(list: Int, index: Int, event: TimedEvent)] = []
+        for (l, list) in lists.enumerated() {
+            var floor: UInt64 = 0
+            for (i, e) in list.enumerated() {
+                floor = max(floor, e.logTime)
+                all.append((l, i, TimedEvent(logTime: floor, event: e.event)))
+            }
+        }
+        all.sort { a, b in
+            if a.event.logTime != b.event.logTime { return a.event.logTime < b.event.logTime }
+            if a.list != b.list { return a.list < b.list }
+            return a.index < b.index
+        }
+        return all.map(\.event)
+    }
+
+    /// Writes the trace. `node` is the `/node` record, logged at the first event's time.
+    /// Returns the number of events written (the `/node` event included).
+    @discardableResult
+    public static func write(to path: String, node: NodeRecord, events: [TimedEvent],
+                             attachments: [(name: String, mediaType: String, data: [UInt8])] = [],
+                             metadata: [String: String] = [:]) throws -> Int {
+        let writer = try TraceWriter(path: path, metadata: metadata)
+        let start = events.first?.logTime ?? 0
+        _ = try writer.append(.node(node), logTime: start)
+        for e in events { _ = try writer.append(e.event, logTime: e.logTime) }
+        for a in attachments { try writer.attach(name: a.name, mediaType: a.mediaType, data: a.data) }
+        try writer.finish()
+        return events.count + 1
+    }
+}

@@ -1,0 +1,354 @@
+import CometP2P
+import ProtoWire
+
+/// What decoding one direction of a connection found, in stream order.
+public enum DecodedItem: Sendable, Equatable {
+    /// The sender authenticated with this ed25519 key (SecretConnection AuthSigMessage, §1.2 step 9-10).
+    case authenticated(nodeID: String)
+    case nodeInfo(NodeInfo)
+    /// A complete channel message (per-channel reassembly done).
+    case message(channel: UInt8, bytes: [UInt8])
+    /// Decoding of this direction stopped; `byteCount` bytes are affected (the gap's size, or the
+    /// bytes left undecoded when the decision was made; later bytes are counted separately).
+    case stopped(StopReason, byteCount: UInt64, detail: String)
+}
+
+/// Why decoding of a direction stopped (the `/capture` event kinds of interfaces.md).
+public enum StopReason: String, Sendable, Equatable {
+    case gap
+    case decodeError = "decode_error"
+    case undecodable
+}
+
+/// Keys from a `--keylog` file, found by the unordered pair of a connection's ephemeral public keys.
+///
+/// Format (one line per connection, SSLKEYLOGFILE-style; `#` comments and blank lines ignored):
+/// `SECRET_CONNECTION <ephemeral pub A, 64 hex> <ephemeral pub B, 64 hex> <DH secret, 64 hex>`,
+/// where A and B are the two sides' ephemeral X25519 public keys in either order (the writer puts
+/// its own first) and the DH secret is X25519(own ephemeral private, remote ephemeral public).
+public struct KeyLog: Sendable {
+    private var secrets: [[UInt8]: [UInt8]] = [:]
+
+    public init() {}
+
+    /// Parses key-log text; a line that is neither blank, a comment nor a key line is an error
+    /// naming its line number.
+    public init(text: String) throws {
+        var lineNumber = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let keys = SecretConnectionKeys(keyLogLine: line) else {
+                throw CaptureError.badKeyLog(line: lineNumber,
+                                             reason: "expected 'SECRET_CONNECTION <eph pub hex> <eph pub hex> <dh hex>' with 32-byte values")
+            }
+            add(keys)
+        }
+    }
+
+    public mutating func add(_ keys: SecretConnectionKeys) {
+        secrets[Self.pairKey(keys.localEphemeralPublicKey, keys.remoteEphemeralPublicKey)] = keys.dhSecret
+    }
+
+    public var count: Int { secrets.count }
+
+    /// The DH secret of the connection whose ephemeral keys are `a` and `b` (either order).
+    public func dhSecret(_ a: [UInt8], _ b: [UInt8]) -> [UInt8]? { secrets[Self.pairKey(a, b)] }
+
+    private static func pairKey(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+        let (lo, hi) = SecretConnection.sortEphemeralKeys(a, b)
+        return lo + hi
+    }
+}
+
+/// Decodes the byte stream of one direction after the transport (plaintext, or SecretConnection
+/// plaintext after decryption): optional AuthSigMessage, optional NodeInfo, then MConnection packets.
+///
+/// cometbft-blocksync.md §1.2-§1.3. In a decrypted stream the AuthSigMessage is required and the
+/// NodeInfo follows it. In a plaintext stream the first delimited message is taken as NodeInfo when it
+/// decodes as one with a non-empty node id; otherwise the stream starts directly with packets.
+struct InnerStreamDecoder: Sendable {
+    enum Stage: Sendable { case authSig, nodeInfo, packets }
+    private(set) var stage: Stage
+    private var buffer: [UInt8] = []
+    private var offset = 0  // stream offset of buffer[0]
+    private var packets: MConnectionDecoder
+    private let encrypted: Bool
+
+    init(encrypted: Bool, channels: ChannelTable) {
+        self.encrypted = encrypted
+        self.stage = encrypted ? .authSig : .nodeInfo
+        self.packets = MConnectionDecoder(channels: channels)
+    }
+
+    /// Feeds bytes; returns items, or throws a one-line reason when the stream is not what it should be.
+    mutating func feed(_ bytes: [UInt8], endOfStream: Bool = false) throws -> [DecodedItem] {
+        var items: [DecodedItem] = []
+        if stage != .packets {
+            buffer += bytes
+            handshake: while stage != .packets {
+                let what = stage == .authSig ? "AuthSigMessage" : "NodeInfo"
+                let limit = stage == .authSig ? CometP2P.handshakeMessageMaxSize : CometP2P.maxNodeInfoSize
+                let found: (message: ArraySlice<UInt8>, consumed: Int)?
+                do {
+                    found = try ProtoReader.delimited(buffer[...], maxSize: limit)
+                } catch {
+                    // Plaintext: a first length above the NodeInfo limit cannot be a NodeInfo.
+                    if !encrypted { stage = .packets; break handshake }
+                    throw CaptureError.streamDecode(offset: offset, what: what, reason: "\(error)")
+                }
+                guard let found else {
+                    if endOfStream && !encrypted { stage = .packets }
+                    break handshake
+                }
+                if stage == .authSig {
+                    let message: AuthSigMessage
+                    do { message = try AuthSigMessage.decode(found.message) } catch {
+                        throw CaptureError.streamDecode(offset: offset, what: what, reason: "\(error)")
+                    }
+                    guard case .ed25519(let key)? = message.publicKey, key.count == 32 else {
+                        throw CaptureError.streamDecode(offset: offset, what: what, reason: "public key is not a 32-byte ed25519 key")
+                    }
+                    items.append(.authenticated(nodeID: SecretConnection.nodeID(fromEd25519: key)))
+                    stage = .nodeInfo
+                } else {
+                    let info = try? NodeInfo.decode(found.message)
+                    if let info, !info.nodeID.isEmpty {
+                        items.append(.nodeInfo(info))
+                        stage = .packets
+                    } else if encrypted {
+                        throw CaptureError.streamDecode(offset: offset, what: what, reason: "the message after AuthSigMessage is not a NodeInfo")
+                    } else {
+                        stage = .packets  // a plaintext stream that starts with packets: keep its bytes
+                        break handshake
+                    }
+                }
+                buffer.removeFirst(found.consumed)
+                offset += found.consumed
+            }
+            if stage != .packets { return items }
+            let rest = buffer
+            buffer = []
+            return items + (try decodePackets(rest))
+        }
+        return items + (try decodePackets(bytes))
+    }
+
+    private mutating func decodePackets(_ bytes: [UInt8]) throws -> [DecodedItem] {
+        do {
+            return try packets.decode(bytes).compactMap {
+                if case let .message(channel, data) = $0 { return .message(channel: channel, bytes: data) }
+                return nil
+            }
+        } catch let error as MConnectionError {
+            throw CaptureError.streamDecode(offset: offset + error.offset, what: "MConnection packet", reason: error.nodeError)
+        }
+    }
+
+    /// Bytes held in an unfinished handshake message, packet or channel message.
+    var pendingBytes: Int { buffer.count + packets.bufferedByteCount }
+}
+
+/// Decodes both directions of one TCP connection: detects SecretConnection by the 35-byte
+/// ephemeral-key message (`22 0a 20` + key, §1.2 step 2), decrypts with the key log, and runs the
+/// inner decoder. Gaps, decode errors and missing keys stop a direction honestly: no guessing after
+/// a gap, since SecretConnection nonces and MConnection lengths cannot resynchronise (harness-notes.md §5.3).
+public struct ConnectionDecoder: Sendable {
+    enum Mode: Sendable {
+        case detecting
+        /// Secret connection: own ephemeral key read, waiting for the other side's.
+        case awaitingKeys(ephemeralKey: [UInt8])
+        case secret(FrameOpener, InnerStreamDecoder)
+        case plain(InnerStreamDecoder)
+        case stopped
+    }
+
+    private var modes: [Mode] = [.detecting, .detecting]
+    private var pending: [[UInt8]] = [[], []]
+    private var ephemeralKeys: [[UInt8]?] = [nil, nil]
+    private let keyLog: KeyLog
+    private let channels: ChannelTable
+    /// Bytes received per direction after decoding stopped.
+    public private(set) var undecodedBytes: [UInt64] = [0, 0]
+    /// Whether the connection used SecretConnection (nil until known).
+    public private(set) var encrypted: Bool?
+
+    public init(keyLog: KeyLog, channels: ChannelTable = .fullNode, midStream: Bool) {
+        self.keyLog = keyLog
+        self.channels = channels
+        if midStream { modes = [.stopped, .stopped] }
+    }
+
+    public func isStopped(_ direction: FlowDirection) -> Bool {
+        if case .stopped = modes[direction.rawValue] { return true }
+        return false
+    }
+
+    /// Feeds reassembled bytes of one direction. Items may belong to either direction (the other
+    /// side's buffered bytes are decoded once the keys are known).
+    public mutating func feed(_ bytes: [UInt8], direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+        let d = direction.rawValue
+        switch modes[d] {
+        case .stopped:
+            undecodedBytes[d] &+= UInt64(bytes.count)
+            return []
+        case .plain where pending[d].isEmpty, .secret where pending[d].isEmpty:
+            return run(direction, bytes)  // steady state: no staging copy
+        default:
+            break
+        }
+        pending[d] += bytes
+        return advance(direction)
+    }
+
+    /// The direction lost `byteCount` bytes at a gap: decoding stops there.
+    public mutating func gap(_ byteCount: UInt64, direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+        let d = direction.rawValue
+        if case .stopped = modes[d] { return [] }
+        modes[d] = .stopped
+        let held = UInt64(pending[d].count)
+        pending[d] = []
+        undecodedBytes[d] &+= held
+        return [(direction, .stopped(.gap, byteCount: byteCount,
+                                     detail: "\(byteCount) bytes missing from the capture; decoding of this direction stops (stream framing cannot resynchronise)"))]
+    }
+
+    /// The direction ended (FIN, RST or end of capture). A secret connection still waiting for the
+    /// other side's key, or a plaintext stream that never finished its first message, is resolved here.
+    public mutating func end(direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+        let d = direction.rawValue
+        switch modes[d] {
+        case .detecting where !pending[d].isEmpty:
+            let bytes = pending[d]
+            pending[d] = []
+            modes[d] = .plain(InnerStreamDecoder(encrypted: false, channels: channels))
+            var items = run(direction, bytes)
+            if case .plain(var inner) = modes[d] {
+                do { items += try inner.feed([], endOfStream: true).map { (direction, $0) } } catch { items += stop(direction, error) }
+                if case .plain = modes[d] { modes[d] = .plain(inner) }
+            }
+            return items
+        case .plain(var inner):
+            do {
+                let items = try inner.feed([], endOfStream: true).map { (direction, $0) }
+                modes[d] = .plain(inner)
+                return items
+            } catch { return stop(direction, error) }
+        case .awaitingKeys where ephemeralKeys[direction.reversed.rawValue] == nil:
+            modes[d] = .stopped
+            undecodedBytes[d] &+= UInt64(pending[d].count)
+            pending[d] = []
+            return [(direction, .stopped(.undecodable, byteCount: 0,
+                                         detail: "SecretConnection ephemeral key sent, but the other side never sent its own; nothing to decrypt with"))]
+        default:
+            return []
+        }
+    }
+
+    private mutating func advance(_ direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+        let d = direction.rawValue
+        switch modes[d] {
+        case .detecting:
+            let buffer = pending[d]
+            let prefix: [UInt8] = [0x22, 0x0a, 0x20]
+            let checked = min(3, buffer.count)
+            if !buffer.prefix(checked).elementsEqual(prefix.prefix(checked)) {
+                encrypted = encrypted ?? false
+                modes[d] = .plain(InnerStreamDecoder(encrypted: false, channels: channels))
+                pending[d] = []
+                return run(direction, buffer)
+            }
+            guard buffer.count >= SecretConnection.ephemeralKeyMessageSize else { return [] }
+            encrypted = true
+            let key = Array(buffer[3..<35])
+            ephemeralKeys[d] = key
+            pending[d] = Array(buffer[35...])
+            modes[d] = .awaitingKeys(ephemeralKey: key)
+            return tryKeys()
+        case .awaitingKeys:
+            return tryKeys()
+        case .secret, .plain:
+            let bytes = pending[d]
+            pending[d] = []
+            return run(direction, bytes)
+        case .stopped:
+            return []
+        }
+    }
+
+    /// Once both ephemeral keys are known, looks the connection up in the key log and starts decrypting.
+    private mutating func tryKeys() -> [(FlowDirection, DecodedItem)] {
+        guard let clientKey = ephemeralKeys[0], let serverKey = ephemeralKeys[1] else { return [] }
+        guard case .awaitingKeys = modes[0], case .awaitingKeys = modes[1] else {
+            // The other side did not open with an ephemeral key: not a SecretConnection after all.
+            return []
+        }
+        guard let dh = keyLog.dhSecret(clientKey, serverKey) else {
+            let detail = "SecretConnection without a key: no key-log line for ephemeral keys \(hex(clientKey)) and \(hex(serverKey)) (pass --keylog FILE)"
+            var items: [(FlowDirection, DecodedItem)] = []
+            for direction in FlowDirection.allCases {
+                let held = UInt64(pending[direction.rawValue].count)
+                pending[direction.rawValue] = []
+                modes[direction.rawValue] = .stopped
+                undecodedBytes[direction.rawValue] &+= held
+                items.append((direction, .stopped(.undecodable, byteCount: 0, detail: detail)))
+            }
+            return items
+        }
+        let keys = SecretConnectionKeys(localEphemeralPublicKey: clientKey, remoteEphemeralPublicKey: serverKey, dhSecret: dh)
+        var items: [(FlowDirection, DecodedItem)] = []
+        for direction in FlowDirection.allCases {
+            let key = direction == .clientToServer ? keys.sendSecret : keys.recvSecret
+            do {
+                modes[direction.rawValue] = .secret(try FrameOpener(key: key), InnerStreamDecoder(encrypted: true, channels: channels))
+            } catch {
+                items += stop(direction, error)
+                continue
+            }
+            let bytes = pending[direction.rawValue]
+            pending[direction.rawValue] = []
+            items += run(direction, bytes)
+        }
+        return items
+    }
+
+    private mutating func run(_ direction: FlowDirection, _ bytes: [UInt8]) -> [(FlowDirection, DecodedItem)] {
+        let d = direction.rawValue
+        switch modes[d] {
+        case .plain(var inner):
+            modes[d] = .stopped  // no copy-on-write of the decoder while it runs
+            do {
+                let items = try inner.feed(bytes).map { (direction, $0) }
+                modes[d] = .plain(inner)
+                return items
+            } catch { return stop(direction, error) }
+        case .secret(var opener, var inner):
+            modes[d] = .stopped
+            do {
+                let plain = try opener.open(bytes)
+                let items = try inner.feed(plain).map { (direction, $0) }
+                modes[d] = .secret(opener, inner)
+                return items
+            } catch { return stop(direction, error) }
+        default:
+            return []
+        }
+    }
+
+    private mutating func stop(_ direction: FlowDirection, _ error: Error) -> [(FlowDirection, DecodedItem)] {
+        modes[direction.rawValue] = .stopped
+        pending[direction.rawValue] = []
+        let detail: String
+        if let e = error as? SecretConnectionError {
+            detail = "SecretConnection: \(e.nodeError) (wrong key-log entry, or the capture missed bytes)"
+        } else {
+            detail = "\(error)"
+        }
+        return [(direction, .stopped(.decodeError, byteCount: 0, detail: detail))]
+    }
+
+    private func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(($0 >> 4) & 0xf, radix: 16) + String($0 & 0xf, radix: 16) }.joined()
+    }
+}

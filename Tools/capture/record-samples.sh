@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Re-records the small real captures in Traces/capture/: the wire player (`synccapture play`) talks
+# over 127.0.0.1 while tcpdump (libpcap) captures lo; then `synccapture record` makes each trace.
+# Needs root (or CAP_NET_RAW) and tcpdump. Usage: bash Tools/capture/record-samples.sh [BIN_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin="${1:-$(swift build --show-bin-path)}"
+fixtures="${FIXTURES:-../shared/fixtures/cometbft-v0.34}"
+out=Traces/capture
+mkdir -p "$out"
+
+record() {  # NAME PORT play-args...
+    local name=$1 port=$2; shift 2
+    rm -f "$out/$name.pcap" "$out/$name.keylog"
+    tcpdump -Z root -i lo -U -w "$out/$name.pcap" "tcp port $port" 2>/dev/null &
+    local dump=$!
+    sleep 1
+    "$bin/synccapture" play --port "$port" "$@"
+    sleep 1
+    kill -INT "$dump"; wait "$dump" || true
+    local keyarg=()
+    [ -e "$out/$name.keylog" ] && keyarg=(--keylog "$out/$name.keylog")
+    # All samples are conversations on the fixture chain (dockerchain): the node syncs from its genesis.
+    "$bin/synccapture" -r "$out/$name.pcap" "${keyarg[@]}" --genesis "$fixtures/genesis.json" -o "$out/$name.trace" --quiet
+}
+
+record plain-sync 26656 --blocks "$fixtures/block_at_height_1.json" "$fixtures/block_at_height_10.json"
+record secret-sync 26657 --blocks "$fixtures/block_at_height_1.json" "$fixtures/block_at_height_10.json" \
+    --encrypted --keylog "$out/secret-sync.keylog"
+record secret-handwritten 26658 --trace Traces/example-handwritten.trace --encrypted --keylog "$out/secret-handwritten.keylog"
+ls -l "$out"

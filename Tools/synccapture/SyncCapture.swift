@@ -1,0 +1,245 @@
+import ArgumentParser
+import Capture
+import CometP2P
+import CommandExit
+import Dispatch
+import Foundation
+import PcapSource
+import PivotHint
+import Synchronization
+import SyncTrace
+
+extension CaptureError: InputError {}
+extension PcapError: InputError {}
+
+/// `synccapture`: pcap/pcapng files or a live interface → a syncreplay trace (DESIGN.md §5, §6).
+@main
+struct SyncCapture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synccapture",
+        abstract: "Turn network captures of CometBFT peers into syncreplay traces.",
+        discussion: """
+        `synccapture -r FILE -o OUT.trace` runs the default subcommand, record.
+        Exit codes: 0 success, 2 bad input or usage, 3 internal error.
+        """,
+        version: "0.1.0",
+        subcommands: [Record.self, Play.self, Bench.self],
+        defaultSubcommand: Record.self)
+
+    static func main() { CommandRunner.main(SyncCapture.self) }
+}
+
+/// `synccapture record` (the default): capture → trace.
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Turn a pcap/pcapng file or a live interface into a syncreplay trace.",
+        discussion: """
+        Reads a capture file (-r, pcap or pcapng) or a live interface (-i) through libpcap,
+        reassembles TCP per connection and direction, decodes plaintext MConnection or
+        SecretConnection traffic (decrypted with --keylog), and keeps the blocksync channel (0x40)
+        as /blocksync events seen from the node under test. Gaps, undecodable connections and
+        decode errors become /capture events with byte counts. A summary per connection goes to
+        stderr.
+
+        The node under test is --node ADDR:PORT or --node NODE_ID; by default the endpoint present
+        in the most connections (ties: the one that listened more often).
+
+        Examples:
+          synccapture -r sync.pcap --keylog sync.keylog -o sync.trace
+          synccapture -i eth0 --filter 'tcp port 26656' --duration 60 --keylog /var/log/cmt.keylog -o live.trace
+        """)
+
+    @Option(name: .customShort("r"), help: ArgumentHelp("Read a pcap or pcapng file.", valueName: "FILE"))
+    var file: String?
+
+    @Option(name: .customShort("i"), help: ArgumentHelp("Capture live on an interface (needs CAP_NET_RAW).", valueName: "IFACE"))
+    var interface: String?
+
+    @Option(help: ArgumentHelp("BPF filter (live default: 'tcp port 26656', the CometBFT P2P port; files: none).", valueName: "BPF"))
+    var filter: String?
+
+    @Option(help: ArgumentHelp("Live capture: stop after this many seconds.", valueName: "SECONDS"))
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Stop after this many packets.", valueName: "N"))
+    var count: Int?
+
+    @Option(help: ArgumentHelp("SecretConnection key log (see README: Capture).", valueName: "FILE"))
+    var keylog: String?
+
+    @Option(help: ArgumentHelp("The node under test: ADDR:PORT or a node id.", valueName: "ADDR:PORT|NODE_ID"))
+    var node: String?
+
+    @Option(help: ArgumentHelp("Genesis of the chain: the node syncs from the initial height.", valueName: "genesis.json"))
+    var genesis: String?
+
+    @Option(help: ArgumentHelp("The last block in the node's store (CometBFT /block JSON).", valueName: "B.json"))
+    var startBlock: String?
+
+    @Option(help: ArgumentHelp("The validator set after the start block (CometBFT /validators JSON).", valueName: "V.json"))
+    var startValidators: String?
+
+    @Option(help: ArgumentHelp("With --start-block: the lowest height in the node's store (default: the initial height, 1).", valueName: "HEIGHT"))
+    var storeBase: Int64?
+
+    @Option(help: ArgumentHelp("Fork events as JSON lines (see README: Capture).", valueName: "F.jsonl"))
+    var forkEvents: String?
+
+    @Option(help: ArgumentHelp("Conflux debug log: its pivot-hint switch/extend check lines.", valueName: "FILE"))
+    var confluxLog: String?
+
+    @Option(help: ArgumentHelp("Attach this Conflux pivot-hint file (checksum in the trace metadata).", valueName: "FILE"))
+    var hint: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output trace.", valueName: "OUT.trace"))
+    var output: String
+
+    @Flag(help: "No progress lines on stderr (the summary is still printed).")
+    var quiet = false
+
+    func validate() throws {
+        if (file == nil) == (interface == nil) { throw ArgumentParser.ValidationError("give exactly one of -r FILE or -i IFACE") }
+        if let count, count <= 0 { throw ArgumentParser.ValidationError("--count must be positive") }
+        if let duration, !(duration > 0) { throw ArgumentParser.ValidationError("--duration must be positive") }
+        if (startBlock == nil) != (startValidators == nil) {
+            throw ArgumentParser.ValidationError("--start-block and --start-validators go together")
+        }
+        if genesis != nil && startBlock != nil { throw ArgumentParser.ValidationError("give --genesis or --start-block, not both") }
+    }
+
+    func run() throws {
+        var keys = KeyLog()
+        if let keylog {
+            guard let data = FileManager.default.contents(atPath: keylog) else {
+                throw CaptureError.unreadable(path: keylog, reason: "no such file or not readable")
+            }
+            keys = try KeyLog(text: String(decoding: data, as: UTF8.self))
+        }
+        let selector = try node.map(NodeSelector.init(parsing:))
+        // Inputs other than the capture are read first: a bad file fails before a long capture.
+        var start: NodeRecord?
+        if let genesis { start = try StartState.fromGenesis(try Self.read(genesis), path: genesis) }
+        if let startBlock, let startValidators {
+            start = try StartState.fromStore(block: try Self.read(startBlock), blockPath: startBlock,
+                                             validators: try Self.read(startValidators), validatorsPath: startValidators,
+                                             storeBase: storeBase)
+        }
+        var imported: [TimedEvent] = []
+        if let forkEvents {
+            imported += try ForkEvents.parseJSONLines(String(decoding: try Self.read(forkEvents), as: UTF8.self), path: forkEvents)
+        }
+        if let confluxLog {
+            imported += try ForkEvents.parseConfluxLog(String(decoding: try Self.read(confluxLog), as: UTF8.self), path: confluxLog)
+        }
+        var attachments: [(name: String, mediaType: String, data: [UInt8])] = []
+        var metadata: [String: String] = [:]
+        if let hint {
+            let file: PivotHintFile
+            do { file = try PivotHintFile(path: hint) } catch { throw CaptureError.unreadable(path: hint, reason: error.description) }
+            attachments.append((TraceAttachmentName.pivotHint, TraceAttachmentName.pivotHintMediaType, try Self.read(hint)))
+            metadata[TraceAttachmentName.pivotHintChecksumKey] = file.checksum.hex
+        }
+        var session = CaptureSession(keyLog: keys, node: selector)
+
+        let handle: PcapHandle
+        if let file {
+            handle = try PcapHandle.openFile(file)
+        } else {
+            handle = try PcapHandle.openInterface(interface ?? "")
+        }
+        if let expression = filter ?? (interface != nil ? "tcp port 26656" : nil) {
+            try handle.setFilter(expression)
+        }
+        let stop = StopFlag()
+        let signalSource = stop.watchInterrupt()
+        defer { signalSource.cancel() }
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        var lastProgress = started
+        let deadline = duration.map { started + .milliseconds(Int64($0 * 1000)) }
+        var packets = 0
+        reading: while !stop.isSet {
+            if let deadline, clock.now >= deadline { break }
+            switch try handle.next() {
+            case .frame(let frame):
+                session.add(frame: frame.data, linkType: handle.linkType, timestampNanos: frame.timestampNanos,
+                            originalLength: frame.originalLength)
+                packets += 1
+                if let count, packets >= count { break reading }
+            case .timeout:
+                break
+            case .end:
+                break reading
+            }
+            if !quiet, clock.now - lastProgress >= .seconds(1) {
+                lastProgress = clock.now
+                Self.progressLine(session.progress)
+            }
+        }
+        // Interrupted or out of time: keep what the kernel already captured (bounded drain).
+        if handle.isLive, count.map({ packets < $0 }) ?? true {
+            var drained = 0
+            while drained < 1_000_000, case .frame(let frame) = try handle.next() {
+                session.add(frame: frame.data, linkType: handle.linkType, timestampNanos: frame.timestampNanos,
+                            originalLength: frame.originalLength)
+                drained += 1
+                packets += 1
+                if let count, packets >= count { break }
+            }
+        }
+        let drops = handle.statistics()
+        var result = session.finish()
+        if let drops, drops.droppedByKernel > 0 || drops.droppedByInterface > 0 {
+            result.events.append(TimedEvent(logTime: result.events.last?.logTime ?? 0, event: .capture(CaptureRecord(
+                kind: .dropped, byteCount: 0,
+                detail: "libpcap dropped \(drops.droppedByKernel) packets in the kernel and \(drops.droppedByInterface) at the interface"))))
+        }
+        var record = start ?? NodeRecord()
+        if record.chainID.isEmpty { record.chainID = result.nodeInfo?.network ?? "" }
+        record.nodeID = result.node ?? ""
+        record.captureMethod = "pcap"
+        metadata["source"] = file.map { "pcap file \(($0 as NSString).lastPathComponent)" } ?? "live \(interface ?? "")"
+        let written = try CaptureTrace.write(to: output, node: record, events: CaptureTrace.merge([result.events, imported]),
+                                             attachments: attachments, metadata: metadata)
+        if !quiet { Self.progressLine(session.progress) }
+        Self.printSummary(result, written: written, output: output)
+    }
+
+    static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CaptureError.unreadable(path: path, reason: "no such file or not readable")
+        }
+        return Array(data)
+    }
+
+    static func progressLine(_ p: CaptureProgress) {
+        CommandRunner.printError("synccapture: \(p.packets) packets, \(p.bytes) bytes, \(p.connections) connections, \(p.messages) messages")
+    }
+
+    static func printSummary(_ result: CaptureResult, written: Int, output: String) {
+        var lines = ["node under test: \(result.node ?? "none (no connections)")"]
+        for s in result.summaries {
+            let transport = s.encrypted.map { $0 ? "secret" : "plain" } ?? "-"
+            lines.append("  \(s.name) peer \(s.peer) [\(transport)] bytes \(s.bytes[0])/\(s.bytes[1]) messages \(s.messages) "
+                         + "blocksync \(s.blocksyncMessages) gaps \(s.gaps) (\(s.gapBytes) bytes) retransmits \(s.retransmittedSegments): \(s.status)")
+        }
+        lines.append("wrote \(written) events to \(output)")
+        for line in lines { CommandRunner.printError(line) }
+    }
+}
+
+/// Set by SIGINT so the capture loop finishes the trace cleanly instead of dying mid-file.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+
+    func watchInterrupt() -> any DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [self] in flag.store(true, ordering: .relaxed) }
+        source.resume()
+        return source
+    }
+}
