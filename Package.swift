@@ -51,7 +51,7 @@ let package = Package(
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
         // Capture: link-layer parsing, TCP reassembly, stream decoding and trace building (pcap-free).
         .target(name: "Capture", dependencies: [
-            "ProtoWire", "SyncTrace", "CometWire", "CometP2P",
+            "ProtoWire", "HexCoding", "SyncTrace", "CometWire", "CometP2P",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The libpcap front end of the capture tool: files and live interfaces.

@@ -1,3 +1,4 @@
+import HexCoding
 import CometP2P
 import ProtoWire
 
@@ -285,7 +286,7 @@ public struct ConnectionDecoder: Sendable {
             return []
         }
         guard let dh = keyLog.dhSecret(clientKey, serverKey) else {
-            let detail = "SecretConnection without a key: no key-log line for ephemeral keys \(hex(clientKey)) and \(hex(serverKey)) (pass --keylog FILE)"
+            let detail = "SecretConnection without a key: no key-log line for ephemeral keys \(Hex.lower(clientKey)) and \(Hex.lower(serverKey)) (pass --keylog FILE)"
             var items: [(FlowDirection, DecodedItem)] = []
             for direction in FlowDirection.allCases {
                 let held = UInt64(pending[direction.rawValue].count)
@@ -346,9 +347,5 @@ public struct ConnectionDecoder: Sendable {
             detail = "\(error)"
         }
         return [(direction, .stopped(.decodeError, byteCount: 0, detail: detail))]
-    }
-
-    private func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(($0 >> 4) & 0xf, radix: 16) + String($0 & 0xf, radix: 16) }.joined()
     }
 }
