@@ -1,3 +1,4 @@
+import HexCoding
 import CometWire
 import Foundation
 import SyncTrace
@@ -97,7 +98,7 @@ public enum ForkEvents {
                 return v
             }
             func hash(_ key: String) throws -> [UInt8] {
-                guard let text = values[key], let v = Hex.bytes(text), v.count == 32 else { throw fail("missing or bad \(key) (32-byte hex)") }
+                guard let text = values[key], let v = importedHex(text), v.count == 32 else { throw fail("missing or bad \(key) (32-byte hex)") }
                 return v
             }
             if isSwitch {
@@ -141,7 +142,7 @@ public enum ForkEvents {
         }
 
         func hash(_ key: String) throws -> [UInt8] {
-            guard let s = object[key] as? String, let bytes = Hex.bytes(s) else { throw fail("\"\(key)\" must be hex") }
+            guard let s = object[key] as? String, let bytes = importedHex(s) else { throw fail("\"\(key)\" must be hex") }
             return bytes
         }
 
@@ -155,30 +156,9 @@ public enum ForkEvents {
     }
 }
 
-/// Hex decoding for the importers (`0x` prefix optional, either case).
-enum Hex {
-    static func bytes(_ text: String) -> [UInt8]? {
-        var s = Substring(text)
-        if s.hasPrefix("0x") || s.hasPrefix("0X") { s = s.dropFirst(2) }
-        let u = Array(s.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(u.count / 2)
-        var i = 0
-        while i < u.count {
-            guard let h = nibble(u[i]), let l = nibble(u[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: return c - 48
-        case 97...102: return c - 87
-        case 65...70: return c - 55
-        default: return nil
-        }
-    }
+/// Hex for the importers: `0x` prefix optional, either case.
+func importedHex(_ text: String) -> [UInt8]? {
+    var s = Substring(text)
+    if s.hasPrefix("0x") || s.hasPrefix("0X") { s = s.dropFirst(2) }
+    return Hex.decode(String(s))
 }
