@@ -1,4 +1,5 @@
 import HexCoding
+import ProtoWire
 import Foundation
 
 /// A CometBFT RPC JSON document that cannot be read, naming the JSON path at fault.
@@ -9,7 +10,8 @@ public struct RPCJSONError: Error, Hashable, Sendable, CustomStringConvertible {
         self.path = path
         self.reason = reason
     }
-    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+    /// One line: JSON keys and values quoted in `path` and `reason` have their line breaks escaped.
+    public var description: String { (path.isEmpty ? reason : "\(path): \(reason)").escapingLineBreaks }
 }
 
 /// `genesis.json` as CometBFT writes it (also inside a `/genesis` RPC response).

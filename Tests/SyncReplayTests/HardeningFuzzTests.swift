@@ -1,0 +1,373 @@
+import Foundation
+import Testing
+import Crypto
+import CometWire
+import CometP2P
+import PivotHint
+import SyncTrace
+import ProtoWire
+
+/// Seeded mutations of real inputs for every parser (common rules, "Bad input"): whatever the
+/// bytes, a parser returns a value or throws a typed error whose description is one line and,
+/// where the format has offsets, names one. A crash or trap kills the test process, so these
+/// tests fail loudly; iteration counts keep the whole suite to a few seconds in a debug build.
+enum Mutator {
+    /// One random edit: flip a bit, overwrite a byte with an interesting value, delete or
+    /// insert a run, duplicate a slice, or truncate.
+    static func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+        var b = input
+        let edits = Int.random(in: 1...3, using: &rng)
+        for _ in 0..<edits {
+            guard !b.isEmpty else { b = [UInt8.random(in: 0...255, using: &rng)]; continue }
+            let i = Int.random(in: 0..<b.count, using: &rng)
+            switch Int.random(in: 0..<7, using: &rng) {
+            case 0: b[i] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng)
+            case 1: b[i] = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe][Int.random(in: 0..<6, using: &rng)]
+            case 2: b.removeSubrange(i..<min(b.count, i + Int.random(in: 1...16, using: &rng)))
+            case 3: b.insert(contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: i)
+            case 4:  // an all-ones run: huge varints and length fields
+                for k in i..<min(b.count, i + Int.random(in: 1...10, using: &rng)) { b[k] = 0xff }
+            case 5:
+                let j = Int.random(in: i..<min(b.count, i + 64), using: &rng)
+                b.insert(contentsOf: b[i...j], at: Int.random(in: 0...b.count, using: &rng))
+            default: b.removeSubrange(Int.random(in: 0..<b.count, using: &rng)...)
+            }
+        }
+        return b
+    }
+
+    /// Text mutations for JSON: delete/flip/insert characters, swap numbers for huge ones,
+    /// strings for numbers and objects, deep nesting.
+    static func mutateJSON(_ input: String, _ rng: inout SplitMix64) -> [UInt8] {
+        var s = Array(input.utf8)
+        let tokens: [String] = ["99999999999999999999999999", "-1", "1e400", "null", "[]", "{}", "\"x\"", "true",
+                                "\"\\u0000\"", "\"a\\nb\"", String(repeating: "[", count: 600), "\"\u{1F600}\"", ",", ":", "\""]
+        switch Int.random(in: 0..<5, using: &rng) {
+        case 0:
+            return mutate(s, &rng)
+        case 1, 2:
+            // Replace a value after a colon with a hostile token.
+            let colons = s.indices.filter { s[$0] == UInt8(ascii: ":") }
+            guard let c = colons.randomElement(using: &rng) else { return s }
+            var end = c + 1
+            while end < s.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(s[end]) { end += 1 }
+            s.replaceSubrange((c + 1)..<end, with: Array(tokens.randomElement(using: &rng)!.utf8))
+            return s
+        case 3:
+            let depth = Int.random(in: 100...5000, using: &rng)
+            let i = Int.random(in: 0..<s.count, using: &rng)
+            s.insert(contentsOf: Array(String(repeating: "[", count: depth).utf8) + Array(String(repeating: "]", count: depth).utf8), at: i)
+            return s
+        default:
+            let i = Int.random(in: 0..<s.count, using: &rng)
+            s.insert(contentsOf: Array(tokens.randomElement(using: &rng)!.utf8), at: i)
+            return s
+        }
+    }
+
+    /// Random splits of `bytes` into pieces.
+    static func pieces(_ bytes: [UInt8], _ rng: inout SplitMix64) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        var i = 0
+        while i < bytes.count {
+            let n = Int.random(in: 1...max(1, min(bytes.count - i, Bool.random(using: &rng) ? 7 : 2000)), using: &rng)
+            out.append(bytes[i..<(i + n)])
+            i += n
+        }
+        return out
+    }
+}
+
+/// The rules every error description must follow.
+func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context: @autoclosure () -> String = "",
+                   sourceLocation: SourceLocation = #_sourceLocation) {
+    let text = String(describing: error)
+    #expect(!text.isEmpty, "\(context())", sourceLocation: sourceLocation)
+    #expect(!text.contains("\n") && !text.contains("\r"), "multi-line error: \(text.debugDescription) \(context())", sourceLocation: sourceLocation)
+    if !words.isEmpty {
+        #expect(words.contains { text.contains($0) }, "error names none of \(words): \(text) \(context())", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite struct HardeningFuzzTests {
+    static let chain: (payload: [UInt8], block: Block, commit: Commit) = {
+        let b = ChainBuilder(.init(seed: [7], validatorPowers: [10, 20, 30, 40], length: 3, txsPerBlock: 4))
+        let chain = b.build()
+        let block = chain.block(at: 3)!
+        let commit = chain.commit(for: 3)!
+        return (BlocksyncMessage.blockResponse(block: block, extCommit: b.extendedCommit(commit)).encode(), block, commit)
+    }()
+
+    // MARK: CometWire protobuf
+
+    @Test func blocksyncMessageMutations() {
+        var rng = SplitMix64(seed: 1)
+        let seeds: [[UInt8]] = [Self.chain.payload,
+                                BlocksyncMessage.statusResponse(height: 100, base: 1).encode(),
+                                BlocksyncMessage.blockRequest(height: 5).encode()]
+        for n in 0..<3000 {
+            let input = Mutator.mutate(seeds[n % seeds.count], &rng)
+            do {
+                let msg = try BlocksyncMessage.decode(input)
+                do { try msg.validate() } catch { expectOneLine(error, "validate #\(n)") }
+                if case .blockResponse(let block, _) = msg {
+                    _ = block.blockID()
+                    do { try block.validateBasic() } catch { expectOneLine(error, "validateBasic #\(n)") }
+                }
+                _ = msg.encode()
+            } catch {
+                expectOneLine(error, mentions: ["byte", "offset", "field", "no known"], "#\(n)")
+            }
+        }
+    }
+
+    @Test func blockAndCommitMutations() {
+        var rng = SplitMix64(seed: 2)
+        let block = Self.chain.block.encoded(), commit = Self.chain.commit.encoded()
+        for n in 0..<1500 {
+            do { _ = try Block(protobuf: Mutator.mutate(block, &rng)) } catch { expectOneLine(error, mentions: ["byte"], "block #\(n)") }
+            do {
+                let c = try Commit(protobuf: Mutator.mutate(commit, &rng))
+                do { try c.validateBasic() } catch { expectOneLine(error, "commit validateBasic #\(n)") }
+            } catch { expectOneLine(error, mentions: ["byte"], "commit #\(n)") }
+        }
+    }
+
+    /// Nested length-delimited fields a thousand levels deep: the decoder's depth is bounded
+    /// by the schema (no recursive message types), so this is a plain error.
+    @Test func deeplyNestedProtobuf() {
+        var inner: [UInt8] = [0x08, 0x01]
+        for _ in 0..<2000 {
+            inner = [0x1a] + varint(UInt64(inner.count)) + inner
+        }
+        do { _ = try BlocksyncMessage.decode(inner) } catch { expectOneLine(error) }
+        do { _ = try Block(protobuf: inner) } catch { expectOneLine(error) }
+    }
+
+    func varint(_ v: UInt64) -> [UInt8] {
+        var out: [UInt8] = [], x = v
+        while x >= 0x80 { out.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
+        out.append(UInt8(x))
+        return out
+    }
+
+    // MARK: RPC JSON
+
+    static let fixtureNames = ["block_at_height_1.json", "block_at_height_10.json", "blockchain_from_1_to_10.json",
+                               "commit_at_height_10.json", "genesis.json"]
+
+    @Test func rpcJSONMutations() throws {
+        let dir = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34")
+        let texts = try Self.fixtureNames.map { try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }
+        var rng = SplitMix64(seed: 3)
+        var failures = 0
+        for n in 0..<400 {
+            let input = Mutator.mutateJSON(texts[n % texts.count], &rng)
+            do { _ = try RPCJSON.parse(input) } catch {
+                failures += 1
+                expectOneLine(error, "#\(n) \(Self.fixtureNames[n % texts.count])")
+                #expect(error.path.isEmpty || error.path.hasPrefix("$"), "#\(n)")
+            }
+        }
+        #expect(failures > 100)
+    }
+
+    @Test func rpcJSONHostileValues() {
+        // Newlines and control characters inside values the error quotes stay on one line.
+        let cases = [#"{"result":{"block_height":"1\n2","validators":[]}}"#,
+                     #"{"result":{"a\nb":1}}"#,
+                     #"{"error":{"message":"line1\nline2"}}"#,
+                     #"{"chain_id":"c","genesis_time":"2020\r\n"}"#,
+                     String(repeating: "[", count: 100_000),
+                     String(repeating: "{\"a\":", count: 50_000) + "1" + String(repeating: "}", count: 50_000),
+                     #"{"result":{"block_height":99999999999999999999999,"validators":[]}}"#,
+                     #"{"result":{"block_height":1e300,"validators":[]}}"#]
+        for text in cases {
+            do { _ = try RPCJSON.parse(Array(text.utf8)); Issue.record("accepted \(text.prefix(40))") } catch {
+                expectOneLine(error, "\(text.prefix(40))")
+            }
+        }
+    }
+
+    // MARK: CometP2P
+
+    @Test func mconnectionDecoderRandomSplitsAndBytes() {
+        var rng = SplitMix64(seed: 4)
+        let enc = MConnectionEncoder()
+        let stream = enc.encode(channel: 0x40, message: Self.chain.payload) + MConnectionEncoder.ping
+            + enc.encode(channel: 0x40, message: BlocksyncMessage.statusRequest.encode())
+        for n in 0..<600 {
+            let input = n % 4 == 0 ? stream : Mutator.mutate(stream, &rng)
+            var d = MConnectionDecoder()
+            var events = 0
+            do {
+                for piece in Mutator.pieces(input, &rng) {
+                    d.feed(piece)
+                    while try d.next() != nil { events += 1 }
+                }
+                if n % 4 == 0 { #expect(events == 3) }
+            } catch {
+                #expect(n % 4 != 0)
+                expectOneLine(error, mentions: ["offset", "byte"], "#\(n)")
+            }
+        }
+    }
+
+    @Test func frameOpenerAndHandshakeMessages() throws {
+        var rng = SplitMix64(seed: 5)
+        let key = [UInt8](repeating: 3, count: 32)
+        var sealer = try FrameSealer(key: key)
+        let sealed = try sealer.seal([UInt8](repeating: 0x55, count: 2500))
+        for n in 0..<200 {
+            var opener = try FrameOpener(key: key)
+            let input = Mutator.mutate(sealed, &rng)
+            do {
+                for piece in Mutator.pieces(input, &rng) {
+                    opener.feed(piece)
+                    while try opener.next() != nil {}
+                }
+            } catch { expectOneLine(error, mentions: ["frame"], "#\(n)") }
+        }
+        let info = NodeInfo(nodeID: String(repeating: "ab", count: 20), listenAddr: "tcp://1.2.3.4:26656", network: "n",
+                            version: "0.38.0", channels: [0x40], moniker: "m").encode()
+        let auth = try AuthSigMessage(signing: [1, 2, 3], with: Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 9, count: 32))).encode()
+        for n in 0..<2000 {
+            do { _ = try NodeInfo.decode(Mutator.mutate(info, &rng)[...]) } catch { expectOneLine(error, mentions: ["byte"], "NodeInfo #\(n)") }
+            do {
+                let a = try AuthSigMessage.decode(Mutator.mutate(auth, &rng)[...])
+                do { _ = try a.verify(challenge: [1, 2, 3]) } catch { expectOneLine(error) }
+            } catch { expectOneLine(error, mentions: ["byte"], "AuthSig #\(n)") }
+        }
+    }
+
+    @Test func recordedStreamMutations() throws {
+        let msgs = [Self.chain.payload, BlocksyncMessage.statusRequest.encode()]
+        let rec = try CometP2PRecordedStreamTests.record(messagesFromA: msgs, messagesFromB: msgs)
+        let keys = try #require(SecretConnectionKeys(keyLogLine: rec.keyLogOfA))
+        var rng = SplitMix64(seed: 6)
+        for n in 0..<150 {
+            var d = try RecordedStreamDecoder(senderKeys: keys)
+            let input = n == 0 ? rec.aToB : Mutator.mutate(rec.aToB, &rng)
+            var events = 0
+            do {
+                for piece in Mutator.pieces(input, &rng) {
+                    d.feed(piece)
+                    while try d.next() != nil { events += 1 }
+                }
+            } catch { expectOneLine(error, "#\(n)") }
+            if n == 0 { #expect(events == 6) }
+        }
+    }
+
+    // MARK: Pivot hint
+
+    @Test func pivotHintMutations() {
+        var rng = SplitMix64(seed: 7)
+        let good = SyntheticHint.bytes
+        var loaded = 0
+        for n in 0..<800 {
+            var input = good
+            if n % 2 == 0 {
+                // Damage the header: the only part not covered by the checksum.
+                let i = Int.random(in: 0..<PivotHintHeader.byteCount, using: &rng)
+                input[i] = UInt8.random(in: 0...255, using: &rng)
+                if Bool.random(using: &rng) { input[Int.random(in: 0..<PivotHintHeader.byteCount, using: &rng)] = 0xff }
+            } else {
+                input = Mutator.mutate(good, &rng)
+            }
+            do {
+                let file = try PivotHintFile(source: PivotHintMemorySource(input))
+                loaded += 1
+                for (_, e) in file.verifyPages().prefix(3) { expectOneLine(e, "#\(n)") }
+                if var hint = try? PivotHint(file: file, checksum: file.checksum) {
+                    _ = hint.allowExtend(height: UInt64.random(in: 0...1200, using: &rng), hash: SyntheticHint.canon(5))
+                    _ = try? hint.allowSwitch(forkAt: UInt64.random(in: 0...1200, using: &rng), meHeight: UInt64.random(in: 0...1200, using: &rng),
+                                              ancestorHashAt: { SyntheticHint.canon($0) })
+                }
+            } catch { expectOneLine(error, "#\(n)") }
+            do { _ = try SyntheticHint.hint(input) } catch { expectOneLine(error, "hint #\(n)") }
+        }
+        #expect(loaded > 0)
+    }
+
+    // MARK: Traces
+
+    static let traceBytes: [UInt8] = {
+        let url = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/example-handwritten.trace")
+        return (try? [UInt8](Data(contentsOf: url))) ?? []
+    }()
+
+    @Test func traceReaderMutations() throws {
+        let good = Self.traceBytes
+        #expect(good.count > 100)
+        var rng = SplitMix64(seed: 8)
+        for n in 0..<500 {
+            let input = Mutator.mutate(good, &rng)
+            let reader: TraceReader
+            do { reader = try TraceReader(bytes: input) } catch {
+                expectOneLine(error, mentions: ["offset"], "open #\(n)")
+                continue
+            }
+            if let e = reader.summaryError { expectOneLine(e, mentions: ["offset"], "summary #\(n)") }
+            do { try reader.forEach { _ in } } catch { expectOneLine(error, mentions: ["offset"], "stream #\(n)") }
+            do {
+                var s = try reader.events(fromSequence: UInt32.random(in: 0...20, using: &rng))
+                while try s.next() != nil {}
+            } catch { expectOneLine(error, mentions: ["offset"], "fromSequence #\(n)") }
+            do {
+                var s = try reader.events(fromTime: UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng))
+                while try s.next() != nil {}
+            } catch { expectOneLine(error, mentions: ["offset"], "fromTime #\(n)") }
+            do { _ = try reader.attachments() } catch { expectOneLine(error, mentions: ["offset"], "attachments #\(n)") }
+        }
+    }
+
+    @Test func traceDoctorAndRecoveryMutations() throws {
+        var rng = SplitMix64(seed: 9)
+        for n in 0..<300 {
+            let input = Mutator.mutate(Self.traceBytes, &rng)
+            do {
+                let d = try TraceDoctor.examine(source: MCAPMemorySource(input), checkPayload: { bytes in
+                    do { _ = try BlocksyncMessage.decode(bytes); return nil } catch { return String(describing: error) }
+                })
+                for p in d.problems { #expect(!p.description.contains("\n"), "doctor problem #\(n)") }
+            } catch { expectOneLine(error, mentions: ["offset"], "doctor #\(n)") }
+            let sink = MCAPMemorySink()
+            do {
+                let report = try TraceRecovery.recover(source: MCAPMemorySource(input), into: sink)
+                if let damage = report.damage { #expect(!damage.contains("\n")) }
+                // What recovery writes is a valid trace.
+                let reader = try TraceReader(bytes: sink.bytes)
+                #expect(reader.summaryError == nil, "#\(n)")
+                _ = try? reader.readAll()
+            } catch { expectOneLine(error, mentions: ["offset"], "recover #\(n)") }
+        }
+    }
+
+    /// Strings from the file that errors quote (topic, compression, format version) cannot
+    /// break the one-line rule.
+    @Test func quotedFileStringsStayOnOneLine() throws {
+        var f = HandMCAP()
+        f.append(HandMCAP.header("syncreplay", "hand"))
+        f.append(HandMCAP.chunk(HandMCAP.channel(1, 0, "/bad\ntopic") + HandMCAP.message(1, 1, 1, []), start: 1, end: 1))
+        f.finishWithoutSummary()
+        let reader = try TraceReader(bytes: f.bytes)
+        do { _ = try reader.readAll(); Issue.record("unknown topic accepted") } catch {
+            expectOneLine(error, mentions: ["offset"])
+        }
+        var g = HandMCAP()
+        g.append(HandMCAP.header("syncreplay", "hand"))
+        g.append(HandMCAP.chunk([], start: 0, end: 0, compression: "zs\ntd"))
+        g.finishWithoutSummary()
+        do { _ = try TraceReader(bytes: g.bytes).readAll(); Issue.record("compressed chunk accepted") } catch {
+            expectOneLine(error, mentions: ["offset"])
+        }
+        // A peer's network name is quoted the same way.
+        expectOneLine(PeerConnectionError.incompatible("peer is on a different network. Got a\nb\u{2028}c, expected n"))
+        #expect("tab\there\r\n".escapingLineBreaks == #"tab\there\r\n"#)
+        do {
+            let d = try TraceDoctor.examine(source: MCAPMemorySource(f.bytes))
+            for p in d.problems { #expect(!p.description.contains("\n")) }
+        } catch { expectOneLine(error) }
+    }
+}
