@@ -78,7 +78,10 @@ public enum RPCJSON {
         do {
             root = try JSONSerialization.jsonObject(with: Foundation.Data(bytes), options: [.fragmentsAllowed])
         } catch {
-            throw RPCJSONError(path: "", reason: "not valid JSON (\(error.localizedDescription))")
+            // Foundation's debug description says where ("Invalid value around character 5.");
+            // its localized description only says that the data is "not in the correct format".
+            let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+            throw RPCJSONError(path: "", reason: "not valid JSON: \(detail)")
         }
         var node = J(root, "$")
         if let obj = node.value as? [String: Any] {

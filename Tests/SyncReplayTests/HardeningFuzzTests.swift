@@ -189,6 +189,16 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
         }
     }
 
+    /// Syntax errors say where: Foundation's position, not just "not in the correct format".
+    @Test func rpcJSONSyntaxErrorsSayWhere() {
+        for (text, position) in [(#"{"a" 1}"#, "character 5"), ("", "end of file"), (String(repeating: "[", count: 2000), "character")] {
+            do { _ = try RPCJSON.parse(Array(text.utf8)); Issue.record("accepted \(text.prefix(20))") } catch {
+                #expect(error.description.hasPrefix("not valid JSON: "), "\(error)")
+                #expect(error.description.contains(position), "\(error)")
+            }
+        }
+    }
+
     // MARK: CometP2P
 
     @Test func mconnectionDecoderRandomSplitsAndBytes() {
