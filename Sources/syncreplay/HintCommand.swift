@@ -45,7 +45,10 @@ struct HintInspect: ParsableCommand {
 
     @Argument(help: "The hint file.") var file: String
 
-    func run() throws {
+    /// Errors name the hint file (header and digest errors do not know it).
+    func run() throws { try FileInputError.naming(file) { try read() } }
+
+    private func read() throws {
         let source: PivotHintFileSource
         do { source = try PivotHintFileSource(path: file) } catch { throw PivotHintError.cannotOpen(error.description) }
         let raw: [UInt8]
@@ -96,7 +99,10 @@ struct HintVerify: ParsableCommand {
     @Argument(help: "The hint file.") var file: String
     @Option(help: "The expected Pivot Hint Checksum (64 hex digits, optional 0x).") var checksum: String
 
-    func run() throws {
+    /// Errors name the hint file (header and digest errors do not know it).
+    func run() throws { try FileInputError.naming(file) { try read() } }
+
+    private func read() throws {
         let expected = try parseChecksum(checksum)
         let opened = try PivotHintFile(path: file)
         var problems = 0
@@ -155,7 +161,10 @@ struct HintCheck: ParsableCommand {
         if !extend.isEmpty, !hashes.isEmpty { throw ValidationError("--hash goes with --switch, not --extend") }
     }
 
-    func run() throws {
+    /// Errors name the hint file (header and digest errors do not know it).
+    func run() throws { try FileInputError.naming(file) { try read() } }
+
+    private func read() throws {
         let expected = try parseChecksum(checksum)
         var hint = try PivotHint(file: PivotHintFile(path: file), checksum: expected)
         let decision: PivotDecision
