@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import PivotHint
 
 /// Bad input to every command that reads a file (common rules, "Bad input"; DESIGN.md §6):
 /// exit 2 (1 where the command's contract is "problems found"), stderr exactly one line that
@@ -150,5 +151,30 @@ import Testing
         let ok = try SyncReplayProcess.run(["hint", "build", "--hashes", list, "-o", s.path("out.bin")] + params)
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(s.contents == (before + ["good.hex", "out.bin"]).sorted())
+    }
+}
+
+/// `PivotHintWriter.write` is atomic: a failure part-way leaves neither a partial file nor a
+/// temporary one, and keeps an existing file.
+@Suite struct HardeningHintWriterTests {
+    struct Stop: Error {}
+
+    @Test func failedWriteLeavesNothingAndKeepsTheOldFile() throws {
+        let s = try HardeningCLITests.Scratch()
+        let path = s.path("S.bin")
+        let writer = PivotHintWriter(header: SyntheticHint.header)
+        #expect(throws: Stop.self) {
+            _ = try writer.write(toPath: path) { h in if h == 500 { throw Stop() }; return SyntheticHint.canon(h) }
+        }
+        #expect(s.contents.isEmpty, "\(s.contents)")
+        let checksum = try writer.write(toPath: path, hashAt: SyntheticHint.canon)
+        #expect(checksum.hex == SyntheticHint.checksumHex)
+        #expect(throws: Stop.self) {
+            _ = try writer.write(toPath: path) { h in if h == 500 { throw Stop() }; return SyntheticHint.canon(h) }
+        }
+        #expect(s.contents == ["S.bin"])
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == SyntheticHint.bytes)
+        #expect(throws: PivotHintSourceError.self) { _ = try writer.write(toPath: s.path("missing/S.bin"), hashAt: SyntheticHint.canon) }
+        #expect(s.contents == ["S.bin"])
     }
 }
