@@ -78,6 +78,14 @@ enum Mutator {
     }
 }
 
+/// Longer or different runs for crash hunting, without editing the tests:
+/// `SYNCREPLAY_FUZZ_SCALE=20 SYNCREPLAY_FUZZ_SEED=7 swift test --filter HardeningFuzzTests`.
+enum FuzzRun {
+    static let scale = max(1, Int(ProcessInfo.processInfo.environment["SYNCREPLAY_FUZZ_SCALE"] ?? "") ?? 1)
+    static let seed = UInt64(ProcessInfo.processInfo.environment["SYNCREPLAY_FUZZ_SEED"] ?? "") ?? 0
+    static func rng(_ test: UInt64) -> SplitMix64 { SplitMix64(seed: test &+ seed &* 1_000_003) }
+}
+
 /// The rules every error description must follow.
 func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context: @autoclosure () -> String = "",
                    sourceLocation: SourceLocation = #_sourceLocation) {
@@ -101,11 +109,11 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     // MARK: CometWire protobuf
 
     @Test func blocksyncMessageMutations() {
-        var rng = SplitMix64(seed: 1)
+        var rng = FuzzRun.rng(1)
         let seeds: [[UInt8]] = [Self.chain.payload,
                                 BlocksyncMessage.statusResponse(height: 100, base: 1).encode(),
                                 BlocksyncMessage.blockRequest(height: 5).encode()]
-        for n in 0..<3000 {
+        for n in 0..<3000 * FuzzRun.scale {
             let input = Mutator.mutate(seeds[n % seeds.count], &rng)
             do {
                 let msg = try BlocksyncMessage.decode(input)
@@ -122,9 +130,9 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     }
 
     @Test func blockAndCommitMutations() {
-        var rng = SplitMix64(seed: 2)
+        var rng = FuzzRun.rng(2)
         let block = Self.chain.block.encoded(), commit = Self.chain.commit.encoded()
-        for n in 0..<1500 {
+        for n in 0..<1500 * FuzzRun.scale {
             do { _ = try Block(protobuf: Mutator.mutate(block, &rng)) } catch { expectOneLine(error, mentions: ["byte"], "block #\(n)") }
             do {
                 let c = try Commit(protobuf: Mutator.mutate(commit, &rng))
@@ -159,9 +167,9 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     @Test func rpcJSONMutations() throws {
         let dir = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34")
         let texts = try Self.fixtureNames.map { try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }
-        var rng = SplitMix64(seed: 3)
+        var rng = FuzzRun.rng(3)
         var failures = 0
-        for n in 0..<400 {
+        for n in 0..<400 * FuzzRun.scale {
             let input = Mutator.mutateJSON(texts[n % texts.count], &rng)
             do { _ = try RPCJSON.parse(input) } catch {
                 failures += 1
@@ -189,6 +197,56 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
         }
     }
 
+    /// `block verify`'s checks over mutated documents that still parse: hostile powers,
+    /// heights, signature counts and part totals give findings, never a trap.
+    @Test func blockCheckOverMutatedDocuments() throws {
+        let dir = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34")
+        func text(_ name: String) throws -> String { try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) }
+        let blockText = try text("block_at_height_10.json"), commitText = try text("commit_at_height_10.json"), genesisText = try text("genesis.json")
+        guard case .block(let block, let id) = try RPCJSON.parse(Array(blockText.utf8)),
+              case .commit(let header, let commit) = try RPCJSON.parse(Array(commitText.utf8)),
+              case .genesis(let genesis) = try RPCJSON.parse(Array(genesisText.utf8)) else { Issue.record("fixtures"); return }
+        var rng = FuzzRun.rng(10)
+        var checked = 0
+        /// Replaces one quoted integer (Go's int64-as-string) with an extreme value, so most
+        /// mutants still parse and reach the checks.
+        func hostileNumber(_ text: String) -> [UInt8] {
+            guard Bool.random(using: &rng) else { return Mutator.mutateJSON(text, &rng) }
+            var b = Array(text.utf8)
+            let starts = b.indices.dropLast().filter { b[$0] == UInt8(ascii: "\"") && (0x30...0x39).contains(b[$0 + 1]) }
+            guard let start = starts.randomElement(using: &rng) else { return b }
+            var end = start + 1
+            while end < b.count, (0x30...0x39).contains(b[end]) { end += 1 }
+            guard end < b.count, b[end] == UInt8(ascii: "\"") else { return b }
+            let values = ["9223372036854775807", "-9223372036854775808", "-1", "0", "4294967295", "2147483647", "-2147483648"]
+            b.replaceSubrange((start + 1)..<end, with: Array(values.randomElement(using: &rng)!.utf8))
+            return b
+        }
+        for n in 0..<600 * FuzzRun.scale {
+            var b = block, bid = id, signed = (header: header, commit: commit), g = genesis
+            switch n % 3 {
+            case 0:
+                guard case .block(let mb, let mid)? = try? RPCJSON.parse(hostileNumber(blockText)) else { continue }
+                b = mb; bid = mid
+            case 1:
+                guard case .commit(let h, let c)? = try? RPCJSON.parse(hostileNumber(commitText)) else { continue }
+                signed = (h, c)
+            default:
+                guard case .genesis(let mg)? = try? RPCJSON.parse(hostileNumber(genesisText)) else { continue }
+                g = mg
+            }
+            for options in [CommitVerificationOptions.cometbft, .tendermintV034] {
+                let check = BlockCheck(block: b, reportedBlockID: bid, commit: signed, validators: g.validators, genesis: g, options: options)
+                _ = check.isValid
+                let lastCommit = BlockCheck(block: b, reportedBlockID: nil, commit: nil, validators: g.validators, genesis: nil, options: options)
+                _ = lastCommit.isValid
+            }
+            _ = g.initialState
+            checked += 1
+        }
+        #expect(checked > 200)
+    }
+
     /// Syntax errors say where: Foundation's position, not just "not in the correct format".
     @Test func rpcJSONSyntaxErrorsSayWhere() {
         for (text, position) in [(#"{"a" 1}"#, "character 5"), ("", "end of file"), (String(repeating: "[", count: 2000), "character")] {
@@ -202,11 +260,11 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     // MARK: CometP2P
 
     @Test func mconnectionDecoderRandomSplitsAndBytes() {
-        var rng = SplitMix64(seed: 4)
+        var rng = FuzzRun.rng(4)
         let enc = MConnectionEncoder()
         let stream = enc.encode(channel: 0x40, message: Self.chain.payload) + MConnectionEncoder.ping
             + enc.encode(channel: 0x40, message: BlocksyncMessage.statusRequest.encode())
-        for n in 0..<600 {
+        for n in 0..<600 * FuzzRun.scale {
             let input = n % 4 == 0 ? stream : Mutator.mutate(stream, &rng)
             var d = MConnectionDecoder()
             var events = 0
@@ -224,11 +282,11 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     }
 
     @Test func frameOpenerAndHandshakeMessages() throws {
-        var rng = SplitMix64(seed: 5)
+        var rng = FuzzRun.rng(5)
         let key = [UInt8](repeating: 3, count: 32)
         var sealer = try FrameSealer(key: key)
         let sealed = try sealer.seal([UInt8](repeating: 0x55, count: 2500))
-        for n in 0..<200 {
+        for n in 0..<200 * FuzzRun.scale {
             var opener = try FrameOpener(key: key)
             let input = Mutator.mutate(sealed, &rng)
             do {
@@ -241,7 +299,7 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
         let info = NodeInfo(nodeID: String(repeating: "ab", count: 20), listenAddr: "tcp://1.2.3.4:26656", network: "n",
                             version: "0.38.0", channels: [0x40], moniker: "m").encode()
         let auth = try AuthSigMessage(signing: [1, 2, 3], with: Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 9, count: 32))).encode()
-        for n in 0..<2000 {
+        for n in 0..<2000 * FuzzRun.scale {
             do { _ = try NodeInfo.decode(Mutator.mutate(info, &rng)[...]) } catch { expectOneLine(error, mentions: ["byte"], "NodeInfo #\(n)") }
             do {
                 let a = try AuthSigMessage.decode(Mutator.mutate(auth, &rng)[...])
@@ -254,8 +312,8 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
         let msgs = [Self.chain.payload, BlocksyncMessage.statusRequest.encode()]
         let rec = try CometP2PRecordedStreamTests.record(messagesFromA: msgs, messagesFromB: msgs)
         let keys = try #require(SecretConnectionKeys(keyLogLine: rec.keyLogOfA))
-        var rng = SplitMix64(seed: 6)
-        for n in 0..<150 {
+        var rng = FuzzRun.rng(6)
+        for n in 0..<150 * FuzzRun.scale {
             var d = try RecordedStreamDecoder(senderKeys: keys)
             let input = n == 0 ? rec.aToB : Mutator.mutate(rec.aToB, &rng)
             var events = 0
@@ -272,10 +330,10 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     // MARK: Pivot hint
 
     @Test func pivotHintMutations() {
-        var rng = SplitMix64(seed: 7)
+        var rng = FuzzRun.rng(7)
         let good = SyntheticHint.bytes
         var loaded = 0
-        for n in 0..<800 {
+        for n in 0..<800 * FuzzRun.scale {
             var input = good
             if n % 2 == 0 {
                 // Damage the header: the only part not covered by the checksum.
@@ -310,8 +368,8 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     @Test func traceReaderMutations() throws {
         let good = Self.traceBytes
         #expect(good.count > 100)
-        var rng = SplitMix64(seed: 8)
-        for n in 0..<500 {
+        var rng = FuzzRun.rng(8)
+        for n in 0..<500 * FuzzRun.scale {
             let input = Mutator.mutate(good, &rng)
             let reader: TraceReader
             do { reader = try TraceReader(bytes: input) } catch {
@@ -333,8 +391,8 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     }
 
     @Test func traceDoctorAndRecoveryMutations() throws {
-        var rng = SplitMix64(seed: 9)
-        for n in 0..<300 {
+        var rng = FuzzRun.rng(9)
+        for n in 0..<300 * FuzzRun.scale {
             let input = Mutator.mutate(Self.traceBytes, &rng)
             do {
                 let d = try TraceDoctor.examine(source: MCAPMemorySource(input), checkPayload: { bytes in
