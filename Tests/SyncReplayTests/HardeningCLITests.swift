@@ -108,6 +108,38 @@ import PivotHint
         }
     }
 
+    /// Mutated real inputs through every command: exit 0, 1 or 2 as each contract allows,
+    /// never 3 or a signal; stderr one line naming the file whenever the input was refused.
+    @Test func mutatedInputsThroughEveryCommand() throws {
+        let s = try Scratch()
+        var rng = FuzzRun.rng(30)
+        let trace = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.tracePath)))
+        let fixtures = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34")
+        let block = try String(contentsOf: fixtures.appendingPathComponent("block_at_height_10.json"), encoding: .utf8)
+        let commit = fixtures.appendingPathComponent("commit_at_height_10.json").path
+        let genesis = fixtures.appendingPathComponent("genesis.json").path
+        func check(_ args: [String], _ path: String, allowed: Set<Int32>) throws {
+            let r = try SyncReplayProcess.run(args)
+            #expect(allowed.contains(r.status), "\(args): exit \(r.status) \(r.stderr)")
+            if r.status == 2 { Self.expectOneLineNaming(r, path, "\(args)") }
+        }
+        for n in 0..<12 * FuzzRun.scale {
+            let t = try s.file("m\(n).trace", Mutator.mutate(trace, &rng))
+            try check(["inspect", t], t, allowed: [0, 2])
+            try check(["cat", "--json", t], t, allowed: [0, 2])
+            try check(["doctor", t], t, allowed: [0, 1, 2])
+            try check(["recover", t, "-o", s.path("r\(n).trace")], t, allowed: [0, 2])
+            let b = try s.file("b\(n).json", Mutator.mutateJSON(block, &rng))
+            try check(["block", "verify", "--block", b, "--commit", commit, "--validators", genesis], b, allowed: [0, 1, 2])
+            let h = try s.file("h\(n).bin", Mutator.mutate(SyntheticHint.bytes, &rng))
+            try check(["hint", "inspect", h], h, allowed: [0, 2])
+            try check(["hint", "verify", h, "--checksum", Self.hintChecksum], h, allowed: [0, 1, 2])
+            try check(["hint", "check", h, "--checksum", Self.hintChecksum, "--switch", "91", "109", "--hash", "100:\(SyntheticHint.canon(100).hex)"],
+                      h, allowed: [0, 1, 2])
+        }
+        #expect(!s.contents.contains { $0.contains(".tmp") }, "\(s.contents)")
+    }
+
     static let hintChecksum = SyntheticHint.checksumHex
 
     @Test func hintCommands() throws {
