@@ -235,7 +235,8 @@ struct HintBuild: ParsableCommand {
         }
         let writer = PivotHintWriter(header: header)
         if let last = writer.lastRecordedHeight, UInt64(list.count) <= last {
-            throw CommandFailure.badInput("--hashes \(hashes) has \(list.count) hashes (heights 0…\(Int64(list.count) - 1)); range_max \(rangeMax) needs every height up to \(last)")
+            let have = list.count == 0 ? "no hashes" : "\(list.count) hashes (heights 0…\(list.count - 1))"
+            throw CommandFailure.badInput("--hashes \(hashes) has \(have); range_max \(rangeMax) needs every height up to \(last)")
         }
         let checksum = try writer.write(toPath: output) { height in
             guard let hash = list[height] else { throw CommandFailure.badInput("no hash for height \(height)") }
