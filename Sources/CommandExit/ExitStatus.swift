@@ -116,13 +116,21 @@ public struct FileInputError: InputError {
 
     public var description: String { "\(path): \(error.description)" }
 
-    /// Runs `body`, rethrowing any `InputError` that does not already name `path` as a
-    /// `FileInputError`; other errors (e.g. `CommandFailure`) pass through unchanged.
+    /// Runs `body`, rethrowing any `InputError` as a `FileInputError` about `path`, except
+    /// those that name their own file (`NamesItsFile`); other errors (e.g. `CommandFailure`)
+    /// pass through unchanged.
     public static func naming<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as InputError where !error.description.contains(path) {
+        } catch let error as InputError {
+            if let named = error as? NamesItsFile, named.namesItsFile { throw error }
             throw FileInputError(path: path, error: error)
         }
     }
+}
+
+/// An input error whose description may already name the file it is about (an I/O error
+/// carrying its path), so `FileInputError.naming` does not name it twice.
+public protocol NamesItsFile {
+    var namesItsFile: Bool { get }
 }

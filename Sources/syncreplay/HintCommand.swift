@@ -8,6 +8,14 @@ extension PivotHintHeaderError: InputError {}
 extension PivotHintSourceError: InputError {}
 extension PivotHashListError: InputError {}
 
+/// "Cannot open file: PATH: reason" names the file; header and digest errors do not.
+extension PivotHintError: NamesItsFile {
+    public var namesItsFile: Bool {
+        if case .cannotOpen = self { return true }
+        return false
+    }
+}
+
 /// `syncreplay hint …`: Conflux pivot-hint files (specs/conflux-pivot-hint.md).
 struct Hint: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -140,6 +140,16 @@ import PivotHint
         #expect(!s.contents.contains { $0.contains(".tmp") }, "\(s.contents)")
     }
 
+    /// A file whose name appears inside the error text is still named (short names like
+    /// `file` or `t` would fool a substring check).
+    @Test func shortFileNamesAreStillNamed() throws {
+        let s = try Scratch()
+        _ = try s.file("file", Array("not mcap".utf8))
+        let r = try SyncReplayProcess.run(["inspect", "file"], workingDirectory: s.dir)
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("syncreplay: file: not an MCAP file"), "\(r.stderr)")
+    }
+
     static let hintChecksum = SyntheticHint.checksumHex
 
     @Test func hintCommands() throws {
