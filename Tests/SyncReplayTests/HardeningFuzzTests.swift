@@ -448,6 +448,26 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
         }
     }
 
+    /// A Footer whose summary_start points 300 MiB back (a sparse file) is refused before
+    /// anything is read; the reader falls back to a linear scan.
+    @Test func hugeSummaryIsRefusedNotRead() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("syncreplay-sparse-\(UUID().uuidString).trace")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let footerAt: UInt64 = 300 << 20
+        // The committed trace up to its Footer, then a hole, then a Footer with summary_start 8.
+        try Data(Self.traceBytes.prefix(Self.traceBytes.count - 37)).write(to: url)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seek(toOffset: footerAt)
+        handle.write(Data(HandMCAP.record(0x02, HandMCAP.le(8, 8) + HandMCAP.le(0, 8) + HandMCAP.le(0, 4))
+                          + [0x89, 0x4D, 0x43, 0x41, 0x50, 0x30, 0x0D, 0x0A]))
+        try handle.close()
+        let reader = try TraceReader(path: url.path)
+        #expect(reader.summary == nil)
+        let error = try #require(reader.summaryError)
+        #expect(error.description.contains("above the 256 MiB limit"), "\(error)")
+        expectOneLine(error, mentions: ["offset \(footerAt + 9)"])
+    }
+
     /// Strings from the file that errors quote (topic, compression, format version) cannot
     /// break the one-line rule.
     @Test func quotedFileStringsStayOnOneLine() throws {
