@@ -1,4 +1,5 @@
 import Crypto
+import ProtoWire
 
 /// Why a peer connection was refused after the SecretConnection handshake (§1.2
 /// "NodeInfo exchange", `p2p/transport.go`).
@@ -11,7 +12,7 @@ public enum PeerConnectionError: Error, Equatable, Sendable, CustomStringConvert
     public var description: String {
         switch self {
         case .closed(let stage): return "peer closed the connection during \(stage)"
-        case .incompatible(let reason): return "incompatible peer: \(reason)"
+        case .incompatible(let reason): return "incompatible peer: \(reason.escapingLineBreaks)"  // quotes the peer's network name
         }
     }
 }

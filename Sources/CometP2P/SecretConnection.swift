@@ -141,33 +141,10 @@ public struct SecretConnectionKeys: Equatable, Sendable {
     public init?(keyLogLine line: String) {
         let parts = line.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count == 4, parts[0] == "SECRET_CONNECTION",
-              let a = Self.unhex(parts[1]), let b = Self.unhex(parts[2]), let dh = Self.unhex(parts[3]),
+              let a = Hex.decode(String(parts[1])), let b = Hex.decode(String(parts[2])), let dh = Hex.decode(String(parts[3])),
               a.count == 32, b.count == 32, dh.count == 32 else { return nil }
         self.init(localEphemeralPublicKey: a, remoteEphemeralPublicKey: b, dhSecret: dh)
     }
 
     static func hex(_ b: [UInt8]) -> String { Hex.lower(b) }
-
-    static func unhex(_ s: Substring) -> [UInt8]? {
-        let u = Array(s.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(u.count / 2)
-        var i = 0
-        while i < u.count {
-            guard let h = nib(u[i]), let l = nib(u[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nib(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: return c - 48
-        case 97...102: return c - 87
-        case 65...70: return c - 55
-        default: return nil
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import HexCoding
+import ProtoWire
 import Foundation
 
 /// A CometBFT RPC JSON document that cannot be read, naming the JSON path at fault.
@@ -9,7 +10,8 @@ public struct RPCJSONError: Error, Hashable, Sendable, CustomStringConvertible {
         self.path = path
         self.reason = reason
     }
-    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+    /// One line: JSON keys and values quoted in `path` and `reason` have their line breaks escaped.
+    public var description: String { (path.isEmpty ? reason : "\(path): \(reason)").escapingLineBreaks }
 }
 
 /// `genesis.json` as CometBFT writes it (also inside a `/genesis` RPC response).
@@ -76,7 +78,10 @@ public enum RPCJSON {
         do {
             root = try JSONSerialization.jsonObject(with: Foundation.Data(bytes), options: [.fragmentsAllowed])
         } catch {
-            throw RPCJSONError(path: "", reason: "not valid JSON (\(error.localizedDescription))")
+            // Foundation's debug description says where ("Invalid value around character 5.");
+            // its localized description only says that the data is "not in the correct format".
+            let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+            throw RPCJSONError(path: "", reason: "not valid JSON: \(detail)")
         }
         var node = J(root, "$")
         if let obj = node.value as? [String: Any] {

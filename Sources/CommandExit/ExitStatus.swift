@@ -102,3 +102,35 @@ public enum CommandRunner {
         FileHandle.standardError.write(Data(text.utf8))
     }
 }
+
+/// An `InputError` about one input file, described as `FILE: error` so the one-line message
+/// says which input is at fault (DESIGN.md §6; several library errors only know offsets).
+public struct FileInputError: InputError {
+    public let path: String
+    public let error: any InputError
+
+    public init(path: String, error: any InputError) {
+        self.path = path
+        self.error = error
+    }
+
+    public var description: String { "\(path): \(error.description)" }
+
+    /// Runs `body`, rethrowing any `InputError` as a `FileInputError` about `path`, except
+    /// those that name their own file (`NamesItsFile`); other errors (e.g. `CommandFailure`)
+    /// pass through unchanged.
+    public static func naming<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as InputError {
+            if let named = error as? NamesItsFile, named.namesItsFile { throw error }
+            throw FileInputError(path: path, error: error)
+        }
+    }
+}
+
+/// An input error whose description may already name the file it is about (an I/O error
+/// carrying its path), so `FileInputError.naming` does not name it twice.
+public protocol NamesItsFile {
+    var namesItsFile: Bool { get }
+}

@@ -58,13 +58,23 @@ public struct PivotHintWriter: Sendable {
         return (header.bytes + digests + pages, checksum)
     }
 
-    /// Streams the file to `path` (created or truncated): header, a placeholder digest part,
-    /// the pages, then the real digests written back at offset 28. Memory stays at one page
-    /// plus the digests. Returns the Pivot Hint Checksum.
+    /// Streams the file to `path`: header, a placeholder digest part, the pages, then the real
+    /// digests written back at offset 28. Memory stays at one page plus the digests. Returns
+    /// the Pivot Hint Checksum.
+    ///
+    /// Atomic: the bytes go to a temporary file beside `path`, renamed over it only when
+    /// complete, so a failure (a throwing `hashAt`, a full disk) leaves no half-written file
+    /// and an existing file at `path` untouched.
     public func write(toPath path: String, hashAt: (UInt64) throws -> PivotHash) throws -> PivotHash {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let temp = Self.temporaryPath(beside: path)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw PivotHintSourceError.io("\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        var closed = false
+        var renamed = false
+        defer {
+            if !closed { close(fd) }
+            if !renamed { unlink(temp) }
+        }
         func put(_ bytes: [UInt8], at offset: UInt64) throws {
             var done = 0
             try bytes.withUnsafeBytes { buffer in
@@ -98,7 +108,20 @@ public struct PivotHintWriter: Sendable {
         }
         if !pending.isEmpty { try put(pending, at: pendingOffset) }
         if !digests.isEmpty { try put(digests, at: UInt64(PivotHintHeader.byteCount)) }
+        closed = true
+        guard close(fd) == 0, rename(temp, path) == 0 else {
+            throw PivotHintSourceError.io("\(path): \(String(cString: strerror(errno)))")
+        }
+        renamed = true
         return PivotHash(checked: Keccak256.hash(digests)[...])
+    }
+
+    /// `DIR/.NAME.tmp-PID` for `DIR/NAME`: same directory, so the rename cannot cross devices.
+    static func temporaryPath(beside path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        return "\(dir).\(name).tmp-\(getpid())"
     }
 }
 

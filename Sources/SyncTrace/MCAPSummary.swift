@@ -13,6 +13,13 @@ public struct MCAPSummary: Sendable {
     public var attachmentIndexes: [MCAPAttachmentIndex] = []
     public var metadataIndexes: [MCAPMetadataIndex] = []
 
+    /// The largest summary section read into memory: 256 MiB, some 2.5 million chunk indexes
+    /// (terabytes of trace at the default chunk size). Without a limit a corrupt
+    /// `summary_start` pointing far back into a large file would make an indexed open read
+    /// the whole data section at once; above it the summary is refused (`badFooter`) and
+    /// readers fall back to a linear scan, which holds one record at a time.
+    public static let maxSummaryBytes: UInt64 = 256 << 20
+
     /// Reads the Footer and the summary it points to. Returns nil for a file without a summary
     /// (summary_start = 0); throws when the tail is not a well-formed Footer or the summary is
     /// inconsistent (the caller then falls back to a linear scan).
@@ -54,6 +61,9 @@ public struct MCAPSummary: Sendable {
             summaryEnd = footer.summaryOffsetStart
         } else {
             summaryEnd = footerOffset
+        }
+        guard footerOffset + 25 - footer.summaryStart <= maxSummaryBytes else {
+            throw TraceError.badFooter(offset: footerOffset + 9, reason: "summary_start \(footer.summaryStart) gives a summary section of \(footerOffset + 25 - footer.summaryStart) bytes, above the \(maxSummaryBytes >> 20) MiB limit")
         }
         let region = try source.read(at: footer.summaryStart, count: Int(footerOffset + 25 - footer.summaryStart))
         guard region.count == Int(footerOffset + 25 - footer.summaryStart) else {

@@ -1,3 +1,4 @@
+import ProtoWire
 /// One finding of `TraceDoctor`.
 public struct TraceProblem: Sendable, Equatable, CustomStringConvertible {
     public enum Severity: String, Sendable { case error, warning }
@@ -82,7 +83,8 @@ public enum TraceDoctor {
         var unknownTopics = Set<String>()
 
         func problem(_ offset: UInt64, _ message: String, _ severity: TraceProblem.Severity = .error) {
-            d.problems.append(TraceProblem(severity: severity, offset: offset, message: message))
+            // Messages quote names from the file: keep each problem on one line.
+            d.problems.append(TraceProblem(severity: severity, offset: offset, message: message.escapingLineBreaks))
         }
         func closeChunk() {
             if let c = chunkTimes {

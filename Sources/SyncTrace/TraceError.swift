@@ -44,7 +44,11 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Writer misuse: `append`/`attach` after `finish`.
     case writerFinished
 
-    public var description: String {
+    /// One line: strings quoted from the file (topics, compression names) have their line
+    /// breaks escaped.
+    public var description: String { text.escapingLineBreaks }
+
+    private var text: String {
         switch self {
         case .io(let path, let reason): return "\(path): \(reason)"
         case .notMCAP(let found):

@@ -145,7 +145,15 @@ public enum TraceRecovery {
             .appendingPathComponent(".\(output.lastPathComponent).recover-\(ProcessInfo.processInfo.processIdentifier).tmp")
         let report: RecoveryReport
         do {
-            let sink = try MCAPFileSink(path: temp.path)
+            let sink: MCAPFileSink
+            do { sink = try MCAPFileSink(path: temp.path) } catch {
+                // Name the output the user gave, not the temporary file beside it.
+                var isDirectory: ObjCBool = false
+                let dir = output.deletingLastPathComponent().path
+                let why = fm.fileExists(atPath: dir, isDirectory: &isDirectory) && isDirectory.boolValue
+                    ? "cannot create a file in \(dir)" : "directory \(dir) does not exist"
+                throw TraceError.io(path: outputPath, reason: why)
+            }
             report = try recover(source: source, into: sink)
         } catch {
             try? fm.removeItem(at: temp)

@@ -34,7 +34,10 @@ struct Cat: ParsableCommand {
     @Flag(help: "Include payload bytes as hex (the raw blocksync message, the start block).")
     var raw = false
 
-    func run() throws {
+    /// Errors name the trace (most trace errors only know the offset).
+    func run() throws { try FileInputError.naming(trace) { try read() } }
+
+    private func read() throws {
         let formatter = EventFormatter(raw: raw, describePayload: BlocksyncPayload.describe)
         let source = try MCAPFileSource(path: trace)
         var walker = MCAPWalker(scanner: try MCAPScanner(source: source))

@@ -27,7 +27,10 @@ struct Doctor: ParsableCommand {
     @Argument(help: "The trace (MCAP file) to check.")
     var trace: String
 
-    func run() throws {
+    /// Errors name the trace (most trace errors only know the offset).
+    func run() throws { try FileInputError.naming(trace) { try read() } }
+
+    private func read() throws {
         let d = try TraceDoctor.examine(source: try MCAPFileSource(path: trace), checkPayload: BlocksyncPayload.check)
         for p in d.problems { print(p.description) }
         let what = "\(d.messageCount) messages in \(d.chunkCount) chunks"

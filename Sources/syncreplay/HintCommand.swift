@@ -8,6 +8,14 @@ extension PivotHintHeaderError: InputError {}
 extension PivotHintSourceError: InputError {}
 extension PivotHashListError: InputError {}
 
+/// "Cannot open file: PATH: reason" names the file; header and digest errors do not.
+extension PivotHintError: NamesItsFile {
+    public var namesItsFile: Bool {
+        if case .cannotOpen = self { return true }
+        return false
+    }
+}
+
 /// `syncreplay hint …`: Conflux pivot-hint files (specs/conflux-pivot-hint.md).
 struct Hint: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +53,10 @@ struct HintInspect: ParsableCommand {
 
     @Argument(help: "The hint file.") var file: String
 
-    func run() throws {
+    /// Errors name the hint file (header and digest errors do not know it).
+    func run() throws { try FileInputError.naming(file) { try read() } }
+
+    private func read() throws {
         let source: PivotHintFileSource
         do { source = try PivotHintFileSource(path: file) } catch { throw PivotHintError.cannotOpen(error.description) }
         let raw: [UInt8]
@@ -96,7 +107,10 @@ struct HintVerify: ParsableCommand {
     @Argument(help: "The hint file.") var file: String
     @Option(help: "The expected Pivot Hint Checksum (64 hex digits, optional 0x).") var checksum: String
 
-    func run() throws {
+    /// Errors name the hint file (header and digest errors do not know it).
+    func run() throws { try FileInputError.naming(file) { try read() } }
+
+    private func read() throws {
         let expected = try parseChecksum(checksum)
         let opened = try PivotHintFile(path: file)
         var problems = 0
@@ -155,7 +169,10 @@ struct HintCheck: ParsableCommand {
         if !extend.isEmpty, !hashes.isEmpty { throw ValidationError("--hash goes with --switch, not --extend") }
     }
 
-    func run() throws {
+    /// Errors name the hint file (header and digest errors do not know it).
+    func run() throws { try FileInputError.naming(file) { try read() } }
+
+    private func read() throws {
         let expected = try parseChecksum(checksum)
         var hint = try PivotHint(file: PivotHintFile(path: file), checksum: expected)
         let decision: PivotDecision
@@ -226,7 +243,8 @@ struct HintBuild: ParsableCommand {
         }
         let writer = PivotHintWriter(header: header)
         if let last = writer.lastRecordedHeight, UInt64(list.count) <= last {
-            throw CommandFailure.badInput("--hashes \(hashes) has \(list.count) hashes (heights 0…\(Int64(list.count) - 1)); range_max \(rangeMax) needs every height up to \(last)")
+            let have = list.count == 0 ? "no hashes" : "\(list.count) hashes (heights 0…\(list.count - 1))"
+            throw CommandFailure.badInput("--hashes \(hashes) has \(have); range_max \(rangeMax) needs every height up to \(last)")
         }
         let checksum = try writer.write(toPath: output) { height in
             guard let hash = list[height] else { throw CommandFailure.badInput("no hash for height \(height)") }

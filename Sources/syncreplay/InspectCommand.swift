@@ -29,7 +29,10 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    func run() throws {
+    /// Errors name the trace (most trace errors only know the offset).
+    func run() throws { try FileInputError.naming(trace) { try read() } }
+
+    private func read() throws {
         let d = try TraceDoctor.examine(source: try MCAPFileSource(path: trace))
         print(json ? Inspect.json(d, path: trace).rendered : Inspect.text(d, path: trace))
     }

@@ -28,7 +28,9 @@ struct Recover: ParsableCommand {
     var output: String
 
     func run() throws {
-        let report = try TraceRecovery.recover(inputPath: trace, outputPath: output)
+        // I/O errors name their file (input, output or its temporary); the others are about
+        // the input's bytes and only know the offset.
+        let report = try FileInputError.naming(trace) { try TraceRecovery.recover(inputPath: trace, outputPath: output) }
         let check = try TraceDoctor.examine(source: try MCAPFileSource(path: output))
         guard check.isHealthy else {
             throw CommandFailure(.internalError, "recovered file \(output) is not healthy: \(check.errors[0].description)")

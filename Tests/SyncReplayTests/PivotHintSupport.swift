@@ -33,7 +33,7 @@ enum SyntheticHint {
     }
 }
 
-/// SplitMix64: a tiny seeded generator so random tests are reproducible.
+/// SplitMix64: a tiny seeded generator so random tests are reproducible (shared by every suite).
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }

@@ -39,10 +39,12 @@ enum SyncReplayProcess {
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func run(_ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil,
+                    workingDirectory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         if let environment { process.environment = environment }
         // Children write to temporary files: no pipe can fill up and block them.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("syncreplay-run-\(UUID().uuidString)")

@@ -75,19 +75,6 @@ enum TraceFixtures {
         SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/example-handwritten.trace")
     }
 
-    /// Deterministic pseudo-random numbers (SplitMix64) for property tests.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func randomBytes<R: RandomNumberGenerator>(_ rng: inout R, max: Int) -> [UInt8] {
         (0..<Int.random(in: 0...max, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }

@@ -150,7 +150,7 @@ struct HandMCAP {
     @Test func randomByteFlipsNeverCrashAndAreDetected() throws {
         let full = try TraceFixtures.handwrittenTrace()
         let all = try TraceReader(bytes: full).readAll()
-        var rng = TraceFixtures.SplitMix64(seed: 0x5eed)
+        var rng = SplitMix64(seed: 0x5eed)
         for round in 0..<1000 {
             var bytes = full
             for _ in 0..<Int.random(in: 1...3, using: &rng) {

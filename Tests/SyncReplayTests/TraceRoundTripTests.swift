@@ -40,7 +40,7 @@ import SyncTrace
     /// sizes) come back exactly, streaming and through the index.
     @Test(arguments: 0..<20)
     func randomEventsRoundTrip(seed: UInt64) throws {
-        var rng = TraceFixtures.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let count = Int.random(in: 0...300, using: &rng)
         var time: UInt64 = UInt64.random(in: 0...1_000_000, using: &rng)
         var events: [(UInt64, TraceEvent)] = []
