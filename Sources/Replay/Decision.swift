@@ -53,22 +53,21 @@ public enum HintSection: String, Sendable, CaseIterable {
 }
 
 /// Why the pivot validator answered as it did: the branch of `allow_switch` / `allow_extend`
-/// that returned (specs/conflux-pivot-hint.md §3.2, §3.3).
+/// that returned (specs/conflux-pivot-hint.md §3.2, §3.3). Spelt as PivotHint's
+/// `PivotDecision.Reason`, which produces them.
 public enum PivotReason: String, Sendable, CaseIterable {
-    /// The module was disabled (earlier page failure, or no hint configured): allowed.
+    /// Disabled by an earlier page failure: allowed without looking (§2.3).
     case hintInactive = "hint_inactive"
     /// The height lies at or beyond `range_max`: allowed.
     case beyondRange = "beyond_range"
-    /// `compute_check_height` found no recorded height in `[fork_at, me_height]`: allowed, no callback.
-    case noCheckHeight = "no_check_height"
-    /// `allow_extend` on a height that is not a multiple of `minor_interval`: allowed.
-    case notRecorded = "not_recorded"
-    /// The hash matched the hint.
-    case hashMatch = "hash_match"
-    /// The hash differed from the hint: denied.
-    case hashMismatch = "hash_mismatch"
-    /// The page could not be loaded; the module disabled itself and allowed (§2.3).
-    case pageUnavailable = "page_unavailable"
+    /// No recorded height to compare (§3.1 gives None, or an extend height off the minor grid).
+    case notCovered = "not_covered"
+    case majorMatch = "major_match"
+    case majorMismatch = "major_mismatch"
+    case minorMatch = "minor_match"
+    case minorMismatch = "minor_mismatch"
+    /// The page failed to load during this call; the hint disabled itself and allowed.
+    case hintDisabled = "hint_disabled"
 }
 
 /// The decision itself, with the fields of DESIGN.md §4.
