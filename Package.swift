@@ -25,7 +25,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The trace container: MCAP writer/readers and the syncreplay event schema.
-        .target(name: "SyncTrace", dependencies: ["ProtoWire"]),
+        .target(name: "SyncTrace", dependencies: ["ProtoWire"], exclude: ["Schema"]),
         // CometBFT blocks, blocksync messages, hashing and commit verification.
         .target(name: "CometWire", dependencies: [
             "ProtoWire",

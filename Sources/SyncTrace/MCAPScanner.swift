@@ -1,0 +1,174 @@
+/// One top-level record as found by a linear scan.
+public struct MCAPScannedRecord: Sendable {
+    /// Absolute offset of the opcode byte.
+    public var offset: UInt64
+    public var opcode: UInt8
+    /// Whole record length (9 + content_length).
+    public var length: UInt64
+    public var record: MCAPRecord
+}
+
+/// Linear scan of an MCAP file's top-level records (specs/mcap.md §7 "Recovering reader"):
+/// checks the leading magic, then frames records one at a time. A record needs its 9-byte
+/// prefix, a non-zero opcode and `content_length` within the bytes that remain; anything else
+/// is reported as a `TraceError` at the record's offset, after every earlier record has been
+/// returned. Memory: one read-ahead window plus the current record.
+public struct MCAPScanner {
+    private var reader: MCAPBufferedReader
+    public let size: UInt64
+    /// Offset of the next record.
+    public private(set) var position: UInt64
+    /// CRC of every byte before `position` while scanning from offset 0 (DataEnd check).
+    private var dataCRC = CRC32()
+    private var trackCRC: Bool
+    public private(set) var sawFooter = false
+    public private(set) var sawDataEnd = false
+    /// CRC of the bytes before the DataEnd record, when the scan started at 0.
+    public private(set) var dataSectionCRC: UInt32?
+
+    /// Starts at offset 0 after checking the magic.
+    public init(source: any MCAPByteSource) throws {
+        reader = MCAPBufferedReader(source: source)
+        size = source.size
+        let magic = Array(try reader.bytes(at: 0, count: 8))
+        guard magic == MCAP.magic else { throw TraceError.notMCAP(found: magic) }
+        position = 8
+        trackCRC = true
+        dataCRC.update(magic)
+    }
+
+    /// Starts at a record boundary found through an index (no magic or DataEnd CRC check).
+    public init(source: any MCAPByteSource, at offset: UInt64) {
+        reader = MCAPBufferedReader(source: source)
+        size = source.size
+        position = offset
+        trackCRC = false
+    }
+
+    /// The next record, or nil after the Footer and trailing magic. A file that ends before its
+    /// Footer throws `truncated`.
+    public mutating func next() throws -> MCAPScannedRecord? {
+        if sawFooter { return nil }
+        let offset = position
+        let remaining = size >= offset ? size - offset : 0
+        guard remaining >= 9 else {
+            throw TraceError.truncated(offset: offset, expected: remaining == 0
+                ? "another record or the Footer (the file ends before its Footer)"
+                : "a 9-byte record prefix (opcode and length), \(remaining) bytes left")
+        }
+        let prefix = try reader.bytes(at: offset, count: 9)
+        let opcode = prefix[prefix.startIndex]
+        var length: UInt64 = 0
+        for i in 0..<8 { length |= UInt64(prefix[prefix.startIndex + 1 + i]) << UInt64(8 * i) }
+        guard opcode != 0 else { throw TraceError.invalidOpcode(offset: offset) }
+        guard length <= remaining - 9 else {
+            throw TraceError.lengthOutOfBounds(offset: offset, what: "\(MCAPOpcode.name(of: opcode)) record",
+                                               length: length, available: remaining - 9)
+        }
+        let content = try reader.bytes(at: offset + 9, count: Int(length))
+        guard UInt64(content.count) == length else {
+            throw TraceError.truncated(offset: offset + 9, expected: "\(length) bytes of \(MCAPOpcode.name(of: opcode)) content")
+        }
+        if opcode == MCAPOpcode.dataEnd.rawValue, trackCRC { dataSectionCRC = dataCRC.value }
+        let record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
+        if trackCRC && !sawDataEnd {
+            dataCRC.update(prefix)
+            dataCRC.update(content)
+        }
+        position = offset + 9 + length
+        switch record {
+        case .dataEnd: sawDataEnd = true
+        case .footer:
+            guard length >= 20 else {
+                throw TraceError.badFooter(offset: offset, reason: "content is \(length) bytes, expected 20")
+            }
+            let magic = Array(try reader.bytes(at: position, count: 8))
+            guard magic == MCAP.magic else {
+                throw TraceError.truncated(offset: position, expected: "the trailing magic after the Footer")
+            }
+            sawFooter = true
+        default: break
+        }
+        return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record)
+    }
+}
+
+/// A record from inside a chunk, or a top-level record.
+public enum MCAPWalkItem: Sendable {
+    case topLevel(MCAPScannedRecord)
+    /// A record inside the chunk at `chunkOffset`; `offset` is absolute (chunks are uncompressed).
+    case inChunk(offset: UInt64, chunkOffset: UInt64, record: MCAPRecord)
+}
+
+/// Walks top-level records and the records inside each chunk, in file order, checking each
+/// chunk's compression, size and CRC (§4, §2.1) before yielding its contents.
+public struct MCAPWalker {
+    public private(set) var scanner: MCAPScanner
+    /// With `strictCRC` a chunk CRC mismatch throws; otherwise it is recorded in `chunkProblems`.
+    public let strictCRC: Bool
+    public private(set) var chunkProblems: [TraceError] = []
+    private var chunk: MCAPChunk?
+    private var chunkOffset: UInt64 = 0
+    private var inner = 0
+
+    public init(scanner: MCAPScanner, strictCRC: Bool = true) {
+        self.scanner = scanner
+        self.strictCRC = strictCRC
+    }
+
+    public mutating func next() throws -> MCAPWalkItem? {
+        if let c = chunk {
+            let records = c.records
+            if inner < records.endIndex {
+                let at = c.recordsOffset &+ UInt64(inner - records.startIndex)
+                let left = records.endIndex - inner
+                guard left >= 9 else {
+                    chunk = nil
+                    throw TraceError.truncated(offset: at, expected: "a 9-byte record prefix inside the chunk at offset \(chunkOffset), \(left) bytes left")
+                }
+                let opcode = records[inner]
+                var length: UInt64 = 0
+                for i in 0..<8 { length |= UInt64(records[inner + 1 + i]) << UInt64(8 * i) }
+                guard opcode != 0 else { chunk = nil; throw TraceError.invalidOpcode(offset: at) }
+                guard length <= UInt64(left - 9) else {
+                    chunk = nil
+                    throw TraceError.lengthOutOfBounds(offset: at, what: "\(MCAPOpcode.name(of: opcode)) record inside the chunk at offset \(chunkOffset)",
+                                                       length: length, available: UInt64(left - 9))
+                }
+                let start = inner + 9, end = start + Int(length)
+                inner = end
+                let record: MCAPRecord
+                do {
+                    record = try MCAPRecord.parse(opcode: opcode, content: records[start..<end], contentOffset: at &+ 9)
+                } catch { chunk = nil; throw error }
+                return .inChunk(offset: at, chunkOffset: chunkOffset, record: record)
+            }
+            chunk = nil
+        }
+        guard let scanned = try scanner.next() else { return nil }
+        if case .chunk(let c) = scanned.record {
+            guard c.compression.isEmpty else {
+                throw TraceError.compressedChunk(offset: scanned.offset, compression: c.compression)
+            }
+            guard c.uncompressedSize == UInt64(c.records.count) else {
+                throw TraceError.chunkSizeMismatch(offset: scanned.offset, declared: c.uncompressedSize, actual: UInt64(c.records.count))
+            }
+            var usable = true
+            if c.uncompressedCRC != 0 {
+                let computed = CRC32.checksum(c.records)
+                if computed != c.uncompressedCRC {
+                    let problem = TraceError.crcMismatch(offset: scanned.offset, what: "chunk", stored: c.uncompressedCRC, computed: computed)
+                    if strictCRC { throw problem }
+                    chunkProblems.append(problem)
+                    usable = false
+                }
+            }
+            if usable {
+                chunk = c
+                chunkOffset = scanned.offset
+                inner = c.records.startIndex
+            }
+        }
+        return .topLevel(scanned)
+    }
+}

@@ -1,0 +1,226 @@
+import ProtoWire
+
+/// Hand-written protobuf codecs for Schema/syncreplay_trace.proto. Encoding follows proto3:
+/// fields in number order, zero scalars omitted, repeated and oneof sub-messages always
+/// written. Decoding skips unknown fields (schema evolution) and rejects enum values this
+/// version does not know, since an event cannot be replayed half-understood.
+extension TraceEvent {
+    /// The protobuf bytes stored as the MCAP message data.
+    public func encode() -> [UInt8] {
+        var w = ProtoWriter(capacity: 64)
+        switch self {
+        case .node(let n):
+            w.string(1, n.chainID)
+            w.int64(2, n.initialHeight)
+            w.int64(3, n.storeBase)
+            w.int64(4, n.storeHeight)
+            w.string(5, n.nodeID)
+            for v in n.validators {
+                w.message(6, always: true) { m in m.bytes(1, v.pubKey); m.int64(2, v.power) }
+            }
+            w.bytes(7, n.appHash)
+            w.bytes(8, n.startBlock)
+            w.message(9) { m in m.int64(1, n.genesisTime.seconds); m.int32(2, n.genesisTime.nanos) }
+            w.string(10, n.captureMethod)
+            w.string(11, n.profileHint)
+        case .p2p(let p):
+            w.string(1, p.peerID)
+            w.string(2, p.address)
+            w.bool(3, p.outbound)
+            w.uint64(4, p.kind.wire)
+            w.string(5, p.reason)
+        case .blocksync(let b):
+            w.string(1, b.peerID)
+            w.uint64(2, b.direction.wire)
+            w.bytes(3, b.message)
+        case .pivot(.switch(let s)):
+            w.message(1, always: true) { m in
+                m.uint64(1, s.forkAt)
+                m.uint64(2, s.meHeight)
+                m.bytes(3, s.meHash)
+                for e in s.branch {
+                    m.message(4, always: true) { b in b.uint64(1, e.height); b.bytes(2, e.hash) }
+                }
+                m.uint64(5, s.observed.wire)
+            }
+        case .pivot(.extend(let e)):
+            w.message(2, always: true) { m in
+                m.uint64(1, e.height)
+                m.bytes(2, e.hash)
+                m.uint64(3, e.observed.wire)
+            }
+        case .capture(let c):
+            w.uint64(1, c.kind.wire)
+            w.string(2, c.connection)
+            w.uint64(3, c.direction?.wire ?? 0)
+            w.uint64(4, c.byteCount)
+            w.string(5, c.detail)
+        }
+        return w.bytes
+    }
+
+    /// Decodes the protobuf payload of a message on `topic`.
+    public static func decode(topic: TraceTopic, _ bytes: ArraySlice<UInt8>) throws -> TraceEvent {
+        var r = ProtoReader(bytes, baseOffset: 0)
+        switch topic {
+        case .node: return .node(try decodeNode(&r))
+        case .p2p: return .p2p(try decodePeer(&r))
+        case .blocksync: return .blocksync(try decodeBlocksync(&r))
+        case .pivot: return .pivot(try decodePivot(&r))
+        case .capture: return .capture(try decodeCapture(&r))
+        }
+    }
+
+    public static func decode(topic: TraceTopic, _ bytes: [UInt8]) throws -> TraceEvent {
+        try decode(topic: topic, bytes[...])
+    }
+
+    private static func enumValue<T>(_ f: ProtoField, _ name: String, _ make: (UInt64) -> T?) throws -> T {
+        let raw = try f.uint64()
+        guard let v = make(raw) else {
+            throw ProtoError.invalid(offset: f.offset, reason: "unknown \(name) value \(raw)")
+        }
+        return v
+    }
+
+    private static func decodeNode(_ r: inout ProtoReader) throws -> NodeRecord {
+        var n = NodeRecord()
+        while let f = try r.next() {
+            switch f.number {
+            case 1: n.chainID = try f.string()
+            case 2: n.initialHeight = try f.int64()
+            case 3: n.storeBase = try f.int64()
+            case 4: n.storeHeight = try f.int64()
+            case 5: n.nodeID = try f.string()
+            case 6:
+                var m = try f.messageReader()
+                var v = ValidatorRecord(pubKey: [], power: 0)
+                while let g = try m.next() {
+                    switch g.number {
+                    case 1: v.pubKey = try g.bytes()
+                    case 2: v.power = try g.int64()
+                    default: break
+                    }
+                }
+                n.validators.append(v)
+            case 7: n.appHash = try f.bytes()
+            case 8: n.startBlock = try f.bytes()
+            case 9:
+                var m = try f.messageReader()
+                while let g = try m.next() {
+                    switch g.number {
+                    case 1: n.genesisTime.seconds = try g.int64()
+                    case 2: n.genesisTime.nanos = try g.int32()
+                    default: break
+                    }
+                }
+            case 10: n.captureMethod = try f.string()
+            case 11: n.profileHint = try f.string()
+            default: break
+            }
+        }
+        return n
+    }
+
+    private static func decodePeer(_ r: inout ProtoReader) throws -> PeerRecord {
+        var p = PeerRecord(peerID: "", kind: .connected)
+        var kind: PeerEventKind?
+        while let f = try r.next() {
+            switch f.number {
+            case 1: p.peerID = try f.string()
+            case 2: p.address = try f.string()
+            case 3: p.outbound = try f.bool()
+            case 4: kind = try enumValue(f, "PeerEventKind", PeerEventKind.init(wire:))
+            case 5: p.reason = try f.string()
+            default: break
+            }
+        }
+        guard let kind else { throw ProtoError.invalid(offset: r.offset, reason: "Peer.kind missing (neither connected nor disconnected)") }
+        p.kind = kind
+        return p
+    }
+
+    private static func decodeBlocksync(_ r: inout ProtoReader) throws -> BlocksyncRecord {
+        var peer = "", message: [UInt8] = []
+        var direction: TraceDirection?
+        while let f = try r.next() {
+            switch f.number {
+            case 1: peer = try f.string()
+            case 2: direction = try enumValue(f, "Direction", TraceDirection.init(wire:))
+            case 3: message = try f.bytes()
+            default: break
+            }
+        }
+        guard let direction else { throw ProtoError.invalid(offset: r.offset, reason: "Blocksync.direction missing") }
+        return BlocksyncRecord(peerID: peer, direction: direction, message: message)
+    }
+
+    private static func decodePivot(_ r: inout ProtoReader) throws -> PivotRecord {
+        var result: PivotRecord?
+        while let f = try r.next() {
+            switch f.number {
+            case 1:
+                var m = try f.messageReader()
+                var s = PivotSwitch(forkAt: 0, meHeight: 0, meHash: [], branch: [])
+                while let g = try m.next() {
+                    switch g.number {
+                    case 1: s.forkAt = try g.uint64()
+                    case 2: s.meHeight = try g.uint64()
+                    case 3: s.meHash = try g.bytes()
+                    case 4:
+                        var b = try g.messageReader()
+                        var e = PivotBranchEntry(height: 0, hash: [])
+                        while let h = try b.next() {
+                            switch h.number {
+                            case 1: e.height = try h.uint64()
+                            case 2: e.hash = try h.bytes()
+                            default: break
+                            }
+                        }
+                        s.branch.append(e)
+                    case 5: s.observed = try enumValue(g, "PivotObserved", PivotObservation.init(wire:))
+                    default: break
+                    }
+                }
+                result = .switch(s)
+            case 2:
+                var m = try f.messageReader()
+                var e = PivotExtend(height: 0, hash: [])
+                while let g = try m.next() {
+                    switch g.number {
+                    case 1: e.height = try g.uint64()
+                    case 2: e.hash = try g.bytes()
+                    case 3: e.observed = try enumValue(g, "PivotObserved", PivotObservation.init(wire:))
+                    default: break
+                    }
+                }
+                result = .extend(e)
+            default: break
+            }
+        }
+        guard let result else { throw ProtoError.invalid(offset: r.offset, reason: "Pivot has neither switch_attempt nor extend") }
+        return result
+    }
+
+    private static func decodeCapture(_ r: inout ProtoReader) throws -> CaptureRecord {
+        var c = CaptureRecord(kind: .gap)
+        var kind: CaptureKind?
+        while let f = try r.next() {
+            switch f.number {
+            case 1: kind = try enumValue(f, "CaptureKind", CaptureKind.init(wire:))
+            case 2: c.connection = try f.string()
+            case 3:
+                let raw = try f.uint64()
+                if raw == 0 { c.direction = nil } else {
+                    c.direction = try enumValue(f, "Direction", TraceDirection.init(wire:))
+                }
+            case 4: c.byteCount = try f.uint64()
+            case 5: c.detail = try f.string()
+            default: break
+            }
+        }
+        guard let kind else { throw ProtoError.invalid(offset: r.offset, reason: "Capture.kind missing") }
+        c.kind = kind
+        return c
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import SyncTrace
+
+/// The MCAP layer against the byte-level facts of specs/mcap.md.
+@Suite struct TraceFormatTests {
+    @Test func crc32Vectors() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(CRC32.checksum([0x01]) == 0xA505_DF1B)
+        #expect(CRC32.checksum([UInt8]()) == 0)
+        // Slicing-by-8 and the byte loop agree at every length.
+        let data = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        for n in 0...data.count {
+            var byByte = CRC32()
+            for b in data[0..<n] { byByte.update([b]) }
+            #expect(byByte.value == CRC32.checksum(data[0..<n]))
+        }
+    }
+
+    @Test func writesMagicHeaderAndMetadataFirst() throws {
+        let bytes = try TraceFixtures.handwrittenTrace()
+        #expect(Array(bytes[0..<8]) == [0x89, 0x4D, 0x43, 0x41, 0x50, 0x30, 0x0D, 0x0A])
+        #expect(Array(bytes.suffix(8)) == Array(bytes[0..<8]))
+        #expect(bytes[8] == 0x01)  // Header
+        let reader = try TraceReader(bytes: bytes)
+        #expect(reader.header.profile == "syncreplay")
+        #expect(reader.formatVersion == "1")
+        #expect(reader.traceMetadata["source"] == "Tests/SyncReplayTests/TraceFixtures.swift")
+        let summary = try #require(reader.summary)
+        #expect(summary.schemas.map(\.name) == TraceTopic.allCases.map(\.schemaName))
+        #expect(summary.schemas.allSatisfy { $0.encoding == "protobuf" && $0.data == TraceSchema.fileDescriptorSet })
+        #expect(summary.channels.map(\.topic) == ["/node", "/p2p", "/blocksync", "/pivot", "/capture"])
+        #expect(summary.channels.allSatisfy { $0.messageEncoding == "protobuf" })
+        #expect(summary.statistics?.messageCount == UInt64(TraceFixtures.handwrittenEvents().count))
+        #expect(summary.chunkIndexes.count > 2)
+        #expect(summary.attachmentIndexes.map(\.name) == ["provenance.txt"])
+    }
+
+    /// The Python writer's worked example (specs/mcap.md §6, 719 bytes, written with
+    /// `enable_data_crcs=True`): a foreign file with its schema and channel inside the chunk.
+    static let pythonExampleHex = """
+    894d43415030 0d0a010c000000000000000000000004000000 64656d6f06c600000000000000e803000000000000d007000000000000 \
+    9e0000000000000037bdf5d2000000009e00000000000000032a00000000000000010001000000530a0000006a736f6e736368656d61 \
+    110000007b2274797065223a226f626a656374227d0416000000000000000100010002000000 2f7404000000 6a736f6e00000000 \
+    051d00000000000000010000000000e803000000000000e8030000000000007b2261223a317d051d00000000000000010001000000 \
+    d007000000000000d0070000000000007b2261223a327d072600000000000000010020000000e8030000000000005200000000000000 \
+    d0070000000000007800000000000000 0f04000000000000006996164c
+    """
+
+    @Test func computesThePythonExampleDataSectionCRC() throws {
+        let hex = TraceFormatTests.pythonExampleHex.filter { $0.isHexDigit }
+        var bytes: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex {
+            let j = hex.index(i, offsetBy: 2)
+            bytes.append(UInt8(hex[i..<j], radix: 16)!)
+            i = j
+        }
+        #expect(bytes.count == 296)  // magic .. DataEnd of the example
+        #expect(CRC32.checksum(bytes[0..<283]) == 0x4C16_9669)
+        #expect(CRC32.checksum(bytes[78..<236]) == 0xD2F5_BD37)
+    }
+
+    /// The conformant minimum (specs/mcap.md §3, 75 bytes) and the 62-byte form without DataEnd.
+    @Test func readsMinimalFiles() throws {
+        let minimal: [UInt8] = [0x89, 0x4D, 0x43, 0x41, 0x50, 0x30, 0x0D, 0x0A,
+                                0x01, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                0x0F, 4, 0, 0, 0, 0, 0, 0, 0, 0x73, 0xC3, 0xFA, 0xEB,
+                                0x02, 20, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 16) + [0xB0, 0xC9, 0xC4, 0x6F]
+            + [0x89, 0x4D, 0x43, 0x41, 0x50, 0x30, 0x0D, 0x0A]
+        #expect(minimal.count == 75)
+        #expect(CRC32.checksum(minimal[0..<25]) == 0xEBFA_C373)
+        let reader = try TraceReader(bytes: minimal)
+        #expect(reader.summary == nil && reader.summaryError == nil)
+        #expect(try reader.readAll().isEmpty)
+        let diagnosis = try TraceDoctor.examine(source: MCAPMemorySource(minimal))
+        #expect(diagnosis.hasDataEnd && diagnosis.hasFooter)
+        #expect(diagnosis.errors.isEmpty)
+
+        let noDataEnd = Array(minimal[0..<25]) + Array(minimal[38...])
+        #expect(noDataEnd.count == 62)
+        #expect(try TraceReader(bytes: noDataEnd).readAll().isEmpty)
+    }
+
+    @Test func emptyTraceRoundTrips() throws {
+        let sink = MCAPMemorySink()
+        try TraceWriter(sink: sink).finish()
+        let reader = try TraceReader(bytes: sink.bytes)
+        #expect(try reader.readAll().isEmpty)
+        #expect(reader.summary?.statistics?.messageCount == 0)
+        #expect(try TraceDoctor.examine(source: MCAPMemorySource(sink.bytes)).isHealthy)
+    }
+}
