@@ -62,5 +62,5 @@ public struct PivotOutcome: Equatable, Sendable {
 /// its state untouched and rethrow.
 public protocol PivotValidating {
     mutating func allowSwitch(forkAt: UInt64, meHeight: UInt64, ancestorHashAt: (UInt64) throws -> [UInt8]) throws -> PivotOutcome
-    mutating func allowExtend(height: UInt64, hash: [UInt8]) -> PivotOutcome
+    mutating func allowExtend(height: UInt64, hash: [UInt8]) throws -> PivotOutcome
 }

@@ -224,7 +224,10 @@ struct RunState {
             if let d = outcome.disabled { append(.hintDisabled(page: d.page, error: d.error), cause: cause) }
         case .pivotExtend(let height, let hash, _):
             guard pivot != nil else { return }
-            let outcome = pivot!.allowExtend(height: height, hash: hash)
+            let outcome: PivotOutcome
+            do { outcome = try pivot!.allowExtend(height: height, hash: hash) } catch {
+                throw .pivot(event: event.index, reason: String(describing: error))
+            }
             append(.pivotExtend(height: height, allowed: outcome.allowed, reason: outcome.reason), cause: cause)
             if let d = outcome.disabled { append(.hintDisabled(page: d.page, error: d.error), cause: cause) }
         }
