@@ -77,8 +77,8 @@ struct BenchReplay: ParsableCommand {
             _ = SHA256.hash(data: data)
             referenceSeconds = min(referenceSeconds, elapsed(start))
         }
-        print("trace \(label ?? path): \(bytes) bytes")
-        print(String(format: "  reference: read + SHA-256 %.1f MB/s", Double(bytes) / referenceSeconds / 1e6))
+        var lines = ["trace \(label ?? path): \(bytes) bytes",
+                     String(format: "  reference: read + SHA-256 %.1f MB/s", Double(bytes) / referenceSeconds / 1e6)]
         for mode in ReplayMode.allCases {
             var best = Double.infinity
             var result: ReplayResult?
@@ -96,10 +96,11 @@ struct BenchReplay: ParsableCommand {
                 best = min(best, elapsed(start))
             }
             let r = result!
-            print(String(format: "  %@: %.0f events/s, %.0f blocks/s (%d events, %d blocks applied, %d decisions; load+replay %.3f s, %.1f MB/s)",
+            lines.append(String(format: "  %@: %.0f events/s, %.0f blocks/s (%d events, %d blocks applied, %d decisions; load+replay %.3f s, %.1f MB/s)",
                          mode.rawValue, Double(events) / best, Double(r.blocksApplied) / best, events, r.blocksApplied,
                          r.decisions.count, best, Double(bytes) / best / 1e6))
         }
+        lines.forEach { print($0) }
         return .success(())
     }
 
