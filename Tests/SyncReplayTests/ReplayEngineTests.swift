@@ -117,9 +117,21 @@ import Testing
         let log = try Self.run(Self.trace([
             (0, .peerConnected(peer: "A", outbound: true)),
             (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: [0xFF, 0xFF])),
-        ]), .strict)
-        #expect(log.count == 4)  // + the 1 s status timer and the unrecorded status request to A
+        ]), .reactive)
+        #expect(log.count == 3)  // status request, removal, the 1 s status timer
         #expect(log[1].contains(#""kind":"peer_removed","peer":"A","reason":"undecodable message: "#))
+    }
+
+    @Test func strictNeedsRecordedOutbound() {
+        let inboundOnly = Self.trace([
+            (0, .peerConnected(peer: "A", outbound: true)),
+            (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.statusResponse(height: 3, base: 1).encode())),
+        ])
+        #expect(throws: ReplayError.noOutbound) {
+            try ReplayEngine(trace: inboundOnly, options: ReplayOptions(profile: .tmV034, mode: .strict))
+                .run(machine: { _, _ in ScriptedMachine() }, pivot: nil)
+        }
+        #expect((try? Self.run(inboundOnly, .reactive))?.isEmpty == false)
     }
 
     @Test func blocksyncWithoutAMachineIsAnInputError() {
