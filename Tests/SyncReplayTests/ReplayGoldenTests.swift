@@ -118,6 +118,27 @@ import Testing
         }
     }
 
+    @Test func reportOnARunAndATimerCause() {
+        let decisions = (1...30).map { Self.applied($0) }
+        var actual = decisions
+        actual.remove(at: 10)
+        let golden = GoldenFile.compress(decisions)
+        let header = ReportHeader(caseName: "c", tracePath: "c.trace", traceSHA256: String(repeating: "0", count: 64),
+                                  goldenPath: "c.golden.json", profile: .tmV034, mode: .reactive, tool: "t", goldenTool: nil)
+        let report = DivergenceReport(header: header, comparison: GoldenComparison.compare(expected: golden, actual: actual),
+                                      expected: golden, actual: actual, events: [], reproduceCommand: "r", updateCommand: "u")
+        #expect(report.oneLine == "first divergence at decision #0 (/decisions/0): missing block_applied at heights 11")
+        #expect(report.text.contains("summary: 0 paths differ in 0 decisions; 1 missing, 0 extra"))
+        #expect(report.text.contains("apply order identical up to index 10 (30 blocks expected, 29 applied)"))
+        // A changed decision caused by a timer names the timer.
+        var slow = decisions
+        slow[0].time += 7
+        let r2 = DivergenceReport(header: header, comparison: GoldenComparison.compare(expected: decisions.map { .decision($0) }, actual: slow),
+                                  expected: decisions.map { .decision($0) }, actual: slow, events: [], reproduceCommand: "r", updateCommand: "u")
+        #expect(r2.text.contains("caused by the reactor's try_sync timer at t=+0.000001507s virtual"))
+        #expect(r2.oneLine == "first divergence at decision #0 (/decisions/0/t): expected 1500, got 1507")
+    }
+
     @Test func alignmentIsMinimal() {
         let steps = Alignment.align(Array("abcabba"), Array("cbabac"))
         let edits = steps.filter { if case .pair = $0 { return false }; return true }.count
