@@ -70,3 +70,15 @@ public struct Timestamp: ProtoMessage, Hashable, Comparable, CustomStringConvert
     /// RFC 3339 in UTC with nanoseconds, trailing zeros trimmed (Go's `RFC3339Nano`).
     public var description: String { RFC3339.format(self) }
 }
+
+extension Timestamp {
+    /// This time plus `nanoseconds` (normalised; wrapping on overflow, which valid times never reach).
+    public func adding(nanoseconds: Int64) -> Timestamp {
+        let total = Int64(nanos) &+ nanoseconds % 1_000_000_000
+        var s = seconds &+ nanoseconds / 1_000_000_000
+        var n = total
+        if n >= 1_000_000_000 { n -= 1_000_000_000; s &+= 1 }
+        if n < 0 { n += 1_000_000_000; s &-= 1 }
+        return Timestamp(seconds: s, nanos: Int32(n))
+    }
+}
