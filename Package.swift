@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "BlockSync", dependencies: [
             "CometWire",
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         .executableTarget(name: "syncreplay", dependencies: [
             "CommandExit", "SyncTrace", "CometWire", "PivotHint", "BlockSync",
