@@ -21,6 +21,7 @@ import Testing
                 while requested < height { requested += 1; out.append(.send(peer: p, message: .blockRequest(height: requested))) }
                 return out
             case .received(let p, .noBlockResponse(let h), _): return [.disconnect(peer: p, reason: "no block \(h)")]
+            case .undecodable(let p, let error): return [.disconnect(peer: p, reason: "undecodable message: \(error)")]
             case .received: return []
             case .timersDue:
                 nextTick += 1_000_000_000
