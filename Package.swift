@@ -45,6 +45,12 @@ let package = Package(
         .target(name: "BlockSync", dependencies: [
             "CometWire",
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
+        // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
+        .target(name: "Replay", dependencies: [
+            "SyncTrace", "CometWire", "PivotHint", "BlockSync",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
@@ -61,13 +67,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/synccapture"),
         .executableTarget(name: "syncreplay", dependencies: [
-            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
+            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
-            "Capture", "PcapSource",
+            "Capture", "PcapSource", "Replay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
