@@ -1,0 +1,74 @@
+import ProtoWire
+
+/// `tendermint.types.SignedMsgType` values used in votes.
+public enum SignedMsgType: Int32, Sendable {
+    case prevote = 1
+    case precommit = 2
+}
+
+/// `tendermint.types.CanonicalVote`: what a validator signs (specs/cometbft-blocksync.md §4.3).
+///
+/// `blockID` nil means "no block" (a nil precommit or an absent signature): the field is
+/// omitted. Height and round are `sfixed64`; the timestamp is always emitted.
+public struct CanonicalVote: Hashable, Sendable {
+    public var type: SignedMsgType
+    public var height: Int64
+    public var round: Int64
+    public var blockID: BlockID?
+    public var timestamp: Timestamp
+    public var chainID: String
+
+    public init(type: SignedMsgType, height: Int64, round: Int64, blockID: BlockID?, timestamp: Timestamp, chainID: String) {
+        self.type = type
+        self.height = height
+        self.round = round
+        // `CanonicalizeBlockID`: a zero BlockID becomes nil.
+        self.blockID = (blockID?.isZero ?? true) ? nil : blockID
+        self.timestamp = timestamp
+        self.chainID = chainID
+    }
+
+    /// The precommit of validator `index` in `commit` (`Commit.GetVote` + `VoteSignBytes`):
+    /// COMMIT signs the commit's BlockID, NIL and ABSENT sign no block.
+    public init(commit: Commit, index: Int, chainID: String) {
+        let sig = commit.signatures[index]
+        self.init(type: .precommit, height: commit.height, round: Int64(commit.round),
+                  blockID: sig.blockIDFlag == .commit ? commit.blockID : nil,
+                  timestamp: sig.timestamp, chainID: chainID)
+    }
+
+    /// The undelimited `CanonicalVote` protobuf.
+    public func encoded() -> [UInt8] {
+        var w = ProtoWriter(capacity: 128)
+        w.int32(1, type.rawValue)
+        w.fixed64(2, UInt64(bitPattern: height))
+        w.fixed64(3, UInt64(bitPattern: round))
+        if let id = blockID {
+            // CanonicalBlockID{hash=1; CanonicalPartSetHeader part_set_header=2 (non-null)}
+            w.message(4, always: true) { b in
+                b.bytes(1, id.hash)
+                b.message(2, always: true) { p in
+                    p.uint64(1, UInt64(id.partSetHeader.total))
+                    p.bytes(2, id.partSetHeader.hash)
+                }
+            }
+        }
+        w.message(5, timestamp, always: true)
+        w.string(6, chainID)
+        return w.bytes
+    }
+
+    /// The signed bytes: the varint-length-prefixed protobuf (`protoio.MarshalDelimited`).
+    public var signBytes: [UInt8] { ProtoWriter.delimited(encoded()) }
+}
+
+/// `CanonicalVoteExtension{bytes extension=1; sfixed64 height=2; sfixed64 round=3; string chain_id=4}`,
+/// delimited: what a vote-extension signature covers (§4.3).
+public func voteExtensionSignBytes(extension ext: [UInt8], height: Int64, round: Int64, chainID: String) -> [UInt8] {
+    var w = ProtoWriter()
+    w.bytes(1, ext)
+    w.fixed64(2, UInt64(bitPattern: height))
+    w.fixed64(3, UInt64(bitPattern: round))
+    w.string(4, chainID)
+    return ProtoWriter.delimited(w.bytes)
+}

@@ -1,0 +1,191 @@
+/// Why `ChainState.validateBlock` rejects a block (`state/validation.go`, specs §4.5), with
+/// Go's error texts.
+public enum BlockValidationError: Error, Hashable, Sendable, CustomStringConvertible {
+    case basic(ValidateBasicError)
+    case wrongVersion(expected: ConsensusVersion, got: ConsensusVersion)
+    case wrongChainID(expected: String, got: String)
+    case wrongInitialHeight(expected: Int64, got: Int64)
+    case wrongHeight(expected: Int64, got: Int64)
+    case wrongLastBlockID(expected: BlockID, got: BlockID)
+    case wrongHash(field: String, expected: [UInt8], got: [UInt8])
+    case initialBlockHasLastCommitSignatures
+    case lastCommit(CommitVerificationError)
+    case proposerNotValidator(address: [UInt8])
+    case timeNotIncreasing(time: Timestamp, lastBlockTime: Timestamp)
+    case wrongMedianTime(expected: Timestamp, got: Timestamp)
+    case wrongGenesisTime(expected: Timestamp, got: Timestamp)
+    case evidenceOverflow(max: Int64, got: Int64)
+
+    public var description: String {
+        switch self {
+        case .basic(let e): return e.description
+        case .wrongVersion(let e, let g):
+            return "wrong Block.Header.Version. Expected {\(e.block) \(e.app)}, got {\(g.block) \(g.app)}"
+        case .wrongChainID(let e, let g): return "wrong Block.Header.ChainID. Expected \(e), got \(g)"
+        case .wrongInitialHeight(let e, let g): return "wrong Block.Header.Height. Expected \(e) for initial block, got \(g)"
+        case .wrongHeight(let e, let g): return "wrong Block.Header.Height. Expected \(e), got \(g)"
+        case .wrongLastBlockID(let e, let g): return "wrong Block.Header.LastBlockID.  Expected \(e), got \(g)"
+        case .wrongHash(let f, let e, let g): return "wrong Block.Header.\(f).  Expected \(Hex.upper(e)), got \(Hex.upper(g))"
+        case .initialBlockHasLastCommitSignatures: return "initial block can't have LastCommit signatures"
+        case .lastCommit(let e): return e.description
+        case .proposerNotValidator(let a): return "block.Header.ProposerAddress \(Hex.upper(a)) is not a validator"
+        case .timeNotIncreasing(let t, let l): return "block time \(t) not greater than last block time \(l)"
+        case .wrongMedianTime(let e, let g): return "invalid block time. Expected \(e), got \(g)"
+        case .wrongGenesisTime(let e, let g): return "block time \(g) is not equal to genesis time \(e)"
+        case .evidenceOverflow(let m, let g): return "evidence too large: max \(m) bytes, got \(g)"
+        }
+    }
+}
+
+/// The slice of a node's `state.State` that block validation reads, without an application.
+///
+/// Lifecycle in blocksync (§3.4): verify `first` with `second.lastCommit`
+/// (`validators.verifyCommitLight`), then `validateBlock(first)`, then
+/// `applying(first, appHash:lastResultsHash:)`. Without an application the post-state app
+/// hash and results hash are what the *next* header commits to
+/// (`applying(_:committedBy:)`), or what a simulated application (e.g. `ChainBuilder`) says.
+/// The validator set is static unless the caller passes a new next set.
+public struct ChainState: Hashable, Sendable {
+    public var chainID: String
+    public var initialHeight: Int64
+    public var version: ConsensusVersion
+    /// 0 before the initial block.
+    public var lastBlockHeight: Int64
+    /// Zero before the initial block.
+    public var lastBlockID: BlockID
+    /// Genesis time before the initial block.
+    public var lastBlockTime: Timestamp
+    /// Validators for block `lastBlockHeight + 1` (they sign its commit).
+    public var validators: ValidatorSet
+    /// Validators for block `lastBlockHeight + 2` (`NextValidatorsHash`).
+    public var nextValidators: ValidatorSet
+    /// Validators of block `lastBlockHeight` (they signed the next block's `LastCommit`).
+    public var lastValidators: ValidatorSet
+    public var appHash: [UInt8]
+    public var lastResultsHash: [UInt8]
+    public var consensusParams: HashedParams
+    /// `ConsensusParams.Evidence.MaxBytes` (default 1,048,576).
+    public var evidenceMaxBytes: Int64
+
+    public init(chainID: String, initialHeight: Int64 = 1, version: ConsensusVersion = ConsensusVersion(block: 11, app: 0),
+                lastBlockHeight: Int64 = 0, lastBlockID: BlockID = BlockID(), lastBlockTime: Timestamp,
+                validators: ValidatorSet, nextValidators: ValidatorSet? = nil, lastValidators: ValidatorSet? = nil,
+                appHash: [UInt8] = [], lastResultsHash: [UInt8] = [], consensusParams: HashedParams = .cometDefault,
+                evidenceMaxBytes: Int64 = 1_048_576) {
+        self.chainID = chainID
+        self.initialHeight = initialHeight
+        self.version = version
+        self.lastBlockHeight = lastBlockHeight
+        self.lastBlockID = lastBlockID
+        self.lastBlockTime = lastBlockTime
+        self.validators = validators
+        self.nextValidators = nextValidators ?? validators
+        self.lastValidators = lastValidators ?? ValidatorSet()
+        self.appHash = appHash
+        self.lastResultsHash = lastResultsHash
+        self.consensusParams = consensusParams
+        self.evidenceMaxBytes = evidenceMaxBytes
+    }
+
+    /// The state before the initial block (`MakeGenesisState`): no last block, genesis time as
+    /// last block time, genesis validators as current and next set, `LastResultsHash` of an
+    /// empty result list (SHA256("") — `merkle.HashFromByteSlices(nil)`).
+    public static func genesis(chainID: String, initialHeight: Int64 = 1, genesisTime: Timestamp,
+                               validators: ValidatorSet, appHash: [UInt8] = [], appVersion: UInt64 = 0,
+                               consensusParams: HashedParams = .cometDefault) -> ChainState {
+        ChainState(chainID: chainID, initialHeight: initialHeight, version: ConsensusVersion(block: 11, app: appVersion),
+                   lastBlockTime: genesisTime, validators: validators, appHash: appHash,
+                   lastResultsHash: Merkle.root([]), consensusParams: consensusParams)
+    }
+
+    /// The height `validateBlock` expects next.
+    public var nextHeight: Int64 { lastBlockHeight == 0 ? initialHeight : lastBlockHeight + 1 }
+
+    /// Checks `block` as `state/validation.go validateBlock` does, except what needs an
+    /// application (§4.5). `verifyLastCommit: false` is v0.38.22+'s `ValidateBlockSkipLastCommit`.
+    public func validateBlock(_ block: Block, verifyLastCommit: Bool = true,
+                              commitOptions: CommitVerificationOptions = .cometbft) throws(BlockValidationError) {
+        do { try block.validateBasic() } catch { throw .basic(error) }
+        let h = block.header
+        if h.version != version { throw .wrongVersion(expected: version, got: h.version) }
+        if h.chainID != chainID { throw .wrongChainID(expected: chainID, got: h.chainID) }
+        if lastBlockHeight == 0 && h.height != initialHeight {
+            throw .wrongInitialHeight(expected: initialHeight, got: h.height)
+        }
+        if lastBlockHeight > 0 && h.height != lastBlockHeight &+ 1 {
+            throw .wrongHeight(expected: lastBlockHeight + 1, got: h.height)
+        }
+        if h.lastBlockID != lastBlockID { throw .wrongLastBlockID(expected: lastBlockID, got: h.lastBlockID) }
+        if h.appHash != appHash { throw .wrongHash(field: "AppHash", expected: appHash, got: h.appHash) }
+        let cph = consensusParams.hash()
+        if h.consensusHash != cph { throw .wrongHash(field: "ConsensusHash", expected: cph, got: h.consensusHash) }
+        if h.lastResultsHash != lastResultsHash {
+            throw .wrongHash(field: "LastResultsHash", expected: lastResultsHash, got: h.lastResultsHash)
+        }
+        let vh = validators.hash()
+        if h.validatorsHash != vh { throw .wrongHash(field: "ValidatorsHash", expected: vh, got: h.validatorsHash) }
+        let nvh = nextValidators.hash()
+        if h.nextValidatorsHash != nvh { throw .wrongHash(field: "NextValidatorsHash", expected: nvh, got: h.nextValidatorsHash) }
+        // validateBasic guaranteed lastCommit is present.
+        let lastCommit = block.lastCommit ?? Commit()
+        if h.height == initialHeight {
+            if !lastCommit.signatures.isEmpty { throw .initialBlockHasLastCommitSignatures }
+        } else if verifyLastCommit {
+            do {
+                try lastValidators.verifyCommit(chainID: chainID, blockID: lastBlockID, height: h.height - 1,
+                                                commit: lastCommit, options: commitOptions)
+            } catch { throw .lastCommit(error) }
+        }
+        if !validators.contains(address: h.proposerAddress) { throw .proposerNotValidator(address: h.proposerAddress) }
+        if h.height > initialHeight {
+            if !(h.time > lastBlockTime) { throw .timeNotIncreasing(time: h.time, lastBlockTime: lastBlockTime) }
+            let median = Self.medianTime(lastCommit, validators: lastValidators)
+            if h.time != median { throw .wrongMedianTime(expected: median, got: h.time) }
+        } else if h.time != lastBlockTime {
+            throw .wrongGenesisTime(expected: lastBlockTime, got: h.time)
+        }
+        let evidenceBytes = Int64(block.evidence.byteSize)
+        if evidenceBytes > evidenceMaxBytes { throw .evidenceOverflow(max: evidenceMaxBytes, got: evidenceBytes) }
+    }
+
+    /// The state after `block`, whose application produced `appHash` and `lastResultsHash`
+    /// (`state.Update` without validator or parameter changes unless `nextNextValidators` is given).
+    public func applying(_ block: Block, blockID: BlockID? = nil, appHash: [UInt8], lastResultsHash: [UInt8],
+                         nextNextValidators: ValidatorSet? = nil) -> ChainState {
+        var s = self
+        s.lastBlockHeight = block.header.height
+        s.lastBlockID = blockID ?? block.blockID()
+        s.lastBlockTime = block.header.time
+        s.lastValidators = validators
+        s.validators = nextValidators
+        s.nextValidators = nextNextValidators ?? nextValidators
+        s.appHash = appHash
+        s.lastResultsHash = lastResultsHash
+        return s
+    }
+
+    /// The state after `block`, taking the application results from the header that follows it
+    /// (what a syncing node without an application can know).
+    public func applying(_ block: Block, blockID: BlockID? = nil, committedBy next: Header) -> ChainState {
+        applying(block, blockID: blockID, appHash: next.appHash, lastResultsHash: next.lastResultsHash)
+    }
+
+    /// `MedianTime`: the voting-power-weighted median of the non-absent commit timestamps
+    /// (validators found by address; unknown addresses ignored). Go's zero time if none.
+    public static func medianTime(_ commit: Commit, validators: ValidatorSet) -> Timestamp {
+        var weighted: [(Timestamp, Int64)] = []
+        var total: Int64 = 0
+        for sig in commit.signatures where sig.blockIDFlag != .absent {
+            guard let (_, v) = validators.validator(address: sig.validatorAddress) else { continue }
+            total = total &+ v.votingPower
+            weighted.append((sig.timestamp, v.votingPower))
+        }
+        weighted.sort { $0.0.unixNanos < $1.0.unixNanos }
+        var median = total / 2
+        for (t, w) in weighted {
+            if median <= w { return t }
+            median -= w
+        }
+        return .goZero
+    }
+}

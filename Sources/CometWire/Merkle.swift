@@ -1,0 +1,189 @@
+import Crypto
+import ProtoWire
+
+/// RFC 6962 merkle tree over SHA-256 as CometBFT's `crypto/merkle` computes it (§4.1):
+/// empty → SHA256(""), leaf = SHA256(0x00‖item), inner = SHA256(0x01‖left‖right), split at the
+/// largest power of two smaller than the item count.
+public enum Merkle {
+    /// `merkle.HashFromByteSlices`.
+    public static func root(_ items: [[UInt8]]) -> [UInt8] {
+        root(items[...])
+    }
+
+    /// `tmhash.Sum`: plain SHA-256.
+    public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var h = SHA256()
+        h.update(data: Array(bytes))
+        return Array(h.finalize())
+    }
+
+    public static func leafHash(_ item: some Collection<UInt8>) -> [UInt8] {
+        var h = SHA256()
+        h.update(data: [0])
+        h.update(data: Array(item))
+        return Array(h.finalize())
+    }
+
+    public static func innerHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
+        var h = SHA256()
+        h.update(data: [1])
+        h.update(data: left)
+        h.update(data: right)
+        return Array(h.finalize())
+    }
+
+    private static func root(_ items: ArraySlice<[UInt8]>) -> [UInt8] {
+        switch items.count {
+        case 0: return sha256([UInt8]())
+        case 1: return leafHash(items[items.startIndex])
+        default:
+            let k = splitPoint(items.count)
+            let mid = items.startIndex + k
+            return innerHash(root(items[..<mid]), root(items[mid...]))
+        }
+    }
+
+    /// The largest power of two strictly smaller than `n` (n ≥ 2).
+    static func splitPoint(_ n: Int) -> Int {
+        var k = 1
+        while k * 2 < n { k *= 2 }
+        return k
+    }
+}
+
+/// Amino-compatible single-value encodings used as header-hash leaves (`cdcEncode`, §4.2):
+/// `StringValue` / `Int64Value` / `BytesValue` with the value in field 1; an empty value
+/// encodes to no bytes at all.
+enum WrappedValue {
+    static func string(_ s: String) -> [UInt8] {
+        var w = ProtoWriter()
+        w.string(1, s)
+        return w.bytes
+    }
+
+    static func int64(_ v: Int64) -> [UInt8] {
+        var w = ProtoWriter()
+        w.int64(1, v)
+        return w.bytes
+    }
+
+    static func bytes(_ b: [UInt8]) -> [UInt8] {
+        var w = ProtoWriter()
+        w.bytes(1, b)
+        return w.bytes
+    }
+}
+
+/// Size of each part of a block's part set (`BlockPartSizeBytes`, §1.6).
+public let blockPartSizeBytes = 65_536
+
+extension Header {
+    /// `Header.Hash()` (§4.2): merkle root of 14 leaves in field order; empty when
+    /// `validatorsHash` is empty (Go returns nil).
+    public func hash() -> [UInt8] {
+        guard !validatorsHash.isEmpty else { return [] }
+        return Merkle.root([
+            version.encoded(),
+            WrappedValue.string(chainID),
+            WrappedValue.int64(height),
+            time.encoded(),
+            lastBlockID.encoded(),
+            WrappedValue.bytes(lastCommitHash),
+            WrappedValue.bytes(dataHash),
+            WrappedValue.bytes(validatorsHash),
+            WrappedValue.bytes(nextValidatorsHash),
+            WrappedValue.bytes(consensusHash),
+            WrappedValue.bytes(appHash),
+            WrappedValue.bytes(lastResultsHash),
+            WrappedValue.bytes(evidenceHash),
+            WrappedValue.bytes(proposerAddress),
+        ])
+    }
+}
+
+extension BlockData {
+    /// `Data.Hash()`: merkle root of the SHA-256 of each transaction (§4.2).
+    public func hash() -> [UInt8] { Merkle.root(txs.map { Merkle.sha256($0) }) }
+}
+
+extension EvidenceList {
+    /// `EvidenceList.Hash()`: merkle root of each evidence item's own encoding.
+    public func hash() -> [UInt8] { Merkle.root(evidence.map(\.payload)) }
+}
+
+extension Commit {
+    /// `Commit.Hash()`: merkle root of each `CommitSig`'s encoding (the header's `LastCommitHash`).
+    public func hash() -> [UInt8] { Merkle.root(signatures.map { $0.encoded() }) }
+}
+
+extension ValidatorSet {
+    /// `ValidatorSet.Hash()`: merkle root of each `SimpleValidator{pub_key, voting_power}` in
+    /// set order (the header's `ValidatorsHash` / `NextValidatorsHash`).
+    public func hash() -> [UInt8] { Merkle.root(validators.map(\.simpleValidatorBytes)) }
+}
+
+/// The consensus parameters that `ConsensusHash` commits to: `HashedParams{block_max_bytes=1,
+/// block_max_gas=2}` (§4.2).
+public struct HashedParams: Hashable, Sendable {
+    public var blockMaxBytes: Int64
+    public var blockMaxGas: Int64
+
+    public init(blockMaxBytes: Int64, blockMaxGas: Int64) {
+        self.blockMaxBytes = blockMaxBytes
+        self.blockMaxGas = blockMaxGas
+    }
+
+    /// CometBFT's defaults (`DefaultBlockParams`: 22,020,096 bytes, gas -1).
+    public static let cometDefault = HashedParams(blockMaxBytes: 22_020_096, blockMaxGas: -1)
+
+    /// `ConsensusParams.Hash()`: SHA-256 of the `HashedParams` protobuf.
+    public func hash() -> [UInt8] {
+        var w = ProtoWriter()
+        w.int64(1, blockMaxBytes)
+        w.int64(2, blockMaxGas)
+        return Merkle.sha256(w.bytes)
+    }
+}
+
+/// A block split into 65,536-byte parts (`Block.MakePartSet`, §4.2).
+public struct PartSet: Sendable, Hashable {
+    public let parts: [[UInt8]]
+    public let header: PartSetHeader
+
+    /// Splits `bytes` (an encoded block) into parts of `partSize` bytes.
+    public init(bytes: [UInt8], partSize: Int = blockPartSizeBytes) {
+        var parts: [[UInt8]] = []
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + partSize, bytes.count)
+            parts.append(Array(bytes[start..<end]))
+            start = end
+        }
+        self.parts = parts
+        self.header = PartSetHeader(total: UInt32(truncatingIfNeeded: parts.count), hash: Merkle.root(parts))
+    }
+}
+
+extension Block {
+    /// `Block.Hash()`: the header hash. Go's `fillHeader` (which fills empty
+    /// LastCommitHash/DataHash/EvidenceHash first) is not applied: blocks that passed
+    /// `validateBasic()` already carry those hashes, and `ChainBuilder` fills them.
+    public func hash() -> [UInt8] { header.hash() }
+
+    /// The part set of this block's canonical encoding (re-encoded, never the peer's bytes, §3.4).
+    public func partSet() -> PartSet { PartSet(bytes: encoded()) }
+
+    /// `firstParts.Header()`.
+    public func partSetHeader() -> PartSetHeader { partSet().header }
+
+    /// `BlockID{Hash(), MakePartSet(65536).Header()}`.
+    public func blockID() -> BlockID { BlockID(hash: hash(), partSetHeader: partSetHeader()) }
+
+    /// Copies the hashes that the header commits to from the contents (Go's `fillHeader`,
+    /// used by block producers): LastCommitHash, DataHash, EvidenceHash.
+    public mutating func fillHeaderHashes() {
+        header.lastCommitHash = lastCommit?.hash() ?? []
+        header.dataHash = data.hash()
+        header.evidenceHash = evidence.hash()
+    }
+}

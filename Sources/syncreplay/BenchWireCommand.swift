@@ -1,0 +1,99 @@
+import ArgumentParser
+import CometWire
+import Crypto
+
+/// `syncreplay bench wire`: blocks/s for what blocksync does per block (decode the
+/// BlockResponse, hash the block and its part set, VerifyCommitLight of its commit), next to
+/// swift-crypto's raw ed25519 verify rate measured in the same run.
+struct BenchWire: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wire",
+        abstract: "Blocks/s for decode + hash + VerifyCommitLight with 4, 32 and 150 validators.",
+        discussion: """
+        Builds a deterministic chain per validator count (ChainBuilder, equal powers), then
+        repeatedly decodes each block's BlockResponse bytes, recomputes its BlockID (header
+        hash + 65,536-byte part set) and verifies it with the next block's LastCommit, as the
+        reactor does per applied block. The physical reference is swift-crypto's raw ed25519
+        verification rate, measured in the same run; "bound" is that rate divided by the
+        signatures VerifyCommitLight must check (just over 2/3 of the validators).
+
+        Example:
+          swift build -c release && .build/release/syncreplay bench wire --seconds 2
+        """
+    )
+
+    @Option(help: "Minimum measuring time per row, in seconds.")
+    var seconds: Double = 1
+
+    @Option(help: "Transactions per block (each ~30 bytes).")
+    var txs: Int = 100
+
+    @Option(parsing: .upToNextOption, help: "Validator counts to measure.")
+    var validators: [Int] = [4, 32, 150]
+
+    func run() throws {
+        guard seconds > 0, txs >= 0, validators.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--seconds and --validators must be positive, --txs non-negative")
+        }
+        let verifyRate = rawVerifyRate()
+        print("raw ed25519 verify (swift-crypto): \(Int(verifyRate)) verifies/s")
+        print("validators  sigs/block  blocks/s  sigs verified/s  bound (blocks/s)  of bound")
+        for n in validators {
+            let builder = ChainBuilder(.init(seed: Array("bench".utf8), chainID: "bench-chain",
+                                             validatorPowers: Array(repeating: 10, count: n), length: 9, txsPerBlock: txs))
+            let chain = builder.build()
+            let wires = chain.blocks.map { BlocksyncMessage.blockResponse(block: $0, extCommit: nil).encode() }
+            let state = chain.genesisState
+            let sigsPerBlock = n * 2 / 3 + 1
+            var done = 0
+            var failures = 0
+            let clock = ContinuousClock()
+            let start = clock.now
+            var elapsed = Duration.zero
+            repeat {
+                for i in 0..<(wires.count - 1) {
+                    guard case .blockResponse(let first, _)? = try? BlocksyncMessage.decode(wires[i]),
+                          case .blockResponse(let second, _)? = try? BlocksyncMessage.decode(wires[i + 1]),
+                          let commit = second.lastCommit else { failures += 1; continue }
+                    do {
+                        try state.validators.verifyCommitLight(chainID: state.chainID, blockID: first.blockID(),
+                                                               height: first.height, commit: commit)
+                    } catch { failures += 1 }
+                    done += 1
+                }
+                elapsed = clock.now - start
+            } while elapsed < .seconds(seconds)
+            guard failures == 0 else { throw CleanExit.message("bench chain failed verification \(failures) times") }
+            let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let rate = Double(done) / secs
+            let bound = verifyRate / Double(sigsPerBlock)
+            print(pad(String(n), 10), pad(String(sigsPerBlock), 11), pad(String(Int(rate)), 9),
+                  pad(String(Int(rate * Double(sigsPerBlock))), 16), pad(String(Int(bound)), 17),
+                  pad(String(Int((rate / bound * 100).rounded())) + "%", 9))
+        }
+    }
+
+    /// Verifications per second of one valid ed25519 signature over a 110-byte message.
+    private func rawVerifyRate() -> Double {
+        let key = ChainBuilder.privateKey(seed: Array("bench".utf8), index: 0)
+        let message = [UInt8](repeating: 0x5a, count: 110)
+        let signature = (try? key.signature(for: message)) ?? .init()
+        let publicKey = key.publicKey
+        let clock = ContinuousClock()
+        let start = clock.now
+        var count = 0
+        var valid = 0
+        var elapsed = Duration.zero
+        repeat {
+            for _ in 0..<200 where publicKey.isValidSignature(signature, for: message) { valid += 1 }
+            count += 200
+            elapsed = clock.now - start
+        } while elapsed < .seconds(seconds)
+        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return valid == count ? Double(count) / secs : 0
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+}
