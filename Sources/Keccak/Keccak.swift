@@ -39,56 +39,130 @@ public struct KeccakState: Sendable, Equatable {
         0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008,
     ]
 
-    /// ρ offsets and π destinations along the lane walk starting at lane 1.
-    private static let rho: [UInt64] = [1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44]
-    private static let pi: [Int] = [10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1]
-
     @inline(__always)
     private static func rotl(_ x: UInt64, _ n: UInt64) -> UInt64 { (x << n) | (x >> (64 - n)) }
 
+    /// The permutation on 25 lanes held in locals (θ, ρ·π, χ, ι unrolled per round).
     static func permute(_ a: UnsafeMutablePointer<UInt64>) {
-        var c0: UInt64, c1: UInt64, c2: UInt64, c3: UInt64, c4: UInt64
+        var a0 = a[0]
+        var a1 = a[1]
+        var a2 = a[2]
+        var a3 = a[3]
+        var a4 = a[4]
+        var a5 = a[5]
+        var a6 = a[6]
+        var a7 = a[7]
+        var a8 = a[8]
+        var a9 = a[9]
+        var a10 = a[10]
+        var a11 = a[11]
+        var a12 = a[12]
+        var a13 = a[13]
+        var a14 = a[14]
+        var a15 = a[15]
+        var a16 = a[16]
+        var a17 = a[17]
+        var a18 = a[18]
+        var a19 = a[19]
+        var a20 = a[20]
+        var a21 = a[21]
+        var a22 = a[22]
+        var a23 = a[23]
+        var a24 = a[24]
         for round in 0..<24 {
             // θ
-            c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20]
-            c1 = a[1] ^ a[6] ^ a[11] ^ a[16] ^ a[21]
-            c2 = a[2] ^ a[7] ^ a[12] ^ a[17] ^ a[22]
-            c3 = a[3] ^ a[8] ^ a[13] ^ a[18] ^ a[23]
-            c4 = a[4] ^ a[9] ^ a[14] ^ a[19] ^ a[24]
-            let d0 = c4 ^ rotl(c1, 1), d1 = c0 ^ rotl(c2, 1), d2 = c1 ^ rotl(c3, 1)
-            let d3 = c2 ^ rotl(c4, 1), d4 = c3 ^ rotl(c0, 1)
-            var y = 0
-            while y < 25 {
-                a[y] ^= d0; a[y + 1] ^= d1; a[y + 2] ^= d2; a[y + 3] ^= d3; a[y + 4] ^= d4
-                y += 5
-            }
-            // ρ and π
-            var current = a[1]
-            rho.withUnsafeBufferPointer { r in
-                pi.withUnsafeBufferPointer { p in
-                    for i in 0..<24 {
-                        let j = p[i]
-                        let tmp = a[j]
-                        a[j] = rotl(current, r[i])
-                        current = tmp
-                    }
-                }
-            }
+            let c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20
+            let c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21
+            let c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22
+            let c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23
+            let c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24
+            let d0 = c4 ^ rotl(c1, 1)
+            let d1 = c0 ^ rotl(c2, 1)
+            let d2 = c1 ^ rotl(c3, 1)
+            let d3 = c2 ^ rotl(c4, 1)
+            let d4 = c3 ^ rotl(c0, 1)
+            // ρ and π: B[y, 2x+3y] = rot(A[x, y] ^ D[x], r[x, y])
+            let b0 = (a0 ^ d0)
+            let b16 = rotl(a5 ^ d0, 36)
+            let b7 = rotl(a10 ^ d0, 3)
+            let b23 = rotl(a15 ^ d0, 41)
+            let b14 = rotl(a20 ^ d0, 18)
+            let b10 = rotl(a1 ^ d1, 1)
+            let b1 = rotl(a6 ^ d1, 44)
+            let b17 = rotl(a11 ^ d1, 10)
+            let b8 = rotl(a16 ^ d1, 45)
+            let b24 = rotl(a21 ^ d1, 2)
+            let b20 = rotl(a2 ^ d2, 62)
+            let b11 = rotl(a7 ^ d2, 6)
+            let b2 = rotl(a12 ^ d2, 43)
+            let b18 = rotl(a17 ^ d2, 15)
+            let b9 = rotl(a22 ^ d2, 61)
+            let b5 = rotl(a3 ^ d3, 28)
+            let b21 = rotl(a8 ^ d3, 55)
+            let b12 = rotl(a13 ^ d3, 25)
+            let b3 = rotl(a18 ^ d3, 21)
+            let b19 = rotl(a23 ^ d3, 56)
+            let b15 = rotl(a4 ^ d4, 27)
+            let b6 = rotl(a9 ^ d4, 20)
+            let b22 = rotl(a14 ^ d4, 39)
+            let b13 = rotl(a19 ^ d4, 8)
+            let b4 = rotl(a24 ^ d4, 14)
             // χ
-            y = 0
-            while y < 25 {
-                let b0 = a[y], b1 = a[y + 1], b2 = a[y + 2], b3 = a[y + 3], b4 = a[y + 4]
-                a[y] = b0 ^ (~b1 & b2)
-                a[y + 1] = b1 ^ (~b2 & b3)
-                a[y + 2] = b2 ^ (~b3 & b4)
-                a[y + 3] = b3 ^ (~b4 & b0)
-                a[y + 4] = b4 ^ (~b0 & b1)
-                y += 5
-            }
+            a0 = b0 ^ (~b1 & b2)
+            a1 = b1 ^ (~b2 & b3)
+            a2 = b2 ^ (~b3 & b4)
+            a3 = b3 ^ (~b4 & b0)
+            a4 = b4 ^ (~b0 & b1)
+            a5 = b5 ^ (~b6 & b7)
+            a6 = b6 ^ (~b7 & b8)
+            a7 = b7 ^ (~b8 & b9)
+            a8 = b8 ^ (~b9 & b5)
+            a9 = b9 ^ (~b5 & b6)
+            a10 = b10 ^ (~b11 & b12)
+            a11 = b11 ^ (~b12 & b13)
+            a12 = b12 ^ (~b13 & b14)
+            a13 = b13 ^ (~b14 & b10)
+            a14 = b14 ^ (~b10 & b11)
+            a15 = b15 ^ (~b16 & b17)
+            a16 = b16 ^ (~b17 & b18)
+            a17 = b17 ^ (~b18 & b19)
+            a18 = b18 ^ (~b19 & b15)
+            a19 = b19 ^ (~b15 & b16)
+            a20 = b20 ^ (~b21 & b22)
+            a21 = b21 ^ (~b22 & b23)
+            a22 = b22 ^ (~b23 & b24)
+            a23 = b23 ^ (~b24 & b20)
+            a24 = b24 ^ (~b20 & b21)
             // ι
-            a[0] ^= roundConstants[round]
+            a0 ^= roundConstants[round]
         }
+        a[0] = a0
+        a[1] = a1
+        a[2] = a2
+        a[3] = a3
+        a[4] = a4
+        a[5] = a5
+        a[6] = a6
+        a[7] = a7
+        a[8] = a8
+        a[9] = a9
+        a[10] = a10
+        a[11] = a11
+        a[12] = a12
+        a[13] = a13
+        a[14] = a14
+        a[15] = a15
+        a[16] = a16
+        a[17] = a17
+        a[18] = a18
+        a[19] = a19
+        a[20] = a20
+        a[21] = a21
+        a[22] = a22
+        a[23] = a23
+        a[24] = a24
     }
+
 }
 
 /// Incremental Keccak-256 (rate 136 bytes, padding `0x01 … 0x80`).
@@ -116,15 +190,15 @@ public struct Keccak256: Sendable {
                 if buffered == Keccak256.rate { KeccakState.permute(a); buffered = 0 }
             }
             // Whole blocks, lane by lane.
-            while n - i >= Keccak256.rate {
-                for lane in 0..<(Keccak256.rate / 8) {
-                    var v: UInt64 = 0
-                    let base = i + lane * 8
-                    for k in 0..<8 { v |= UInt64(bytes[base + k]) << (UInt64(k) * 8) }
-                    a[lane] ^= v
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while n - i >= Keccak256.rate {
+                    for lane in 0..<(Keccak256.rate / 8) {
+                        a[lane] ^= UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + lane * 8, as: UInt64.self))
+                    }
+                    KeccakState.permute(a)
+                    i += Keccak256.rate
                 }
-                KeccakState.permute(a)
-                i += Keccak256.rate
             }
             while i < n {
                 a[buffered >> 3] ^= UInt64(bytes[i]) << (UInt64(buffered & 7) * 8)

@@ -15,7 +15,7 @@ struct SyncReplay: ParsableCommand {
         2 bad input or usage, 3 internal error, 4 nondeterminism detected.
         """,
         version: version,
-        subcommands: [Bench.self, BlockCommand.self]
+        subcommands: [Hint.self, Bench.self, BlockCommand.self]
     )
 
     static func main() {

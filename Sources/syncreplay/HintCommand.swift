@@ -1,0 +1,251 @@
+import ArgumentParser
+import CommandExit
+import Foundation
+import PivotHint
+
+extension PivotHintError: InputError {}
+extension PivotHintHeaderError: InputError {}
+extension PivotHintSourceError: InputError {}
+extension PivotHashListError: InputError {}
+
+/// `syncreplay hint …`: Conflux pivot-hint files (specs/conflux-pivot-hint.md).
+struct Hint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hint",
+        abstract: "Inspect, verify, query and build Conflux pivot-hint files.",
+        discussion: """
+        A pivot-hint file records the canonical Conflux pivot chain below range_max: full
+        32-byte hashes every major_interval heights and hash prefixes every minor_interval,
+        in pages authenticated by Keccak-256 digests. Its checksum (Keccak-256 of the digest
+        part) is what a node is configured with as pivot_hint_checksum.
+
+        Example:
+          syncreplay hint inspect mainnet-107000000-bd0b857b.cphb
+          syncreplay hint check S.bin --checksum 30fe03f5… --switch 1 5 --hash 4:22ea9b04…
+        """,
+        subcommands: [HintInspect.self, HintVerify.self, HintCheck.self, HintBuild.self]
+    )
+}
+
+/// Parses a `--checksum` the way the node parses `pivot_hint_checksum` (§2.4).
+func parseChecksum(_ text: String, option: String = "--checksum") throws -> PivotHash {
+    guard let hash = PivotHash(hex: text) else {
+        throw CommandFailure.badInput("\(option) \(text.debugDescription): expected 64 hex digits (optional 0x prefix)")
+    }
+    return hash
+}
+
+struct HintInspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Print a hint file's parameters, page count, sizes and checksum.",
+        discussion: """
+        Reads the 28-byte header and the page digests (not the pages). The file length is
+        compared with 28 + 32·N + N·page_bytes: the node ignores trailing bytes and only
+        notices missing pages when it needs one, so a mismatch is reported, not refused.
+        Exit 0 when the header and digests are readable, 2 otherwise.
+
+        Example:
+          syncreplay hint inspect sample_pivot_hint.bin
+        """
+    )
+
+    @Argument(help: "The hint file.") var file: String
+
+    func run() throws {
+        let source = try PivotHintFileSource(path: file)
+        let raw: [UInt8]
+        do { raw = try source.read(offset: 0, count: PivotHintHeader.byteCount) } catch {
+            throw PivotHintError.cannotLoadHeader(error.description)
+        }
+        let header: PivotHintHeader
+        do { header = try PivotHintHeader(bytes: raw) } catch { throw PivotHintError.header(error) }
+        print("file: \(file)")
+        print("minor_interval: \(header.minorInterval)")
+        print("major_interval: \(header.majorInterval)")
+        print("page_interval: \(header.pageInterval)")
+        print("range_max: \(header.rangeMax)")
+        print("minor_hash_length: \(header.minorHashLength)")
+        print("page_bytes: \(header.pageBytes) (major section \(header.majorSectionBytes) + minor section \(header.minorSectionBytes))")
+        print("pages: \(header.pageCount)")
+        let actual = source.size
+        let expected = header.expectedFileSize
+        let note: String
+        if actual == expected {
+            note = "matches"
+        } else if actual > expected {
+            note = "\(actual - expected) trailing bytes, ignored by the node"
+        } else {
+            let pagesStart = UInt64(PivotHintHeader.byteCount) + header.digestPartBytes
+            let whole = actual <= pagesStart ? 0 : (actual - pagesStart) / UInt64(header.pageBytes)
+            note = "\(expected - actual) bytes short: pages from \(whole) on are missing or incomplete"
+        }
+        print("expected_size: \(expected)")
+        print("actual_size: \(actual) (\(note))")
+        let opened = try PivotHintFile(source: source)
+        print("checksum: \(opened.checksum.hex)")
+    }
+}
+
+struct HintVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a hint file against its checksum and verify every page.",
+        discussion: """
+        Recomputes the Pivot Hint Checksum (Keccak-256 of the page digests) and the Keccak-256
+        digest of every page, as the node would when it loads each page. A node would disable
+        the hint at the first bad page it touches; this reports all of them.
+        Exit 0 when everything verifies, 1 when the checksum or any page is bad, 2 when the
+        header or digests cannot be read.
+
+        Example:
+          syncreplay hint verify sample_pivot_hint.bin --checksum 28dcd783ff03d7f9718e95e52c9d56174d83faaa25aaeb9c6cc1dd7239d3069e
+        """
+    )
+
+    @Argument(help: "The hint file.") var file: String
+    @Option(help: "The expected Pivot Hint Checksum (64 hex digits, optional 0x).") var checksum: String
+
+    func run() throws {
+        let expected = try parseChecksum(checksum)
+        let opened = try PivotHintFile(path: file)
+        var problems = 0
+        if opened.checksum == expected {
+            print("checksum: ok \(expected.hex)")
+        } else {
+            problems += 1
+            print("checksum: Incorrect checksum: computed \(opened.checksum.hex), expected \(expected.hex)")
+        }
+        let failures = opened.verifyPages()
+        for failure in failures { print("page \(failure.page): \(failure.error)") }
+        problems += failures.count
+        print("pages: \(opened.header.pageCount - UInt64(failures.count)) of \(opened.header.pageCount) verify")
+        if problems > 0 { throw CommandFailure.problems("\(problems) problem(s) in \(file)") }
+    }
+}
+
+struct HintCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Evaluate one allow_switch or allow_extend call and print the decision as JSON.",
+        discussion: """
+        --switch FORK_AT ME_HEIGHT asks whether the pivot chain may switch to a branch forking
+        at FORK_AT (lca height + 1) whose tip is at ME_HEIGHT. The hint compares the branch's
+        hash at one check height (the highest recorded height in [FORK_AT, ME_HEIGHT], major
+        before minor); give it with --hash HEIGHT:HEX. If the check height has no --hash, the
+        command exits 2 and names the height it needs.
+        --extend HEIGHT HEX asks whether block HEX at HEIGHT may extend the pivot chain.
+        Exit 0 allowed, 1 denied, 2 bad input. A page that fails verification disables the
+        hint and allows (reason hint_disabled), as the node does.
+
+        Example:
+          syncreplay hint check S.bin --checksum 30fe03f5…75f1 --switch 1 5 --hash 4:22ea9b04…42f4
+          {"allowed":true,"check_height":4,"event":"pivot_switch",…,"reason":"minor_match","section":"minor"}
+        """
+    )
+
+    @Argument(help: "The hint file.") var file: String
+    @Option(help: "The expected Pivot Hint Checksum (64 hex digits, optional 0x).") var checksum: String
+    @Option(name: .customLong("switch"), parsing: .upToNextOption, help: "FORK_AT ME_HEIGHT")
+    var switchHeights: [UInt64] = []
+    @Option(name: .customLong("hash"), help: "HEIGHT:HEX, the branch's block hash at HEIGHT (repeatable).")
+    var hashes: [String] = []
+    @Option(name: .customLong("extend"), parsing: .upToNextOption, help: "HEIGHT HEX")
+    var extend: [String] = []
+
+    func validate() throws {
+        guard switchHeights.isEmpty != extend.isEmpty else {
+            throw ValidationError("give exactly one of --switch FORK_AT ME_HEIGHT or --extend HEIGHT HEX")
+        }
+        if !switchHeights.isEmpty, switchHeights.count != 2 {
+            throw ValidationError("--switch takes two values: FORK_AT ME_HEIGHT")
+        }
+        if !extend.isEmpty, extend.count != 2 { throw ValidationError("--extend takes two values: HEIGHT HEX") }
+        if !extend.isEmpty, !hashes.isEmpty { throw ValidationError("--hash goes with --switch, not --extend") }
+    }
+
+    func run() throws {
+        let expected = try parseChecksum(checksum)
+        var hint = try PivotHint(file: PivotHintFile(path: file), checksum: expected)
+        let decision: PivotDecision
+        if switchHeights.count == 2 {
+            var branch: [UInt64: PivotHash] = [:]
+            for entry in hashes {
+                let parts = entry.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let height = UInt64(parts[0]), let hash = PivotHash(hex: String(parts[1])) else {
+                    throw CommandFailure.badInput("--hash \(entry.debugDescription): expected HEIGHT:HEX with 64 hex digits")
+                }
+                if let previous = branch[height], previous != hash {
+                    throw CommandFailure.badInput("--hash gives two different hashes for height \(height)")
+                }
+                branch[height] = hash
+            }
+            decision = try hint.allowSwitch(forkAt: switchHeights[0], meHeight: switchHeights[1]) { height in
+                guard let hash = branch[height] else {
+                    throw CommandFailure.badInput("the check height is \(height): add --hash \(height):HEX (the branch's block hash there)")
+                }
+                return hash
+            }
+        } else {
+            guard let height = UInt64(extend[0]) else {
+                throw CommandFailure.badInput("--extend \(extend[0].debugDescription): expected a height")
+            }
+            decision = hint.allowExtend(height: height, hash: try parseChecksum(extend[1], option: "--extend hash"))
+        }
+        print(decision.canonicalJSON)
+        if let disabled = decision.disabled {
+            CommandRunner.printError("Failed to load pivot hint page \(disabled.page), pivot hint check disabled: \(disabled.error)")
+        }
+        if !decision.allowed { throw CommandFailure.problems("") }
+    }
+}
+
+struct HintBuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build a hint file from pivot hashes and print its checksum.",
+        discussion: """
+        --hashes holds the pivot chain with height = index: binary 32-byte records, or one
+        64-digit hex hash per line. It must cover every height up to range_max − minor_interval.
+        Minor slots at major heights hold the prefix too, as in the original's published files,
+        so the output is byte-identical to theirs for the same chain. Prints the Pivot Hint
+        Checksum: configure a node with it as pivot_hint_checksum.
+
+        Example (the synthetic file S of the spec, §8.1):
+          syncreplay hint build --hashes chain.hex --minor-interval 2 --major-interval 10 \\
+            --page-interval 100 --range-max 1000 --minor-hash-length 4 -o S.bin
+        """
+    )
+
+    @Option(help: "Pivot hashes, binary 32-byte records or hex lines; height = index.") var hashes: String
+    @Option(help: "Heights between minor (prefix) records.") var minorInterval: UInt32
+    @Option(help: "Heights between major (full-hash) records; a multiple of --minor-interval.") var majorInterval: UInt32
+    @Option(help: "Heights per page; a multiple of --major-interval.") var pageInterval: UInt32
+    @Option(help: "Exclusive upper bound of recorded heights; a multiple of --page-interval.") var rangeMax: UInt64
+    @Option(help: "Bytes kept of each minor hash (0…32).") var minorHashLength: UInt32
+    @Option(name: .short, help: "Output file.") var output: String
+
+    func run() throws {
+        let header = try PivotHintHeader(minorInterval: minorInterval, majorInterval: majorInterval,
+                                         pageInterval: pageInterval, rangeMax: rangeMax,
+                                         minorHashLength: minorHashLength)
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: hashes)) } catch {
+            throw CommandFailure.badInput("cannot read --hashes \(hashes): \(error.localizedDescription)")
+        }
+        let list: PivotHashList
+        do { list = try PivotHashList(bytes: [UInt8](data)) } catch {
+            throw CommandFailure.badInput("--hashes \(hashes): \(error)")
+        }
+        let writer = PivotHintWriter(header: header)
+        if let last = writer.lastRecordedHeight, UInt64(list.count) <= last {
+            throw CommandFailure.badInput("--hashes \(hashes) has \(list.count) hashes (heights 0…\(Int64(list.count) - 1)); range_max \(rangeMax) needs every height up to \(last)")
+        }
+        let checksum = try writer.write(toPath: output) { height in
+            guard let hash = list[height] else { throw CommandFailure.badInput("no hash for height \(height)") }
+            return hash
+        }
+        print("wrote \(output): \(header.expectedFileSize) bytes, \(header.pageCount) pages")
+        print("checksum: \(checksum.hex)")
+    }
+}
