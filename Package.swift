@@ -43,12 +43,19 @@ let package = Package(
             "CometWire",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
+        // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
+        .target(name: "Replay", dependencies: [
+            "SyncTrace", "CometWire", "PivotHint", "BlockSync",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "syncreplay", dependencies: [
+            "Replay",
             "CommandExit", "SyncTrace", "CometWire", "PivotHint", "BlockSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
+            "Replay",
         ]),
     ]
 )

@@ -15,7 +15,8 @@ struct SyncReplay: ParsableCommand {
         2 bad input or usage, 3 internal error, 4 nondeterminism detected.
         """,
         version: version,
-        subcommands: [Hint.self, Bench.self, BlockCommand.self]
+        subcommands: [ReplayCommand.self, Suite.self, Hint.self, Bench.self, BlockCommand.self],
+        defaultSubcommand: ReplayCommand.self
     )
 
     static func main() {

@@ -1,0 +1,332 @@
+/// What caused a decision: an input event of the trace (by its index in file order, 0-based) or
+/// one of the reactor's own timers firing at the decision's virtual time (DESIGN.md §3).
+public enum DecisionCause: Hashable, Sendable {
+    case event(Int)
+    case timer(String)
+}
+
+/// One normalised decision of a system under test (DESIGN.md §4). The taxonomy is shared by
+/// every implementation a trace drives, so goldens compare behaviour, not log text.
+public struct Decision: Equatable, Sendable {
+    public var action: DecisionAction
+    /// Virtual time in nanoseconds (the trace's `log_time` clock).
+    public var time: UInt64
+    public var cause: DecisionCause
+
+    public init(_ action: DecisionAction, time: UInt64, cause: DecisionCause) {
+        self.action = action
+        self.time = time
+        self.cause = cause
+    }
+
+    public var kind: DecisionKind { action.kind }
+}
+
+/// The decision kinds of DESIGN.md §4, spelt as they appear in goldens.
+public enum DecisionKind: String, CaseIterable, Sendable, Comparable {
+    case request
+    case statusRequest = "status_request"
+    case respond
+    case peerRemoved = "peer_removed"
+    case peerBanned = "peer_banned"
+    case verifyFailed = "verify_failed"
+    case blockApplied = "block_applied"
+    case switchToConsensus = "switch_to_consensus"
+    case pivotSwitch = "pivot_switch"
+    case pivotExtend = "pivot_extend"
+    case hintDisabled = "hint_disabled"
+    /// The pivot validator asked for a height whose hash the trace did not record (DESIGN.md §3:
+    /// an explicit decision, not a guess).
+    case unknown
+    /// Strict mode only: the reactor sent a message the recording does not show at that point.
+    case outboundExtra = "outbound_extra"
+    /// Strict mode only: the recording shows the node sending a message the reactor did not send.
+    case outboundMissing = "outbound_missing"
+
+    public static func < (a: DecisionKind, b: DecisionKind) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Which hint section a pivot check compared against (specs/conflux-pivot-hint.md §3.2 step 5).
+public enum HintSection: String, Sendable, CaseIterable {
+    case major
+    case minor
+}
+
+/// Why the pivot validator answered as it did: the branch of `allow_switch` / `allow_extend`
+/// that returned (specs/conflux-pivot-hint.md §3.2, §3.3). Spelt as PivotHint's
+/// `PivotDecision.Reason`, which produces them.
+public enum PivotReason: String, Sendable, CaseIterable {
+    /// Disabled by an earlier page failure: allowed without looking (§2.3).
+    case hintInactive = "hint_inactive"
+    /// The height lies at or beyond `range_max`: allowed.
+    case beyondRange = "beyond_range"
+    /// No recorded height to compare (§3.1 gives None, or an extend height off the minor grid).
+    case notCovered = "not_covered"
+    case majorMatch = "major_match"
+    case majorMismatch = "major_mismatch"
+    case minorMatch = "minor_match"
+    case minorMismatch = "minor_mismatch"
+    /// The page failed to load during this call; the hint disabled itself and allowed.
+    case hintDisabled = "hint_disabled"
+}
+
+/// The decision itself, with the fields of DESIGN.md §4.
+public enum DecisionAction: Equatable, Sendable {
+    case request(peer: String, height: Int64)
+    case statusRequest
+    case respond(peer: String, height: Int64, found: Bool)
+    case peerRemoved(peer: String, reason: String)
+    case peerBanned(peer: String, reason: String)
+    case verifyFailed(height: Int64, peers: [String])
+    case blockApplied(height: Int64, hash: [UInt8])
+    case switchToConsensus(height: Int64)
+    case pivotSwitch(forkAt: UInt64, meHeight: UInt64, checkHeight: UInt64?, section: HintSection?, allowed: Bool, reason: PivotReason)
+    case pivotExtend(height: UInt64, allowed: Bool, reason: PivotReason)
+    case hintDisabled(page: UInt64, error: String)
+    case unknown(forkAt: UInt64, meHeight: UInt64, height: UInt64)
+    case outboundExtra(peer: String, message: String)
+    case outboundMissing(peer: String, message: String)
+
+    public var kind: DecisionKind {
+        switch self {
+        case .request: .request
+        case .statusRequest: .statusRequest
+        case .respond: .respond
+        case .peerRemoved: .peerRemoved
+        case .peerBanned: .peerBanned
+        case .verifyFailed: .verifyFailed
+        case .blockApplied: .blockApplied
+        case .switchToConsensus: .switchToConsensus
+        case .pivotSwitch: .pivotSwitch
+        case .pivotExtend: .pivotExtend
+        case .hintDisabled: .hintDisabled
+        case .unknown: .unknown
+        case .outboundExtra: .outboundExtra
+        case .outboundMissing: .outboundMissing
+        }
+    }
+
+    /// The height the decision is about, when it has one (the alignment key with the kind).
+    public var height: Int64? {
+        switch self {
+        case .request(_, let h), .respond(_, let h, _), .verifyFailed(let h, _), .blockApplied(let h, _),
+             .switchToConsensus(let h):
+            return h
+        case .pivotSwitch(let forkAt, _, _, _, _, _): return Int64(truncatingIfNeeded: forkAt)
+        case .pivotExtend(let h, _, _), .unknown(_, _, let h): return Int64(truncatingIfNeeded: h)
+        case .hintDisabled(let page, _): return Int64(truncatingIfNeeded: page)
+        default: return nil
+        }
+    }
+
+    /// The reason string, for coverage (decision kinds × reasons).
+    public var reason: String? {
+        switch self {
+        case .peerRemoved(_, let r), .peerBanned(_, let r): return r
+        case .pivotSwitch(_, _, _, _, _, let r), .pivotExtend(_, _, let r): return r.rawValue
+        case .hintDisabled(_, let e): return e
+        default: return nil
+        }
+    }
+
+    /// The golden fields of this action (without `kind`, `t` and the cause).
+    var fields: [String: JSONValue] {
+        switch self {
+        case let .request(peer, height): return ["peer": .string(peer), "height": .int(height)]
+        case .statusRequest: return [:]
+        case let .respond(peer, height, found): return ["peer": .string(peer), "height": .int(height), "found": .bool(found)]
+        case let .peerRemoved(peer, reason), let .peerBanned(peer, reason): return ["peer": .string(peer), "reason": .string(reason)]
+        case let .verifyFailed(height, peers): return ["height": .int(height), "peers": .array(peers.map { .string($0) })]
+        case let .blockApplied(height, hash): return ["height": .int(height), "hash": .string(Hex.encode(hash))]
+        case let .switchToConsensus(height): return ["height": .int(height)]
+        case let .pivotSwitch(forkAt, meHeight, checkHeight, section, allowed, reason):
+            return ["fork_at": .uint(forkAt), "me_height": .uint(meHeight),
+                    "check_height": checkHeight.map { .uint($0) } ?? .null,
+                    "section": section.map { .string($0.rawValue) } ?? .null,
+                    "allowed": .bool(allowed), "reason": .string(reason.rawValue)]
+        case let .pivotExtend(height, allowed, reason):
+            return ["height": .uint(height), "allowed": .bool(allowed), "reason": .string(reason.rawValue)]
+        case let .hintDisabled(page, error): return ["page": .uint(page), "error": .string(error)]
+        case let .unknown(forkAt, meHeight, height):
+            return ["fork_at": .uint(forkAt), "me_height": .uint(meHeight), "height": .uint(height)]
+        case let .outboundExtra(peer, message), let .outboundMissing(peer, message):
+            return ["peer": .string(peer), "message": .string(message)]
+        }
+    }
+}
+
+extension Decision {
+    /// The decision as a golden line: `kind`, the action's fields, `t`, and `event` or `timer`.
+    public var json: JSONValue {
+        var members = action.fields
+        members["kind"] = .string(kind.rawValue)
+        members["t"] = .uint(time)
+        switch cause {
+        case .event(let index): members["event"] = .int(Int64(index))
+        case .timer(let name): members["timer"] = .string(name)
+        }
+        return .object(members)
+    }
+
+    /// Parses one golden decision line; every member must be known and well typed (nothing in a
+    /// golden is decoration, so an unknown member is an error rather than ignored).
+    public init(json: JSONValue) throws(GoldenError) {
+        guard case .object(let m) = json else { throw .invalid("a decision must be a JSON object") }
+        var reader = FieldReader(members: m)
+        let kindName = try reader.string("kind")
+        guard let kind = DecisionKind(rawValue: kindName) else { throw .invalid("unknown decision kind \"\(kindName)\"") }
+        let time = try reader.uint("t")
+        let cause: DecisionCause
+        if m["timer"] != nil {
+            cause = .timer(try reader.string("timer"))
+        } else {
+            let index = try reader.uint("event")
+            guard index <= UInt64(Int.max) else { throw .invalid("event index \(index) out of range") }
+            cause = .event(Int(index))
+        }
+        let action: DecisionAction
+        switch kind {
+        case .request: action = .request(peer: try reader.string("peer"), height: try reader.int("height"))
+        case .statusRequest: action = .statusRequest
+        case .respond: action = .respond(peer: try reader.string("peer"), height: try reader.int("height"), found: try reader.bool("found"))
+        case .peerRemoved: action = .peerRemoved(peer: try reader.string("peer"), reason: try reader.string("reason"))
+        case .peerBanned: action = .peerBanned(peer: try reader.string("peer"), reason: try reader.string("reason"))
+        case .verifyFailed: action = .verifyFailed(height: try reader.int("height"), peers: try reader.strings("peers"))
+        case .blockApplied: action = .blockApplied(height: try reader.int("height"), hash: try reader.hex("hash"))
+        case .switchToConsensus: action = .switchToConsensus(height: try reader.int("height"))
+        case .pivotSwitch:
+            let section = try reader.optionalString("section")
+            guard section == nil || HintSection(rawValue: section!) != nil else { throw .invalid("unknown hint section \"\(section!)\"") }
+            action = .pivotSwitch(forkAt: try reader.uint("fork_at"), meHeight: try reader.uint("me_height"),
+                                  checkHeight: try reader.optionalUInt("check_height"),
+                                  section: section.flatMap(HintSection.init(rawValue:)),
+                                  allowed: try reader.bool("allowed"), reason: try reader.pivotReason())
+        case .pivotExtend:
+            action = .pivotExtend(height: try reader.uint("height"), allowed: try reader.bool("allowed"), reason: try reader.pivotReason())
+        case .hintDisabled: action = .hintDisabled(page: try reader.uint("page"), error: try reader.string("error"))
+        case .unknown:
+            action = .unknown(forkAt: try reader.uint("fork_at"), meHeight: try reader.uint("me_height"), height: try reader.uint("height"))
+        case .outboundExtra: action = .outboundExtra(peer: try reader.string("peer"), message: try reader.string("message"))
+        case .outboundMissing: action = .outboundMissing(peer: try reader.string("peer"), message: try reader.string("message"))
+        }
+        try reader.finish(kind: kindName)
+        self.init(action, time: time, cause: cause)
+    }
+}
+
+/// Reads typed members of a golden object and checks that none is left unread.
+struct FieldReader {
+    let members: [String: JSONValue]
+    private var used: Set<String> = []
+
+    init(members: [String: JSONValue]) { self.members = members }
+
+    /// Marks a member checked by the caller.
+    mutating func markUsed(_ key: String) { used.insert(key) }
+
+    private mutating func value(_ key: String) throws(GoldenError) -> JSONValue {
+        used.insert(key)
+        guard let v = members[key] else { throw .invalid("missing member \"\(key)\"") }
+        return v
+    }
+
+    mutating func string(_ key: String) throws(GoldenError) -> String {
+        guard let s = try value(key).stringValue else { throw .invalid("member \"\(key)\" must be a string") }
+        return s
+    }
+
+    mutating func optionalString(_ key: String) throws(GoldenError) -> String? {
+        let v = try value(key)
+        if v == .null { return nil }
+        guard let s = v.stringValue else { throw .invalid("member \"\(key)\" must be a string or null") }
+        return s
+    }
+
+    mutating func uint(_ key: String) throws(GoldenError) -> UInt64 {
+        guard let n = try value(key).uint64 else { throw .invalid("member \"\(key)\" must be a non-negative integer") }
+        return n
+    }
+
+    mutating func optionalUInt(_ key: String) throws(GoldenError) -> UInt64? {
+        let v = try value(key)
+        if v == .null { return nil }
+        guard let n = v.uint64 else { throw .invalid("member \"\(key)\" must be a non-negative integer or null") }
+        return n
+    }
+
+    mutating func int(_ key: String) throws(GoldenError) -> Int64 {
+        guard let n = try value(key).int64 else { throw .invalid("member \"\(key)\" must be an integer") }
+        return n
+    }
+
+    mutating func bool(_ key: String) throws(GoldenError) -> Bool {
+        guard let b = try value(key).boolValue else { throw .invalid("member \"\(key)\" must be true or false") }
+        return b
+    }
+
+    mutating func strings(_ key: String) throws(GoldenError) -> [String] {
+        guard let items = try value(key).arrayValue else { throw .invalid("member \"\(key)\" must be an array of strings") }
+        var out: [String] = []
+        for item in items {
+            guard let s = item.stringValue else { throw .invalid("member \"\(key)\" must be an array of strings") }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func hex(_ key: String) throws(GoldenError) -> [UInt8] {
+        let s = try string(key)
+        guard let bytes = Hex.decode(s) else { throw .invalid("member \"\(key)\" must be hex, got \"\(s.prefix(20))\"") }
+        return bytes
+    }
+
+    mutating func pivotReason() throws(GoldenError) -> PivotReason {
+        let s = try string("reason")
+        guard let r = PivotReason(rawValue: s) else { throw .invalid("unknown pivot reason \"\(s)\"") }
+        return r
+    }
+
+    func finish(kind: String) throws(GoldenError) {
+        let extra = members.keys.filter { !used.contains($0) }.sorted()
+        if let first = extra.first { throw .invalid("unexpected member \"\(first)\" in a \(kind) decision") }
+    }
+}
+
+/// Lowercase hex, the only spelling of bytes in goldens and reports.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes hex (either case); nil for odd length or a non-hex character.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
+        }
+    }
+}

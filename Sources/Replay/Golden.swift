@@ -1,0 +1,288 @@
+import Crypto
+
+/// A golden file could not be used (exit 2).
+public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalid(String)
+    case syntax(JSONSyntaxError)
+    case schema(found: String)
+    case unknownProfile(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let why): return why
+        case .syntax(let e): return "not valid JSON at \(e)"
+        case .schema(let found):
+            return "golden schema \"\(found)\" is not \"\(GoldenFile.schema)\"; re-record it with this syncreplay (--record all)"
+        case .unknownProfile(let p):
+            return "unknown profile \"\(p)\" (expected one of \(ReplayProfile.allCases.map(\.rawValue).joined(separator: ", ")))"
+        }
+    }
+}
+
+/// The behaviour profiles a golden may name (DESIGN.md §3; specs/cometbft-blocksync.md §2.1).
+public enum ReplayProfile: String, CaseIterable, Sendable {
+    case tmV034 = "tm-v0.34"
+    case tmV035 = "tm-v0.35"
+    case cometbftV038 = "cometbft-v0.38"
+}
+
+/// Replay modes (DESIGN.md §3).
+public enum ReplayMode: String, CaseIterable, Sendable {
+    /// Inbound delivered exactly as recorded; the reactor's outbound compared with the recorded.
+    case strict
+    /// Ghost peers built from the trace answer whatever the reactor asks.
+    case reactive
+}
+
+/// What a golden was made from. Everything here is checked: `schema` must match, `profile` and
+/// `mode` supply defaults and refuse conflicting options, `trace.sha256` must be the replayed
+/// trace's. `tool` is the version that wrote the file; a different version is reported in the
+/// header but does not fail (the decisions are what is compared).
+public struct Provenance: Equatable, Sendable {
+    public var traceSHA256: String
+    public var traceEvents: Int
+    public var profile: ReplayProfile
+    public var mode: ReplayMode
+    public var tool: String
+
+    public init(traceSHA256: String, traceEvents: Int, profile: ReplayProfile, mode: ReplayMode, tool: String) {
+        self.traceSHA256 = traceSHA256
+        self.traceEvents = traceEvents
+        self.profile = profile
+        self.mode = mode
+        self.tool = tool
+    }
+
+    var json: JSONValue {
+        .object(["trace": .object(["sha256": .string(traceSHA256), "events": .int(Int64(traceEvents))]),
+                 "profile": .string(profile.rawValue), "mode": .string(mode.rawValue), "tool": .string(tool)])
+    }
+
+    init(json: JSONValue) throws(GoldenError) {
+        guard case .object(let m) = json else { throw .invalid("\"provenance\" must be an object") }
+        var reader = FieldReader(members: m)
+        let profileName = try reader.string("profile")
+        guard let profile = ReplayProfile(rawValue: profileName) else { throw .unknownProfile(profileName) }
+        let modeName = try reader.string("mode")
+        guard let mode = ReplayMode(rawValue: modeName) else { throw .invalid("unknown mode \"\(modeName)\" in provenance") }
+        let tool = try reader.string("tool")
+        guard case .object(let t)? = m["trace"] else { throw .invalid("provenance \"trace\" must be an object") }
+        reader.markUsed("trace")
+        var traceReader = FieldReader(members: t)
+        let sha = try traceReader.string("sha256")
+        guard sha.count == 64, Hex.decode(sha) != nil else { throw .invalid("provenance trace sha256 must be 64 hex digits") }
+        let events = try traceReader.uint("events")
+        try traceReader.finish(kind: "provenance.trace")
+        try reader.finish(kind: "provenance")
+        self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), profile: profile, mode: mode, tool: tool)
+    }
+}
+
+/// A run of uniform decisions kept as one golden line (DESIGN.md §4: "long uniform runs are
+/// compressed"): consecutive decisions of one kind (`request`, `respond` or `block_applied`)
+/// whose heights ascend by one. The line keeps the height range, the first and last virtual
+/// time, the sorted distinct peers, and a SHA-256 digest over the canonical lines of every
+/// member, so a change anywhere inside (a hash, a peer, a time, a cause) still fails.
+public struct DecisionRun: Equatable, Sendable {
+    public static let compressibleKinds: Set<DecisionKind> = [.request, .respond, .blockApplied]
+    /// Runs shorter than this stay as individual lines (short runs are easier to review).
+    public static let minimumLength = 8
+
+    public var kind: DecisionKind
+    public var firstHeight: Int64
+    public var lastHeight: Int64
+    public var firstTime: UInt64
+    public var lastTime: UInt64
+    /// Distinct peers of the members, sorted; empty for `block_applied`.
+    public var peers: [String]
+    public var digest: String
+
+    public var count: Int { Int(lastHeight - firstHeight) + 1 }
+
+    /// Summarises `members` (which must form a run).
+    public init(members: ArraySlice<Decision>) {
+        let first = members.first!, last = members.last!
+        kind = first.kind
+        firstHeight = first.action.height ?? 0
+        lastHeight = last.action.height ?? 0
+        firstTime = first.time
+        lastTime = last.time
+        var peerSet: Set<String> = []
+        for m in members {
+            switch m.action {
+            case .request(let p, _), .respond(let p, _, _): peerSet.insert(p)
+            default: break
+            }
+        }
+        peers = peerSet.sorted()
+        digest = DecisionRun.digest(of: members)
+    }
+
+    public static func digest<S: Sequence>(of members: S) -> String where S.Element == Decision {
+        var hasher = SHA256()
+        for m in members {
+            hasher.update(data: Array(m.json.canonical.utf8))
+            hasher.update(data: [0x0A])
+        }
+        return Hex.encode(Array(hasher.finalize()))
+    }
+
+    var json: JSONValue {
+        var m: [String: JSONValue] = [
+            "kind": .string(kind.rawValue),
+            "range": .array([.int(firstHeight), .int(lastHeight)]),
+            "t": .array([.uint(firstTime), .uint(lastTime)]),
+            "digest": .string(digest),
+        ]
+        if kind != .blockApplied { m["peers"] = .array(peers.map { .string($0) }) }
+        return .object(m)
+    }
+
+    init(json m: [String: JSONValue]) throws(GoldenError) {
+        var reader = FieldReader(members: m)
+        let kindName = try reader.string("kind")
+        guard let kind = DecisionKind(rawValue: kindName), DecisionRun.compressibleKinds.contains(kind) else {
+            throw .invalid("a run of \"\(kindName)\" decisions is not allowed")
+        }
+        self.kind = kind
+        guard let range = m["range"]?.arrayValue, range.count == 2, let a = range[0].int64, let b = range[1].int64, a <= b,
+              b - a < Int64(Int32.max) else {
+            throw .invalid("run \"range\" must be [first, last] heights with first <= last")
+        }
+        reader.markUsed("range")
+        guard let t = m["t"]?.arrayValue, t.count == 2, let t0 = t[0].uint64, let t1 = t[1].uint64, t0 <= t1 else {
+            throw .invalid("run \"t\" must be [first, last] virtual times")
+        }
+        reader.markUsed("t")
+        firstHeight = a; lastHeight = b; firstTime = t0; lastTime = t1
+        let d = try reader.string("digest")
+        guard d.count == 64, Hex.decode(d) != nil else { throw .invalid("run \"digest\" must be 64 hex digits") }
+        digest = d.lowercased()
+        peers = kind == .blockApplied ? [] : try reader.strings("peers")
+        try reader.finish(kind: "run")
+    }
+}
+
+/// One line of a golden's `decisions` list.
+public enum GoldenEntry: Equatable, Sendable {
+    case decision(Decision)
+    case run(DecisionRun)
+
+    public var json: JSONValue {
+        switch self {
+        case .decision(let d): return d.json
+        case .run(let r): return r.json
+        }
+    }
+
+    public var kind: DecisionKind {
+        switch self {
+        case .decision(let d): return d.kind
+        case .run(let r): return r.kind
+        }
+    }
+
+    /// How many decisions the line stands for.
+    public var count: Int {
+        switch self {
+        case .decision: return 1
+        case .run(let r): return r.count
+        }
+    }
+}
+
+/// A golden file: provenance plus the expected decision log (DESIGN.md §4).
+///
+/// On disk (canonical form, written only by `encoded()`):
+/// ```
+/// {
+///   "decisions": [
+///     {"event":3,"height":1,"kind":"request","peer":"aa01","t":1000000},
+///     {"digest":"…","kind":"block_applied","range":[1,40],"t":[2000000,90000000]}
+///   ],
+///   "provenance": {"mode":"reactive","profile":"tm-v0.34","tool":"syncreplay 0.1.0","trace":{"events":120,"sha256":"…"}},
+///   "schema": "syncreplay-golden/1"
+/// }
+/// ```
+public struct GoldenFile: Equatable, Sendable {
+    public static let schema = "syncreplay-golden/1"
+
+    public var provenance: Provenance
+    public var entries: [GoldenEntry]
+
+    public init(provenance: Provenance, entries: [GoldenEntry]) {
+        self.provenance = provenance
+        self.entries = entries
+    }
+
+    /// The golden of a decision log: runs compressed, everything else one line per decision.
+    public init(provenance: Provenance, decisions: [Decision]) {
+        self.init(provenance: provenance, entries: GoldenFile.compress(decisions))
+    }
+
+    /// Groups maximal runs (see `DecisionRun`) of at least `DecisionRun.minimumLength` decisions.
+    public static func compress(_ decisions: [Decision]) -> [GoldenEntry] {
+        var out: [GoldenEntry] = []
+        var i = 0
+        while i < decisions.count {
+            let d = decisions[i]
+            var j = i + 1
+            if DecisionRun.compressibleKinds.contains(d.kind), var h = d.action.height {
+                while j < decisions.count, decisions[j].kind == d.kind, let next = decisions[j].action.height, next == h &+ 1 {
+                    h = next
+                    j += 1
+                }
+            }
+            if j - i >= DecisionRun.minimumLength {
+                out.append(.run(DecisionRun(members: decisions[i..<j])))
+            } else {
+                for k in i..<j { out.append(.decision(decisions[k])) }
+            }
+            i = j
+        }
+        return out
+    }
+
+    /// The canonical text: sorted keys, one decision per line, two-space indent, final newline.
+    public func encoded() -> String {
+        var out = "{\n  \"decisions\": ["
+        for (i, entry) in entries.enumerated() {
+            out += i == 0 ? "\n    " : ",\n    "
+            out += entry.json.canonical
+        }
+        out += entries.isEmpty ? "],\n" : "\n  ],\n"
+        out += "  \"provenance\": " + provenance.json.canonical + ",\n"
+        out += "  \"schema\": " + JSONValue.string(GoldenFile.schema).canonical + "\n}\n"
+        return out
+    }
+
+    /// Parses a golden in any JSON layout (key order and whitespace do not matter).
+    public static func decode(_ bytes: [UInt8]) throws(GoldenError) -> GoldenFile {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw .syntax(error) }
+        guard case .object(let m) = value else { throw .invalid("a golden must be a JSON object") }
+        guard let schema = m["schema"]?.stringValue else { throw .invalid("missing \"schema\"") }
+        guard schema == GoldenFile.schema else { throw .schema(found: schema) }
+        guard let p = m["provenance"] else { throw .invalid("missing \"provenance\"") }
+        let provenance = try Provenance(json: p)
+        guard let list = m["decisions"]?.arrayValue else { throw .invalid("missing \"decisions\" list") }
+        if let extra = m.keys.filter({ !["schema", "provenance", "decisions"].contains($0) }).sorted().first {
+            throw .invalid("unexpected member \"\(extra)\" at the top level")
+        }
+        var entries: [GoldenEntry] = []
+        entries.reserveCapacity(list.count)
+        for (i, item) in list.enumerated() {
+            do {
+                guard case .object(let members) = item else { throw GoldenError.invalid("must be an object") }
+                if members["range"] != nil {
+                    entries.append(.run(try DecisionRun(json: members)))
+                } else {
+                    entries.append(.decision(try Decision(json: item)))
+                }
+            } catch {
+                throw .invalid("/decisions/\(i): \(error)")
+            }
+        }
+        return GoldenFile(provenance: provenance, entries: entries)
+    }
+}

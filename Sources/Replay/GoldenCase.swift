@@ -1,0 +1,197 @@
+import Foundation
+
+/// `--record` modes (harness-notes.md §2.2): write goldens instead of failing.
+public enum RecordMode: String, CaseIterable, Sendable {
+    /// Write goldens that do not exist yet; compare the others.
+    case missing
+    /// Rewrite goldens whose comparison fails (and write missing ones).
+    case failed
+    /// Rewrite every golden.
+    case all
+}
+
+/// A replay-and-compare case could not run (exit 2). Nothing has been written.
+public struct CaseError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Golden naming (DESIGN.md §4): `NAME.trace` with `NAME.golden.json` or, one per profile,
+/// `NAME.<profile>.golden.json`; a pending golden is `… .golden.new.json` beside it.
+public enum GoldenNaming {
+    public static let traceSuffix = ".trace"
+    public static let goldenSuffix = ".golden.json"
+    public static let pendingSuffix = ".golden.new.json"
+
+    /// `dir/NAME.trace` → `NAME`.
+    public static func caseName(trace: String) -> String {
+        let file = (trace as NSString).lastPathComponent
+        return file.hasSuffix(traceSuffix) ? String(file.dropLast(traceSuffix.count)) : file
+    }
+
+    /// `dir/NAME.trace` → `dir/NAME` (the stem goldens are named from).
+    public static func stem(trace: String) -> String {
+        trace.hasSuffix(traceSuffix) ? String(trace.dropLast(traceSuffix.count)) : trace
+    }
+
+    public static func golden(trace: String, profile: ReplayProfile?) -> String {
+        stem(trace: trace) + (profile.map { "." + $0.rawValue } ?? "") + goldenSuffix
+    }
+
+    /// The pending path for a golden: `X.golden.json` → `X.golden.new.json`.
+    public static func pending(golden: String) -> String {
+        golden.hasSuffix(goldenSuffix) ? String(golden.dropLast(goldenSuffix.count)) + pendingSuffix : golden + ".new.json"
+    }
+
+    /// For `NAME.<profile>.golden.json`: NAME's stem and the profile; for `NAME.golden.json`: (stem, nil).
+    public static func parse(golden: String) -> (stem: String, profile: ReplayProfile?)? {
+        guard golden.hasSuffix(goldenSuffix), !golden.hasSuffix(pendingSuffix) else { return nil }
+        let stem = String(golden.dropLast(goldenSuffix.count))
+        for p in ReplayProfile.allCases where stem.hasSuffix("." + p.rawValue) {
+            return (String(stem.dropLast(p.rawValue.count + 1)), p)
+        }
+        return (stem, nil)
+    }
+}
+
+/// One trace checked against one golden, with the record and pending-file workflow of
+/// harness-notes.md §2 (DESIGN.md §4).
+public struct GoldenCase: Sendable {
+    /// Defaults when neither an option nor a golden names them (README explains why):
+    /// reactive works on any trace (strict needs the node's own outbound messages), and
+    /// cometbft-v0.38 is the maintained release line. A trace's `/node` profile hint, when it
+    /// names a known profile, comes before the default profile.
+    public static let defaultMode = ReplayMode.reactive
+    public static let defaultProfile = ReplayProfile.cometbftV038
+
+    public var tracePath: String
+    public var goldenPath: String?
+    public var profile: ReplayProfile?
+    public var mode: ReplayMode?
+    public var record: RecordMode?
+    /// `CI=true` in the environment: recording refused, no pending files.
+    public var ci: Bool
+    public var contextSize: Int
+    public var tool: String
+    /// Options repeated in the reproduce and update commands (e.g. `--hint FILE --hint-checksum HEX`).
+    public var extraArguments: [String]
+
+    public init(tracePath: String, goldenPath: String? = nil, profile: ReplayProfile? = nil, mode: ReplayMode? = nil,
+                record: RecordMode? = nil, ci: Bool, contextSize: Int = 3, tool: String, extraArguments: [String] = []) {
+        self.tracePath = tracePath
+        self.goldenPath = goldenPath
+        self.profile = profile
+        self.mode = mode
+        self.record = record
+        self.ci = ci
+        self.contextSize = contextSize
+        self.tool = tool
+        self.extraArguments = extraArguments
+    }
+
+    /// What happened.
+    public enum Outcome: Sendable {
+        case matched(header: ReportHeader, result: ReplayResult)
+        /// The comparison failed; `pending` is the `.golden.new.json` written (nil in CI).
+        case diverged(report: DivergenceReport, result: ReplayResult, pending: String?)
+        /// A golden was written (`reason`: the record mode that wrote it).
+        case recorded(header: ReportHeader, result: ReplayResult, path: String, reason: RecordMode)
+    }
+
+    /// Resolves options against the golden, replays, compares, and writes what the record
+    /// mode asks for. Throws `CaseError` (exit 2, nothing written) for unusable input.
+    public func run(load: (String) throws -> ReplayTrace,
+                    replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult) throws -> Outcome {
+        if record != nil && ci {
+            throw CaseError("recording goldens is refused when CI=true (review and commit goldens locally)")
+        }
+        let fm = FileManager.default
+        // Which golden: explicit, else NAME.<profile>.golden.json when it exists, else NAME.golden.json.
+        var path = goldenPath ?? GoldenNaming.golden(trace: tracePath, profile: nil)
+        if goldenPath == nil, let profile {
+            let perProfile = GoldenNaming.golden(trace: tracePath, profile: profile)
+            if fm.fileExists(atPath: perProfile) || !fm.fileExists(atPath: path) || record != nil { path = perProfile }
+        }
+        var golden: GoldenFile?
+        if fm.fileExists(atPath: path) {
+            guard let data = fm.contents(atPath: path) else { throw CaseError("cannot read golden \(path)") }
+            do { golden = try GoldenFile.decode(Array(data)) } catch { throw CaseError("golden \(path): \(error)") }
+            if let named = GoldenNaming.parse(golden: path)?.profile, named != golden!.provenance.profile {
+                throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(golden!.provenance.profile.rawValue)")
+            }
+        }
+        if let g = golden?.provenance {
+            if let profile, profile != g.profile {
+                throw CaseError("--profile \(profile.rawValue) conflicts with the golden's profile \(g.profile.rawValue) (\(path)); omit --profile or use NAME.\(profile.rawValue).golden.json")
+            }
+            if let mode, mode != g.mode {
+                throw CaseError("--mode \(mode.rawValue) conflicts with the golden's mode \(g.mode.rawValue) (\(path)); omit --mode")
+            }
+        }
+        let trace: ReplayTrace
+        do { trace = try load(tracePath) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
+        let hinted = trace.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
+        let options = ReplayOptions(profile: profile ?? golden?.provenance.profile ?? hinted ?? GoldenCase.defaultProfile,
+                                    mode: mode ?? golden?.provenance.mode ?? GoldenCase.defaultMode)
+        if let g = golden?.provenance, g.traceSHA256 != trace.sha256, record != .all {
+            throw CaseError("golden \(path) was recorded from a different trace (sha256 \(g.traceSHA256), this trace is \(trace.sha256)); re-record with --record all")
+        }
+        let result: ReplayResult
+        do { result = try replay(trace, options) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
+
+        let provenance = Provenance(traceSHA256: trace.sha256, traceEvents: trace.events.count,
+                                    profile: options.profile, mode: options.mode, tool: tool)
+        let actualGolden = GoldenFile(provenance: provenance, decisions: result.decisions)
+        let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
+                                  goldenPath: path, profile: options.profile, mode: options.mode, tool: tool,
+                                  goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 })
+        guard let golden else {
+            guard record != nil else {
+                throw CaseError("no golden at \(path); create it with: \(ShellQuote.command(["syncreplay", tracePath, "--expect", path, "--profile", options.profile.rawValue, "--mode", options.mode.rawValue] + extraArguments + ["--record", "missing"]))")
+            }
+            try write(actualGolden, to: path)
+            return .recorded(header: header, result: result, path: path, reason: record!)
+        }
+        let comparison = GoldenComparison.compare(expected: golden.entries, actual: result.decisions)
+        if comparison.matches && golden.provenance == provenance {
+            if record == .all {
+                try write(actualGolden, to: path)
+                return .recorded(header: header, result: result, path: path, reason: .all)
+            }
+            return .matched(header: header, result: result)
+        }
+        if comparison.matches {
+            // Same decisions, different provenance (another tool version, or a re-recorded trace).
+            if record == .all || record == .failed {
+                try write(actualGolden, to: path)
+                return .recorded(header: header, result: result, path: path, reason: record!)
+            }
+            return .matched(header: header, result: result)
+        }
+        if record == .failed || record == .all {
+            try write(actualGolden, to: path)
+            return .recorded(header: header, result: result, path: path, reason: record!)
+        }
+        var pending: String?
+        if !ci {
+            pending = GoldenNaming.pending(golden: path)
+            try write(actualGolden, to: pending!)
+        }
+        let base = ["syncreplay", tracePath, "--expect", path]
+        let report = DivergenceReport(
+            header: header, comparison: comparison, expected: golden.entries, actual: result.decisions,
+            events: trace.events.map(\.summary), contextSize: contextSize,
+            reproduceCommand: ShellQuote.command(base + ["--profile", options.profile.rawValue, "--mode", options.mode.rawValue] + extraArguments),
+            updateCommand: ShellQuote.command(base + extraArguments + ["--record", "failed"]))
+        return .diverged(report: report, result: result, pending: pending)
+    }
+
+    private func write(_ golden: GoldenFile, to path: String) throws {
+        do {
+            try Data(golden.encoded().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CaseError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}

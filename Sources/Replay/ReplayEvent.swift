@@ -1,0 +1,157 @@
+/// The node under test as the trace's `/node` record describes it (DESIGN.md §2).
+public struct ReplayNode: Equatable, Sendable {
+    public var chainID: String
+    public var initialHeight: Int64
+    public var storeBase: Int64
+    public var storeHeight: Int64
+    public var nodeID: String
+    public var validators: [(pubKey: [UInt8], power: Int64)]
+    public var appHash: [UInt8]
+    /// Encoded `tendermint.types.Block` at `storeHeight`; empty when syncing from genesis.
+    public var startBlock: [UInt8]
+    public var genesisTimeSeconds: Int64
+    public var genesisTimeNanos: Int32
+    public var profileHint: String
+
+    public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, nodeID: String,
+                validators: [(pubKey: [UInt8], power: Int64)], appHash: [UInt8], startBlock: [UInt8],
+                genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String) {
+        self.chainID = chainID
+        self.initialHeight = initialHeight
+        self.storeBase = storeBase
+        self.storeHeight = storeHeight
+        self.nodeID = nodeID
+        self.validators = validators
+        self.appHash = appHash
+        self.startBlock = startBlock
+        self.genesisTimeSeconds = genesisTimeSeconds
+        self.genesisTimeNanos = genesisTimeNanos
+        self.profileHint = profileHint
+    }
+
+    public static func == (a: ReplayNode, b: ReplayNode) -> Bool {
+        a.chainID == b.chainID && a.initialHeight == b.initialHeight && a.storeBase == b.storeBase
+            && a.storeHeight == b.storeHeight && a.nodeID == b.nodeID
+            && a.validators.map(\.pubKey) == b.validators.map(\.pubKey) && a.validators.map(\.power) == b.validators.map(\.power)
+            && a.appHash == b.appHash && a.startBlock == b.startBlock && a.genesisTimeSeconds == b.genesisTimeSeconds
+            && a.genesisTimeNanos == b.genesisTimeNanos && a.profileHint == b.profileHint
+    }
+}
+
+/// What the real node decided for a fork event, when the recorder knew it.
+public enum ObservedOutcome: String, Equatable, Sendable {
+    case unknown, allowed, denied
+}
+
+/// The body of one input event, independent of the container it was read from.
+public enum ReplayEventBody: Equatable, Sendable {
+    case node(ReplayNode)
+    case peerConnected(peer: String, outbound: Bool)
+    case peerDisconnected(peer: String, reason: String)
+    /// One BlockchainChannel message; `inbound` is toward the node under test.
+    case blocksync(peer: String, inbound: Bool, message: [UInt8])
+    /// A pivot switch attempt with the branch's hashes at the heights the hint may ask for.
+    case pivotSwitch(forkAt: UInt64, meHeight: UInt64, meHash: [UInt8], branch: [(height: UInt64, hash: [UInt8])], observed: ObservedOutcome)
+    case pivotExtend(height: UInt64, hash: [UInt8], observed: ObservedOutcome)
+    /// Something the recorder could not see (gap, decode error…); informational.
+    case capture(kind: String, detail: String)
+
+    public static func == (a: ReplayEventBody, b: ReplayEventBody) -> Bool {
+        switch (a, b) {
+        case let (.node(x), .node(y)): return x == y
+        case let (.peerConnected(p, o), .peerConnected(q, r)): return p == q && o == r
+        case let (.peerDisconnected(p, r), .peerDisconnected(q, s)): return p == q && r == s
+        case let (.blocksync(p, i, m), .blocksync(q, j, n)): return p == q && i == j && m == n
+        case let (.pivotSwitch(f, m, h, br, o), .pivotSwitch(g, n, k, bs, p)):
+            return f == g && m == n && h == k && o == p && br.map(\.height) == bs.map(\.height) && br.map(\.hash) == bs.map(\.hash)
+        case let (.pivotExtend(h, x, o), .pivotExtend(k, y, p)): return h == k && x == y && o == p
+        case let (.capture(k, d), .capture(l, e)): return k == l && d == e
+        default: return false
+        }
+    }
+}
+
+/// One input event: position in file order (`index`, what decisions and reports cite), the
+/// trace's `sequence`, and virtual time in nanoseconds.
+public struct ReplayEvent: Equatable, Sendable {
+    public var index: Int
+    public var sequence: UInt32
+    public var time: UInt64
+    public var body: ReplayEventBody
+
+    public init(index: Int, sequence: UInt32, time: UInt64, body: ReplayEventBody) {
+        self.index = index
+        self.sequence = sequence
+        self.time = time
+        self.body = body
+    }
+
+    public var peer: String? {
+        switch body {
+        case .peerConnected(let p, _), .peerDisconnected(let p, _), .blocksync(let p, _, _): return p
+        default: return nil
+        }
+    }
+}
+
+/// A loaded trace, ready to replay.
+public struct ReplayTrace: Sendable {
+    public var path: String
+    public var sha256: String
+    public var events: [ReplayEvent]
+    /// The pivot-hint file attached to the trace, with its checksum when the trace names one.
+    public var hintAttachment: (data: [UInt8], checksum: String?)?
+
+    public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?) {
+        self.path = path
+        self.sha256 = sha256
+        self.events = events
+        self.hintAttachment = hintAttachment
+    }
+
+    /// The first `/node` record, if any.
+    public var node: ReplayNode? {
+        for e in events { if case .node(let n) = e.body { return n } }
+        return nil
+    }
+
+    public var hasBlocksync: Bool {
+        events.contains { if case .blocksync = $0.body { return true }; return false }
+    }
+
+    public var hasPivot: Bool {
+        events.contains {
+            switch $0.body { case .pivotSwitch, .pivotExtend: return true; default: return false }
+        }
+    }
+}
+
+import CometWire
+
+extension ReplayEvent {
+    /// The report's view of this event.
+    public var summary: EventSummary {
+        EventSummary(index: index, sequence: sequence, time: time, peer: peer, description: describeBody())
+    }
+
+    func describeBody() -> String {
+        switch body {
+        case .node(let n): return "node chain=\(n.chainID) store=\(n.storeBase)..\(n.storeHeight)"
+        case .peerConnected(_, let outbound): return "peer connected (\(outbound ? "outbound" : "inbound"))"
+        case .peerDisconnected(_, let reason): return "peer disconnected" + (reason.isEmpty ? "" : ": \(reason)")
+        case .blocksync(_, let inbound, let bytes):
+            let dir = inbound ? "in" : "out"
+            guard let m = try? BlocksyncMessage.decode(bytes) else { return "blocksync \(dir) undecodable (\(bytes.count) bytes)" }
+            switch m {
+            case .blockRequest(let h), .noBlockResponse(let h): return "blocksync \(dir) \(m.kind) height=\(h)"
+            case .blockResponse(let b, _): return "blocksync \(dir) block_response height=\(b.header.height)"
+            case .statusRequest: return "blocksync \(dir) status_request"
+            case .statusResponse(let h, let base): return "blocksync \(dir) status_response base=\(base) height=\(h)"
+            }
+        case .pivotSwitch(let f, let m, _, let branch, let o):
+            return "pivot switch fork_at=\(f) me_height=\(m) branch_hashes=\(branch.count) observed=\(o.rawValue)"
+        case .pivotExtend(let h, _, let o): return "pivot extend height=\(h) observed=\(o.rawValue)"
+        case .capture(let kind, let detail): return "capture \(kind)" + (detail.isEmpty ? "" : ": \(detail)")
+        }
+    }
+}

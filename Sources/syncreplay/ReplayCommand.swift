@@ -1,0 +1,156 @@
+import ArgumentParser
+import CommandExit
+import Foundation
+import Replay
+
+extension ReplayProfile: ExpressibleByArgument {}
+extension ReplayMode: ExpressibleByArgument {}
+extension RecordMode: ExpressibleByArgument {}
+extension CaseError: InputError {}
+
+/// Report formats of the replay command.
+enum ReportFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, json
+}
+
+/// The block-sync implementations the replayer can drive. The BlockSync reactor registers
+/// here once its adapter exists; until then traces with blocksync events exit 2 with
+/// "no block-sync implementation is available".
+enum Machines {
+    static let factory: MachineFactory? = nil
+}
+
+/// `syncreplay TRACE --expect GOLDEN.json …` (the default command; DESIGN.md §3, §4, §6).
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a trace and compare its decisions with a golden file.",
+        discussion: """
+        The default command: `syncreplay TRACE …` is `syncreplay replay TRACE …`.
+
+        Options left out come from the golden's provenance (profile, mode); an option that
+        conflicts with the golden exits 2. Without a golden: the trace's profile hint, else
+        cometbft-v0.38, and mode reactive (it works on any trace). The golden defaults to
+        NAME.golden.json beside NAME.trace (NAME.<profile>.golden.json with --profile).
+
+        A failing comparison exits 1, prints the report ("first divergence" …) and, when CI
+        is not "true", writes NAME.golden.new.json beside the golden for review. --record
+        missing|failed|all writes goldens instead (refused when CI=true).
+
+        Example:
+          syncreplay Traces/catchup.trace --expect Traces/catchup.golden.json
+          syncreplay Traces/fork.trace --hint pivot.bin --hint-checksum 9f2c… --record missing
+          syncreplay Traces/catchup.trace --check-determinism
+        """
+    )
+
+    @Argument(help: "The trace to replay (NAME.trace).")
+    var trace: String
+
+    @Option(help: ArgumentHelp("The golden file to compare with.", valueName: "GOLDEN.json"))
+    var expect: String?
+
+    @Option(help: "Behaviour profile: tm-v0.34, tm-v0.35 or cometbft-v0.38.")
+    var profile: ReplayProfile?
+
+    @Option(help: "strict (inbound as recorded, outbound compared) or reactive (ghost peers).")
+    var mode: ReplayMode?
+
+    @Option(help: "Write goldens: missing (new ones only), failed (rewrite failing ones), all.")
+    var record: RecordMode?
+
+    @Option(help: "Report format on stdout: text or json (json writes only JSON).")
+    var report: ReportFormat = .text
+
+    @Option(help: ArgumentHelp("Pivot-hint file (overrides the trace's attachment).", valueName: "FILE"))
+    var hint: String?
+
+    @Option(help: ArgumentHelp("Checksum of the pivot-hint file, 64 hex digits.", valueName: "HEX"))
+    var hintChecksum: String?
+
+    @Option(help: "Input events and decisions shown around the first divergence.")
+    var context: Int = 3
+
+    @Flag(help: "Replay in two separate processes and compare the decision-log digests (exit 4 on mismatch).")
+    var checkDeterminism = false
+
+    @Flag(help: .hidden)
+    var emitDecisions = false
+
+    @Flag(help: .hidden)
+    var plantDictionaryOrder = false
+
+    var ci: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    var hintSelection: HintSelection { HintSelection(path: hint, checksum: hintChecksum) }
+
+    func validate() throws {
+        if context < 0 { throw ValidationError("--context must be 0 or more") }
+        if record != nil && ci { throw CommandFailure.badInput("recording goldens is refused when CI=true (review and commit goldens locally)") }
+        if checkDeterminism && record != nil { throw ValidationError("--check-determinism cannot be combined with --record") }
+    }
+
+    func replayFunction() -> (ReplayTrace, ReplayOptions) throws -> ReplayResult {
+        let hint = hintSelection, plant = plantDictionaryOrder
+        return { trace, options in
+            var o = options
+            o.plantDictionaryOrder = plant
+            return try ReplaySession.replay(trace, options: o, hint: hint, machine: Machines.factory)
+        }
+    }
+
+    func run() throws {
+        if emitDecisions { return try emit() }
+        if checkDeterminism { return try DeterminismCheck(command: self).run() }
+        let golden = GoldenCase(tracePath: trace, goldenPath: expect, profile: profile, mode: mode, record: record, ci: ci,
+                                contextSize: context, tool: "syncreplay \(SyncReplay.version)", extraArguments: hintSelection.arguments)
+        let outcome = try golden.run(load: { try ReplayTraceLoader.load(path: $0) }, replay: replayFunction())
+        switch outcome {
+        case .matched(let h, let result):
+            output(text: "ok \(h.caseName): \(result.decisions.count) decisions match \(h.goldenPath) (profile \(h.profile.rawValue), mode \(h.mode.rawValue))",
+                   json: ["status": .string("match"), "golden": .string(h.goldenPath), "decisions": .int(Int64(result.decisions.count)),
+                          "profile": .string(h.profile.rawValue), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
+        case .recorded(let h, let result, let path, let reason):
+            output(text: "recorded \(path): \(result.decisions.count) decisions (--record \(reason.rawValue); profile \(h.profile.rawValue), mode \(h.mode.rawValue))",
+                   json: ["status": .string("recorded"), "golden": .string(path), "decisions": .int(Int64(result.decisions.count)),
+                          "profile": .string(h.profile.rawValue), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
+        case .diverged(let r, _, let pending):
+            switch report {
+            case .text:
+                var text = r.text
+                if let pending { text += "pending golden written: \(pending) (review it, then move it over \(r.header.goldenPath))\n" }
+                FileHandle.standardOutput.write(Data(text.utf8))
+            case .json:
+                var json = r.json
+                if case .object(var m) = json { m["pending"] = pending.map { .string($0) } ?? .null; json = .object(m) }
+                print(json.canonical)
+            }
+            throw CommandFailure(.problemsFound, "")
+        }
+    }
+
+    func output(text: String, json: [String: JSONValue]) {
+        switch report {
+        case .text: print(text)
+        case .json: print(JSONValue.object(json).canonical)
+        }
+    }
+
+    /// Child mode of `--check-determinism`: print the canonical decision lines, then the digest.
+    func emit() throws {
+        let loaded = try ReplayTraceLoader.load(path: trace)
+        var resolvedProfile = profile, resolvedMode = mode
+        let goldenPath = expect ?? GoldenNaming.golden(trace: trace, profile: profile)
+        if let data = FileManager.default.contents(atPath: goldenPath), let g = try? GoldenFile.decode(Array(data)) {
+            resolvedProfile = resolvedProfile ?? g.provenance.profile
+            resolvedMode = resolvedMode ?? g.provenance.mode
+        }
+        let hinted = loaded.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
+        let options = ReplayOptions(profile: resolvedProfile ?? hinted ?? GoldenCase.defaultProfile,
+                                    mode: resolvedMode ?? GoldenCase.defaultMode)
+        let result = try replayFunction()(loaded, options)
+        var out = ""
+        for d in result.decisions { out += d.json.canonical + "\n" }
+        out += "digest \(result.digest) decisions \(result.decisions.count) profile \(options.profile.rawValue) mode \(options.mode.rawValue)\n"
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+}
