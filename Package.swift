@@ -8,11 +8,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "syncreplay", targets: ["syncreplay"]),
+        .executable(name: "syncsim", targets: ["syncsim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Protobuf wire primitives (varints, tags, bounded length-delimited reads) shared by the
@@ -48,6 +50,16 @@ let package = Package(
             "SyncTrace", "CometWire", "PivotHint", "BlockSync",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that
+        // writes byte-reproducible traces (issue 7; Traces/README.md).
+        .target(name: "Sim", dependencies: [
+            "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .executableTarget(name: "syncsim", dependencies: [
+            "Sim", "CommandExit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
             "Replay",
             "CommandExit", "SyncTrace", "CometWire", "PivotHint", "BlockSync",
@@ -55,7 +67,7 @@ let package = Package(
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
-            "Replay",
+            "Replay", "Sim",
         ]),
     ]
 )
