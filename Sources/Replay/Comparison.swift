@@ -5,6 +5,12 @@ public struct FieldChange: Equatable, Sendable {
     public var pointer: String
     public var expected: JSONValue
     public var actual: JSONValue
+
+    public init(pointer: String, expected: JSONValue, actual: JSONValue) {
+        self.pointer = pointer
+        self.expected = expected
+        self.actual = actual
+    }
 }
 
 /// One difference between a golden and a replay's decisions.

@@ -106,6 +106,12 @@ public struct GhostPeers: Sendable {
         public var message: [UInt8]
         public var delay: UInt64
         public var sourceIndex: Int?
+
+        public init(message: [UInt8], delay: UInt64, sourceIndex: Int?) {
+            self.message = message
+            self.delay = delay
+            self.sourceIndex = sourceIndex
+        }
     }
 
     /// The ghost's answer to `message` sent to `peer` at virtual time `time` (rules 2–5).

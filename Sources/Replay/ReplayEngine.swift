@@ -8,6 +8,7 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
     case pivot(event: Int, reason: String)
     case machine(String)
     case stalledClock(deadline: UInt64)
+    case noOutbound
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the trace has pivot events but no pivot-hint attachment; pass --hint FILE --hint-checksum HEX"
         case .pivot(let e, let reason): return "pivot event #\(e): \(reason)"
         case .machine(let why): return "cannot start the reactor: \(why)"
+        case .noOutbound:
+            return "strict mode compares the node's own outbound messages, and this trace records none; use --mode reactive"
         case .stalledClock(let d): return "internal: the reactor's timer at \(d) ns did not advance the virtual clock"
         }
     }
@@ -89,6 +92,11 @@ public struct ReplayEngine {
         if trace.hasBlocksync {
             guard let node = trace.node else { throw .noNodeRecord }
             guard let makeMachine else { throw .noMachine }
+            if options.mode == .strict && !trace.events.contains(where: {
+                if case .blocksync(_, false, _) = $0.body { return true }; return false
+            }) {
+                throw .noOutbound
+            }
             do { state.machine = try makeMachine(node, options.profile) } catch { throw .machine(String(describing: error)) }
         }
         if trace.hasPivot {

@@ -103,22 +103,24 @@ public struct DivergenceReport: Sendable {
         }
     }
 
-    /// The input event that caused the first divergence.
-    public var cause: (cause: DecisionCause, time: UInt64)? {
+    /// The input event (or timer) that caused the first divergence, and its virtual time. A
+    /// missing run has no single cause (its members' causes are only in its digest), so only
+    /// its first time is known.
+    public var cause: (cause: DecisionCause?, time: UInt64)? {
         guard let d = first else { return nil }
         switch d {
         case .changed(_, let a, _), .extra(let a, _): return (actual[a].cause, actual[a].time)
         case .missing(let e, _):
             switch expected[e] {
             case .decision(let dec): return (dec.cause, dec.time)
-            case .run(let r): return (.timer("run"), r.firstTime)
+            case .run(let r): return (nil, r.firstTime)
             }
         }
     }
 
     var causeEvent: EventSummary? {
         guard let c = cause else { return nil }
-        if case .event(let i) = c.cause { return events.first { $0.index == i } }
+        if case .event(let i)? = c.cause { return events.first { $0.index == i } }
         return nil
     }
 
@@ -126,7 +128,7 @@ public struct DivergenceReport: Sendable {
     public var contextEvents: [EventSummary] {
         guard let c = cause else { return [] }
         let center: Int
-        if case .event(let i) = c.cause, let pos = events.firstIndex(where: { $0.index == i }) {
+        if case .event(let i)? = c.cause, let pos = events.firstIndex(where: { $0.index == i }) {
             center = pos
         } else {
             center = events.lastIndex(where: { $0.time <= c.time }) ?? 0
@@ -199,14 +201,16 @@ public struct DivergenceReport: Sendable {
         out.append(oneLine)
         if let c = cause {
             switch c.cause {
-            case .event(let i):
+            case nil:
+                out.append("  the expected run starts at t=\(VirtualTime.format(c.time)) virtual")
+            case .event(let i)?:
                 if let e = causeEvent {
                     out.append("  caused by input event #\(i) (t=\(VirtualTime.format(e.time)) virtual, seq=\(e.sequence)"
                                + (e.peer.map { ", peer=\($0)" } ?? "") + ", \(e.description))")
                 } else {
                     out.append("  caused by input event #\(i)")
                 }
-            case .timer(let name):
+            case .timer(let name)?:
                 out.append("  caused by the reactor's \(name) timer at t=\(VirtualTime.format(c.time)) virtual")
             }
         }
@@ -256,8 +260,9 @@ public struct DivergenceReport: Sendable {
             }
             if let c = cause {
                 switch c.cause {
-                case .event(let i): m["cause"] = causeEvent?.json ?? .object(["index": .int(Int64(i))])
-                case .timer(let name): m["cause"] = .object(["timer": .string(name), "t": .uint(c.time)])
+                case nil: m["cause"] = .object(["t": .uint(c.time)])
+                case .event(let i)?: m["cause"] = causeEvent?.json ?? .object(["index": .int(Int64(i))])
+                case .timer(let name)?: m["cause"] = .object(["timer": .string(name), "t": .uint(c.time)])
                 }
             }
             first = .object(m)

@@ -213,6 +213,14 @@ public struct SuiteRun: Sendable {
         return out.joined(separator: "\n") + "\n"
     }
 
+    /// GitHub Actions annotations for failing cases (printed when `GITHUB_ACTIONS=true`).
+    public var githubAnnotations: [String] {
+        results.filter { $0.status != .pass }.map { r in
+            let message = (r.message ?? "").replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\n", with: "%0A")
+            return "::error file=\(r.suiteCase.goldenPath),title=syncreplay \(r.suiteCase.name)::\(message)"
+        }
+    }
+
     /// TAP version 14: one line per case, YAML diagnostics for failures.
     public var tap: String {
         var out = ["TAP version 14", "1..\(results.count)"]

@@ -85,7 +85,6 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         if context < 0 { throw ValidationError("--context must be 0 or more") }
-        if record != nil && ci { throw CommandFailure.badInput("recording goldens is refused when CI=true (review and commit goldens locally)") }
         if checkDeterminism && record != nil { throw ValidationError("--check-determinism cannot be combined with --record") }
     }
 

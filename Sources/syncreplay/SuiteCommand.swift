@@ -45,7 +45,9 @@ struct Suite: ParsableCommand {
             load: { try ReplayTraceLoader.load(path: $0) },
             replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machine: Machines.factory) })
         switch format {
-        case .text: FileHandle.standardOutput.write(Data(run.text.utf8))
+        case .text:
+            FileHandle.standardOutput.write(Data(run.text.utf8))
+            if ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" { run.githubAnnotations.forEach { print($0) } }
         case .tap: FileHandle.standardOutput.write(Data(run.tap.utf8))
         case .json: print(run.json.canonical)
         }

@@ -1,0 +1,148 @@
+import ArgumentParser
+import CommandExit
+import Crypto
+import Foundation
+import PivotHint
+import Replay
+import SyncTrace
+
+/// `syncreplay bench replay`: replay throughput (events/s, blocks/s) in strict and reactive
+/// mode on the largest replayable trace, next to the physical reference of reading the same
+/// file and hashing it with SHA-256 (what loading a trace costs at minimum).
+struct BenchReplay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay throughput (events/s, blocks/s), strict and reactive.",
+        discussion: """
+        Uses --trace, else the largest trace under Traces/ that replays, plus a generated
+        pivot-event trace of --synthetic-events events (with its hint attached) so a figure
+        exists even before the corpus has large traces. Build in release first.
+
+        Example:
+          swift build -c release && .build/release/syncreplay bench replay --iterations 5
+        """
+    )
+
+    @Option(help: "Trace to measure (default: the largest replayable trace under --corpus).")
+    var trace: String?
+
+    @Option(help: "Corpus directory searched when --trace is not given.")
+    var corpus: String = "Traces"
+
+    @Option(help: "Pivot events in the generated trace (0 to skip it).")
+    var syntheticEvents: Int = 200_000
+
+    @Option(help: "Replays per mode; the best is reported.")
+    var iterations: Int = 3
+
+    func validate() throws {
+        if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        if syntheticEvents < 0 { throw ValidationError("--synthetic-events must be 0 or more") }
+    }
+
+    func run() throws {
+        var candidates: [String] = []
+        if let trace { candidates = [trace] } else if let items = try? FileManager.default.contentsOfDirectory(atPath: corpus) {
+            candidates = items.filter { $0.hasSuffix(".trace") }.map { corpus + "/" + $0 }
+                .sorted { (size($0), $1) > (size($1), $0) }
+        }
+        var measured = false
+        for path in candidates {
+            switch measure(path) {
+            case .success: measured = true
+            case .failure(let why): print("skipped \(path) (\(size(path)) bytes): \(why)")
+            }
+            if measured { break }
+        }
+        if syntheticEvents > 0 {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("syncreplay-bench-\(UUID().uuidString).trace").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try SyntheticPivotTrace.write(path: path, events: syntheticEvents)
+            _ = measure(path, label: "generated pivot trace, \(syntheticEvents) events")
+        }
+    }
+
+    func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
+    /// Measures one trace; prints its lines, or returns why it cannot be replayed.
+    func measure(_ path: String, label: String? = nil) -> Result<Void, CaseError> {
+        let bytes = size(path)
+        // Physical reference: read the file and SHA-256 it.
+        var referenceSeconds = Double.infinity
+        for _ in 0..<iterations {
+            let start = DispatchTime.now()
+            guard let data = FileManager.default.contents(atPath: path) else { return .failure(CaseError("cannot read")) }
+            _ = SHA256.hash(data: data)
+            referenceSeconds = min(referenceSeconds, elapsed(start))
+        }
+        var lines = ["trace \(label ?? path): \(bytes) bytes",
+                     String(format: "  reference: read + SHA-256 %.1f MB/s", Double(bytes) / referenceSeconds / 1e6)]
+        for mode in ReplayMode.allCases {
+            var best = Double.infinity
+            var result: ReplayResult?
+            var events = 0
+            for _ in 0..<iterations {
+                let start = DispatchTime.now()
+                do {
+                    let loaded = try ReplayTraceLoader.load(path: path)
+                    events = loaded.events.count
+                    let options = ReplayOptions(profile: GoldenCase.defaultProfile, mode: mode)
+                    result = try ReplaySession.replay(loaded, options: options, hint: HintSelection(), machine: Machines.factory)
+                } catch {
+                    return .failure(error)
+                }
+                best = min(best, elapsed(start))
+            }
+            let r = result!
+            lines.append(String(format: "  %@: %.0f events/s, %.0f blocks/s (%d events, %d blocks applied, %d decisions; load+replay %.3f s, %.1f MB/s)",
+                         mode.rawValue, Double(events) / best, Double(r.blocksApplied) / best, events, r.blocksApplied,
+                         r.decisions.count, best, Double(bytes) / best / 1e6))
+        }
+        lines.forEach { print($0) }
+        return .success(())
+    }
+
+    func elapsed(_ start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// A generated trace of pivot events over a generated hint (attached), for the benchmark.
+enum SyntheticPivotTrace {
+    static func hash(_ h: UInt64) -> PivotHash {
+        var state = h &* 0x9E37_79B9_7F4A_7C15
+        var bytes: [UInt8] = []
+        for _ in 0..<4 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: z >> (8 * UInt64(i)))) }
+        }
+        return PivotHash(bytes)!
+    }
+
+    static func write(path: String, events: Int) throws {
+        let header = try PivotHintHeader(minorInterval: 5, majorInterval: 100, pageInterval: 10_000, rangeMax: 1_000_000, minorHashLength: 4)
+        let hint = PivotHintWriter(header: header).build(hashAt: hash)
+        let writer = try TraceWriter(path: path, metadata: [TraceAttachmentName.pivotHintChecksumKey: hint.checksum.hex])
+        _ = try writer.append(.node(NodeRecord(chainID: "bench", nodeID: "bench", captureMethod: "bench")), logTime: 0)
+        for i in 0..<UInt64(events) {
+            let t = (i + 1) * 1_000_000
+            if i % 4 == 3 {
+                let forkAt = (i * 37) % 990_000 + 1, me = forkAt + 250
+                let check = (me / 100) * 100
+                _ = try writer.append(.pivot(.switch(PivotSwitch(forkAt: forkAt, meHeight: me, meHash: hash(me).bytes,
+                                                                 branch: [PivotBranchEntry(height: check, hash: hash(check).bytes)]))), logTime: t)
+            } else {
+                let h = (i * 5) % 1_000_000
+                _ = try writer.append(.pivot(.extend(PivotExtend(height: h, hash: hash(h).bytes))), logTime: t)
+            }
+        }
+        try writer.attach(name: TraceAttachmentName.pivotHint, mediaType: TraceAttachmentName.pivotHintMediaType, data: hint.bytes)
+        try writer.finish()
+    }
+}

@@ -1,0 +1,142 @@
+import CometWire
+import Foundation
+import Replay
+import Testing
+
+/// The virtual clock, strict outbound matching and ghost-peer rules, driven through the public
+/// `BlockSyncMachine` protocol by a small scripted machine (independent of the BlockSync reactor).
+@Suite struct ReplayEngineTests {
+    /// Asks every new peer for its status, requests every height a status covers, drops a peer
+    /// on NoBlockResponse, and broadcasts a status request every second.
+    struct ScriptedMachine: BlockSyncMachine {
+        var nextTick: UInt64 = 1_000_000_000
+        var requested: Int64 = 0
+
+        mutating func handle(_ input: MachineInput, at time: UInt64) -> [MachineEffect] {
+            switch input {
+            case .peerAdded(let p): return [.send(peer: p, message: .statusRequest)]
+            case .peerRemoved: return []
+            case .received(let p, .statusResponse(let height, _), _):
+                var out: [MachineEffect] = []
+                while requested < height { requested += 1; out.append(.send(peer: p, message: .blockRequest(height: requested))) }
+                return out
+            case .received(let p, .noBlockResponse(let h), _): return [.disconnect(peer: p, reason: "no block \(h)")]
+            case .received: return []
+            case .timersDue:
+                nextTick += 1_000_000_000
+                return [.broadcastStatusRequest]
+            }
+        }
+
+        var nextTimer: (deadline: UInt64, name: String)? { (nextTick, "status") }
+    }
+
+    static let node = ReplayNode(chainID: "c", initialHeight: 1, storeBase: 0, storeHeight: 0, nodeID: "n", validators: [],
+                                 appHash: [], startBlock: [], genesisTimeSeconds: 0, genesisTimeNanos: 0, profileHint: "")
+
+    static func trace(_ bodies: [(UInt64, ReplayEventBody)]) -> ReplayTrace {
+        let events = ([(0, ReplayEventBody.node(node))] + bodies).enumerated().map {
+            ReplayEvent(index: $0.offset, sequence: UInt32($0.offset + 1), time: $0.element.0, body: $0.element.1)
+        }
+        return ReplayTrace(path: "mem.trace", sha256: String(repeating: "0", count: 64), events: events, hintAttachment: nil)
+    }
+
+    static let ms: UInt64 = 1_000_000
+
+    /// Peer A reports 1..3; the node asked A for height 1 and A answered NoBlockResponse 3 ms later.
+    static let recording = trace([
+        (0, .peerConnected(peer: "A", outbound: true)),
+        (0, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.statusRequest.encode())),
+        (1 * ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.statusResponse(height: 3, base: 1).encode())),
+        (2 * ms, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.blockRequest(height: 1).encode())),
+        (5 * ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.noBlockResponse(height: 1).encode())),
+        (1000 * ms, .peerConnected(peer: "B", outbound: true)),
+    ])
+
+    static func run(_ trace: ReplayTrace, _ mode: ReplayMode) throws -> [String] {
+        let result = try ReplayEngine(trace: trace, options: ReplayOptions(profile: .tmV034, mode: mode))
+            .run(machine: { _, _ in ScriptedMachine() }, pivot: nil)
+        return result.decisions.map(\.json.canonical)
+    }
+
+    @Test func reactiveGhostAnswersAsRecorded() throws {
+        let log = try Self.run(Self.recording, .reactive)
+        #expect(log == [
+            #"{"event":1,"kind":"status_request","t":0}"#,
+            #"{"event":3,"height":1,"kind":"request","peer":"A","t":1000000}"#,
+            #"{"event":3,"height":2,"kind":"request","peer":"A","t":1000000}"#,
+            #"{"event":3,"height":3,"kind":"request","peer":"A","t":1000000}"#,
+            // Rule 3: the recorded answer to height 1 with its recorded latency (3 ms).
+            #"{"event":5,"kind":"peer_removed","peer":"A","reason":"no block 1","t":4000000}"#,
+            // Same time: the recorded event (B connects) comes before the timer.
+            #"{"event":6,"kind":"status_request","t":1000000000}"#,
+            #"{"kind":"status_request","t":1000000000,"timer":"status"}"#,
+            // Timers keep firing for the 1 s drain after the last event, then the replay ends.
+            #"{"kind":"status_request","t":2000000000,"timer":"status"}"#,
+        ])
+    }
+
+    @Test func strictComparesOutbound() throws {
+        let log = try Self.run(Self.recording, .strict)
+        #expect(log == [
+            #"{"event":1,"kind":"status_request","t":0}"#,
+            #"{"event":3,"height":1,"kind":"request","peer":"A","t":1000000}"#,
+            #"{"event":3,"height":2,"kind":"request","peer":"A","t":1000000}"#,
+            #"{"event":3,"height":3,"kind":"request","peer":"A","t":1000000}"#,
+            // Delivered as recorded, at its recorded time.
+            #"{"event":5,"kind":"peer_removed","peer":"A","reason":"no block 1","t":5000000}"#,
+            #"{"event":6,"kind":"status_request","t":1000000000}"#,
+            #"{"kind":"status_request","t":1000000000,"timer":"status"}"#,
+            #"{"kind":"status_request","t":2000000000,"timer":"status"}"#,
+            // The recording never shows requests for 2 and 3, nor any status request to B.
+            #"{"event":3,"kind":"outbound_extra","message":"block_request 2","peer":"A","t":1000000}"#,
+            #"{"event":3,"kind":"outbound_extra","message":"block_request 3","peer":"A","t":1000000}"#,
+            #"{"event":6,"kind":"outbound_extra","message":"status_request","peer":"B","t":1000000000}"#,
+            #"{"kind":"outbound_extra","message":"status_request","peer":"B","t":1000000000,"timer":"status"}"#,
+            #"{"kind":"outbound_extra","message":"status_request","peer":"B","t":2000000000,"timer":"status"}"#,
+        ])
+    }
+
+    @Test func ghostServesUnaskedHeightsOnlyWithinItsRange() {
+        let ghosts = GhostPeers(events: Self.recording.events)
+        // Asked and answered in the recording: the same answer, recorded latency.
+        #expect(ghosts.answer(.blockRequest(height: 1), to: "A", at: 0)
+            == GhostPeers.Reply(message: BlocksyncMessage.noBlockResponse(height: 1).encode(), delay: 3 * Self.ms, sourceIndex: 5))
+        // In range, never asked, no copy anywhere: silent.
+        #expect(ghosts.answer(.blockRequest(height: 2), to: "A", at: 0) == nil)
+        // Out of range: NoBlockResponse with the usual latency.
+        #expect(ghosts.answer(.blockRequest(height: 9), to: "A", at: 0)
+            == GhostPeers.Reply(message: BlocksyncMessage.noBlockResponse(height: 9).encode(), delay: 3 * Self.ms, sourceIndex: nil))
+        // Status: the latest recorded range.
+        #expect(ghosts.answer(.statusRequest, to: "A", at: 0)?.message == BlocksyncMessage.statusResponse(height: 3, base: 1).encode())
+        // A peer that never spoke does not answer.
+        #expect(ghosts.answer(.statusRequest, to: "B", at: 0) == nil)
+    }
+
+    @Test func undecodableMessageRemovesThePeer() throws {
+        let log = try Self.run(Self.trace([
+            (0, .peerConnected(peer: "A", outbound: true)),
+            (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: [0xFF, 0xFF])),
+        ]), .reactive)
+        #expect(log.count == 3)  // status request, removal, the 1 s status timer
+        #expect(log[1].contains(#""kind":"peer_removed","peer":"A","reason":"undecodable message: "#))
+    }
+
+    @Test func strictNeedsRecordedOutbound() {
+        let inboundOnly = Self.trace([
+            (0, .peerConnected(peer: "A", outbound: true)),
+            (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.statusResponse(height: 3, base: 1).encode())),
+        ])
+        #expect(throws: ReplayError.noOutbound) {
+            try ReplayEngine(trace: inboundOnly, options: ReplayOptions(profile: .tmV034, mode: .strict))
+                .run(machine: { _, _ in ScriptedMachine() }, pivot: nil)
+        }
+        #expect((try? Self.run(inboundOnly, .reactive))?.isEmpty == false)
+    }
+
+    @Test func blocksyncWithoutAMachineIsAnInputError() {
+        #expect(throws: ReplayError.noMachine) {
+            try ReplayEngine(trace: Self.recording, options: ReplayOptions(profile: .tmV034, mode: .strict)).run(machine: nil, pivot: nil)
+        }
+    }
+}
