@@ -56,14 +56,28 @@ public enum ExpectationCheck {
         golden.entries.contains { matches($0, pattern) }
     }
 
+    /// `t_min` / `t_max` (virtual ns) bound a decision's time `t`.
+    static func timeBound(_ key: String, _ value: PatternValue) -> ClosedRange<UInt64>? {
+        guard case .int(let v) = value, v >= 0 else { return nil }
+        switch key {
+        case "t_min": return UInt64(v)...UInt64.max
+        case "t_max": return 0...UInt64(v)
+        default: return nil
+        }
+    }
+
     /// A decision matches when every pattern field equals its field (`reason` and `error`
-    /// match as substrings). A compressed run matches on kind, a `height` inside its range and
+    /// match as substrings; `t_min`/`t_max` bound its time). A compressed run matches on kind, a `height` inside its range and
     /// a `peer` among its peers; a run cannot match other fields.
     static func matches(_ entry: GoldenEntry, _ pattern: [String: PatternValue]) -> Bool {
         switch entry {
         case .decision(let d):
             guard case .object(let fields) = d.json else { return false }
             for (key, want) in pattern {
+                if let bound = timeBound(key, want) {
+                    guard let t = d.json["t"]?.uint64, bound.contains(t) else { return false }
+                    continue
+                }
                 guard let have = fields[key] else { return false }
                 switch want {
                 case .string(let s):
@@ -77,6 +91,11 @@ public enum ExpectationCheck {
             return true
         case .run(let r):
             for (key, want) in pattern {
+                if let bound = timeBound(key, want) {
+                    // Some member of the run lies in the bound only if the run's span meets it.
+                    if r.lastTime < bound.lowerBound || r.firstTime > bound.upperBound { return false }
+                    continue
+                }
                 switch (key, want) {
                 case ("kind", .string(let k)): if k != r.kind.rawValue { return false }
                 case ("height", .int(let h)): if h < r.firstHeight || h > r.lastHeight { return false }
