@@ -23,9 +23,11 @@ public struct ChainSpec: Sendable {
     public var txsPerBlock: Int
     public var blockInterval: UInt64
 
+    /// App version 0: the trace's `/node` record carries no app version, and a genesis state
+    /// rebuilt from it has `Version.Consensus.App = 0` (§4.5 checks the block's version against it).
     public var configuration: ChainBuilder.Configuration {
         ChainBuilder.Configuration(seed: Array(seed.utf8), chainID: chainID, validatorPowers: validators, length: length,
-                                   txsPerBlock: txsPerBlock, blockInterval: Int64(blockInterval))
+                                   txsPerBlock: txsPerBlock, blockInterval: Int64(blockInterval), appVersion: 0)
     }
 }
 
