@@ -165,6 +165,9 @@ public struct Expectation: Sendable {
     public var decisionsInclude: [[String: PatternValue]]
     /// No decision may match any of these patterns.
     public var decisionsExclude: [[String: PatternValue]]
+    /// A known divergence of the implementation from this (spec-derived) expectation, with
+    /// the reason: the corpus test then requires the check to fail, so a fix is noticed.
+    public var knownDivergence: String?
 }
 
 /// A value in a decision pattern.

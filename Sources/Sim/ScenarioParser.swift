@@ -299,7 +299,8 @@ enum ScenarioParser {
                             switchedToConsensus: try n.optional("switched_to_consensus")?.bool(),
                             banned: try peerReasons("banned"), removed: try peerReasons("removed"),
                             decisionsInclude: try patterns("decisions_include"),
-                            decisionsExclude: try patterns("decisions_exclude"))
+                            decisionsExclude: try patterns("decisions_exclude"),
+                            knownDivergence: try n.optional("known_divergence")?.string())
         try n.finish()
         return e
     }
