@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "BlockSync", dependencies: [
             "CometWire",
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
         .target(name: "Replay", dependencies: [

@@ -160,8 +160,8 @@ public struct EvidenceList: ProtoMessage, Hashable {
         }
     }
 
-    /// The total encoded size of the evidence items (for the `evidence bytes ≤ params` check).
-    public var byteSize: Int { evidence.reduce(0) { $0 + $1.payload.count } }
+    /// `EvidenceData.ByteSize`: the encoded size of the list (for the `evidence bytes ≤ params` check).
+    public var byteSize: Int { encodedSize }
 }
 
 /// `tendermint.types.Block`: header, transactions, evidence and the commit for the previous block.

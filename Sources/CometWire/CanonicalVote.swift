@@ -1,9 +1,12 @@
 import ProtoWire
 
-/// `tendermint.types.SignedMsgType` values used in votes.
-public enum SignedMsgType: Int32, Sendable {
-    case prevote = 1
-    case precommit = 2
+/// `tendermint.types.SignedMsgType` (an open enum on the wire: any value round-trips).
+public struct SignedMsgType: RawRepresentable, Hashable, Sendable {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let unknown = SignedMsgType(rawValue: 0)
+    public static let prevote = SignedMsgType(rawValue: 1)
+    public static let precommit = SignedMsgType(rawValue: 2)
 }
 
 /// `tendermint.types.CanonicalVote`: what a validator signs (specs/cometbft-blocksync.md §4.3).
@@ -71,4 +74,48 @@ public func voteExtensionSignBytes(extension ext: [UInt8], height: Int64, round:
     w.fixed64(3, UInt64(bitPattern: round))
     w.string(4, chainID)
     return ProtoWriter.delimited(w.bytes)
+}
+
+/// The sign bytes of every precommit in one commit, built from two shared parts: only the
+/// timestamp differs between validators voting the same way (Go caches the same way).
+struct CommitSignBytes {
+    private let forBlock: [UInt8]
+    private let forNil: [UInt8]
+    private let suffix: [UInt8]
+    private let commit: Commit
+
+    init(commit: Commit, chainID: String) {
+        self.commit = commit
+        func head(_ id: BlockID?) -> [UInt8] {
+            var vote = CanonicalVote(type: .precommit, height: commit.height, round: Int64(commit.round), blockID: id,
+                                     timestamp: .goZero, chainID: "").encoded()
+            // Drop the timestamp field (always last without a chain id): tag 0x2a, length, body.
+            let ts = ProtoWriter.varintSize(UInt64(Timestamp.goZero.encodedSize)) + 1 + Timestamp.goZero.encodedSize
+            vote.removeLast(ts)
+            return vote
+        }
+        forBlock = head(commit.blockID)
+        forNil = head(nil)
+        var w = ProtoWriter()
+        w.string(6, chainID)
+        suffix = w.bytes
+    }
+
+    /// `VoteSignBytes` of signature `index`.
+    func bytes(_ index: Int) -> [UInt8] {
+        let sig = commit.signatures[index]
+        let head = sig.blockIDFlag == .commit ? forBlock : forNil
+        var ts = ProtoWriter(capacity: 16)
+        ts.message(5, sig.timestamp, always: true)
+        let length = head.count + ts.bytes.count + suffix.count
+        var out = [UInt8]()
+        out.reserveCapacity(length + 2)
+        var prefix = ProtoWriter(capacity: 2)
+        prefix.writeVarint(UInt64(length))
+        out.append(contentsOf: prefix.bytes)
+        out.append(contentsOf: head)
+        out.append(contentsOf: ts.bytes)
+        out.append(contentsOf: suffix)
+        return out
+    }
 }

@@ -26,6 +26,10 @@ public struct ChainBuilder: Sendable {
         public var blockInterval: Int64
         public var initialHeight: Int64
         public var appVersion: UInt64
+        /// Validators (set-order indices) whose precommit is always missing (flag ABSENT).
+        public var absentValidators: Set<Int> = []
+        /// Validators (set-order indices) that always precommit nil (flag NIL, signed, not counted).
+        public var nilVoters: Set<Int> = []
 
         public init(seed: [UInt8], chainID: String = "syncreplay-chain", validatorPowers: [Int64] = [10, 10, 10, 10],
                     length: Int, txsPerBlock: Int = 2, genesisTime: Timestamp = Timestamp(seconds: 1_700_000_000, nanos: 0),
@@ -124,11 +128,12 @@ public struct ChainBuilder: Sendable {
     }
 
     /// A commit for `blockID` at `height` signed by the validators in `signers` (others absent).
+    /// `configuration.absentValidators` are absent and `nilVoters` vote nil in every commit.
     public func commit(height: Int64, blockID: BlockID, blockTime: Timestamp, signers: Set<Int>? = nil) -> Commit {
         let sigs = validatorSet.validators.indices.map { i -> CommitSig in
-            guard signers?.contains(i) ?? true else { return .absent }
+            guard signers?.contains(i) ?? true, !configuration.absentValidators.contains(i) else { return .absent }
             let t = blockTime.adding(nanoseconds: configuration.blockInterval &+ Int64(i) * 1_000_000)
-            return sign(index: i, height: height, blockID: blockID, timestamp: t)
+            return sign(index: i, height: height, blockID: configuration.nilVoters.contains(i) ? nil : blockID, timestamp: t)
         }
         return Commit(height: height, round: 0, blockID: blockID, signatures: sigs)
     }
@@ -187,7 +192,7 @@ public struct ChainBuilder: Sendable {
             header.consensusHash = HashedParams.cometDefault.hash()
             header.appHash = i == 0 ? [] : appHashes[i - 1]
             header.lastResultsHash = i == 0 ? Merkle.root([]) : resultsHashes[i - 1]
-            header.proposerAddress = validatorSet.validators[i % validatorSet.count].address
+            header.proposerAddress = validatorSet.count == 0 ? [] : validatorSet.validators[i % validatorSet.count].address
             let fork = variant == .forkedByMinority(height: height)
             var block = Block(header: header, data: BlockData(txs: transactions(height: height, fork: fork)), lastCommit: lastCommit)
             block.fillHeaderHashes()

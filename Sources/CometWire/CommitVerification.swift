@@ -1,21 +1,36 @@
 import Crypto
 
-/// Which variant of the commit checks a node version runs (specs/cometbft-blocksync.md §4.4).
+/// Which variant of the commit checks a node version runs (`types/validation.go`; tm v0.34:
+/// `types/validator_set.go`; specs/cometbft-blocksync.md §4.4). Read from the tagged sources:
+/// batch verification from cometbft v0.38.0, `CommitSig.ValidateBasic` in the single path from
+/// v0.38.3, the index/address check from v0.38.21.
 public struct CommitVerificationOptions: Hashable, Sendable {
-    /// cometbft errors when `vals.Validators[idx].Address != sig.ValidatorAddress`; tm v0.34 did not check.
+    /// Error when `vals.Validators[idx].Address != sig.ValidatorAddress`.
     public var checkValidatorAddress: Bool
-    /// cometbft runs `CommitSig.ValidateBasic` on every signature it looks at.
+    /// Run `CommitSig.ValidateBasic` on every looked-at signature (single-verification path only).
     public var validateSignatures: Bool
+    /// Use cometbft's batch path when the commit has ≥ 2 signatures and every key is ed25519:
+    /// collect signatures (address checks, power tally, early stop) first, report too little
+    /// power before any bad signature, then report the first invalid collected signature.
+    /// Results equal the batch verifier's; signatures are still checked one by one.
+    public var batchVerification: Bool
 
-    public init(checkValidatorAddress: Bool, validateSignatures: Bool) {
+    public init(checkValidatorAddress: Bool, validateSignatures: Bool, batchVerification: Bool) {
         self.checkValidatorAddress = checkValidatorAddress
         self.validateSignatures = validateSignatures
+        self.batchVerification = batchVerification
     }
 
-    /// tendermint v0.34 (`types/validator_set.go`): index lookup, no address check.
-    public static let tendermintV034 = CommitVerificationOptions(checkValidatorAddress: false, validateSignatures: false)
-    /// cometbft (`types/validation.go`): address check and `CommitSig.ValidateBasic`.
-    public static let cometbft = CommitVerificationOptions(checkValidatorAddress: true, validateSignatures: true)
+    /// tendermint v0.34 and cometbft v0.34/v0.37: single verification by index, no address check.
+    public static let tendermintV034 = CommitVerificationOptions(checkValidatorAddress: false, validateSignatures: false, batchVerification: false)
+    /// cometbft v0.38.0–v0.38.2: batch path added.
+    public static let cometbftV038 = CommitVerificationOptions(checkValidatorAddress: false, validateSignatures: false, batchVerification: true)
+    /// cometbft v0.38.3–v0.38.20 and v1.0.x: `CommitSig.ValidateBasic` in the single path.
+    public static let cometbftV038_3 = CommitVerificationOptions(checkValidatorAddress: false, validateSignatures: true, batchVerification: true)
+    /// cometbft v0.38.21+: validator address checked against the index.
+    public static let cometbftV038_21 = CommitVerificationOptions(checkValidatorAddress: true, validateSignatures: true, batchVerification: true)
+    /// The newest behaviour (`cometbftV038_21`).
+    public static let cometbft = cometbftV038_21
 }
 
 /// Why a commit does not prove a block, with Go's error texts (§4.4).
@@ -30,12 +45,12 @@ public enum CommitVerificationError: Error, Hashable, Sendable, CustomStringConv
 
     public var description: String {
         switch self {
-        case .wrongSetSize(let v, let s): return "invalid commit -- wrong set size: \(v) vs \(s)"
-        case .wrongHeight(let e, let g): return "invalid commit -- wrong height: \(e) vs \(g)"
+        case .wrongSetSize(let v, let s): return "Invalid commit -- wrong set size: \(v) vs \(s)"
+        case .wrongHeight(let e, let g): return "Invalid commit -- wrong height: \(e) vs \(g)"
         case .wrongBlockID(let e, let g): return "invalid commit -- wrong block ID: want \(e), got \(g)"
-        case .invalidSignature(let i, let r): return "invalid signature at index \(i): \(r)"
+        case .invalidSignature(let i, let r): return "invalid signatures at index \(i): \(r)"
         case .wrongValidatorAddress(let i, let e, let g):
-            return "wrong validator address (#\(i)): expected \(Hex.upper(e)), got \(Hex.upper(g))"
+            return "validator address mismatch at index \(i): expected \(Hex.upper(e)), got \(Hex.upper(g))"
         case .wrongSignature(let i, let s): return "wrong signature (#\(i)): \(Hex.upper(s))"
         case .insufficientVotingPower(let g, let n):
             return "invalid commit -- insufficient voting power: got \(g), needed more than \(n)"
@@ -65,14 +80,7 @@ extension ValidatorSet {
     public func verifyCommitLight(chainID: String, blockID: BlockID, height: Int64, commit: Commit,
                                   options: CommitVerificationOptions = .cometbft) throws(CommitVerificationError) {
         try verifyBasics(blockID: blockID, height: height, commit: commit)
-        let needed = votingPowerNeeded
-        var tallied: Int64 = 0
-        for (i, sig) in commit.signatures.enumerated() where sig.blockIDFlag == .commit {
-            try verifyOne(index: i, sig: sig, chainID: chainID, commit: commit, options: options)
-            tallied = tallied.addingReportingOverflow(validators[i].votingPower).partialValue
-            if tallied > needed { return }
-        }
-        throw .insufficientVotingPower(got: tallied, needed: needed)
+        try verifySignatures(chainID: chainID, commit: commit, options: options, full: false)
     }
 
     /// `VerifyCommit` (full, §4.4): every COMMIT and NIL signature is verified, only COMMIT
@@ -80,15 +88,61 @@ extension ValidatorSet {
     public func verifyCommit(chainID: String, blockID: BlockID, height: Int64, commit: Commit,
                              options: CommitVerificationOptions = .cometbft) throws(CommitVerificationError) {
         try verifyBasics(blockID: blockID, height: height, commit: commit)
+        try verifySignatures(chainID: chainID, commit: commit, options: options, full: true)
+    }
+
+    /// `shouldBatchVerify`: at least 2 signatures and every key ed25519.
+    private func usesBatchPath(_ commit: Commit, _ options: CommitVerificationOptions) -> Bool {
+        guard options.batchVerification, commit.signatures.count >= 2 else { return false }
+        return validators.allSatisfy { if case .ed25519 = $0.pubKey { return true } else { return false } }
+    }
+
+    private func verifySignatures(chainID: String, commit: Commit, options: CommitVerificationOptions,
+                                  full: Bool) throws(CommitVerificationError) {
         let needed = votingPowerNeeded
         var tallied: Int64 = 0
-        for (i, sig) in commit.signatures.enumerated() where sig.blockIDFlag != .absent {
-            try verifyOne(index: i, sig: sig, chainID: chainID, commit: commit, options: options)
-            if sig.blockIDFlag == .commit {
-                tallied = tallied.addingReportingOverflow(validators[i].votingPower).partialValue
+        // Light ignores everything but COMMIT and counts all it checks; full ignores ABSENT and counts COMMIT.
+        func ignored(_ s: CommitSig) -> Bool { full ? s.blockIDFlag == .absent : s.blockIDFlag != .commit }
+        func counted(_ s: CommitSig) -> Bool { full ? s.blockIDFlag == .commit : true }
+        let signBytes = CommitSignBytes(commit: commit, chainID: chainID)
+        if usesBatchPath(commit, options) {
+            var collected: [Int] = []
+            for (i, sig) in commit.signatures.enumerated() where !ignored(sig) {
+                let val = validators[i]
+                if options.checkValidatorAddress && val.address != sig.validatorAddress {
+                    throw .wrongValidatorAddress(index: i, expected: val.address, got: sig.validatorAddress)
+                }
+                // `BatchVerifier.Add` rejects a signature that is not 64 bytes.
+                if sig.signature.count != 64 { throw .invalidSignature(index: i, reason: "invalid signature") }
+                collected.append(i)
+                if counted(sig) { tallied = tallied.addingReportingOverflow(val.votingPower).partialValue }
+                if !full && tallied > needed { break }
             }
+            if tallied <= needed { throw .insufficientVotingPower(got: tallied, needed: needed) }
+            for i in collected where !signatureVerifies(index: i, signBytes: signBytes, commit: commit) {
+                throw .wrongSignature(index: i, signature: commit.signatures[i].signature)
+            }
+            return
+        }
+        for (i, sig) in commit.signatures.enumerated() where !ignored(sig) {
+            if options.validateSignatures {
+                do { try sig.validateBasic() } catch { throw .invalidSignature(index: i, reason: error.message) }
+            }
+            let val = validators[i]
+            if options.checkValidatorAddress && val.address != sig.validatorAddress {
+                throw .wrongValidatorAddress(index: i, expected: val.address, got: sig.validatorAddress)
+            }
+            if !signatureVerifies(index: i, signBytes: signBytes, commit: commit) {
+                throw .wrongSignature(index: i, signature: sig.signature)
+            }
+            if counted(sig) { tallied = tallied.addingReportingOverflow(val.votingPower).partialValue }
+            if !full && tallied > needed { return }
         }
         if tallied <= needed { throw .insufficientVotingPower(got: tallied, needed: needed) }
+    }
+
+    private func signatureVerifies(index i: Int, signBytes: CommitSignBytes, commit: Commit) -> Bool {
+        SignatureCheck.verify(commit.signatures[i].signature, message: signBytes.bytes(i), key: validators[i].pubKey)
     }
 
     /// `verifyBasicValsAndCommit`: set size, height and BlockID agree.
@@ -98,21 +152,6 @@ extension ValidatorSet {
         }
         if height != commit.height { throw .wrongHeight(expected: height, got: commit.height) }
         if blockID != commit.blockID { throw .wrongBlockID(expected: blockID, got: commit.blockID) }
-    }
-
-    private func verifyOne(index i: Int, sig: CommitSig, chainID: String, commit: Commit,
-                           options: CommitVerificationOptions) throws(CommitVerificationError) {
-        if options.validateSignatures {
-            do { try sig.validateBasic() } catch { throw .invalidSignature(index: i, reason: error.message) }
-        }
-        let val = validators[i]
-        if options.checkValidatorAddress && val.address != sig.validatorAddress {
-            throw .wrongValidatorAddress(index: i, expected: val.address, got: sig.validatorAddress)
-        }
-        let bytes = CanonicalVote(commit: commit, index: i, chainID: chainID).signBytes
-        if !SignatureCheck.verify(sig.signature, message: bytes, key: val.pubKey) {
-            throw .wrongSignature(index: i, signature: sig.signature)
-        }
     }
 
     /// Every signature's verdict without early exit (for reports such as `block verify`):

@@ -99,13 +99,16 @@ extension ValidatorSet {
 }
 
 extension Block {
-    /// What `BlockFromProto` checks when a node decodes a received block (§1.5, §3.2): every
-    /// `CommitSig.ValidateBasic` and the commit's `BlockID.ValidateBasic` (at any height,
-    /// from `CommitFromProto`), then `Block.ValidateBasic`.
+    /// What `BlockFromProto` checks when a node decodes a received block (§1.5, §3.2), in its
+    /// order: `Header.ValidateBasic`; for the LastCommit `BlockID.ValidateBasic`, every
+    /// `CommitSig.ValidateBasic` (at any height) and `Commit.ValidateBasic`; then
+    /// `Block.ValidateBasic`. (Evidence items are opaque here and not validated.)
     public func validateFromProto() throws(ValidateBasicError) {
+        try header.validateBasic()
         if let lastCommit {
             try lastCommit.blockID.validateBasic()
             for sig in lastCommit.signatures { try sig.validateBasic() }
+            try lastCommit.validateBasic()
         }
         try validateBasic()
     }

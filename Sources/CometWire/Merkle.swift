@@ -165,10 +165,11 @@ public struct PartSet: Sendable, Hashable {
 }
 
 extension Block {
-    /// `Block.Hash()`: the header hash. Go's `fillHeader` (which fills empty
-    /// LastCommitHash/DataHash/EvidenceHash first) is not applied: blocks that passed
-    /// `validateBasic()` already carry those hashes, and `ChainBuilder` fills them.
-    public func hash() -> [UInt8] { header.hash() }
+    /// `Block.Hash()`: the header hash; empty (Go: nil) without a LastCommit. Go's
+    /// `fillHeader` (which fills empty LastCommitHash/DataHash/EvidenceHash first) is not
+    /// applied: blocks that passed `validateBasic()` already carry those hashes, and
+    /// `ChainBuilder` fills them.
+    public func hash() -> [UInt8] { lastCommit == nil ? [] : header.hash() }
 
     /// The part set of this block's canonical encoding (re-encoded, never the peer's bytes, §3.4).
     public func partSet() -> PartSet { PartSet(bytes: encoded()) }

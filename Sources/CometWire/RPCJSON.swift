@@ -211,7 +211,14 @@ public enum RPCJSON {
 
         func fail(_ reason: String) -> RPCJSONError { RPCJSONError(path: path, reason: reason) }
 
-        var brief: String { String(String(describing: value).prefix(120)) }
+        /// Up to 120 characters of the value as compact JSON (one line, sorted keys).
+        var brief: String {
+            if JSONSerialization.isValidJSONObject(value),
+               let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) {
+                return String(String(decoding: data, as: UTF8.self).prefix(120))
+            }
+            return String(String(describing: value).prefix(120))
+        }
 
         func field(_ key: String) throws(RPCJSONError) -> J {
             guard let obj = value as? [String: Any] else { throw fail("expected an object") }

@@ -124,7 +124,8 @@ extension Block {
         }
         let eh = evidence.hash()
         if header.evidenceHash != eh {
-            throw ValidateBasicError("wrong Header.EvidenceHash. Expected \(Hex.upper(eh)), got \(Hex.upper(header.evidenceHash))")
+            // Go prints the header's value as "Expected"; reproduced.
+            throw ValidateBasicError("wrong Header.EvidenceHash. Expected \(Hex.upper(header.evidenceHash)), got \(Hex.upper(eh))")
         }
     }
 }

@@ -13,9 +13,9 @@ public enum AlignmentStep: Equatable, Sendable {
 ///
 /// Common prefix and suffix are trimmed first, so the usual case (a few differences in a long
 /// log) costs little. When more than `maxEdits` edits would be needed, the middle is reported
-/// as missing-then-extra, which keeps time and memory bounded on unrelated logs.
+/// as missing-then-extra, which keeps time and memory (O(D²) integers) bounded on unrelated logs.
 public enum Alignment {
-    public static let defaultMaxEdits = 4096
+    public static let defaultMaxEdits = 2048
 
     public static func align<K: Equatable>(_ a: [K], _ b: [K], maxEdits: Int = defaultMaxEdits) -> [AlignmentStep] {
         var prefix = 0
@@ -46,10 +46,11 @@ public enum Alignment {
         let maxD = min(n + m, maxEdits)
         let offset = maxD + 1
         var v = [Int](repeating: 0, count: 2 * maxD + 3)
+        // trace[d] holds the frontier before round d for diagonals -d...d (O(D²) memory in all).
         var trace: [[Int]] = []
         var found = false
         outer: for d in 0...maxD {
-            trace.append(v)
+            trace.append(Array(v[(offset - d)...(offset + d)]))
             var k = -d
             while k <= d {
                 var x: Int
@@ -71,14 +72,15 @@ public enum Alignment {
         var x = n, y = m
         for d in stride(from: trace.count - 1, through: 0, by: -1) {
             let vd = trace[d]
+            let at = { (k: Int) in vd[k + d] }
             let k = x - y
             let prevK: Int
             if d == 0 {
                 while x > 0, y > 0 { x -= 1; y -= 1; steps.append(.pair(expected: x, actual: y)) }
                 break
             }
-            if k == -d || (k != d && vd[offset + k - 1] < vd[offset + k + 1]) { prevK = k + 1 } else { prevK = k - 1 }
-            let prevX = vd[offset + prevK]
+            if k == -d || (k != d && at(k - 1) < at(k + 1)) { prevK = k + 1 } else { prevK = k - 1 }
+            let prevX = at(prevK)
             let prevY = prevX - prevK
             while x > prevX, y > prevY { x -= 1; y -= 1; steps.append(.pair(expected: x, actual: y)) }
             if prevK == k + 1 { steps.append(.extra(actual: prevY)) } else { steps.append(.missing(expected: prevX)) }

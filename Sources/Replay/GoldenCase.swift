@@ -151,9 +151,11 @@ public struct GoldenCase: Sendable {
                 throw CaseError("no golden at \(path); create it with: \(ShellQuote.command(["syncreplay", tracePath, "--expect", path, "--profile", options.profile.rawValue, "--mode", options.mode.rawValue] + extraArguments + ["--record", "missing"]))")
             }
             try write(actualGolden, to: path)
+            removeStalePending(path)
             return .recorded(header: header, result: result, path: path, reason: record!)
         }
         let comparison = GoldenComparison.compare(expected: golden.entries, actual: result.decisions)
+        if comparison.matches || record == .failed || record == .all { removeStalePending(path) }
         if comparison.matches && golden.provenance == provenance {
             if record == .all {
                 try write(actualGolden, to: path)
@@ -185,6 +187,13 @@ public struct GoldenCase: Sendable {
             reproduceCommand: ShellQuote.command(base + ["--profile", options.profile.rawValue, "--mode", options.mode.rawValue] + extraArguments),
             updateCommand: ShellQuote.command(base + extraArguments + ["--record", "failed"]))
         return .diverged(report: report, result: result, pending: pending)
+    }
+
+    /// A pending golden left by an earlier failing run is stale once the golden is current.
+    private func removeStalePending(_ path: String) {
+        guard !ci else { return }
+        let pending = GoldenNaming.pending(golden: path)
+        if pending != path, FileManager.default.fileExists(atPath: pending) { try? FileManager.default.removeItem(atPath: pending) }
     }
 
     private func write(_ golden: GoldenFile, to path: String) throws {

@@ -7,6 +7,9 @@ public enum MachineInput: Sendable {
     case peerRemoved(peer: String, reason: String)
     /// A decoded BlockchainChannel message; `size` is its encoded length in bytes.
     case received(peer: String, message: BlocksyncMessage, size: Int)
+    /// Bytes from `peer` that do not decode as a blocksync message (the reactor stops the
+    /// peer, §3.2 `ValidateMsg`).
+    case undecodable(peer: String, error: String)
     /// The machine's earliest timer is due.
     case timersDue
 }
@@ -31,8 +34,9 @@ public protocol BlockSyncMachine {
     var nextTimer: (deadline: UInt64, name: String)? { get }
 }
 
-/// Builds the machine for a trace's node record and a profile.
-public typealias MachineFactory = @Sendable (ReplayNode, ReplayProfile) throws -> any BlockSyncMachine
+/// Builds the machine for a trace (its `/node` record, attachments and first event time) and
+/// a profile.
+public typealias MachineFactory = @Sendable (ReplayTrace, ReplayProfile) throws -> any BlockSyncMachine
 
 /// The result of one pivot-hint check, in the fields of DESIGN.md §4.
 public struct PivotOutcome: Equatable, Sendable {

@@ -74,8 +74,8 @@ public struct ReplayResult: Sendable {
 /// **Reactive mode.** Ghost peers (`GhostPeers`) answer the reactor's requests; recorded
 /// inbound block responses are not delivered as such.
 ///
-/// A message that does not decode removes its peer (`peer_removed`, reason
-/// `undecodable message: …`), as `ValidateMsg` failure does in the reactor (§3.2).
+/// A message that does not decode reaches the machine as `undecodable`; the reactor stops the
+/// peer as on a `ValidateMsg` failure (§3.2).
 public struct ReplayEngine {
     public let trace: ReplayTrace
     public let options: ReplayOptions
@@ -90,14 +90,14 @@ public struct ReplayEngine {
     public func run(machine makeMachine: MachineFactory?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
         var state = RunState(options: options, events: trace.events)
         if trace.hasBlocksync {
-            guard let node = trace.node else { throw .noNodeRecord }
+            guard trace.node != nil else { throw .noNodeRecord }
             guard let makeMachine else { throw .noMachine }
             if options.mode == .strict && !trace.events.contains(where: {
                 if case .blocksync(_, false, _) = $0.body { return true }; return false
             }) {
                 throw .noOutbound
             }
-            do { state.machine = try makeMachine(node, options.profile) } catch { throw .machine(String(describing: error)) }
+            do { state.machine = try makeMachine(trace, options.profile) } catch { throw .machine(String(describing: error)) }
         }
         if trace.hasPivot {
             guard let pivot else { throw .noHint }
@@ -249,14 +249,12 @@ struct RunState {
         apply(machine!.handle(.received(peer: reply.peer, message: message, size: reply.message.count), at: now), cause: reply.cause)
     }
 
+    /// Decodes, or hands the bytes to the machine as undecodable (it stops the peer).
     mutating func decodeOrRemove(peer: String, bytes: [UInt8], cause: DecisionCause) -> BlocksyncMessage? {
         do {
             return try BlocksyncMessage.decode(bytes)
         } catch {
-            let reason = "undecodable message: \(error)"
-            append(.peerRemoved(peer: peer, reason: reason), cause: cause)
-            connected.remove(peer)
-            apply(machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now), cause: cause)
+            apply(machine!.handle(.undecodable(peer: peer, error: String(describing: error)), at: now), cause: cause)
             return nil
         }
     }

@@ -101,12 +101,30 @@ public struct ReplayTrace: Sendable {
     public var events: [ReplayEvent]
     /// The pivot-hint file attached to the trace, with its checksum when the trace names one.
     public var hintAttachment: (data: [UInt8], checksum: String?)?
+    /// The `genesis.json` attachment (a CometBFT genesis document, or a `/genesis` RPC
+    /// response), when the recorder attached one.
+    public var genesisAttachment: [UInt8]?
 
-    public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?) {
+    public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?,
+                genesisAttachment: [UInt8]? = nil) {
         self.path = path
         self.sha256 = sha256
         self.events = events
         self.hintAttachment = hintAttachment
+        self.genesisAttachment = genesisAttachment
+    }
+
+    /// The reactor's starting state: from the attached genesis document when there is one
+    /// (exact consensus parameters and app version), else from the `/node` record
+    /// (`ReplayNode.genesisState`). Throws when the attachment does not parse.
+    public func initialState() throws(CaseError) -> ChainState? {
+        if let bytes = genesisAttachment {
+            let document: RPCDocument
+            do { document = try RPCJSON.parse(bytes) } catch { throw CaseError("the trace's genesis.json attachment: \(error)") }
+            guard case .genesis(let g) = document else { throw CaseError("the trace's genesis.json attachment is not a genesis document") }
+            return g.initialState
+        }
+        return node?.genesisState
     }
 
     /// The first `/node` record, if any.
@@ -153,5 +171,21 @@ extension ReplayEvent {
         case .pivotExtend(let h, _, let o): return "pivot extend height=\(h) observed=\(o.rawValue)"
         case .capture(let kind, let detail): return "capture \(kind)" + (detail.isEmpty ? "" : ": \(detail)")
         }
+    }
+}
+
+extension ReplayNode {
+    /// The node's state before its first block when it syncs from genesis (`storeHeight == 0`):
+    /// `MakeGenesisState` from the recorded chain id, initial height, genesis time, validators
+    /// (ordered as Go's `NewValidatorSet` orders them) and app hash, with CometBFT's default
+    /// consensus parameters and app version 0 (the `/node` record carries no others; attach
+    /// `genesis.json` for chains that differ, see `ReplayTrace.initialState`). Nil for a node that
+    /// resumes from a stored block: its state needs the application results of that block.
+    public var genesisState: ChainState? {
+        guard storeHeight == 0 else { return nil }
+        let set = ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
+        return ChainState.genesis(chainID: chainID, initialHeight: initialHeight == 0 ? 1 : initialHeight,
+                                  genesisTime: Timestamp(seconds: genesisTimeSeconds, nanos: genesisTimeNanos),
+                                  validators: set, appHash: appHash)
     }
 }

@@ -40,7 +40,8 @@ public enum ReplayTraceLoader {
         if let a = attachments.first(where: { $0.name == TraceAttachmentName.pivotHint }) {
             hint = (a.data, reader.traceMetadata[TraceAttachmentName.pivotHintChecksumKey])
         }
-        return ReplayTrace(path: path, sha256: sha, events: events, hintAttachment: hint)
+        let genesis = attachments.first { $0.name == "genesis.json" }?.data
+        return ReplayTrace(path: path, sha256: sha, events: events, hintAttachment: hint, genesisAttachment: genesis)
     }
 
     static func observed(_ o: PivotObservation) -> ObservedOutcome {

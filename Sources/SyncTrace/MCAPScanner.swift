@@ -57,6 +57,9 @@ public struct MCAPScanner {
                 : "a 9-byte record prefix (opcode and length), \(remaining) bytes left")
         }
         let prefix = try reader.bytes(at: offset, count: 9)
+        guard prefix.count == 9 else {
+            throw TraceError.truncated(offset: offset, expected: "a 9-byte record prefix (the file shrank while being read)")
+        }
         let opcode = prefix[prefix.startIndex]
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(prefix[prefix.startIndex + 1 + i]) << UInt64(8 * i) }
@@ -70,12 +73,14 @@ public struct MCAPScanner {
             throw TraceError.truncated(offset: offset + 9, expected: "\(length) bytes of \(MCAPOpcode.name(of: opcode)) content")
         }
         if opcode == MCAPOpcode.dataEnd.rawValue, trackCRC { dataSectionCRC = dataCRC.value }
-        let record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
-        if trackCRC && !sawDataEnd {
+        if trackCRC && !sawDataEnd && opcode != MCAPOpcode.dataEnd.rawValue {
             dataCRC.update(prefix)
             dataCRC.update(content)
         }
+        // The framing is sound: a malformed record's content does not stop a scan that goes on
+        // (doctor) from finding the next record.
         position = offset + 9 + length
+        let record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
         switch record {
         case .dataEnd: sawDataEnd = true
         case .footer:

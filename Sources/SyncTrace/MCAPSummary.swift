@@ -118,6 +118,9 @@ public struct MCAPSummary: Sendable {
             throw TraceError.badSummary(offset: offset, reason: "index points at \(length) bytes past the end of the file")
         }
         let bytes = try source.read(at: offset, count: Int(length))
+        guard bytes.count == Int(length) else {
+            throw TraceError.truncated(offset: offset, expected: "\(length) bytes of \(expected.name)")
+        }
         guard bytes[0] == expected.rawValue else {
             throw TraceError.unexpectedRecord(offset: offset, found: MCAPOpcode.name(of: bytes[0]), expected: expected.name)
         }

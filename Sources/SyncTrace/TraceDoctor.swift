@@ -182,6 +182,17 @@ public enum TraceDoctor {
             } catch let error as TraceError {
                 if case .compressedChunk = error { throw error }
                 if case .io = error { throw error }
+                if let o = errorOffset(error), o < d.intactUntil {
+                    // Damage inside a chunk that was read whole: report it, go on with the next record.
+                    problem(o, error.description + "; the rest of that chunk is skipped")
+                    continue scan
+                }
+                if walker.scanner.position > d.intactUntil {
+                    // A well-framed record with malformed content: report it and skip it.
+                    problem(errorOffset(error) ?? d.intactUntil, error.description + "; record skipped")
+                    d.intactUntil = walker.scanner.position
+                    continue scan
+                }
                 let lost = d.fileSize &- d.intactUntil
                 problem(errorOffset(error) ?? d.intactUntil,
                         "\(error.description); \(lost) bytes from offset \(d.intactUntil) to the end are unreadable")

@@ -120,6 +120,13 @@ public final class TraceReader {
         return s
     }
 
+    /// Calls `body` with every event in order, streaming (constant memory); stops at the
+    /// first damage by throwing, after `body` has seen the intact prefix.
+    public func forEach(_ body: (TraceEntry) throws -> Void) throws {
+        var stream = try events()
+        while let entry = try stream.next() { try body(entry) }
+    }
+
     /// Every event, in order (convenience for small traces and tests).
     public func readAll() throws -> [TraceEntry] {
         var stream = try events()
@@ -173,6 +180,8 @@ public struct TraceEventStream {
     var minTime: UInt64 = 0
     var minSequence: UInt32 = 0
     private var last: (sequence: UInt32, logTime: UInt64)?
+    /// The last message's channel and topic (consecutive messages usually share a channel).
+    private var cachedChannel: (id: UInt16, topic: TraceTopic?) = (0, nil)
 
     init(walker: MCAPWalker?, channels: [UInt16: MCAPChannel], stopAtDataEnd: Bool) {
         self.walker = walker
@@ -191,18 +200,27 @@ public struct TraceEventStream {
             case .inChunk(let o, _, let r): offset = o; record = r
             }
             switch record {
-            case .channel(let c): channels[c.id] = c
+            case .channel(let c):
+                channels[c.id] = c
+                if c.id == cachedChannel.id { cachedChannel = (0, nil) }
             case .dataEnd(let stored):
                 if stopAtDataEnd { return nil }
                 if stored != 0, let computed = w.scanner.dataSectionCRC, computed != stored {
                     throw TraceError.crcMismatch(offset: offset, what: "data section", stored: stored, computed: computed)
                 }
             case .message(let m):
-                guard let channel = channels[m.channelID] else {
-                    throw TraceError.unknownChannel(offset: offset, channelID: m.channelID)
-                }
-                guard let topic = TraceTopic(rawValue: channel.topic) else {
-                    throw TraceError.unknownTopic(offset: offset, topic: channel.topic)
+                let topic: TraceTopic
+                if m.channelID == cachedChannel.id, let cached = cachedChannel.topic {
+                    topic = cached
+                } else {
+                    guard let channel = channels[m.channelID] else {
+                        throw TraceError.unknownChannel(offset: offset, channelID: m.channelID)
+                    }
+                    guard let t = TraceTopic(rawValue: channel.topic) else {
+                        throw TraceError.unknownTopic(offset: offset, topic: channel.topic)
+                    }
+                    topic = t
+                    cachedChannel = (m.channelID, t)
                 }
                 if let last {
                     guard m.sequence > last.sequence else {

@@ -13,7 +13,7 @@ struct BenchWire: ParsableCommand {
         Builds a deterministic chain per validator count (ChainBuilder, equal powers), then
         repeatedly decodes each block's BlockResponse bytes, recomputes its BlockID (header
         hash + 65,536-byte part set) and verifies it with the next block's LastCommit, as the
-        reactor does per applied block. The physical reference is swift-crypto's raw ed25519
+        reactor does per applied block; the last three columns split the time per block. The physical reference is swift-crypto's raw ed25519
         verification rate, measured in the same run; "bound" is that rate divided by the
         signatures VerifyCommitLight must check (just over 2/3 of the validators).
 
@@ -37,7 +37,8 @@ struct BenchWire: ParsableCommand {
         }
         let verifyRate = rawVerifyRate()
         print("raw ed25519 verify (swift-crypto): \(Int(verifyRate)) verifies/s")
-        print("validators  sigs/block  blocks/s  sigs verified/s  bound (blocks/s)  of bound")
+        print("SignatureCheck.verify (key parsed per call): \(Int(signatureCheckRate())) verifies/s")
+        print("validators  sigs/block  blocks/s  sigs verified/s  bound (blocks/s)  of bound  decode µs  BlockID µs  verify µs")
         for n in validators {
             let builder = ChainBuilder(.init(seed: Array("bench".utf8), chainID: "bench-chain",
                                              validatorPowers: Array(repeating: 10, count: n), length: 9, txsPerBlock: txs))
@@ -50,16 +51,26 @@ struct BenchWire: ParsableCommand {
             let clock = ContinuousClock()
             let start = clock.now
             var elapsed = Duration.zero
+            var decodeTime = Duration.zero, hashTime = Duration.zero, verifyTime = Duration.zero
             repeat {
-                for i in 0..<(wires.count - 1) {
-                    guard case .blockResponse(let first, _)? = try? BlocksyncMessage.decode(wires[i]),
-                          case .blockResponse(let second, _)? = try? BlocksyncMessage.decode(wires[i + 1]),
-                          let commit = second.lastCommit else { failures += 1; continue }
-                    do {
-                        try state.validators.verifyCommitLight(chainID: state.chainID, blockID: first.blockID(),
-                                                               height: first.height, commit: commit)
-                    } catch { failures += 1 }
-                    done += 1
+                // Each block is decoded once per pass, as the reactor decodes each response once.
+                var previous: Block?
+                for wire in wires {
+                    let t0 = clock.now
+                    guard case .blockResponse(let block, _)? = try? BlocksyncMessage.decode(wire) else { failures += 1; continue }
+                    let t1 = clock.now
+                    decodeTime += t1 - t0
+                    if let first = previous, let commit = block.lastCommit {
+                        let id = first.blockID()
+                        let t2 = clock.now
+                        hashTime += t2 - t1
+                        do {
+                            try state.validators.verifyCommitLight(chainID: state.chainID, blockID: id, height: first.height, commit: commit)
+                        } catch { failures += 1 }
+                        verifyTime += clock.now - t2
+                        done += 1
+                    }
+                    previous = block
                 }
                 elapsed = clock.now - start
             } while elapsed < .seconds(seconds)
@@ -69,7 +80,9 @@ struct BenchWire: ParsableCommand {
             let bound = verifyRate / Double(sigsPerBlock)
             print(pad(String(n), 10), pad(String(sigsPerBlock), 11), pad(String(Int(rate)), 9),
                   pad(String(Int(rate * Double(sigsPerBlock))), 16), pad(String(Int(bound)), 17),
-                  pad(String(Int((rate / bound * 100).rounded())) + "%", 9))
+                  pad(String(Int((rate / bound * 100).rounded())) + "%", 9),
+                  pad(micros(decodeTime, wires.count * passes(done, wires.count)), 10),
+                  pad(micros(hashTime, done), 11), pad(micros(verifyTime, done), 10))
         }
     }
 
@@ -91,6 +104,35 @@ struct BenchWire: ParsableCommand {
         } while elapsed < .seconds(seconds)
         let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return valid == count ? Double(count) / secs : 0
+    }
+
+    /// The same verification through `SignatureCheck` (byte arrays, key parsed on every call).
+    private func signatureCheckRate() -> Double {
+        let key = ChainBuilder.privateKey(seed: Array("bench".utf8), index: 0)
+        let message = [UInt8](repeating: 0x5a, count: 110)
+        let signature = Array((try? key.signature(for: message)) ?? .init())
+        let publicKey = PublicKey.ed25519(Array(key.publicKey.rawRepresentation))
+        let clock = ContinuousClock()
+        let start = clock.now
+        var count = 0
+        var valid = 0
+        var elapsed = Duration.zero
+        repeat {
+            for _ in 0..<200 where SignatureCheck.verify(signature, message: message, key: publicKey) { valid += 1 }
+            count += 200
+            elapsed = clock.now - start
+        } while elapsed < .seconds(seconds)
+        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return valid == count ? Double(count) / secs : 0
+    }
+
+    /// Complete passes over the chain, from the number of verified blocks.
+    private func passes(_ done: Int, _ blocks: Int) -> Int { max(1, done / max(1, blocks - 1)) }
+
+    /// Mean microseconds per item, one decimal.
+    private func micros(_ d: Duration, _ count: Int) -> String {
+        let us = (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(max(count, 1))
+        return String(Double(Int(us * 10)) / 10)
     }
 
     private func pad(_ s: String, _ width: Int) -> String {

@@ -12,13 +12,11 @@ struct HintBench: ParsableCommand {
         abstract: "Measure allowSwitch checks/s and hint load + verification time against raw Keccak-256.",
         discussion: """
         1. Raw Keccak-256 throughput over a 64 MiB buffer (the physical reference).
-        2. allowSwitch checks/s on a generated 1,000,000-height file (parameters of the sample:
-           5/100/20000/4) read through the file source: warm (check heights in 5 cached
-           pages) and cold (every check misses the 5-page LRU and loads + verifies a page).
-        3. Load (header, digests, checksum) and full verification of every page of a generated
-           file with --large-range-max heights (default 107,000,000, the size of Conflux's
-           mainnet file, 120 MB), next to a plain sequential read of the same file. The file is
-           written to a temporary directory and deleted afterwards.
+
+        2. allowSwitch checks/s on a generated 1,000,000-height file (the sample's parameters 5/100/20000/4) read through the file source: warm (check heights in 5 cached pages) and cold (every check misses the 5-page LRU and loads and verifies a page).
+
+        3. Load (header, digests, checksum) and full verification of every page of a generated file with --large-range-max heights (default 107,000,000, the size of Conflux's mainnet file, 120 MB), next to a plain sequential read of the same file. The file is written to a temporary directory and deleted afterwards.
+
         Build in release first: swift build -c release
 
         Example:
@@ -74,6 +72,20 @@ struct HintBench: ParsableCommand {
             keccakMBs = max(keccakMBs, Double(buffer.count) / t / 1e6)
         }
         print("raw keccak256: \(Self.rate(keccakMBs)) MB/s (64 MiB buffer, best of 3)")
+        // The same in page-sized pieces, the shape of page verification.
+        var pageKeccakMBs = 0.0
+        for _ in 0..<3 {
+            let (_, t) = Self.time { () -> Int in
+                var start = 0, sink = 0
+                while start + 22_400 <= buffer.count {
+                    sink &+= Int(Keccak256.hash(buffer[start..<(start + 22_400)])[0])
+                    start += 22_400
+                }
+                return sink
+            }
+            pageKeccakMBs = max(pageKeccakMBs, Double(buffer.count / 22_400 * 22_400) / t / 1e6)
+        }
+        print("raw keccak256 over 22,400 B pages: \(Self.rate(pageKeccakMBs)) MB/s (best of 3)")
 
         // 2. allowSwitch on a 1,000,000-height file.
         let header = try PivotHintHeader(minorInterval: 5, majorInterval: 100, pageInterval: 20_000,
@@ -136,9 +148,13 @@ struct HintBench: ParsableCommand {
             try PivotHint(file: PivotHintFile(path: largePath), checksum: largeChecksum)
         }
         print("load (header + \(large.digestPartBytes) B digests + checksum): \(String(format: "%.2f", loadTime * 1e3)) ms")
-        let (failures, verifyTime) = Self.time { loaded.file.verifyPages() }
-        guard failures.isEmpty else { throw CommandFailure.internalFailure("generated file failed verification") }
-        print("full verification of \(large.pageCount) pages: \(String(format: "%.3f", verifyTime)) s = \(Self.rate(sizeMB / verifyTime)) MB/s; raw keccak alone would take \(String(format: "%.3f", sizeMB / keccakMBs)) s")
+        var verifyTime = Double.infinity
+        for _ in 0..<3 {
+            let (failures, t) = Self.time { loaded.file.verifyPages() }
+            guard failures.isEmpty else { throw CommandFailure.internalFailure("generated file failed verification") }
+            verifyTime = min(verifyTime, t)
+        }
+        print("full verification of \(large.pageCount) pages: \(String(format: "%.3f", verifyTime)) s = \(Self.rate(sizeMB / verifyTime)) MB/s (best of 3); raw keccak alone would take \(String(format: "%.3f", sizeMB / keccakMBs)) s")
     }
 }
 

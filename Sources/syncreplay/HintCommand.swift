@@ -14,14 +14,10 @@ struct Hint: ParsableCommand {
         commandName: "hint",
         abstract: "Inspect, verify, query and build Conflux pivot-hint files.",
         discussion: """
-        A pivot-hint file records the canonical Conflux pivot chain below range_max: full
-        32-byte hashes every major_interval heights and hash prefixes every minor_interval,
-        in pages authenticated by Keccak-256 digests. Its checksum (Keccak-256 of the digest
-        part) is what a node is configured with as pivot_hint_checksum.
+        A pivot-hint file records the canonical Conflux pivot chain below range_max: full 32-byte hashes every major_interval heights and hash prefixes every minor_interval, in pages authenticated by Keccak-256 digests. Its checksum (Keccak-256 of the digest part) is what a node is configured with as pivot_hint_checksum.
 
         Example:
           syncreplay hint inspect mainnet-107000000-bd0b857b.cphb
-          syncreplay hint check S.bin --checksum 30fe03f5… --switch 1 5 --hash 4:22ea9b04…
         """,
         subcommands: [HintInspect.self, HintVerify.self, HintCheck.self, HintBuild.self]
     )
@@ -40,10 +36,7 @@ struct HintInspect: ParsableCommand {
         commandName: "inspect",
         abstract: "Print a hint file's parameters, page count, sizes and checksum.",
         discussion: """
-        Reads the 28-byte header and the page digests (not the pages). The file length is
-        compared with 28 + 32·N + N·page_bytes: the node ignores trailing bytes and only
-        notices missing pages when it needs one, so a mismatch is reported, not refused.
-        Exit 0 when the header and digests are readable, 2 otherwise.
+        Reads the 28-byte header and the page digests (not the pages). The file length is compared with 28 + 32·N + N·page_bytes: the node ignores trailing bytes and only notices missing pages when it needs one, so a mismatch is reported, not refused. Exit 0 when the header and digests are readable, 2 otherwise.
 
         Example:
           syncreplay hint inspect sample_pivot_hint.bin
@@ -53,7 +46,8 @@ struct HintInspect: ParsableCommand {
     @Argument(help: "The hint file.") var file: String
 
     func run() throws {
-        let source = try PivotHintFileSource(path: file)
+        let source: PivotHintFileSource
+        do { source = try PivotHintFileSource(path: file) } catch { throw PivotHintError.cannotOpen(error.description) }
         let raw: [UInt8]
         do { raw = try source.read(offset: 0, count: PivotHintHeader.byteCount) } catch {
             throw PivotHintError.cannotLoadHeader(error.description)
@@ -92,11 +86,7 @@ struct HintVerify: ParsableCommand {
         commandName: "verify",
         abstract: "Check a hint file against its checksum and verify every page.",
         discussion: """
-        Recomputes the Pivot Hint Checksum (Keccak-256 of the page digests) and the Keccak-256
-        digest of every page, as the node would when it loads each page. A node would disable
-        the hint at the first bad page it touches; this reports all of them.
-        Exit 0 when everything verifies, 1 when the checksum or any page is bad, 2 when the
-        header or digests cannot be read.
+        Recomputes the Pivot Hint Checksum (Keccak-256 of the page digests) and the Keccak-256 digest of every page, as the node does when it loads a page. A node disables the hint at the first bad page it touches; this reports all of them. Exit 0 when everything verifies, 1 when the checksum or any page is bad, 2 when the header or digests cannot be read.
 
         Example:
           syncreplay hint verify sample_pivot_hint.bin --checksum 28dcd783ff03d7f9718e95e52c9d56174d83faaa25aaeb9c6cc1dd7239d3069e
@@ -129,28 +119,29 @@ struct HintCheck: ParsableCommand {
         commandName: "check",
         abstract: "Evaluate one allow_switch or allow_extend call and print the decision as JSON.",
         discussion: """
-        --switch FORK_AT ME_HEIGHT asks whether the pivot chain may switch to a branch forking
-        at FORK_AT (lca height + 1) whose tip is at ME_HEIGHT. The hint compares the branch's
-        hash at one check height (the highest recorded height in [FORK_AT, ME_HEIGHT], major
-        before minor); give it with --hash HEIGHT:HEX. If the check height has no --hash, the
-        command exits 2 and names the height it needs.
-        --extend HEIGHT HEX asks whether block HEX at HEIGHT may extend the pivot chain.
-        Exit 0 allowed, 1 denied, 2 bad input. A page that fails verification disables the
-        hint and allows (reason hint_disabled), as the node does.
+        --switch FORK_AT ME_HEIGHT asks whether the pivot chain may switch to a branch forking at FORK_AT (lca height + 1) whose tip is at ME_HEIGHT. The hint compares the branch's hash at one check height: the highest recorded height in [FORK_AT, ME_HEIGHT], a major (full-hash) height before a minor (prefix) one. Give that hash with --hash HEIGHT:HEX; without it the command exits 2 and names the height it needs. No check height means allowed without a comparison.
 
-        Example:
-          syncreplay hint check S.bin --checksum 30fe03f5…75f1 --switch 1 5 --hash 4:22ea9b04…42f4
-          {"allowed":true,"check_height":4,"event":"pivot_switch",…,"reason":"minor_match","section":"minor"}
+        --extend HEIGHT HEX asks whether block HEX at HEIGHT may extend the pivot chain.
+
+        Prints the decision as one line of JSON. Exit 0 allowed, 1 denied, 2 bad input. A page that fails verification disables the hint and allows (reason hint_disabled), as the node does.
+
+        Example (first ask which height is needed, then answer):
+          syncreplay hint check S.bin --checksum $SUM --switch 91 109
+          syncreplay: the check height is 100: add --hash 100:HEX (...)
+          syncreplay hint check S.bin --checksum $SUM --switch 91 109 --hash 100:$HASH
+          {"allowed":true,"check_height":100,...,"reason":"major_match",...}
         """
     )
 
     @Argument(help: "The hint file.") var file: String
     @Option(help: "The expected Pivot Hint Checksum (64 hex digits, optional 0x).") var checksum: String
-    @Option(name: .customLong("switch"), parsing: .upToNextOption, help: "FORK_AT ME_HEIGHT")
+    @Option(name: .customLong("switch"), parsing: .upToNextOption,
+            help: ArgumentHelp("The fork point (lca height + 1) and the branch tip height.", valueName: "fork_at me_height"))
     var switchHeights: [UInt64] = []
-    @Option(name: .customLong("hash"), help: "HEIGHT:HEX, the branch's block hash at HEIGHT (repeatable).")
+    @Option(name: .customLong("hash"), help: ArgumentHelp("The branch's block hash at a height (repeatable).", valueName: "height:hex"))
     var hashes: [String] = []
-    @Option(name: .customLong("extend"), parsing: .upToNextOption, help: "HEIGHT HEX")
+    @Option(name: .customLong("extend"), parsing: .upToNextOption,
+            help: ArgumentHelp("The height and hash of the block extending the pivot chain.", valueName: "height hex"))
     var extend: [String] = []
 
     func validate() throws {
@@ -205,11 +196,7 @@ struct HintBuild: ParsableCommand {
         commandName: "build",
         abstract: "Build a hint file from pivot hashes and print its checksum.",
         discussion: """
-        --hashes holds the pivot chain with height = index: binary 32-byte records, or one
-        64-digit hex hash per line. It must cover every height up to range_max − minor_interval.
-        Minor slots at major heights hold the prefix too, as in the original's published files,
-        so the output is byte-identical to theirs for the same chain. Prints the Pivot Hint
-        Checksum: configure a node with it as pivot_hint_checksum.
+        --hashes holds the pivot chain with height = index: binary 32-byte records, or one 64-digit hex hash per line. It must cover every height up to range_max − minor_interval. Minor slots at major heights hold the prefix too, as in the original's files, so the output is byte-identical to theirs for the same chain. Prints the Pivot Hint Checksum: configure a node with it as pivot_hint_checksum.
 
         Example (the synthetic file S of the spec, §8.1):
           syncreplay hint build --hashes chain.hex --minor-interval 2 --major-interval 10 \\

@@ -127,10 +127,10 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    func output(text: String, json: [String: JSONValue]) {
+    func output(text: String, json: [String: Replay.JSONValue]) {
         switch report {
         case .text: print(text)
-        case .json: print(JSONValue.object(json).canonical)
+        case .json: print(Replay.JSONValue.object(json).canonical)
         }
     }
 

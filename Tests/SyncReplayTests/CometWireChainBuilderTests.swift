@@ -157,3 +157,109 @@ import Testing
         }
     }
 }
+
+@Suite struct CometWireChainStateTests {
+    /// A node resuming from its store at height 3 validates block 4 without knowing the
+    /// application results, and from then on checks them.
+    @Test func resumingFromAStoredBlock() throws {
+        let chain = CometWireChainBuilderTests.builder.build()
+        let stored = try #require(chain.block(at: 3))
+        var state = ChainState.resuming(after: stored, validators: CometWireChainBuilderTests.builder.validatorSet)
+        #expect(!state.checksApplicationHashes)
+        let b4 = try #require(chain.block(at: 4))
+        try state.validateBlock(b4)
+        state = state.applying(b4, committedBy: try #require(chain.block(at: 5)).header)
+        #expect(state.checksApplicationHashes)
+        try state.validateBlock(try #require(chain.block(at: 5)))
+        // Time must follow the weighted median of the LastCommit.
+        var late = try #require(chain.block(at: 5))
+        late.header.time = late.header.time.adding(nanoseconds: 1)
+        do {
+            try state.validateBlock(late)
+            Issue.record("accepted a block with a wrong time")
+        } catch {
+            guard case .wrongMedianTime = error else { Issue.record("\(error)"); return }
+        }
+    }
+}
+
+/// The order of checks differs between tendermint v0.34 (single verification) and cometbft
+/// v0.38 (batch path: collect, tally, then verify), read from the tagged sources (§4.4).
+@Suite struct CometWireVerificationOrderTests {
+    @Test func batchPathReportsPowerBeforeBadSignature() throws {
+        let builder = CometWireChainBuilderTests.builder
+        let chain = builder.build(.insufficientPower(height: 3))
+        var commit = try #require(chain.commit(for: 3))
+        commit.signatures[0].signature[0] ^= 1
+        let id = try #require(chain.blockID(at: 3))
+        let vals = builder.validatorSet
+        #expect(throws: CommitVerificationError.insufficientVotingPower(got: 20, needed: 26)) {
+            try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .cometbftV038)
+        }
+        #expect(throws: CommitVerificationError.wrongSignature(index: 0, signature: commit.signatures[0].signature)) {
+            try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .tendermintV034)
+        }
+    }
+
+    @Test func addressCheckOnlyFromV038_21() throws {
+        let builder = CometWireChainBuilderTests.builder
+        let chain = builder.build()
+        var commit = try #require(chain.commit(for: 3))
+        commit.signatures[1].validatorAddress = Array(repeating: 7, count: 20)
+        let id = try #require(chain.blockID(at: 3))
+        let vals = builder.validatorSet
+        try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .tendermintV034)
+        try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .cometbftV038_3)
+        #expect(throws: CommitVerificationError.wrongValidatorAddress(index: 1, expected: vals.validators[1].address,
+                                                                     got: commit.signatures[1].validatorAddress)) {
+            try vals.verifyCommitLight(chainID: "test-chain", blockID: id, height: 3, commit: commit, options: .cometbft)
+        }
+    }
+}
+
+@Suite struct CometWireAbsentAndNilVoteTests {
+    /// Commits with an absent validator and a nil voter (5 of 100 power each) still prove
+    /// blocks, and ValidateBlock's median time counts the nil vote's timestamp.
+    @Test func chainWithAbsentAndNilVotesValidates() throws {
+        var config = ChainBuilder.Configuration(seed: [5], validatorPowers: [30, 30, 30, 5, 5], length: 4)
+        config.absentValidators = [3]
+        config.nilVoters = [4]
+        let builder = ChainBuilder(config)
+        let chain = builder.build()
+        let commit = try #require(chain.commit(for: 2))
+        #expect(commit.signatures.map(\.blockIDFlag) == [.commit, .commit, .commit, .absent, .nil])
+        for h in Int64(1)...3 {
+            let state = chain.state(after: h - 1)
+            try state.validators.verifyCommitLight(chainID: state.chainID, blockID: try #require(chain.blockID(at: h)), height: h,
+                                                   commit: try #require(chain.commit(for: h)))
+            try state.validateBlock(try #require(chain.block(at: h)))
+        }
+        // Corrupting the nil vote is invisible to light verification, caught by the full one.
+        var bad = commit
+        bad.signatures[4].signature[0] ^= 1
+        let id = try #require(chain.blockID(at: 2))
+        try builder.validatorSet.verifyCommitLight(chainID: builder.configuration.chainID, blockID: id, height: 2, commit: bad)
+        #expect(throws: CommitVerificationError.wrongSignature(index: 4, signature: bad.signatures[4].signature)) {
+            try builder.validatorSet.verifyCommit(chainID: builder.configuration.chainID, blockID: id, height: 2, commit: bad)
+        }
+    }
+}
+
+@Suite struct CometWireRoundTests {
+    /// A commit made in round 2 (round field present in the sign bytes) verifies, with a nil vote.
+    @Test func commitInLaterRoundVerifies() throws {
+        let builder = CometWireChainBuilderTests.builder
+        let chain = builder.build()
+        let id = try #require(chain.blockID(at: 2))
+        let t = try #require(chain.block(at: 2)).header.time
+        var sigs = (0..<4).map { builder.sign(index: $0, height: 2, round: 2, blockID: id, timestamp: t.adding(nanoseconds: Int64($0))) }
+        sigs[3] = builder.sign(index: 3, height: 2, round: 2, blockID: nil, timestamp: t)
+        let commit = Commit(height: 2, round: 2, blockID: id, signatures: sigs)
+        for options in [CommitVerificationOptions.tendermintV034, .cometbft] {
+            try builder.validatorSet.verifyCommit(chainID: "test-chain", blockID: id, height: 2, commit: commit, options: options)
+            try builder.validatorSet.verifyCommitLight(chainID: "test-chain", blockID: id, height: 2, commit: commit, options: options)
+        }
+        let tally = builder.validatorSet.signatureVerdicts(chainID: "test-chain", commit: commit)
+        #expect(tally.verdicts == [.validCommit(power: 10), .validCommit(power: 10), .validCommit(power: 10), .validNil(power: 10)])
+    }
+}

@@ -121,3 +121,21 @@ private func hex(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of:
         #expect(RFC3339.parse("garbage") == nil)
     }
 }
+
+/// cometbft `types/vote_test.go TestVoteSignBytesTestVectors` (§4.3): zero height/round
+/// omitted, sfixed64 height and round, Go's zero time always present, chain id last.
+@Suite struct CometWireSignBytesVectorTests {
+    static let zeroTime = "2a0b088092b8c398feffffff01"
+
+    @Test func voteSignBytesVectors() {
+        func bytes(_ type: SignedMsgType, _ h: Int64, _ r: Int64, _ chain: String) -> String {
+            Hex.lower(CanonicalVote(type: type, height: h, round: r, blockID: nil, timestamp: .goZero, chainID: chain).signBytes)
+        }
+        #expect(bytes(.unknown, 0, 0, "") == "0d" + Self.zeroTime)
+        #expect(bytes(.precommit, 1, 1, "") == "21" + "0802" + "110100000000000000" + "190100000000000000" + Self.zeroTime)
+        #expect(bytes(.prevote, 1, 1, "") == "21" + "0801" + "110100000000000000" + "190100000000000000" + Self.zeroTime)
+        #expect(bytes(.unknown, 1, 1, "") == "1f" + "110100000000000000" + "190100000000000000" + Self.zeroTime)
+        #expect(bytes(.unknown, 1, 1, "test_chain_id") == "2e" + "110100000000000000" + "190100000000000000" + Self.zeroTime
+            + "320d" + Hex.lower(Array("test_chain_id".utf8)))
+    }
+}

@@ -118,3 +118,31 @@ import Testing
         }
     }
 }
+
+/// RPC JSON shapes the fixtures do not cover: `/validators`, no envelope, numbers for int64s.
+@Suite struct CometWireRPCJSONShapeTests {
+    @Test func validatorsResponse() throws {
+        let json = #"""
+        {"jsonrpc":"2.0","id":1,"result":{"block_height":"10","validators":[{"address":"675F52E8FDA5F4047B8EAF498F946F551ED53DC2",
+        "pub_key":{"type":"tendermint/PubKeyEd25519","value":"OKAnhjqSneoGRrC37lMmw13vpj3pge3Au8/5Q1YfGq0="},
+        "voting_power":"10","proposer_priority":"0"}],"count":"1","total":"1"}}
+        """#
+        guard case .validators(let height, let set) = try RPCJSON.parse(Array(json.utf8)) else { Issue.record("shape"); return }
+        #expect(height == 10)
+        #expect(Hex.upper(set.hash()) == "6B95A63B261D3DDC1DFF6FA53F4C591AB8DA58BBA545700BFD45E6A54AAA2A84")
+    }
+
+    @Test func blockWithoutEnvelope() throws {
+        let data = try Data(contentsOf: CometWireFixtureTests.directory.appendingPathComponent("block_at_height_10.json"))
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let bare = try JSONSerialization.data(withJSONObject: object["result"]!)
+        guard case .block(let block, let id?) = try RPCJSON.parse([UInt8](bare)) else { Issue.record("shape"); return }
+        #expect(block.blockID() == id)
+    }
+
+    @Test func errorsNameThePath() {
+        #expect(throws: RPCJSONError(path: "$.error", reason: #"the RPC response is an error: {"code":1,"message":"x"}"#)) {
+            try RPCJSON.parse(Array(#"{"jsonrpc":"2.0","error":{"message":"x","code":1}}"#.utf8))
+        }
+    }
+}

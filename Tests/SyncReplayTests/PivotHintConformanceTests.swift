@@ -149,6 +149,21 @@ import PivotHint
         #expect(hint.isActive)
     }
 
+    /// Every height of S against the record rule of §1.3: canon always allowed; foreign denied
+    /// exactly at recorded heights; pcoll denied exactly at major heights.
+    @Test func allowExtendOnEveryHeightOfS() throws {
+        var hint = try S.hint()
+        for h in UInt64(0)..<1010 {
+            let recorded = h < 1000 && h % 2 == 0
+            let major = recorded && h % 10 == 0
+            #expect(hint.allowExtend(height: h, hash: S.canon(h)).allowed, "canon \(h)")
+            #expect(hint.allowExtend(height: h, hash: S.foreign(h)).allowed == !recorded, "foreign \(h)")
+            #expect(hint.allowExtend(height: h, hash: S.pcoll(h)).allowed == !major, "pcoll \(h)")
+            #expect(hint.header.section(ofHeight: h) == (recorded ? (major ? .major : .minor) : nil))
+        }
+        #expect(hint.isActive)
+    }
+
     // MARK: §8.4
 
     @Test func wrongChecksumIsRefused() throws {

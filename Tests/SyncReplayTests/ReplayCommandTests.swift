@@ -3,7 +3,7 @@ import Replay
 import Testing
 
 /// `syncreplay TRACE --expect GOLDEN` end to end, through the built binary (DESIGN.md §4, §6).
-@Suite struct ReplayCommandTests {
+@Suite final class ReplayCommandTests {
     let dir: URL
     let trace: String
     let golden: String
@@ -13,6 +13,8 @@ import Testing
         trace = try ReplayFixtures.writeTrace(at: dir.appendingPathComponent("fork.trace"))
         golden = dir.appendingPathComponent("fork.golden.json").path
     }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     func run(_ args: [String], ci: Bool = false) throws -> SyncReplayProcess.Result {
         try SyncReplayProcess.run(args, environment: ReplayFixtures.environment(ci: ci))
@@ -142,6 +144,11 @@ import Testing
         #expect(failed.stdout.hasPrefix("recorded "))
         #expect(ReplayFixtures.read(golden) != before)
         #expect(try run([trace, "--expect", golden]).status == 0)
+        // A pending golden from an earlier failure is removed once the golden is current.
+        let stale = dir.appendingPathComponent("fork.golden.new.json")
+        try Data("{}".utf8).write(to: stale)
+        #expect(try run([trace, "--expect", golden]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
         // --record all rewrites even a golden recorded from another trace.
         try rewriteTrace(.standard)
         #expect(try run([trace, "--expect", golden]).status == 2)

@@ -21,6 +21,7 @@ import Testing
                 while requested < height { requested += 1; out.append(.send(peer: p, message: .blockRequest(height: requested))) }
                 return out
             case .received(let p, .noBlockResponse(let h), _): return [.disconnect(peer: p, reason: "no block \(h)")]
+            case .undecodable(let p, let error): return [.disconnect(peer: p, reason: "undecodable message: \(error)")]
             case .received: return []
             case .timersDue:
                 nextTick += 1_000_000_000
@@ -138,5 +139,32 @@ import Testing
         #expect(throws: ReplayError.noMachine) {
             try ReplayEngine(trace: Self.recording, options: ReplayOptions(profile: .tmV034, mode: .strict)).run(machine: nil, pivot: nil)
         }
+    }
+}
+
+/// The reactor's starting state from a `/node` record, checked against the real v0.34 chain.
+@Suite struct ReplayNodeStateTests {
+    @Test func genesisStateAcceptsTheRealFirstBlock() throws {
+        let genesis = try CometWireFixtureTests.genesis()
+        let (block, _) = try CometWireFixtureTests.block("block_at_height_1.json")
+        let node = ReplayNode(chainID: genesis.chainID, initialHeight: genesis.initialHeight, storeBase: 0, storeHeight: 0,
+                              nodeID: "n", validators: genesis.validators.validators.map { ($0.pubKey.bytes, $0.votingPower) },
+                              appHash: genesis.appHash, startBlock: [], genesisTimeSeconds: genesis.genesisTime.seconds,
+                              genesisTimeNanos: genesis.genesisTime.nanos, profileHint: "tm-v0.34")
+        var state = try #require(node.genesisState)
+        #expect(state.validators.hash() == block.header.validatorsHash)
+        // The genesis attachment gives the genesis document's own state.
+        let genesisBytes = [UInt8](try Data(contentsOf: CometWireFixtureTests.directory.appendingPathComponent("genesis.json")))
+        let trace = ReplayTrace(path: "t", sha256: "", events: [ReplayEvent(index: 0, sequence: 1, time: 0, body: .node(node))],
+                                hintAttachment: nil, genesisAttachment: genesisBytes)
+        #expect(try trace.initialState() == genesis.initialState)
+        // The kvstore application reports app version 1 at its ABCI handshake, which no
+        // recording of the p2p traffic shows; with it, the real first block validates.
+        #expect(throws: BlockValidationError.self) { try state.validateBlock(block) }
+        state.version.app = 1
+        try state.validateBlock(block)
+        var resumed = node
+        resumed.storeHeight = 5
+        #expect(resumed.genesisState == nil)
     }
 }

@@ -147,6 +147,30 @@ import Testing
         #expect(Alignment.align([Int](), [7]) == [.extra(actual: 0)])
     }
 
+    @Test func alignmentIsAValidShortestScript() {
+        var rng = SplitMix64(seed: 6)
+        for _ in 0..<300 {
+            let a = (0..<Int.random(in: 0...12, using: &rng)).map { _ in Int.random(in: 0...3, using: &rng) }
+            let b = (0..<Int.random(in: 0...12, using: &rng)).map { _ in Int.random(in: 0...3, using: &rng) }
+            let steps = Alignment.align(a, b)
+            var i = 0, j = 0, edits = 0
+            for step in steps {
+                switch step {
+                case let .pair(e, x): #expect(e == i && x == j && a[e] == b[x]); i += 1; j += 1
+                case let .missing(e): #expect(e == i); i += 1; edits += 1
+                case let .extra(x): #expect(x == j); j += 1; edits += 1
+                }
+            }
+            #expect(i == a.count && j == b.count)
+            // Shortest: edits = |a| + |b| - 2·LCS.
+            var lcs = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+            for p in 0..<a.count { for q in 0..<b.count {
+                lcs[p + 1][q + 1] = a[p] == b[q] ? lcs[p][q] + 1 : max(lcs[p][q + 1], lcs[p + 1][q])
+            } }
+            #expect(edits == a.count + b.count - 2 * lcs[a.count][b.count])
+        }
+    }
+
     @Test func damagedGoldensAreRejectedWithPosition() {
         #expect(throws: GoldenError.syntax(JSONSyntaxError(line: 2, column: 3, reason: "expected a string key"))) {
             try GoldenFile.decode(Array("{\n  ,}".utf8))

@@ -6,7 +6,7 @@ import Replay
 import Testing
 
 /// `syncreplay suite DIR`: cases, warnings, coverage, JUnit/TAP/JSON (harness-notes.md §6).
-@Suite struct ReplaySuiteTests {
+@Suite final class ReplaySuiteTests {
     let dir: URL
 
     /// A corpus: `good` (matches), `bad` (diverges), `lonely.trace` (no golden) and
@@ -29,6 +29,8 @@ import Testing
         try ReplayFixtures.writeTrace(at: dir.appendingPathComponent("lonely.trace"))
         try Data(g.encoded().utf8).write(to: dir.appendingPathComponent("ghost.golden.json"))
     }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     func suite(_ args: [String]) throws -> SyncReplayProcess.Result {
         try SyncReplayProcess.run(["suite", dir.path] + args, environment: ReplayFixtures.environment(ci: true))

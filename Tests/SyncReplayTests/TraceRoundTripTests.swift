@@ -105,3 +105,21 @@ import SyncTrace
         #expect(try TraceReader(path: path).readAll().count == 50)
     }
 }
+
+@Suite struct TraceIndexedReaderTests {
+    @Test func seeksIntoTheCommittedTrace() throws {
+        let reader = try TraceReader(path: TraceFixtures.committedHandwrittenPath.path)
+        #expect(reader.summary?.chunkIndexes.count == 5)
+        var byTime = try reader.events(fromTime: 5_000_000)
+        #expect(try byTime.next()?.sequence == 7)
+        var bySequence = try reader.events(fromSequence: 12)
+        #expect(try bySequence.next()?.logTime == 16_000_000)
+        #expect(try bySequence.next()?.sequence == 13)
+        #expect(try bySequence.next() == nil)
+        var pastEnd = try reader.events(fromTime: 31_000_000)
+        #expect(try pastEnd.next() == nil)
+        var seen: [UInt32] = []
+        try reader.forEach { seen.append($0.sequence) }
+        #expect(seen == Array(1...13))
+    }
+}

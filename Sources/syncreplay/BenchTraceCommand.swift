@@ -1,0 +1,103 @@
+import ArgumentParser
+import CommandExit
+import Foundation
+import SyncTrace
+
+/// `syncreplay bench trace`: trace write and read throughput next to a raw file read of the
+/// same file (the `cat FILE > /dev/null` reference), all in one run.
+struct BenchTrace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Write and read N small trace events; compare with a raw read of the same file.",
+        discussion: """
+        Writes N /blocksync events (a BlockRequest each, ~60 bytes of protobuf) with
+        TraceWriter, reads the file raw in 1 MiB blocks (what `cat FILE > /dev/null` does),
+        streams it back with TraceReader (decoding every event and checking every CRC), and
+        seeks to the middle through the index. Prints MB/s and events/s for each. The file is
+        read from the page cache, so the raw read is the ceiling for the reader.
+
+        Example:
+          swift build -c release && .build/release/syncreplay bench trace --events 1000000
+        """
+    )
+
+    @Option(help: "Number of events to write and read.")
+    var events = 1_000_000
+
+    @Option(help: "Directory for the temporary trace file.")
+    var directory: String = FileManager.default.temporaryDirectory.path
+
+    func validate() throws {
+        guard events > 0 && events < Int(UInt32.max) else { throw ValidationError("--events must be between 1 and 4294967294") }
+    }
+
+    func run() throws {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("syncreplay-bench-\(ProcessInfo.processInfo.processIdentifier).trace").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let peers = (0..<8).map { i in String(repeating: String(i), count: 40) }
+
+        let writeStart = DispatchTime.now()
+        let writer = try TraceWriter(path: path)
+        for i in 0..<events {
+            // BlockRequest{height}: oneof field 1, height field 1 (varint).
+            var height = UInt64(i + 1)
+            var inner: [UInt8] = [0x08]
+            while height >= 0x80 { inner.append(UInt8(truncatingIfNeeded: height) | 0x80); height >>= 7 }
+            inner.append(UInt8(height))
+            let message = [0x0A, UInt8(inner.count)] + inner
+            try writer.append(.blocksync(BlocksyncRecord(peerID: peers[i & 7], direction: i & 1 == 0 ? .outbound : .inbound, message: message)),
+                              logTime: UInt64(i) * 1000)
+        }
+        try writer.finish()
+        let writeSeconds = elapsed(since: writeStart)
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.doubleValue ?? 0
+
+        let rawStart = DispatchTime.now()
+        var rawBytes = 0
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw TraceError.io(path: path, reason: "cannot open") }
+        while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty { rawBytes += block.count }
+        try handle.close()
+        let rawSeconds = elapsed(since: rawStart)
+
+        let readStart = DispatchTime.now()
+        let reader = try TraceReader(path: path)
+        var stream = try reader.events()
+        var count = 0, payload = 0
+        while let e = try stream.next() {
+            count += 1
+            if case .blocksync(let b) = e.event { payload &+= b.message.count }
+        }
+        let readSeconds = elapsed(since: readStart)
+        guard count == events, rawBytes == Int(size) else {
+            throw CommandFailure(.internalError, "read back \(count) of \(events) events, \(rawBytes) of \(Int(size)) bytes")
+        }
+
+        let seekStart = DispatchTime.now()
+        var seek = try reader.events(fromSequence: UInt32(events / 2))
+        guard let middle = try seek.next(), middle.sequence == UInt32(events / 2) else {
+            throw CommandFailure(.internalError, "seek to sequence \(events / 2) failed")
+        }
+        let seekSeconds = elapsed(since: seekStart)
+
+        let mb = size / 1e6
+        print("trace: \(events) events, \(Int(size)) bytes (\(String(format: "%.1f", size / Double(events))) bytes/event), \(reader.summary?.chunkIndexes.count ?? 0) chunks")
+        print(row("write (TraceWriter)", seconds: writeSeconds, mb: mb, events: events))
+        print(row("raw read (cat > /dev/null)", seconds: rawSeconds, mb: mb, events: nil))
+        print(row("stream read + decode", seconds: readSeconds, mb: mb, events: events))
+        print(pad("indexed seek to middle") + String(format: " %10.3f ms", seekSeconds * 1000))
+    }
+
+    private func row(_ name: String, seconds: Double, mb: Double, events: Int?) -> String {
+        var s = pad(name) + String(format: " %10.3f s %10.1f MB/s", seconds, mb / seconds)
+        if let events { s += String(format: " %12.0f events/s", Double(events) / seconds) }
+        return s
+    }
+
+    private func pad(_ name: String) -> String {
+        name + String(repeating: " ", count: max(0, 28 - name.count))
+    }
+
+    private func elapsed(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
