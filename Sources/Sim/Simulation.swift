@@ -80,7 +80,11 @@ public struct Simulation {
         if !s.peers.isEmpty {
             guard let factory = machineFactory else { throw SimulationError.noReactor }
             guard let profile = ReplayProfile(rawValue: s.node.profile) else { throw SimulationError.machine("unknown profile \(s.node.profile)") }
-            do { machine = try factory(Simulation.replayNode(node), profile) } catch { throw SimulationError.machine(String(describing: error)) }
+            // The factory sees what the replayer will load from the trace: the /node record as
+            // the first event at time 0, and the attachments.
+            let view = ReplayTrace(path: "", sha256: "", events: [ReplayEvent(index: 0, sequence: 1, time: 0, body: .node(Simulation.replayNode(node)))],
+                                   hintAttachment: pivot.map { ($0.file, $0.checksum.hex) })
+            do { machine = try factory(view, profile) } catch { throw SimulationError.machine(String(describing: error)) }
         }
 
         var metadata = ["generator": "syncsim", "scenario": s.name]

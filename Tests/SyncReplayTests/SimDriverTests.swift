@@ -37,6 +37,8 @@ struct ToyMachine: BlockSyncMachine {
                 return [.disconnect(peer: p, reason: "no block"), .ban(peer: p, reason: "no block")]
             default: return []
             }
+        case .undecodable(let p, _):
+            return [.disconnect(peer: p, reason: "undecodable")]
         case .timersDue:
             tick = tick &+ 100_000_000
             var out: [MachineEffect] = []
