@@ -14,6 +14,11 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 for scenario in Traces/*.scenario.toml; do
     name="$(basename "$scenario" .scenario.toml)"
+    if [ ! -e "Traces/$name.trace" ]; then
+        # Not generated yet (block-sync cases need the reactor adapter); CorpusTests lists them.
+        echo "corpus: warning: $scenario has no committed trace yet (Tools/sim-record.sh $name)" >&2
+        continue
+    fi
     "$bin/syncsim" "$scenario" -o "$tmp/$name.trace" > /dev/null
     if ! cmp -s "$tmp/$name.trace" "Traces/$name.trace"; then
         echo "corpus: Traces/$name.trace differs from what syncsim makes of $scenario" >&2
