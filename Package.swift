@@ -9,11 +9,13 @@ let package = Package(
     products: [
         .executable(name: "syncreplay", targets: ["syncreplay"]),
         .executable(name: "synccapture", targets: ["synccapture"]),
+        .executable(name: "syncsim", targets: ["syncsim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Protobuf wire primitives (varints, tags, bounded length-delimited reads) shared by the
@@ -66,6 +68,16 @@ let package = Package(
             "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "SyncTrace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/synccapture"),
+        // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that
+        // writes byte-reproducible traces (issue 7; Traces/README.md).
+        .target(name: "Sim", dependencies: [
+            "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .executableTarget(name: "syncsim", dependencies: [
+            "Sim", "CommandExit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
             "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -73,7 +85,7 @@ let package = Package(
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
-            "Capture", "PcapSource", "Replay",
+            "Capture", "PcapSource", "Replay", "Sim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

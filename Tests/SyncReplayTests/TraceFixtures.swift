@@ -3,7 +3,7 @@ import ProtoWire
 import SyncTrace
 
 /// Deterministic trace builders for the SyncTrace tests and for the committed
-/// `Traces/example-handwritten.trace` (regenerate with `SYNCREPLAY_WRITE_FIXTURES=1 swift test
+/// `Tests/Fixtures/example-handwritten.trace` (regenerate with `SYNCREPLAY_WRITE_FIXTURES=1 swift test
 /// --filter TraceFixtureTests`).
 enum TraceFixtures {
     /// `tendermint.blocksync.Message` bytes (specs/cometbft-blocksync.md: oneof sum
@@ -72,7 +72,7 @@ enum TraceFixtures {
     }
 
     static var committedHandwrittenPath: URL {
-        SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/example-handwritten.trace")
+        SyncReplayProcess.packageDirectory.appendingPathComponent("Tests/Fixtures/example-handwritten.trace")
     }
 
     static func randomBytes<R: RandomNumberGenerator>(_ rng: inout R, max: Int) -> [UInt8] {

@@ -3,7 +3,7 @@ import Testing
 import SyncTrace
 
 @Suite struct TraceFixtureTests {
-    /// `Traces/example-handwritten.trace` is exactly what the fixture builder writes (the
+    /// `Tests/Fixtures/example-handwritten.trace` is exactly what the fixture builder writes (the
     /// writer is deterministic). With SYNCREPLAY_WRITE_FIXTURES=1 the test rewrites the file.
     @Test func committedHandwrittenTraceMatchesBuilder() throws {
         let built = try TraceFixtures.handwrittenTrace()

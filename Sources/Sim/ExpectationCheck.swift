@@ -1,0 +1,109 @@
+import Replay
+
+/// Checks a scenario's `[expect."<profile>"]` table against a recorded golden, so a golden that
+/// contradicts the spec-derived expectations cannot be blessed silently (issue 7). Returns the
+/// failures, one line each (empty: every expectation holds).
+public enum ExpectationCheck {
+    public static func failures(_ e: Expectation, golden: GoldenFile) -> [String] {
+        var out: [String] = []
+        let cite = " (\(e.spec))"
+        if golden.provenance.profile.rawValue != e.profile {
+            out.append("golden was recorded for profile \(golden.provenance.profile.rawValue), expected \(e.profile)")
+        }
+        if golden.provenance.mode.rawValue != e.mode {
+            out.append("golden was recorded in mode \(golden.provenance.mode.rawValue), expected \(e.mode)")
+        }
+        if let want = e.lastApplied {
+            let got = lastApplied(golden)
+            if got != want { out.append("last_applied: expected \(want), golden has \(got)" + cite) }
+        }
+        if let want = e.switchedToConsensus {
+            let got = golden.entries.contains { $0.kind == .switchToConsensus }
+            if got != want { out.append("switched_to_consensus: expected \(want), golden has \(got)" + cite) }
+        }
+        for b in e.banned where !matches(golden, ["kind": .string("peer_banned"), "peer": .string(b.peer), "reason": .string(b.reason)]) {
+            out.append("banned: no peer_banned decision for \(b.peer)" + (b.reason.isEmpty ? "" : " with reason containing \"\(b.reason)\"") + cite)
+        }
+        for r in e.removed where !matches(golden, ["kind": .string("peer_removed"), "peer": .string(r.peer), "reason": .string(r.reason)]) {
+            out.append("removed: no peer_removed decision for \(r.peer)" + (r.reason.isEmpty ? "" : " with reason containing \"\(r.reason)\"") + cite)
+        }
+        for p in e.decisionsInclude where !matches(golden, p) {
+            out.append("decisions_include: nothing matches \(describe(p))" + cite)
+        }
+        for p in e.decisionsExclude where matches(golden, p) {
+            out.append("decisions_exclude: a decision matches \(describe(p))" + cite)
+        }
+        return out
+    }
+
+    /// The highest applied height (0 when nothing was applied).
+    public static func lastApplied(_ golden: GoldenFile) -> Int64 {
+        var top: Int64 = 0
+        for entry in golden.entries {
+            switch entry {
+            case .decision(let d): if case .blockApplied(let h, _) = d.action { top = max(top, h) }
+            case .run(let r): if r.kind == .blockApplied { top = max(top, r.lastHeight) }
+            }
+        }
+        return top
+    }
+
+    static func describe(_ p: [String: PatternValue]) -> String {
+        "{" + p.keys.sorted().map { "\($0) = \(p[$0]!)" }.joined(separator: ", ") + "}"
+    }
+
+    public static func matches(_ golden: GoldenFile, _ pattern: [String: PatternValue]) -> Bool {
+        golden.entries.contains { matches($0, pattern) }
+    }
+
+    /// `t_min` / `t_max` (virtual ns) bound a decision's time `t`.
+    static func timeBound(_ key: String, _ value: PatternValue) -> ClosedRange<UInt64>? {
+        guard case .int(let v) = value, v >= 0 else { return nil }
+        switch key {
+        case "t_min": return UInt64(v)...UInt64.max
+        case "t_max": return 0...UInt64(v)
+        default: return nil
+        }
+    }
+
+    /// A decision matches when every pattern field equals its field (`reason` and `error`
+    /// match as substrings; `t_min`/`t_max` bound its time). A compressed run matches on kind, a `height` inside its range and
+    /// a `peer` among its peers; a run cannot match other fields.
+    static func matches(_ entry: GoldenEntry, _ pattern: [String: PatternValue]) -> Bool {
+        switch entry {
+        case .decision(let d):
+            guard case .object(let fields) = d.json else { return false }
+            for (key, want) in pattern {
+                if let bound = timeBound(key, want) {
+                    guard let t = d.json["t"]?.uint64, bound.contains(t) else { return false }
+                    continue
+                }
+                guard let have = fields[key] else { return false }
+                switch want {
+                case .string(let s):
+                    guard let h = have.stringValue else { return false }
+                    if key == "reason" || key == "error" { if !s.isEmpty && !h.contains(s) { return false } } else if h != s { return false }
+                case .int(let i): if have.int64 != i { return false }
+                case .bool(let b): if have.boolValue != b { return false }
+                case .null: if have != .null { return false }
+                }
+            }
+            return true
+        case .run(let r):
+            for (key, want) in pattern {
+                if let bound = timeBound(key, want) {
+                    // Some member of the run lies in the bound only if the run's span meets it.
+                    if r.lastTime < bound.lowerBound || r.firstTime > bound.upperBound { return false }
+                    continue
+                }
+                switch (key, want) {
+                case ("kind", .string(let k)): if k != r.kind.rawValue { return false }
+                case ("height", .int(let h)): if h < r.firstHeight || h > r.lastHeight { return false }
+                case ("peer", .string(let p)): if !r.peers.contains(p) { return false }
+                default: return false
+                }
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import CometWire
+
+/// A simulation scenario (Traces/README.md "Scenario files"), in the spirit of CometBFT's e2e
+/// manifests: the chain, the node under test, scripted peers, an optional pivot-hint script,
+/// and per-profile expectations written from the spec before any golden is recorded.
+public struct Scenario: Sendable {
+    public var name: String
+    public var description: String
+    public var chain: ChainSpec
+    public var node: NodeSpec
+    public var peers: [PeerSpec]
+    public var pivot: PivotSpec?
+    /// Expectations per profile name (sorted by profile in `expectations`).
+    public var expectations: [Expectation]
+}
+
+/// `[chain]`: everything `ChainBuilder` needs (specs/cometbft-blocksync.md §1.6; issue 3).
+public struct ChainSpec: Sendable {
+    public var seed: String
+    public var chainID: String
+    public var validators: [Int64]
+    public var length: Int
+    public var txsPerBlock: Int
+    public var blockInterval: UInt64
+
+    /// App version 0: the trace's `/node` record carries no app version, and a genesis state
+    /// rebuilt from it has `Version.Consensus.App = 0` (§4.5 checks the block's version against it).
+    public var configuration: ChainBuilder.Configuration {
+        ChainBuilder.Configuration(seed: Array(seed.utf8), chainID: chainID, validatorPowers: validators, length: length,
+                                   txsPerBlock: txsPerBlock, blockInterval: Int64(blockInterval), appVersion: 0)
+    }
+}
+
+/// `[node]`: the node under test.
+public struct NodeSpec: Sendable {
+    public var id: String
+    /// Blocks already in the store when the simulation starts (0: sync from genesis).
+    public var storeHeight: Int64
+    /// The BlockSync profile the trace is made with (and the trace's profile hint).
+    public var profile: String
+    /// Virtual time after which the simulation stops if the node has not switched to consensus.
+    public var duration: UInt64
+}
+
+/// How a peer's served block `height` is made bad (specs/cometbft-blocksync.md §4; §6 rows).
+public enum BadBlockKind: String, Sendable, CaseIterable {
+    /// One signature in the commit for `height` (carried by block height+1) is corrupted.
+    case badSignature = "bad_signature"
+    /// Block `height`'s header is changed after signing, so its hash is not the one committed.
+    case wrongHash = "wrong_hash"
+    /// Block height+1 carries a last commit for `height` signed by at most 2/3 of the power.
+    case forgedLastCommit = "forged_last_commit"
+    /// Block `height` is a sibling signed only by a minority (at most 1/3 of the power).
+    case minorityFork = "minority_fork"
+    /// Block `height` names a wrong previous block (fully signed).
+    case wrongLastBlockID = "wrong_last_block_id"
+    /// Block `height` carries a wrong app hash (fully signed).
+    case wrongAppHash = "wrong_app_hash"
+}
+
+/// One point of a peer's range over time; `send` pushes a `StatusResponse` at that time.
+public struct StatusPoint: Sendable {
+    public var at: UInt64
+    public var base: Int64
+    public var height: Int64
+    public var send: Bool
+}
+
+/// `[[peer]]`: one scripted peer.
+public struct PeerSpec: Sendable {
+    public var id: String
+    public var connectAt: UInt64
+    /// One-way delay of everything the peer sends (≥ 1 µs, so a reply never ties with the
+    /// timer that caused it: DESIGN.md §3 tie rule).
+    public var latency: UInt64
+    /// Extra delay on block responses (a slow link).
+    public var slow: UInt64
+    /// The range reported at connection and the changes over time (sorted by `at`).
+    public var status: [StatusPoint]
+    /// Requests for these heights are never answered.
+    public var silent: HeightSet
+    /// Requests for these heights get `NoBlockResponse` although the peer has them.
+    public var noBlock: HeightSet
+    /// Block responses sent without a request: (time, height).
+    public var unsolicited: [(at: UInt64, height: Int64)]
+    /// Heights whose block is sent twice in a row.
+    public var duplicate: HeightSet
+    /// The peer serves a bad chain from this height on.
+    public var badBlock: (height: Int64, kind: BadBlockKind)?
+    /// The peer hangs up at this time (nil: never).
+    public var disconnectAt: UInt64?
+    /// The peer connects again at this time (after its own or the node's disconnect).
+    public var reconnectAt: UInt64?
+    /// Block requests the peer sends to the node (exercises the node's responses, §3.2).
+    public var asks: [(at: UInt64, height: Int64)]
+    /// Times at which the peer sends a `StatusRequest` to the node.
+    public var statusRequests: [UInt64]
+
+    /// The range in force at `time`.
+    public func range(at time: UInt64) -> (base: Int64, height: Int64) {
+        var r = (status[0].base, status[0].height)
+        for p in status where p.at <= time { r = (p.base, p.height) }
+        return r
+    }
+}
+
+/// Which branch a pivot event's hashes come from (specs/conflux-pivot-hint.md §8.1).
+public enum PivotBranch: String, Sendable, CaseIterable {
+    /// `H(h)`: the recorded pivot chain.
+    case canonical
+    /// `F(h)`: a branch differing in every prefix.
+    case foreign
+    /// `P(h) = H(h)[0..<4] ‖ 28 zero bytes`: the prefix collides, the full hash does not.
+    case prefix
+}
+
+/// One `[[pivot.event]]`.
+public enum PivotEventSpec: Sendable {
+    case `switch`(at: UInt64, forkAt: UInt64, meHeight: UInt64, branch: PivotBranch, recordBranch: Bool, observed: String)
+    case extend(at: UInt64, height: UInt64, branch: PivotBranch, observed: String)
+
+    public var at: UInt64 {
+        switch self {
+        case .switch(let at, _, _, _, _, _), .extend(let at, _, _, _): return at
+        }
+    }
+}
+
+/// `[pivot]`: the hint file's parameters, how it is damaged, and the fork events.
+public struct PivotSpec: Sendable {
+    public var minorInterval: UInt32
+    public var majorInterval: UInt32
+    public var pageInterval: UInt32
+    public var rangeMax: UInt64
+    public var minorHashLength: UInt32
+    /// Salt of the canonical chain; empty gives exactly the spec's file S (§8.1).
+    public var seed: String
+    /// Flip one byte (offset 5) of this page.
+    public var corruptPage: UInt64?
+    /// Keep only pages below this one (the file is cut after page `truncatePages − 1`).
+    public var truncatePages: UInt64?
+    public var events: [PivotEventSpec]
+}
+
+/// A peer named in an expected ban or removal, with the reason text it must contain.
+public struct PeerReason: Sendable, Equatable {
+    public var peer: String
+    /// Substring of the recorded reason ("" matches any).
+    public var reason: String
+}
+
+/// `[expect."<profile>"]`: what the spec says this profile must decide, checked against the
+/// golden by the corpus test (so a wrong golden cannot be blessed silently).
+public struct Expectation: Sendable {
+    public var profile: String
+    /// `strict` for the scenario's own profile, `reactive` otherwise (unless set).
+    public var mode: String
+    /// The spec section(s) the expectation follows, e.g. "§2.7".
+    public var spec: String
+    public var lastApplied: Int64?
+    public var switchedToConsensus: Bool?
+    public var banned: [PeerReason]
+    public var removed: [PeerReason]
+    /// Each pattern (decision fields; `reason` matches as a substring) must match ≥ 1 decision.
+    public var decisionsInclude: [[String: PatternValue]]
+    /// No decision may match any of these patterns.
+    public var decisionsExclude: [[String: PatternValue]]
+    /// A known divergence of the implementation from this (spec-derived) expectation, with
+    /// the reason: the corpus test then requires the check to fail, so a fix is noticed.
+    public var knownDivergence: String?
+}
+
+/// A value in a decision pattern.
+public enum PatternValue: Sendable, Equatable, CustomStringConvertible {
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+    case null
+
+    public var description: String {
+        switch self {
+        case .string(let s): return "\"\(s)\""
+        case .int(let i): return String(i)
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        }
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+import Replay
+import TOMLKit
+
+extension Scenario {
+    /// Reads a scenario file; every problem is a `ScenarioError` naming line and key.
+    public static func load(path: String) throws(ScenarioError) -> Scenario {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ScenarioError(line: nil, key: "", FileManager.default.fileExists(atPath: path)
+                                ? "cannot read scenario \(path)" : "scenario \(path) does not exist")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioError(line: nil, key: "", "scenario \(path) is not UTF-8 text")
+        }
+        let fallback = URL(fileURLWithPath: path).lastPathComponent.replacingOccurrences(of: ".scenario.toml", with: "")
+        return try parse(text, defaultName: fallback)
+    }
+
+    /// Parses scenario text (TOML).
+    public static func parse(_ text: String, defaultName: String = "scenario") throws(ScenarioError) -> Scenario {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ScenarioError(line: e.source.begin.line, key: "", "TOML syntax: \(e.description) (column \(e.source.begin.column))")
+        } catch {
+            throw ScenarioError(line: nil, key: "", "TOML syntax: \(error)")
+        }
+        let root = TOMLNode(value: table, path: "", locator: SourceLocator(text: text), header: nil, occurrence: 0, firstKey: nil)
+        return try ScenarioParser.scenario(root, defaultName: defaultName)
+    }
+}
+
+/// The scenario grammar (documented in Traces/README.md).
+enum ScenarioParser {
+    static let profiles = ReplayProfile.allCases.map(\.rawValue)
+
+    static func scenario(_ root: TOMLNode, defaultName: String) throws(ScenarioError) -> Scenario {
+        let name = try root.optional("name")?.string() ?? defaultName
+        let description = try root.optional("description")?.string() ?? ""
+        let chain = try chainSpec(try root.required("chain"))
+        let node = try nodeSpec(try root.required("node"), chain: chain)
+        var peers: [PeerSpec] = []
+        if let list = try root.optional("peer") {
+            for p in try list.elements() { peers.append(try peerSpec(p, chain: chain)) }
+        }
+        var ids = Set<String>()
+        for (i, p) in peers.enumerated() where !ids.insert(p.id).inserted {
+            throw ScenarioError(line: root.locator.line(header: "peer", occurrence: i, key: "id"), key: "peer[\(i)].id",
+                                "duplicate peer id \"\(p.id)\"")
+        }
+        let pivot = try root.optional("pivot").map { n throws(ScenarioError) in try pivotSpec(n) }
+        var expectations: [Expectation] = []
+        if let e = try root.optional("expect") {
+            guard let t = e.table else { throw e.error("must be a table of [expect.\"<profile>\"] tables") }
+            for profile in t.keys.sorted() {
+                let sub = try e.optional(profile)!
+                guard profiles.contains(profile) else {
+                    throw sub.error("unknown profile \"\(profile)\" (expected one of \(profiles.joined(separator: ", ")))")
+                }
+                expectations.append(try expectation(sub, profile: profile, scenarioProfile: node.profile))
+            }
+            try e.finish()
+        }
+        if peers.isEmpty && pivot == nil {
+            throw ScenarioError(line: nil, key: "peer", "a scenario needs at least one [[peer]] or a [pivot] section")
+        }
+        try root.finish()
+        return Scenario(name: name, description: description, chain: chain, node: node, peers: peers, pivot: pivot,
+                        expectations: expectations)
+    }
+
+    static func chainSpec(_ n: TOMLNode) throws(ScenarioError) -> ChainSpec {
+        let seed = try n.required("seed").string()
+        let chainID = try n.optional("chain_id")?.string() ?? "syncsim-chain"
+        if chainID.isEmpty || chainID.utf8.count > 50 {
+            throw try n.required("chain_id").error("must be 1 to 50 bytes (MaxChainIDLen, specs/cometbft-blocksync.md §1.6)")
+        }
+        var validators: [Int64] = [10, 10, 10, 10]
+        if let v = try n.optional("validators") {
+            validators = []
+            for e in try v.elements() {
+                let p = try e.int()
+                guard p > 0, p < (1 << 40) else { throw e.error("a validator's power must be 1 … 2^40, got \(p)") }
+                validators.append(p)
+            }
+            guard !validators.isEmpty, validators.count <= 100 else { throw v.error("must list 1 to 100 validator powers") }
+        }
+        let lengthNode = try n.required("length")
+        let length = try lengthNode.int()
+        guard length >= 2, length <= 200_000 else { throw lengthNode.error("must be 2 … 200000 blocks, got \(length)") }
+        var txs: Int64 = 0
+        if let t = try n.optional("txs_per_block") {
+            txs = try t.nonNegative()
+            guard txs <= 1000 else { throw t.error("must be at most 1000") }
+        }
+        let interval = try n.optional("block_interval")?.duration() ?? 1_000_000_000
+        try n.finish()
+        return ChainSpec(seed: seed, chainID: chainID, validators: validators, length: Int(length), txsPerBlock: Int(txs),
+                         blockInterval: max(interval, 1))
+    }
+
+    static func nodeSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> NodeSpec {
+        let id = try n.optional("id")?.string() ?? "node"
+        var store: Int64 = 0
+        if let s = try n.optional("store_height") {
+            store = try s.nonNegative()
+            guard store < Int64(chain.length) else { throw s.error("must be below chain.length (\(chain.length))") }
+        }
+        let profileNode = try n.required("profile")
+        let profile = try profileNode.string()
+        guard profiles.contains(profile) else {
+            throw profileNode.error("unknown profile \"\(profile)\" (expected one of \(profiles.joined(separator: ", ")))")
+        }
+        let duration = try n.optional("duration")?.duration() ?? 60_000_000_000
+        try n.finish()
+        return NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration)
+    }
+
+    static func peerSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> PeerSpec {
+        let id = try n.required("id").string()
+        guard !id.isEmpty else { throw try n.required("id").error("must not be empty") }
+        let connectAt = try n.optional("connect_at")?.duration() ?? 0
+        var latency: UInt64 = 10_000_000
+        if let l = try n.optional("latency") {
+            latency = try l.duration()
+            guard latency >= 1_000 else {
+                throw l.error("must be at least 1us: a reply may not tie with the timer that caused it (DESIGN.md §3 tie rule)")
+            }
+        }
+        let slow = try n.optional("slow")?.duration() ?? 0
+        let base = try n.optional("base")?.int() ?? 1
+        let height = try n.optional("height")?.int() ?? Int64(chain.length)
+        var status = [StatusPoint(at: connectAt, base: base, height: height, send: true)]
+        if let s = try n.optional("status") {
+            for e in try s.elements() {
+                let at = try e.required("at").duration()
+                let point = StatusPoint(at: at, base: try e.optional("base")?.int() ?? status.last!.base,
+                                        height: try e.required("height").int(), send: try e.optional("send")?.bool() ?? true)
+                guard at >= status.last!.at else { throw e.error("status points must be in time order") }
+                try e.finish()
+                status.append(point)
+            }
+        }
+        var unsolicited: [(UInt64, Int64)] = []
+        if let u = try n.optional("unsolicited") {
+            for e in try u.elements() {
+                unsolicited.append((try e.required("at").duration(), try e.required("height").int()))
+                try e.finish()
+            }
+        }
+        var asks: [(UInt64, Int64)] = []
+        if let a = try n.optional("ask") {
+            for e in try a.elements() {
+                asks.append((try e.required("at").duration(), try e.required("height").int()))
+                try e.finish()
+            }
+        }
+        var statusRequests: [UInt64] = []
+        if let s = try n.optional("status_request_at") {
+            for e in try s.elements() { statusRequests.append(try e.duration()) }
+        }
+        var bad: (Int64, BadBlockKind)?
+        if let b = try n.optional("bad_block") {
+            let hNode = try b.required("height")
+            let h = try hNode.int()
+            guard h >= 1, h < Int64(chain.length) else {
+                throw hNode.error("must be 1 … chain.length − 1 (the block above it carries the commit)")
+            }
+            let kNode = try b.required("kind")
+            let k = try kNode.string()
+            guard let kind = BadBlockKind(rawValue: k) else {
+                throw kNode.error("unknown bad block kind \"\(k)\" (expected one of \(BadBlockKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            try b.finish()
+            bad = (h, kind)
+        }
+        let spec = PeerSpec(
+            id: id, connectAt: connectAt, latency: latency, slow: slow, status: status,
+            silent: try n.optional("silent")?.heights() ?? HeightSet(),
+            noBlock: try n.optional("no_block")?.heights() ?? HeightSet(),
+            unsolicited: unsolicited,
+            duplicate: try n.optional("duplicate")?.heights() ?? HeightSet(),
+            badBlock: bad,
+            disconnectAt: try n.optional("disconnect_at")?.duration(),
+            reconnectAt: try n.optional("reconnect_at")?.duration(),
+            asks: asks, statusRequests: statusRequests)
+        if let d = spec.disconnectAt, d < connectAt { throw try n.required("disconnect_at").error("is before connect_at") }
+        if let r = spec.reconnectAt, r <= connectAt { throw try n.required("reconnect_at").error("must be after connect_at") }
+        try n.finish()
+        return spec
+    }
+
+    static func pivotSpec(_ n: TOMLNode) throws(ScenarioError) -> PivotSpec {
+        func u32(_ key: String, _ d: UInt32) throws(ScenarioError) -> UInt32 {
+            guard let v = try n.optional(key) else { return d }
+            let i = try v.int()
+            guard i > 0, i <= Int64(UInt32.max) else { throw v.error("must be 1 … \(UInt32.max)") }
+            return UInt32(i)
+        }
+        let minor = try u32("minor_interval", 2), major = try u32("major_interval", 10), page = try u32("page_interval", 100)
+        let minorLength = try u32("minor_hash_length", 4)
+        var rangeMax: UInt64 = 1000
+        if let r = try n.optional("range_max") { rangeMax = UInt64(try r.nonNegative()) }
+        // Reject what the hint loader would reject, here, with the line (spec §2.1 order).
+        if major % minor != 0 { throw try n.required("major_interval").error("must be a multiple of minor_interval (§2.1)") }
+        if page % major != 0 { throw try n.required("page_interval").error("must be a multiple of major_interval (§2.1)") }
+        if rangeMax % UInt64(page) != 0 { throw try n.required("range_max").error("must be a multiple of page_interval (§2.1)") }
+        if minorLength > 32 { throw try n.required("minor_hash_length").error("must be at most 32") }
+        if rangeMax / UInt64(page) > 100_000 { throw try n.required("range_max").error("gives more than 100000 pages") }
+        let seed = try n.optional("seed")?.string() ?? ""
+        let pages = rangeMax / UInt64(page)
+        var corrupt: UInt64?
+        if let c = try n.optional("corrupt_page") {
+            let v = UInt64(try c.nonNegative())
+            guard v < pages else { throw c.error("page \(v) does not exist (the file has \(pages) pages)") }
+            corrupt = v
+        }
+        var truncate: UInt64?
+        if let t = try n.optional("truncate_pages") {
+            let v = UInt64(try t.nonNegative())
+            guard v < pages else { throw t.error("must be below the page count \(pages)") }
+            truncate = v
+        }
+        var events: [PivotEventSpec] = []
+        if let list = try n.optional("event") {
+            var last: UInt64 = 0
+            for e in try list.elements() {
+                let at = try e.required("at").duration()
+                guard at >= last else { throw e.error("events must be in time order") }
+                last = at
+                let kindNode = try e.required("kind")
+                let branchName = try e.optional("branch")?.string() ?? "canonical"
+                guard let branch = PivotBranch(rawValue: branchName) else {
+                    throw try e.required("branch").error("unknown branch \"\(branchName)\" (canonical, foreign or prefix)")
+                }
+                let observed = try e.optional("observed")?.string() ?? "unknown"
+                guard ["unknown", "allowed", "denied"].contains(observed) else {
+                    throw try e.required("observed").error("must be unknown, allowed or denied")
+                }
+                switch try kindNode.string() {
+                case "switch":
+                    let forkNode = try e.required("fork_at")
+                    let forkAt = try forkNode.nonNegative()
+                    guard forkAt >= 1 else { throw forkNode.error("must be at least 1 (fork_at = lca + 1; §3.1 precondition)") }
+                    events.append(.switch(at: at, forkAt: UInt64(forkAt), meHeight: UInt64(try e.required("me_height").nonNegative()),
+                                          branch: branch, recordBranch: try e.optional("record_branch")?.bool() ?? true,
+                                          observed: observed))
+                case "extend":
+                    events.append(.extend(at: at, height: UInt64(try e.required("height").nonNegative()), branch: branch, observed: observed))
+                case let other:
+                    throw kindNode.error("unknown pivot event kind \"\(other)\" (switch or extend)")
+                }
+                try e.finish()
+            }
+        }
+        try n.finish()
+        return PivotSpec(minorInterval: minor, majorInterval: major, pageInterval: page, rangeMax: rangeMax,
+                         minorHashLength: minorLength, seed: seed, corruptPage: corrupt, truncatePages: truncate, events: events)
+    }
+
+    static func expectation(_ n: TOMLNode, profile: String, scenarioProfile: String) throws(ScenarioError) -> Expectation {
+        let spec = try n.required("spec").string()
+        guard spec.contains("§") else { throw try n.required("spec").error("must cite a spec section, e.g. \"§2.7\"") }
+        let mode = try n.optional("mode")?.string() ?? (profile == scenarioProfile ? "strict" : "reactive")
+        guard ReplayMode(rawValue: mode) != nil else { throw try n.required("mode").error("must be strict or reactive") }
+        func peerReasons(_ key: String) throws(ScenarioError) -> [PeerReason] {
+            guard let list = try n.optional(key) else { return [] }
+            var out: [PeerReason] = []
+            for e in try list.elements() {
+                if let s = e.value.string { out.append(PeerReason(peer: s, reason: "")); continue }
+                out.append(PeerReason(peer: try e.required("peer").string(), reason: try e.optional("reason")?.string() ?? ""))
+                try e.finish()
+            }
+            return out
+        }
+        func patterns(_ key: String) throws(ScenarioError) -> [[String: PatternValue]] {
+            guard let list = try n.optional(key) else { return [] }
+            var out: [[String: PatternValue]] = []
+            for e in try list.elements() {
+                guard let t = e.table else { throw e.error("must be an inline table like {kind = \"peer_banned\", peer = \"p3\"}") }
+                var pattern: [String: PatternValue] = [:]
+                for k in t.keys.sorted() {
+                    let v = try e.required(k)
+                    if let s = v.value.string { pattern[k] = .string(s) }
+                    else if let i = v.value.int { pattern[k] = .int(Int64(i)) }
+                    else if let b = v.value.bool { pattern[k] = .bool(b) }
+                    else { throw v.error("pattern values must be strings, integers or booleans") }
+                }
+                guard case .string(let kind)? = pattern["kind"], DecisionKind(rawValue: kind) != nil else {
+                    throw e.error("a pattern needs kind = one of \(DecisionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                out.append(pattern)
+            }
+            return out
+        }
+        let e = Expectation(profile: profile, mode: mode, spec: spec,
+                            lastApplied: try n.optional("last_applied")?.int(),
+                            switchedToConsensus: try n.optional("switched_to_consensus")?.bool(),
+                            banned: try peerReasons("banned"), removed: try peerReasons("removed"),
+                            decisionsInclude: try patterns("decisions_include"),
+                            decisionsExclude: try patterns("decisions_exclude"),
+                            knownDivergence: try n.optional("known_divergence")?.string())
+        try n.finish()
+        return e
+    }
+}

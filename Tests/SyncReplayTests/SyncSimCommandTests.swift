@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+/// `syncsim` as a user runs it: exit codes and one-line errors (DESIGN.md §6; issue 7).
+@Suite struct SyncSimCommandTests {
+    static var syncsim: URL { SyncReplayProcess.executable.deletingLastPathComponent().appendingPathComponent("syncsim") }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = Self.syncsim
+        process.arguments = arguments
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("syncsim-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try out.close(); try err.close()
+        return (process.terminationStatus, String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+                String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    func scenarioFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString).scenario.toml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func badScenarioExitsTwoWithLineAndKey() throws {
+        let path = try scenarioFile("[chain]\nseed = \"x\"\nlength = \"forty\"\n[node]\nprofile = \"tm-v0.34\"\n[[peer]]\nid = \"p\"\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try run([path, "-o", "/dev/null"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("line 3, key chain.length: must be an integer"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func missingFileAndMissingOutputExitTwo() throws {
+        #expect(try run(["/nonexistent/x.scenario.toml", "-o", "/tmp/x.trace"]).status == 2)
+        #expect(try run(["Traces/catchup-basic.scenario.toml"]).status == 2)
+    }
+
+    /// A pivot-only scenario needs no reactor: the trace is written, twice the same bytes.
+    @Test func writesTheSameTraceTwice() throws {
+        let scenario = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/pivot-file-s-switch.scenario.toml").path
+        let dir = FileManager.default.temporaryDirectory
+        let a = dir.appendingPathComponent("sim-a-\(UUID().uuidString).trace").path
+        let b = dir.appendingPathComponent("sim-b-\(UUID().uuidString).trace").path
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        #expect(try run([scenario, "-o", a]).status == 0)
+        #expect(try run([scenario, "-o", b]).status == 0)
+        let committed = FileManager.default.contents(atPath: SyncReplayProcess.packageDirectory
+            .appendingPathComponent("Traces/pivot-file-s-switch.trace").path)
+        #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b))
+        #expect(FileManager.default.contents(atPath: a) == committed)
+    }
+}
