@@ -21,7 +21,7 @@ struct Cat: ParsableCommand {
         and exits 2.
 
         Example:
-          syncreplay cat Traces/example-handwritten.trace --json | grep '"topic":"/blocksync"'
+          syncreplay cat Traces/pivot-file-s-switch.trace --json | grep '"topic":"/blocksync"'
         """
     )
 

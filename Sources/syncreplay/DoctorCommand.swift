@@ -20,7 +20,7 @@ struct Doctor: ParsableCommand {
         cannot be read at all (not MCAP, compressed chunks, I/O error).
 
         Example:
-          syncreplay doctor Traces/example-handwritten.trace
+          syncreplay doctor Traces/pivot-file-s-switch.trace
         """
     )
 

@@ -18,8 +18,8 @@ struct Inspect: ParsableCommand {
         `syncreplay` profile. Compressed chunks (zstd, lz4) are not supported: exit 2.
 
         Example:
-          syncreplay inspect Traces/example-handwritten.trace
-          syncreplay inspect --json Traces/example-handwritten.trace | python3 -m json.tool
+          syncreplay inspect Traces/pivot-file-s-switch.trace
+          syncreplay inspect --json Traces/pivot-file-s-switch.trace | python3 -m json.tool
         """
     )
 

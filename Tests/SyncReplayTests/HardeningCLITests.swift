@@ -45,7 +45,7 @@ import PivotHint
                 sourceLocation: sourceLocation)
     }
 
-    static var tracePath: String { SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/example-handwritten.trace").path }
+    static var tracePath: String { TraceFixtures.committedHandwrittenPath.path }
 
     @Test func traceCommands() throws {
         let s = try Scratch()

@@ -361,7 +361,7 @@ func expectOneLine(_ error: any Error, mentions words: [String] = [], _ context:
     // MARK: Traces
 
     static let traceBytes: [UInt8] = {
-        let url = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/example-handwritten.trace")
+        let url = TraceFixtures.committedHandwrittenPath
         return (try? [UInt8](Data(contentsOf: url))) ?? []
     }()
 

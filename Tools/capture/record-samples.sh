@@ -27,5 +27,5 @@ record() {  # NAME PORT play-args...
 record plain-sync 26656 --blocks "$fixtures/block_at_height_1.json" "$fixtures/block_at_height_10.json"
 record secret-sync 26657 --blocks "$fixtures/block_at_height_1.json" "$fixtures/block_at_height_10.json" \
     --encrypted --keylog "$out/secret-sync.keylog"
-record secret-handwritten 26658 --trace Traces/example-handwritten.trace --encrypted --keylog "$out/secret-handwritten.keylog"
+record secret-handwritten 26658 --trace Tests/Fixtures/example-handwritten.trace --encrypted --keylog "$out/secret-handwritten.keylog"
 ls -l "$out"

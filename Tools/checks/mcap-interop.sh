@@ -49,8 +49,8 @@ PY
 }
 
 # 1. Our traces in Python.
-compare Traces/example-handwritten.trace
-head -c 12000 Traces/example-handwritten.trace > "$work/cut.trace"
+compare Tests/Fixtures/example-handwritten.trace
+head -c 12000 Tests/Fixtures/example-handwritten.trace > "$work/cut.trace"
 "$bin" recover "$work/cut.trace" -o "$work/recovered.trace" > /dev/null
 compare "$work/recovered.trace"
 
