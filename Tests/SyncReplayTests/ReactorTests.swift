@@ -173,7 +173,8 @@ import Testing
             #expect(Self.switched(net)?.reason == .caughtUp)
         } else {
             #expect(asked.count == 1)
-            #expect(Self.applied(net) == Array(1...9))
+            // Block 9 waits for block 10 (its commit), which never comes.
+            #expect(Self.applied(net) == Array(1...8))
             let lastBlockAt = net.log.last { if case .send(.blockRequest, _) = $0.effect { true } else { false } }
                 .map { $0.time + 5 * Self.ms }
             let drops = Self.disconnects(net)
