@@ -1,0 +1,55 @@
+import BlockSync
+import CometWire
+
+/// The BlockSync reactor (specs/cometbft-blocksync.md §2, §3) as the replayer drives it.
+public struct ReactorMachine: BlockSyncMachine {
+    public var reactor: Reactor
+
+    public init(reactor: Reactor) { self.reactor = reactor }
+
+    /// Builds the reactor for a trace: the profile by name, the starting state of
+    /// `ReplayTrace.initialState()`, an empty store (syncing from genesis), and the reactor's
+    /// clock starting at the trace's first event time.
+    public static let factory: MachineFactory = { trace, profile in
+        guard let node = trace.node else { throw CaseError("the trace has no /node record") }
+        guard node.storeHeight == 0 else {
+            throw CaseError("the node resumes from a stored block at height \(node.storeHeight); replay starts only from genesis so far (its state needs that block's application results)")
+        }
+        guard let state = try trace.initialState() else { throw CaseError("cannot build the node's starting state") }
+        guard let p = BlockSyncProfile(named: profile.rawValue) else { throw CaseError("unknown profile \(profile.rawValue)") }
+        let start = trace.events.first?.time ?? 0
+        do {
+            return ReactorMachine(reactor: try Reactor(profile: p, state: state, store: NodeBlockStore(),
+                                                       configuration: ReactorConfiguration(startTime: start)))
+        } catch {
+            throw CaseError("cannot start the reactor: \(error)")
+        }
+    }
+
+    public mutating func handle(_ input: MachineInput, at time: UInt64) -> [MachineEffect] {
+        let effects: [ReactorEffect]
+        switch input {
+        case .peerAdded(let p): effects = reactor.handle(.peerAdded(p, at: time))
+        case .peerRemoved(let p, let reason): effects = reactor.handle(.peerRemoved(p, reason: reason, at: time))
+        case .received(let p, let m, let size): effects = reactor.handle(.received(m, from: p, wireSize: size, at: time))
+        case .undecodable(let p, let error): effects = reactor.handle(.undecodable(from: p, error: error, at: time))
+        case .timersDue: effects = reactor.handle(.timeAdvanced(to: time))
+        }
+        return effects.flatMap { effect -> [MachineEffect] in
+            switch effect {
+            case .send(let m, let p): return [.send(peer: p, message: m)]
+            case .broadcastStatusRequest: return [.broadcastStatusRequest]
+            case .disconnect(let p, let reason): return [.disconnect(peer: p, reason: reason)]
+            case .ban(let p, let reason): return [.ban(peer: p, reason: reason)]
+            case .blockApplied(let h, let hash): return [.blockApplied(height: h, hash: hash)]
+            // verify_failed{height,peers} names the first block of the failed pair.
+            case .verifyFailed(let heights, let peers, _): return heights.prefix(1).map { .verifyFailed(height: $0, peers: peers) }
+            case .switchToConsensus(let h, _): return [.switchToConsensus(height: h)]
+            }
+        }
+    }
+
+    public var nextTimer: (deadline: UInt64, name: String)? {
+        reactor.nextDeadline.map { ($0, reactor.pool.nextDeadline == $0 ? "pool" : "reactor") }
+    }
+}
