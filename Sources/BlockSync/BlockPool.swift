@@ -93,6 +93,9 @@ public struct BlockPool<Block: Sendable>: Sendable {
     private var loopSleeping = false
     /// Origin of the loop's 2 ms grid (start + peerConnWait when paced; when saturation began).
     private var loopAnchor: Nanoseconds = 0
+    private var lastLoopTick: Nanoseconds?
+    /// Some requester has a channel message waiting (a shortcut for `settle`).
+    private var signalled = false
     private var outbox: [PoolEffect] = []
 
     public init(profile: BlockSyncProfile, startHeight: Int64, startTime: Nanoseconds) {
@@ -206,7 +209,10 @@ public struct BlockPool<Block: Sendable>: Sendable {
             case .single: asked = requesters[i].peerID == id
             case .dual: asked = requesters[i].didRequestFrom(id)
             }
-            if asked && requesters[i].redoSignal == nil { requesters[i].redoSignal = id }
+            if asked && requesters[i].redoSignal == nil {
+                requesters[i].redoSignal = id
+                signalled = true
+            }
         }
         guard let peer = peers.removeValue(forKey: id) else { return }
         if let at = sortedPeers.firstIndex(of: id) { sortedPeers.remove(at: at) }
@@ -247,6 +253,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
             }
             r.block = block
             r.gotBlockSignal = true
+            signalled = true
         case .dual:
             guard r.didRequestFrom(id) else {
                 sendError(id, "requested block #\(blockHeight) from \(r.requestedFrom), not \(id)")
@@ -256,6 +263,8 @@ public struct BlockPool<Block: Sendable>: Sendable {
                 r.block = block
                 r.gotBlockFrom = id
                 r.gotBlockSignal = true
+                signalled = true
+            signalled = true
             }
         }
         requesters[index] = r
@@ -282,6 +291,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
         if let window = profile.secondRequestWindow {
             for i in 0..<min(Int(window), requesters.count) where requesters[i].newHeightSignal == nil {
                 requesters[i].newHeightSignal = height
+                signalled = true
             }
         }
         if profile.baseFilter { updateMaxPeerHeight() }
@@ -290,7 +300,10 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// `RedoRequestFrom(h, peer)` (NoBlockResponse, dual style): redo if that peer was asked.
     public mutating func redoRequest(at height: Int64, from peer: PeerID) {
         guard let index = index(of: height), requesters[index].didRequestFrom(peer) else { return }
-        if requesters[index].redoSignal == nil { requesters[index].redoSignal = peer }
+        if requesters[index].redoSignal == nil {
+            requesters[index].redoSignal = peer
+            signalled = true
+        }
     }
 
     /// Blames the supplier of the block at `height` after a failed verification (§2.9):
@@ -340,18 +353,15 @@ public struct BlockPool<Block: Sendable>: Sendable {
         }
     }
 
-    /// Lets the goroutines run after an input: the requester-making loop wakes (busy-spin
-    /// profiles create requesters at once; paced ones are woken at their next 2 ms tick), then
-    /// every requester reacts in ascending height order.
-    public mutating func settle(now: Nanoseconds) {
-        settle(now: now, afterInput: true)
-    }
-
-    private mutating func settle(now: Nanoseconds, afterInput: Bool) {
+    /// Lets the goroutines run: after an input (`afterInput`) the requester-making loop wakes
+    /// (busy-spin profiles create requesters at once; paced ones tick at their next 2 ms grid
+    /// point); then every requester reacts in ascending height order. Pass `afterInput: false`
+    /// after `advance(to:)`, which settles by itself.
+    public mutating func settle(now: Nanoseconds, afterInput: Bool = true) {
         guard isRunning else { return }
-        var created = true
-        while created {
-            created = false
+        var again = true
+        while again {
+            var created = false
             switch profile.requesterCreation {
             case .busySpin:
                 if loopSleeping {
@@ -364,9 +374,15 @@ public struct BlockPool<Block: Sendable>: Sendable {
                     wakeLoop(now: now)
                 }
             }
-            for i in requesters.indices where requesters[i].hasSignal || (!requesters[i].waiting && anyPeerPickable) {
-                react(i, now: now)
+            var pickable = anyPeerPickable
+            if signalled || (pickable && requesters.contains { !$0.waiting }) {
+                signalled = false
+                for i in requesters.indices where requesters[i].hasSignal || (pickable && !requesters[i].waiting) {
+                    react(i, now: now)
+                    pickable = anyPeerPickable
+                }
             }
+            again = created || signalled
         }
     }
 
@@ -432,6 +448,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// One wake-up of `makeRequestersRoutine` at `now`, on its 2 ms grid.
     private mutating func loopTick(now: Nanoseconds) {
         loopDeadline = nil
+        lastLoopTick = now
         switch profile.requesterCreation {
         case .busySpin:
             loopSleeping = false
@@ -464,9 +481,11 @@ public struct BlockPool<Block: Sendable>: Sendable {
         return loopAnchor &+ (t &- loopAnchor &+ step &- 1) / step &* step
     }
 
-    /// Brings the sleeping loop's next tick forward to the grid point at or after `now`.
+    /// Brings the sleeping loop's next tick forward to the grid point at or after `now` (and
+    /// after the tick that last ran).
     private mutating func wakeLoop(now: Nanoseconds) {
-        let tick = gridTick(atOrAfter: now)
+        var tick = gridTick(atOrAfter: now)
+        if let last = lastLoopTick, tick <= last { tick = gridTick(atOrAfter: last &+ 1) }
         if loopDeadline.map({ $0 > tick }) ?? true { loopDeadline = tick }
     }
 

@@ -1,3 +1,5 @@
+import CometWire
+
 /// The versions of the v0 blocksync reactor this module can behave as (DESIGN.md §3 "Profiles").
 public enum BlockSyncProfileName: String, CaseIterable, Sendable {
     case tmV034 = "tm-v0.34"
@@ -117,6 +119,8 @@ public struct BlockSyncProfile: Sendable, Equatable {
     /// v0.38.10+ (#3406): switch when our own validator holds ≥ 1/3 of the power.
     public var localNodeBlocksTheChain: Bool
     public var commitCheck: CommitCheck
+    /// Which variant of the commit checks this version runs (batch path, address check…).
+    public var commitVerification: CommitVerificationOptions
     /// v0.38.24+ (#5860, #5959): BlockResponses are pre-filtered (§3.3).
     public var filterBlockResponses: Bool
     public var trySyncInterval: Nanoseconds
@@ -146,6 +150,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         caughtUp: .poolHeightNearMax,
         localNodeBlocksTheChain: false,
         commitCheck: .light,
+        commitVerification: .tendermintV034,
         filterBlockResponses: false,
         trySyncInterval: 10 * .millisecond,
         statusUpdateInterval: 10 * .second,
@@ -188,6 +193,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         caughtUp: .poolHeightNearMax,
         localNodeBlocksTheChain: true,
         commitCheck: .fullSkippingLastCommitAfterFirst,
+        commitVerification: .cometbft,
         filterBlockResponses: true,
         trySyncInterval: 10 * .millisecond,
         statusUpdateInterval: 10 * .second,
@@ -203,7 +209,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         requesterStyle: RequesterStyle, unexpectedBlock: UnexpectedBlock, banOnLoweredRange: Bool,
         baseFilter: Bool, redoOnNoBlockResponse: Bool, blame: Blame, extendedCommits: Bool,
         caughtUp: CaughtUpRule, localNodeBlocksTheChain: Bool, commitCheck: CommitCheck,
-        filterBlockResponses: Bool, trySyncInterval: Nanoseconds, statusUpdateInterval: Nanoseconds,
+        commitVerification: CommitVerificationOptions, filterBlockResponses: Bool, trySyncInterval: Nanoseconds, statusUpdateInterval: Nanoseconds,
         switchToConsensusInterval: Nanoseconds
     ) {
         self.name = name
@@ -226,6 +232,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         self.caughtUp = caughtUp
         self.localNodeBlocksTheChain = localNodeBlocksTheChain
         self.commitCheck = commitCheck
+        self.commitVerification = commitVerification
         self.filterBlockResponses = filterBlockResponses
         self.trySyncInterval = trySyncInterval
         self.statusUpdateInterval = statusUpdateInterval

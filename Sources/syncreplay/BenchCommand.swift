@@ -6,6 +6,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput of one area, next to a physical reference measured in the same run.",
-        subcommands: [BenchReplay.self, BenchTrace.self, BenchWire.self, HintBench.self]
+        subcommands: [BenchReplay.self, BenchTrace.self, BenchWire.self, HintBench.self, BenchReactor.self]
     )
 }

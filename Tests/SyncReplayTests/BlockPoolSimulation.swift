@@ -44,8 +44,8 @@ struct PoolSimulation {
     }
 
     /// Settles the pool, consumes blocks, dispatches effects.
-    mutating func step() {
-        pool.settle(now: now)
+    mutating func step(afterInput: Bool = true) {
+        pool.settle(now: now, afterInput: afterInput)
         while consume {
             let (first, second) = pool.peekTwoBlocks()
             guard first != nil, second != nil else { break }
@@ -115,7 +115,7 @@ struct PoolSimulation {
             } else if let t = timerAt, t <= end {
                 now = t
                 pool.advance(to: t)
-                step()
+                step(afterInput: false)
             } else {
                 now = end
                 return

@@ -1,0 +1,439 @@
+import CometWire
+import OrderedCollections
+
+// # BlockSync: the v0 blocksync reactor as a deterministic state machine
+//
+// `Reactor` is CometBFT's v0 blocksync reactor (`blocksync/reactor.go` + `pool.go`;
+// specs/cometbft-blocksync.md §2, §3) without clocks, goroutines or I/O (DESIGN.md §1): the
+// driver feeds `ReactorInput`s stamped with virtual time (ns) and carries out the returned
+// `ReactorEffect`s; `nextDeadline` says when the reactor's own timers want to run.
+//
+// Determinism rules (where Go iterates a map or races goroutines):
+// 1. Time. Input times never go backwards (an earlier stamp is treated as "now"). Handling an
+//    input first fires every timer due strictly before its time; `.timeAdvanced(to: t)` fires
+//    those due at or before t. So at equal virtual time inbound events run before timers.
+// 2. Timers at equal times fire in this order: peer timeouts (peers in order of arrival),
+//    request retries (ascending height), the requester-making loop, the try-sync step, the
+//    switch-to-consensus check, the status broadcast.
+// 3. Goroutines. Pool calls made while handling one input or timer are atomic; afterwards the
+//    requester-making loop runs and then every requester reacts to its channels in ascending
+//    height order (block received, then redo, then new pool height). A requester waiting for a
+//    free peer picks one as soon as one is free (its 2 ms sleep is not modelled). Channel
+//    capacities are kept: a second redo to a requester before it reacts is dropped (as in Go).
+// 4. Map order. Go's random `pool.peers` order becomes order of arrival in the pool (first
+//    StatusResponse); `sortedPeers` (cometbft) is sorted with a stable sort; `removePeer` redoes
+//    requesters in height order.
+// 5. The processing step runs at try-sync ticks (10 ms grid from the start) and applies every
+//    consecutive verifiable block at that instant, letting requesters react after each block
+//    applied or pair rejected. Ticks that could not apply anything are not materialised.
+// 6. The request loop runs on its 2 ms grid; while saturated, ticks that cannot change
+//    anything (no rate sample closes, no peer flagged) are skipped. Peer errors
+//    (`errorsCh` → `StopPeerForError` → `RemovePeer`) are handled at the instant they occur.
+// 7. Messages from peers that are not connected (never added, or already disconnected by
+//    the reactor) are ignored; the driver is expected not to deliver them.
+
+/// A block held by the pool, with the extended commit its response carried (v0.38).
+public struct PooledBlock: Sendable, Equatable {
+    public var block: Block
+    public var extendedCommit: ExtendedCommit?
+}
+
+/// What happens to the node under test, at a virtual time (nanoseconds).
+public enum ReactorInput: Sendable, Equatable {
+    /// A peer connected (`AddPeer`): the reactor sends it our StatusResponse.
+    case peerAdded(PeerID, at: Nanoseconds)
+    /// The peer went away (`RemovePeer`).
+    case peerRemoved(PeerID, reason: String, at: Nanoseconds)
+    /// A blocksync message from `peer`, decoded, with its size on the wire.
+    case received(BlocksyncMessage, from: PeerID, wireSize: Int, at: Nanoseconds)
+    /// Bytes from `peer` that do not decode as a blocksync message (the node stops the peer).
+    case undecodable(from: PeerID, error: String, at: Nanoseconds)
+    /// Nothing happened until `to`: fire the timers due by then.
+    case timeAdvanced(to: Nanoseconds)
+
+    public var time: Nanoseconds {
+        switch self {
+        case .peerAdded(_, let t), .peerRemoved(_, _, let t), .received(_, _, _, let t),
+             .undecodable(_, _, let t), .timeAdvanced(let t): return t
+        }
+    }
+}
+
+/// Why the reactor left blocksync (§3.4).
+public enum SwitchReason: String, Sendable, Equatable {
+    /// `pool.IsCaughtUp()`.
+    case caughtUp = "caught_up"
+    /// cometbft v0.38.10+ (#3406): our validator holds ≥ 1/3 of the voting power.
+    case localNodeBlocksTheChain = "local_node_blocks_the_chain"
+    /// tm v0.35: no block applied for `syncTimeout` (60 s).
+    case noProgress = "no_progress"
+}
+
+/// What the reactor does; each maps to a decision of DESIGN.md §4.
+public enum ReactorEffect: Sendable, Equatable {
+    /// `request{peer,height}`, `respond{peer,height,found}`, our StatusResponse…
+    case send(BlocksyncMessage, to: PeerID)
+    /// `status_request`: StatusRequest to every peer.
+    case broadcastStatusRequest
+    /// `peer_removed{peer,reason}`: `StopPeerForError`.
+    case disconnect(PeerID, reason: String)
+    /// `peer_banned{peer,reason}`: the pool ignores the peer for the ban duration.
+    case ban(PeerID, reason: String)
+    /// `block_applied{height,hash}`: saved then applied, in this order.
+    case blockApplied(height: Int64, hash: [UInt8])
+    /// `verify_failed{height,peers}`: the pair (first, second) failed; the peers blamed.
+    case verifyFailed(heights: [Int64], peers: [PeerID], reason: String)
+    /// `switch_to_consensus{height}`: the pool height when blocksync stopped.
+    case switchToConsensus(height: Int64, reason: SwitchReason)
+}
+
+/// Options of one reactor instance that are not version behaviour.
+public struct ReactorConfiguration: Sendable, Equatable {
+    /// Virtual time at which the reactor (and its pool and tickers) start.
+    public var startTime: Nanoseconds
+    /// false: the node only serves blocks and status (blocksync disabled, §3.1).
+    public var blocksync: Bool
+    /// `VoteExtensionsEnableHeight` from the consensus params (0: disabled).
+    public var voteExtensionsEnableHeight: Int64
+    /// Our validator's address (for `localNodeBlocksTheChain`); nil for a non-validator.
+    public var localValidatorAddress: [UInt8]?
+    /// Commit signature verification (on for conformance; off only to measure the rest).
+    public var verifySignatures: Bool
+
+    public init(startTime: Nanoseconds = 0, blocksync: Bool = true, voteExtensionsEnableHeight: Int64 = 0,
+                localValidatorAddress: [UInt8]? = nil, verifySignatures: Bool = true) {
+        self.startTime = startTime
+        self.blocksync = blocksync
+        self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
+        self.localValidatorAddress = localValidatorAddress
+        self.verifySignatures = verifySignatures
+    }
+}
+
+/// The v0 blocksync reactor: a copyable value (snapshots share the pool's storage and the
+/// store's chunks until written).
+public struct Reactor: Sendable {
+    public let profile: BlockSyncProfile
+    public let configuration: ReactorConfiguration
+    public private(set) var state: ChainState
+    public private(set) var store: NodeBlockStore
+    public private(set) var pool: BlockPool<PooledBlock>
+    public private(set) var now: Nanoseconds
+    /// Connected peers in order of connection.
+    public private(set) var peers: OrderedSet<PeerID> = []
+    public private(set) var blocksSynced = 0
+    /// Set once the reactor switched to consensus.
+    public private(set) var switched: (height: Int64, reason: SwitchReason)?
+
+    private var nextTrySync: Nanoseconds?
+    private var lastTrySync: Nanoseconds?
+    private var nextStatusUpdate: Nanoseconds?
+    private var nextSwitchCheck: Nanoseconds?
+    private var effects: [ReactorEffect] = []
+
+    /// `NewReactor` + `OnStart`: the state must be at the store's height (Go panics otherwise);
+    /// the pool starts at `store.height + 1` (or the initial height for an empty store).
+    public init(profile: BlockSyncProfile, state: ChainState, store: NodeBlockStore,
+                configuration: ReactorConfiguration = ReactorConfiguration()) throws(ReactorError) {
+        guard state.lastBlockHeight == store.height else {
+            throw .stateStoreMismatch(stateHeight: state.lastBlockHeight, storeHeight: store.height)
+        }
+        self.profile = profile
+        self.configuration = configuration
+        self.state = state
+        self.store = store
+        self.now = configuration.startTime
+        let start = store.height == 0 ? state.initialHeight : store.height &+ 1
+        pool = BlockPool(profile: profile, startHeight: start, startTime: configuration.startTime)
+        if configuration.blocksync {
+            nextStatusUpdate = configuration.startTime &+ profile.statusUpdateInterval
+            nextSwitchCheck = configuration.startTime &+ profile.switchToConsensusInterval
+        } else {
+            pool.stop()
+        }
+    }
+
+    /// Whether the reactor is still syncing (the pool runs).
+    public var isSyncing: Bool { pool.isRunning }
+
+    /// When the reactor next wants to run (`.timeAdvanced(to:)`); nil when nothing is scheduled.
+    public var nextDeadline: Nanoseconds? {
+        [pool.nextDeadline, nextTrySync, nextSwitchCheck, nextStatusUpdate].compactMap { $0 }.min()
+    }
+
+    /// Handles one input; returns the effects in the order they happened.
+    public mutating func handle(_ input: ReactorInput) -> [ReactorEffect] {
+        let t = max(input.time, now)
+        if case .timeAdvanced = input {
+            fireTimers(through: t, inclusive: true)
+        } else {
+            fireTimers(through: t, inclusive: false)
+        }
+        now = t
+        switch input {
+        case .peerAdded(let peer, _):
+            if !peers.contains(peer) {
+                peers.append(peer)
+                emit(.send(.statusResponse(height: store.height, base: store.base), to: peer))
+            }
+        case .peerRemoved(let peer, _, _):
+            if peers.remove(peer) != nil { pool.removePeer(peer) }
+        case .undecodable(let peer, let error, _):
+            if peers.contains(peer) { stopPeer(peer, reason: "invalid message: \(error)") }
+        case .received(let message, let peer, _, _):
+            if peers.contains(peer) { receive(message, from: peer) }
+        case .timeAdvanced:
+            break
+        }
+        settlePool()
+        armTrySync()
+        defer { effects.removeAll(keepingCapacity: true) }
+        return effects
+    }
+
+    // MARK: Receive (§3.2)
+
+    private mutating func receive(_ message: BlocksyncMessage, from peer: PeerID) {
+        do {
+            try message.validate()
+        } catch {
+            stopPeer(peer, reason: "invalid message: \(error)")
+            return
+        }
+        switch message {
+        case .blockRequest(let h):
+            respond(to: peer, height: h)
+        case .statusRequest:
+            emit(.send(.statusResponse(height: store.height, base: store.base), to: peer))
+        case .statusResponse(let height, let base):
+            if pool.isRunning { pool.setPeerRange(peer, base: base, height: height, now: now) }
+        case .noBlockResponse(let h):
+            if profile.redoOnNoBlockResponse && pool.isRunning { pool.redoRequest(at: h, from: peer) }
+        case .blockResponse(let block, let ext):
+            receiveBlock(block, extendedCommit: profile.extendedCommits ? ext : nil, from: peer)
+        }
+    }
+
+    /// `respondToPeer`: the block (with its extended commit where vote extensions are enabled;
+    /// nothing at all if that is missing), or NoBlockResponse.
+    private mutating func respond(to peer: PeerID, height h: Int64) {
+        guard let stored = store.block(at: h) else {
+            emit(.send(.noBlockResponse(height: h), to: peer))
+            return
+        }
+        var ext: ExtendedCommit?
+        if profile.extendedCommits && voteExtensionsEnabled(at: h) {
+            guard let stored = stored.extendedCommit else { return }
+            ext = stored
+        }
+        emit(.send(.blockResponse(block: stored.block, extCommit: ext), to: peer))
+    }
+
+    private mutating func receiveBlock(_ block: Block, extendedCommit ext: ExtendedCommit?, from peer: PeerID) {
+        do {
+            try block.validateFromProto()
+            try ext?.validateFromProto()
+        } catch {
+            stopPeer(peer, reason: "invalid block response: \(error)")
+            return
+        }
+        if profile.filterBlockResponses {
+            // §3.3 FilterMsgBytes (#5860, #5959), evaluated on the decoded message.
+            let sigs = block.lastCommit?.signatures.count ?? 0
+            let extSigs = ext?.extendedSignatures.count ?? 0
+            if pool.isRunning && !pool.hasPendingRequest(from: peer) {
+                stopPeer(peer, reason: "unsolicited block response")
+                return
+            }
+            if sigs > Limits.maxVotesCount || (pool.isRunning && extSigs > Limits.maxVotesCount) {
+                stopPeer(peer, reason: "too many commit signatures: \(max(sigs, extSigs)) (max \(Limits.maxVotesCount))")
+                return
+            }
+        }
+        guard pool.isRunning else { return }
+        pool.addBlock(PooledBlock(block: block, extendedCommit: ext), height: block.header.height,
+                      extCommitHeight: ext?.height, from: peer, size: block.encodedSize, now: now)
+    }
+
+    // MARK: Timers
+
+    private mutating func fireTimers(through limit: Nanoseconds, inclusive: Bool) {
+        while let due = nextDeadline, due < limit || (inclusive && due == limit) {
+            now = due
+            if let d = pool.nextDeadline, d == due {
+                pool.advance(to: due)
+            } else if nextTrySync == due {
+                nextTrySync = nil
+                lastTrySync = due
+                processBlocks()
+            } else if nextSwitchCheck == due {
+                nextSwitchCheck = due &+ profile.switchToConsensusInterval
+                checkSwitchToConsensus()
+            } else {
+                nextStatusUpdate = due &+ profile.statusUpdateInterval
+                emit(.broadcastStatusRequest)
+            }
+            settlePool(afterInput: false)
+            armTrySync()
+        }
+    }
+
+    /// Arms the try-sync tick at the next 10 ms grid point if two blocks are ready.
+    private mutating func armTrySync() {
+        guard pool.isRunning, nextTrySync == nil else { return }
+        let (first, second) = pool.peekTwoBlocks()
+        guard first != nil, second != nil else { return }
+        let start = configuration.startTime
+        let step = profile.trySyncInterval
+        var k = now <= start ? 1 : (now &- start &+ step &- 1) / step
+        if let last = lastTrySync, start &+ k &* step <= last { k = (last &- start) / step &+ 1 }
+        nextTrySync = start &+ Swift.max(k, 1) &* step
+    }
+
+    /// Lets the pool's goroutines run and turns its effects into reactor effects, until quiet.
+    private mutating func settlePool(afterInput: Bool = true) {
+        var wake = afterInput
+        while true {
+            pool.settle(now: now, afterInput: wake)
+            wake = false
+            let poolEffects = pool.takeEffects()
+            if poolEffects.isEmpty { return }
+            for effect in poolEffects {
+                switch effect {
+                case .sendRequest(let h, let peer):
+                    emit(.send(.blockRequest(height: h), to: peer))
+                case .peerError(let peer, let reason):
+                    stopPeer(peer, reason: reason)
+                case .peerBanned(let peer, let reason):
+                    emit(.ban(peer, reason: reason))
+                }
+            }
+        }
+    }
+
+    /// `StopPeerForError`: disconnect, and the switch calls our `RemovePeer`.
+    private mutating func stopPeer(_ peer: PeerID, reason: String) {
+        guard peers.remove(peer) != nil else { return }
+        emit(.disconnect(peer, reason: reason))
+        pool.removePeer(peer)
+    }
+
+    // MARK: Processing step (§3.4)
+
+    /// Step 1–7 for every consecutive pair ready now; a rejected pair ends the step.
+    private mutating func processBlocks() {
+        while pool.isRunning {
+            let (firstHeld, secondHeld) = pool.peekTwoBlocks()
+            guard let first = firstHeld, let second = secondHeld else { return }
+            let firstID = first.block.blockID()
+            if let error = verify(first, second, firstID: firstID) {
+                rejectPair(first.block.header.height, second.block.header.height, reason: "reactor validation error: \(error)")
+                // Go re-enters its loop at once; here the next try-sync tick retries, after the
+                // requesters dropped the rejected blocks (never spinning on an unchanged pair).
+                settlePool()
+                return
+            } else {
+                pool.popRequest(now: now)
+                let ext = voteExtensionsEnabled(at: first.block.header.height) ? first.extendedCommit : nil
+                store.save(StoredBlock(block: first.block, extendedCommit: ext))
+                state = state.applying(first.block, blockID: firstID, committedBy: second.block.header)
+                blocksSynced += 1
+                emit(.blockApplied(height: first.block.header.height, hash: firstID.hash))
+            }
+            settlePool()
+        }
+    }
+
+    /// Step 4: authenticate `first` with `second.LastCommit`, then `ValidateBlock`.
+    private func verify(_ first: PooledBlock, _ second: PooledBlock, firstID: BlockID) -> String? {
+        let h = first.block.header.height
+        let options = profile.commitVerification
+        let enabled = voteExtensionsEnabled(at: h)
+        if profile.extendedCommits {
+            if enabled && first.extendedCommit == nil {
+                return "non-nil extended commit expected at height \(h), got nil"
+            }
+            if !enabled && first.extendedCommit != nil {
+                return "extended commit present at height \(h) but vote extensions are disabled"
+            }
+        }
+        guard let lastCommit = second.block.lastCommit else { return "second block has no last commit" }
+        do {
+            if configuration.verifySignatures {
+                switch profile.commitCheck {
+                case .light:
+                    try state.validators.verifyCommitLight(chainID: state.chainID, blockID: firstID, height: h,
+                                                           commit: lastCommit, options: options)
+                case .fullSkippingLastCommitAfterFirst:
+                    try state.validators.verifyCommit(chainID: state.chainID, blockID: firstID, height: h,
+                                                      commit: lastCommit, options: options)
+                }
+                if enabled, let ext = first.extendedCommit {
+                    try state.validators.verifyExtendedCommit(chainID: state.chainID, blockID: firstID, height: h,
+                                                              extendedCommit: ext, options: options)
+                }
+            }
+            let checkLastCommit = configuration.verifySignatures
+                && (profile.commitCheck == .light || blocksSynced == 0)
+            try state.validateBlock(first.block, verifyLastCommit: checkLastCommit, commitOptions: options)
+        } catch {
+            return "\(error)"
+        }
+        return nil
+    }
+
+    /// Step 5 ([FS-ISSUE-KILL]): both suppliers are removed (and banned where the profile
+    /// bans), all their outstanding heights redone — even when only `second` was bad.
+    private mutating func rejectPair(_ h1: Int64, _ h2: Int64, reason: String) {
+        let suppliers = [pool.supplier(at: h1), pool.supplier(at: h2)]
+        emit(.verifyFailed(heights: [h1, h2], peers: Array(OrderedSet(suppliers.compactMap { $0 })), reason: reason))
+        for h in [h1, h2] {
+            guard let peer = pool.removeSupplier(at: h, now: now) else { continue }
+            for case .peerBanned(let banned, let why) in pool.takeEffects() { emit(.ban(banned, reason: why)) }
+            if peers.remove(peer) != nil { emit(.disconnect(peer, reason: reason)) }
+        }
+    }
+
+    // MARK: Switch to consensus (§3.4)
+
+    private mutating func checkSwitchToConsensus() {
+        guard pool.isRunning else { return }
+        if missingExtension { return }
+        let reason: SwitchReason
+        if pool.isCaughtUp(now: now) {
+            reason = .caughtUp
+        } else if profile.localNodeBlocksTheChain && localNodeBlocksTheChain {
+            reason = .localNodeBlocksTheChain
+        } else if case .poolHeightNearMaxOrStalled(let timeout) = profile.caughtUp, now &- pool.lastAdvance > timeout {
+            reason = .noProgress
+        } else {
+            return
+        }
+        pool.stop()
+        nextTrySync = nil
+        nextSwitchCheck = nil
+        nextStatusUpdate = nil
+        switched = (pool.height, reason)
+        emit(.switchToConsensus(height: pool.height, reason: reason))
+    }
+
+    /// v0.38: don't switch before an extended commit for the last block exists.
+    private var missingExtension: Bool {
+        guard profile.extendedCommits, state.lastBlockHeight > 0,
+              voteExtensionsEnabled(at: state.lastBlockHeight), blocksSynced == 0 else { return false }
+        return store.block(at: state.lastBlockHeight)?.extendedCommit == nil
+    }
+
+    private var localNodeBlocksTheChain: Bool {
+        guard let address = configuration.localValidatorAddress,
+              let (_, validator) = state.validators.validator(address: address) else { return false }
+        return validator.votingPower >= state.validators.totalVotingPower / 3
+    }
+
+    private func voteExtensionsEnabled(at h: Int64) -> Bool {
+        let enable = configuration.voteExtensionsEnableHeight
+        return enable > 0 && h >= enable
+    }
+
+    private mutating func emit(_ effect: ReactorEffect) { effects.append(effect) }
+}

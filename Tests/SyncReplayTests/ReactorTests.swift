@@ -1,0 +1,252 @@
+import BlockSync
+import CometWire
+import Testing
+
+/// Reactor scenarios of specs/cometbft-blocksync.md §7 ("Reactor tests", §7.1) and the §6 known
+/// bugs a v0 reactor shows, over real signed chains from `ChainBuilder`, under every profile.
+@Suite struct ReactorTests {
+    static let ms: Nanoseconds = 1_000_000
+    static let s: Nanoseconds = 1_000_000_000
+
+    static func chain(_ length: Int, _ variant: ChainBuilder.Variant = .valid) -> Chain {
+        ChainBuilder(.init(seed: Array("reactor-tests".utf8), validatorPowers: [10, 10, 10], length: length, txsPerBlock: 1))
+            .build(variant)
+    }
+    static let chain60 = chain(60)
+
+    static func network(_ profile: BlockSyncProfile, chain: Chain) -> LoopbackNetwork {
+        // A node syncing from genesis: empty store.
+        LoopbackNetwork(reactor: try! Reactor(profile: profile, state: chain.genesisState, store: NodeBlockStore()))
+    }
+
+    static func requestTime(_ profile: BlockSyncProfile) -> Nanoseconds {
+        if case .paced(let wait) = profile.requesterCreation { return wait }
+        return 0
+    }
+
+    static func applied(_ net: LoopbackNetwork) -> [Int64] {
+        net.log.compactMap { if case .blockApplied(let h, _) = $0.effect { h } else { nil } }
+    }
+    static func disconnects(_ net: LoopbackNetwork) -> [(time: Nanoseconds, peer: PeerID, reason: String)] {
+        net.log.compactMap { if case .disconnect(let p, let r) = $0.effect { ($0.time, p, r) } else { nil } }
+    }
+    static func switched(_ net: LoopbackNetwork) -> (time: Nanoseconds, height: Int64, reason: SwitchReason)? {
+        net.log.lazy.compactMap { if case .switchToConsensus(let h, let r) = $0.effect { ($0.time, h, r) } else { nil } }.first
+    }
+    static func requests(_ net: LoopbackNetwork, height: Int64) -> [(time: Nanoseconds, peer: PeerID)] {
+        net.log.compactMap {
+            if case .send(.blockRequest(let h), let p) = $0.effect, h == height { ($0.time, p) } else { nil }
+        }
+    }
+
+    /// Honest sync from four peers: every block saved and applied once, in height order, with
+    /// its real hash; the node switches to consensus (caught up) at pool height = max peer height.
+    @Test(arguments: BlockSyncProfile.all)
+    func honestSyncAppliesEveryBlockInOrder(profile: BlockSyncProfile) {
+        let chain = Self.chain60
+        var net = Self.network(profile, chain: chain)
+        for i in 0..<4 { net.connect(.init(id: "p\(i)", chain: chain, latency: (5 + Nanoseconds(i)) * Self.ms), at: 0) }
+        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(Self.applied(net) == Array(1...59))
+        let hashes = net.log.compactMap { if case .blockApplied(let h, let hash) = $0.effect { (h, hash) } else { nil } }
+        #expect(hashes.allSatisfy { chain.blockID(at: $0.0)?.hash == $0.1 })
+        #expect(Self.switched(net)?.height == 60)
+        #expect(Self.switched(net)?.reason == .caughtUp)
+        #expect(Self.disconnects(net).isEmpty)
+        #expect(net.reactor.state.lastBlockHeight == 59)
+        #expect(net.reactor.store.height == 59)
+        let firstRequest = net.log.first { if case .send(.blockRequest, _) = $0.effect { true } else { false } }
+        // Peers enter the pool with their StatusResponse (5 ms latency); paced profiles wait 3 s.
+        #expect(firstRequest?.time == max(Self.requestTime(profile), 5 * Self.ms))
+    }
+
+    /// §7.1 #1: AddPeer sends our StatusResponse first; StatusRequest broadcast every 10 s (the
+    /// first after 10 s), until the switch to consensus.
+    @Test(arguments: BlockSyncProfile.all)
+    func statusExchange(profile: BlockSyncProfile) {
+        var reactor = try! Reactor(profile: profile, state: Self.chain60.genesisState, store: NodeBlockStore())
+        #expect(reactor.handle(.peerAdded("a", at: 0)) == [.send(.statusResponse(height: 0, base: 0), to: "a")])
+        #expect(reactor.handle(.received(.statusRequest, from: "a", wireSize: 2, at: 5 * Self.ms))
+                == [.send(.statusResponse(height: 0, base: 0), to: "a")])
+        var broadcasts: [Nanoseconds] = []
+        while let t = reactor.nextDeadline, t <= 25 * Self.s {
+            if reactor.handle(.timeAdvanced(to: t)).contains(.broadcastStatusRequest) { broadcasts.append(t) }
+        }
+        #expect(broadcasts == [10 * Self.s, 20 * Self.s])
+    }
+
+    /// TestNoBlockResponse (serving side): after syncing, the node answers BlockRequests from its
+    /// store — a BlockResponse for a height it holds, NoBlockResponse for one it lacks.
+    @Test(arguments: BlockSyncProfile.all)
+    func servesBlocksFromStore(profile: BlockSyncProfile) {
+        let chain = Self.chain60
+        var net = Self.network(profile, chain: chain)
+        net.connect(.init(id: "p0", chain: chain, latency: 5 * Self.ms), at: 0)
+        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        var reactor = net.reactor
+        let t = reactor.now + Self.s
+        _ = reactor.handle(.peerAdded("asker", at: t))
+        for (h, found) in [(Int64(10), true), (1, true), (59, true), (60, false), (100, false)] {
+            let effects = reactor.handle(.received(.blockRequest(height: h), from: "asker", wireSize: 3, at: t))
+            let expected: BlocksyncMessage = found
+                ? .blockResponse(block: chain.block(at: h)!, extCommit: nil) : .noBlockResponse(height: h)
+            #expect(effects == [.send(expected, to: "asker")], "height \(h)")
+        }
+    }
+
+    /// TestCheckSwitchToConsensusLastHeightZero: a node at height 0 whose peers have one block is
+    /// caught up at the first 1 s check.
+    @Test(arguments: BlockSyncProfile.all)
+    func switchToConsensusFromHeightZero(profile: BlockSyncProfile) {
+        let chain = Self.chain(1)
+        var net = Self.network(profile, chain: chain)
+        net.connect(.init(id: "p0", chain: chain, latency: 5 * Self.ms), at: 0)
+        net.run(until: 10 * Self.s) { !$0.reactor.isSyncing }
+        #expect(Self.switched(net)?.time == Self.s)
+        #expect(Self.switched(net)?.height == 1)
+        #expect(Self.switched(net)?.reason == .caughtUp)
+        #expect(Self.applied(net).isEmpty)
+    }
+
+    /// [FS-ISSUE-KILL] (tendermint/spec rust-spec/fastsync, §3.4 step 5): block 6 carries a bad
+    /// LastCommit for block 5. The honest peer that supplied block 5 is removed together with the
+    /// byzantine supplier of block 6 (and both banned in cometbft-v0.38); sync stalls at 5.
+    @Test(arguments: BlockSyncProfile.all)
+    func badSecondBlockRemovesHonestFirstSupplier(profile: BlockSyncProfile) {
+        let honest = Self.chain(10)
+        let byzantine = Self.chain(10, .badSignature(height: 5, validator: 0))
+        #expect(honest.block(at: 5) == byzantine.block(at: 5))
+        var net = Self.network(profile, chain: honest)
+        net.connect(.init(id: "honest", chain: honest, height: 5, latency: 5 * Self.ms), at: 0)
+        net.connect(.init(id: "byz", chain: byzantine, latency: 7 * Self.ms), at: 0)
+        net.run(until: 30 * Self.s)
+        let failures = net.log.compactMap { if case .verifyFailed(let hs, let ps, _) = $0.effect { (hs, ps) } else { nil } }
+        #expect(failures.count == 1)
+        #expect(failures.first.map { $0.0 == [5, 6] && $0.1 == ["honest", "byz"] } == true, "\(failures)")
+        #expect(Self.applied(net) == [1, 2, 3, 4])
+        #expect(Set(Self.disconnects(net).map(\.peer)) == ["honest", "byz"])
+        let bans = net.log.compactMap { if case .ban(let p, _) = $0.effect { p } else { nil } }
+        #expect(bans == (profile.banDuration == nil ? [] : ["honest", "byz"]))
+        #expect(net.reactor.isSyncing)
+    }
+
+    /// A peer that never answers is dropped "peer did not send us anything" exactly 15 s after
+    /// its first request (tm #762); its heights are then served by the others and, with the
+    /// liar's height gone from maxPeerHeight, the node switches to consensus.
+    @Test(arguments: BlockSyncProfile.all)
+    func silentPeerDroppedAfterPeerTimeout(profile: BlockSyncProfile) {
+        let chain = Self.chain(30)
+        var silent = LoopbackNetwork.Peer(id: "silent", chain: chain, height: 40, latency: 5 * Self.ms)
+        silent.silent = true
+        var net = Self.network(profile, chain: chain)
+        net.connect(silent, at: 0)
+        net.connect(.init(id: "honest", chain: chain, latency: 5 * Self.ms), at: 0)
+        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        let firstAsked = net.log.first { if case .send(.blockRequest, "silent") = $0.effect { true } else { false } }?.time
+        let drops = Self.disconnects(net)
+        #expect(drops.count == 1)
+        #expect(drops.first?.peer == "silent")
+        #expect(drops.first?.reason == "peer did not send us anything")
+        #expect(firstAsked.map { drops.first?.time == $0 + 15 * Self.s } == true)
+        #expect(Self.applied(net) == Array(1...29))
+        #expect(Self.switched(net)?.height == 30)
+    }
+
+    /// NoBlockResponse (#2475, §3.2): the only peer answers NoBlockResponse for height 10 once.
+    /// cometbft-v0.38 re-requests at the same instant and finishes; tm-v0.34/v0.35 only log it —
+    /// the height hangs, the phantom pending keeps the peer's 15 s timer running after its last
+    /// block, the peer is dropped, and the node is left without peers.
+    @Test(arguments: BlockSyncProfile.all)
+    func noBlockResponse(profile: BlockSyncProfile) {
+        let chain = Self.chain(40)
+        var peer = LoopbackNetwork.Peer(id: "p", chain: chain, latency: 5 * Self.ms)
+        peer.refuseOnce = [10]
+        var net = Self.network(profile, chain: chain)
+        net.connect(peer, at: 0)
+        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        let asked = Self.requests(net, height: 10)
+        let refusedAt = asked.first.map { $0.time + 5 * Self.ms }
+        if profile.redoOnNoBlockResponse {
+            #expect(asked.count == 2)
+            #expect(asked.dropFirst().first?.time == refusedAt)
+            #expect(Self.applied(net) == Array(1...39))
+            #expect(Self.switched(net)?.reason == .caughtUp)
+        } else {
+            #expect(asked.count == 1)
+            #expect(Self.applied(net) == Array(1...9))
+            let lastBlockAt = net.log.last { if case .send(.blockRequest, _) = $0.effect { true } else { false } }
+                .map { $0.time + 5 * Self.ms }
+            let drops = Self.disconnects(net)
+            #expect(drops.map(\.reason) == ["peer did not send us anything"])
+            #expect(lastBlockAt.map { drops.first?.time == $0 + 15 * Self.s } == true)
+            #expect(net.reactor.isSyncing)
+        }
+    }
+
+    /// tm #2699: a peer reports a huge height and disconnects; maxPeerHeight is recomputed and
+    /// the node switches to consensus with the honest peer's height (fixed in every profile).
+    @Test(arguments: BlockSyncProfile.all)
+    func maxPeerHeightLoweredWhenTallestPeerLeaves(profile: BlockSyncProfile) {
+        let chain = Self.chain(20)
+        var net = Self.network(profile, chain: chain)
+        net.connect(.init(id: "honest", chain: chain, latency: 5 * Self.ms), at: 0)
+        var tall = LoopbackNetwork.Peer(id: "tall", chain: chain, height: 1_000_000, latency: 5 * Self.ms)
+        tall.silent = true
+        net.connect(tall, at: 0)
+        net.run(until: 2 * Self.s)
+        #expect(net.reactor.pool.maxPeerHeight == 1_000_000)
+        net.drop("tall", at: 2 * Self.s)
+        #expect(net.reactor.pool.maxPeerHeight == 20)
+        net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        #expect(Self.switched(net)?.height == 20)
+        #expect(Self.applied(net) == Array(1...19))
+    }
+
+    /// ASA-2025-001 (GHSA-22qq-3xwm-r5x4): MaxInt64 then a lower height. cometbft-v0.38 bans the
+    /// liar (no disconnect) and switches; tm profiles keep maxPeerHeight at MaxInt64 — even after
+    /// the liar, asked for heights it cannot serve, times out — and never switch.
+    @Test(arguments: BlockSyncProfile.all)
+    func maxInt64ThenLowerHeight(profile: BlockSyncProfile) {
+        let chain = Self.chain(20)
+        var net = Self.network(profile, chain: chain)
+        net.connect(.init(id: "honest", chain: chain, latency: 5 * Self.ms), at: 0)
+        net.connect(.init(id: "liar", chain: chain, height: .max, latency: 5 * Self.ms), at: 0)
+        net.run(until: 100 * Self.ms)
+        net.report("liar", base: 1, height: 20)
+        net.run(until: 40 * Self.s) { !$0.reactor.isSyncing }
+        #expect(Self.applied(net) == Array(1...19))
+        if profile.banOnLoweredRange {
+            #expect(net.log.contains { $0.effect == .ban("liar", reason: "peer reported height/base lower than it previously reported") })
+            #expect(Self.switched(net)?.height == 20)
+        } else {
+            #expect(Self.switched(net) == nil)
+            #expect(net.reactor.pool.maxPeerHeight == .max)
+        }
+    }
+
+    /// §2.8 / §3.3 / §7.1 #4: a BlockResponse nobody asked this peer for. cometbft-v0.38's filter
+    /// disconnects it; the tm pools disconnect ("invalid peer") when a requester waits for another
+    /// peer, and for an unrequested height only when it is more than 100 from the pool height.
+    @Test(arguments: BlockSyncProfile.all)
+    func unsolicitedBlockResponse(profile: BlockSyncProfile) {
+        let chain = Self.chain(20)
+        var reactor = try! Reactor(profile: profile, state: chain.genesisState, store: NodeBlockStore())
+        _ = reactor.handle(.peerAdded("a", at: 0))
+        _ = reactor.handle(.received(.statusResponse(height: 20, base: 1), from: "a", wireSize: 6, at: 0))
+        _ = reactor.handle(.peerAdded("b", at: 0))
+        let block = chain.block(at: 5)!
+        let effects = reactor.handle(.received(.blockResponse(block: block, extCommit: nil), from: "b", wireSize: 0, at: Self.ms))
+        let reason = effects.compactMap { if case .disconnect("b", let r) = $0 { r } else { nil } }.first
+        if profile.filterBlockResponses {
+            #expect(reason == "unsolicited block response")
+        } else {
+            #expect(reason == "invalid peer")
+        }
+        // A height no requester covers, near the pool height: ignored by the tm pools.
+        _ = reactor.handle(.peerAdded("c", at: Self.ms))
+        let far = Self.chain(60).block(at: 50)!
+        let nearEffects = reactor.handle(.received(.blockResponse(block: far, extCommit: nil), from: "c", wireSize: 0, at: 2 * Self.ms))
+        let disconnected = nearEffects.contains { if case .disconnect("c", _) = $0 { true } else { false } }
+        #expect(disconnected == profile.filterBlockResponses)
+    }
+}
