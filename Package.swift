@@ -62,7 +62,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
-            "Replay",
+            "Replay", "Sim",
             "CommandExit", "SyncTrace", "CometWire", "PivotHint", "BlockSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),

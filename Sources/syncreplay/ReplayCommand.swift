@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandExit
 import Foundation
 import Replay
+import Sim
 
 extension ReplayProfile: ExpressibleByArgument {}
 extension ReplayMode: ExpressibleByArgument {}
@@ -17,7 +18,7 @@ enum ReportFormat: String, CaseIterable, ExpressibleByArgument {
 /// here once its adapter exists; until then traces with blocksync events exit 2 with
 /// "no block-sync implementation is available".
 enum Machines {
-    static let factory: MachineFactory? = nil
+    static let factory: MachineFactory? = ReactorMachine.factory
 }
 
 /// `syncreplay TRACE --expect GOLDEN.json …` (the default command; DESIGN.md §3, §4, §6).
