@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandExit
 import Foundation
 import Replay
+import Sim
 
 extension ReplayProfile: ExpressibleByArgument {}
 extension ReplayMode: ExpressibleByArgument {}

@@ -9,7 +9,7 @@ extension SimulationError: InputError {}
 
 /// The block-sync machine the scripted peers talk to (the BlockSync reactor's adapter).
 enum SimMachines {
-    static let factory: MachineFactory? = nil
+    static let factory: MachineFactory? = ReactorMachine.factory
 }
 
 /// `syncsim SCENARIO.toml -o OUT.trace` (DESIGN.md §6; issue 7).
