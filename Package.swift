@@ -79,12 +79,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
-<<<<<<< HEAD
-            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay",
-=======
-            "Replay", "Sim",
-            "CommandExit", "SyncTrace", "CometWire", "PivotHint", "BlockSync",
->>>>>>> sim
+            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay", "Sim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
