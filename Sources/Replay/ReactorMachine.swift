@@ -50,6 +50,6 @@ public struct ReactorMachine: BlockSyncMachine {
     }
 
     public var nextTimer: (deadline: UInt64, name: String)? {
-        reactor.nextDeadline.map { ($0, reactor.pool.nextDeadline == $0 ? "pool" : "reactor") }
+        reactor.nextDeadline.map { ($0, "reactor") }
     }
 }

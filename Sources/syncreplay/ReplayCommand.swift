@@ -2,7 +2,6 @@ import ArgumentParser
 import CommandExit
 import Foundation
 import Replay
-import Sim
 
 extension ReplayProfile: ExpressibleByArgument {}
 extension ReplayMode: ExpressibleByArgument {}
