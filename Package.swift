@@ -51,6 +51,7 @@ let package = Package(
         ]),
         // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
         .target(name: "Replay", dependencies: [
+            "HexCoding",
             "SyncTrace", "CometWire", "PivotHint", "BlockSync",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -71,7 +72,7 @@ let package = Package(
         // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that
         // writes byte-reproducible traces (issue 7; Traces/README.md).
         .target(name: "Sim", dependencies: [
-            "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
+            "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "syncsim", dependencies: [

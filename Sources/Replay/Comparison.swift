@@ -1,3 +1,4 @@
+import HexCoding
 import Foundation
 
 /// One differing value, addressed by an RFC 6901 JSON Pointer into the golden.

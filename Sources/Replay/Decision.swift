@@ -1,3 +1,4 @@
+import HexCoding
 /// What caused a decision: an input event of the trace (by its index in file order, 0-based) or
 /// one of the reactor's own timers firing at the decision's virtual time (DESIGN.md §3).
 public enum DecisionCause: Hashable, Sendable {
@@ -137,7 +138,7 @@ public enum DecisionAction: Equatable, Sendable {
         case let .respond(peer, height, found): return ["peer": .string(peer), "height": .int(height), "found": .bool(found)]
         case let .peerRemoved(peer, reason), let .peerBanned(peer, reason): return ["peer": .string(peer), "reason": .string(reason)]
         case let .verifyFailed(height, peers): return ["height": .int(height), "peers": .array(peers.map { .string($0) })]
-        case let .blockApplied(height, hash): return ["height": .int(height), "hash": .string(Hex.encode(hash))]
+        case let .blockApplied(height, hash): return ["height": .int(height), "hash": .string(Hex.lower(hash))]
         case let .switchToConsensus(height): return ["height": .int(height)]
         case let .pivotSwitch(forkAt, meHeight, checkHeight, section, allowed, reason):
             return ["fork_at": .uint(forkAt), "me_height": .uint(meHeight),
@@ -292,41 +293,3 @@ struct FieldReader {
     }
 }
 
-/// Lowercase hex, the only spelling of bytes in goldens and reports.
-public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Decodes hex (either case); nil for odd length or a non-hex character.
-    public static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: return nil
-        }
-    }
-}

@@ -1,3 +1,4 @@
+import HexCoding
 import Crypto
 
 /// A golden file could not be used (exit 2).
@@ -124,7 +125,7 @@ public struct DecisionRun: Equatable, Sendable {
             hasher.update(data: Array(m.json.canonical.utf8))
             hasher.update(data: [0x0A])
         }
-        return Hex.encode(Array(hasher.finalize()))
+        return Hex.lower(Array(hasher.finalize()))
     }
 
     var json: JSONValue {

@@ -1,3 +1,4 @@
+import HexCoding
 import Foundation
 import Crypto
 
@@ -163,7 +164,7 @@ public struct SuiteRun: Sendable {
         let start = Date()
         var r = SuiteCaseResult(suiteCase: c, status: .error, decisions: [], seconds: 0)
         if let data = FileManager.default.contents(atPath: c.goldenPath) {
-            r.goldenSHA256 = Hex.encode(Array(SHA256.hash(data: data)))
+            r.goldenSHA256 = Hex.lower(Array(SHA256.hash(data: data)))
         }
         do {
             let outcome = try GoldenCase(tracePath: c.tracePath, goldenPath: c.goldenPath, ci: ci, tool: tool)

@@ -1,3 +1,4 @@
+import HexCoding
 import Foundation
 import Crypto
 import SyncTrace
@@ -10,7 +11,7 @@ public enum ReplayTraceLoader {
             throw CaseError(FileManager.default.fileExists(atPath: path) ? "cannot read trace \(path)" : "trace \(path) does not exist")
         }
         let bytes = Array(data)
-        let sha = Hex.encode(Array(SHA256.hash(data: bytes)))
+        let sha = Hex.lower(Array(SHA256.hash(data: bytes)))
         let recover = "; run `syncreplay doctor \(ShellQuote.quote(path))` to see what was lost and `syncreplay recover \(ShellQuote.quote(path)) -o FIXED.trace` to rebuild a valid trace"
         let reader: TraceReader
         let entries: [TraceEntry]

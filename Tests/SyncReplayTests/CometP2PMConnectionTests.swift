@@ -1,3 +1,4 @@
+import HexCoding
 import Testing
 import CometP2P
 

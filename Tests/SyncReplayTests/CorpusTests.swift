@@ -1,3 +1,4 @@
+import HexCoding
 import Foundation
 import Replay
 import Sim
@@ -31,7 +32,7 @@ import Crypto
                 if scenario.peers.isEmpty { problems.append("\(stem): no \(stem).trace") } else { pending.append(stem) }
                 continue
             }
-            let sha = Hex.encode(Array(SHA256.hash(data: traceData)))
+            let sha = Hex.lower(Array(SHA256.hash(data: traceData)))
             if scenario.expectations.isEmpty { problems.append("\(stem): no [expect] table") }
             for e in scenario.expectations {
                 let path = Self.traces.appendingPathComponent("\(stem).\(e.profile).golden.json").path
