@@ -94,7 +94,8 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
-    static func writeString(_ s: String, to out: inout String) {
+    /// A JSON string literal with minimal escapes (also used by `syncreplay cat`).
+    public static func writeString(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -1,4 +1,5 @@
 import HexCoding
+import Replay
 /// A JSON value with ordered object keys, rendered deterministically on one line (the
 /// output of `cat --json` and `inspect --json`).
 enum JSONValue: Equatable {
@@ -53,20 +54,7 @@ enum JSONValue: Equatable {
     }
 
     private static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        Replay.JSONValue.writeString(s, to: &out)
     }
 }
 
