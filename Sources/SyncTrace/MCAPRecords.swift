@@ -319,6 +319,30 @@ public enum MCAPRecord: Sendable {
     /// Reserved or private opcode: skipped as §1 requires.
     case unknown(opcode: UInt8)
 
+    /// The record's opcode byte, so its name comes from `MCAPOpcode` alone.
+    public var opcode: UInt8 {
+        let op: MCAPOpcode
+        switch self {
+        case .unknown(let raw): return raw
+        case .header: op = .header
+        case .footer: op = .footer
+        case .schema: op = .schema
+        case .channel: op = .channel
+        case .message: op = .message
+        case .chunk: op = .chunk
+        case .messageIndex: op = .messageIndex
+        case .chunkIndex: op = .chunkIndex
+        case .attachment: op = .attachment
+        case .attachmentIndex: op = .attachmentIndex
+        case .statistics: op = .statistics
+        case .metadata: op = .metadata
+        case .metadataIndex: op = .metadataIndex
+        case .summaryOffset: op = .summaryOffset
+        case .dataEnd: op = .dataEnd
+        }
+        return op.rawValue
+    }
+
     /// Parses one record's content. `contentOffset` is the absolute offset of its first byte.
     static func parse(opcode: UInt8, content: ArraySlice<UInt8>, contentOffset: UInt64) throws -> MCAPRecord {
         guard let op = MCAPOpcode(rawValue: opcode) else { return .unknown(opcode: opcode) }

@@ -250,7 +250,7 @@ public enum TraceDoctor {
                 case .schema(let s): define(schema: s, at: offset)
                 case .channel(let c): define(channel: c, at: offset)
                 case .message(let m): message(m, at: offset, inChunk: true)
-                default: problem(offset, "\(recordName(record)) inside a chunk (only Schema, Channel and Message belong there)")
+                default: problem(offset, "\(MCAPOpcode.name(of: record.opcode)) inside a chunk (only Schema, Channel and Message belong there)")
                 }
             }
         }
@@ -309,27 +309,6 @@ public enum TraceDoctor {
             }
         }
         return d
-    }
-
-    private static func recordName(_ record: MCAPRecord) -> String {
-        switch record {
-        case .unknown(let op): return MCAPOpcode.name(of: op)
-        case .header: return "Header"
-        case .footer: return "Footer"
-        case .chunk: return "Chunk"
-        case .messageIndex: return "Message Index"
-        case .chunkIndex: return "Chunk Index"
-        case .attachment: return "Attachment"
-        case .attachmentIndex: return "Attachment Index"
-        case .statistics: return "Statistics"
-        case .metadata: return "Metadata"
-        case .metadataIndex: return "Metadata Index"
-        case .summaryOffset: return "Summary Offset"
-        case .dataEnd: return "Data End"
-        case .schema: return "Schema"
-        case .channel: return "Channel"
-        case .message: return "Message"
-        }
     }
 }
 
