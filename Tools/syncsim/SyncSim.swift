@@ -47,8 +47,12 @@ struct SyncSim: ParsableCommand {
     @Flag(help: "Print the scenario's expectation tables, one `PROFILE MODE` line each (for recording goldens).")
     var expectations = false
 
+    @Flag(help: ArgumentHelp("Check the scenario's [expect] tables against the goldens beside it (NAME.<profile>.golden.json); print one line per failed expectation and exit 1 if any fails.",
+                             discussion: "A table marked known_divergence is reported, and does not fail the review."))
+    var review = false
+
     func validate() throws {
-        if output == nil && !check && !expectations { throw ValidationError("missing -o OUT.trace") }
+        if output == nil && !check && !expectations && !review { throw ValidationError("missing -o OUT.trace") }
     }
 
     func run() throws {
@@ -61,12 +65,42 @@ struct SyncSim: ParsableCommand {
             for e in parsed.expectations { print("\(e.profile) \(e.mode)") }
             return
         }
+        if review { return try reviewGoldens(parsed) }
         guard let output else { return }
         let summary = try Simulation(scenario: parsed, machine: SimMachines.factory).run(to: output)
         var line = "wrote \(output): \(summary.events) events, \(summary.blocksApplied) blocks applied"
         if let h = summary.switchedAt { line += ", switched to consensus at \(h)" }
         line += String(format: ", %.3f s virtual", Double(summary.endTime) / 1e9)
         print(line)
+    }
+
+    /// `--review`: the check CorpusTests runs, for one scenario, readable by the person
+    /// recording its goldens (issue 7: a wrong golden cannot be blessed silently).
+    func reviewGoldens(_ parsed: Scenario) throws {
+        let stem = URL(fileURLWithPath: scenario).lastPathComponent.replacingOccurrences(of: ".scenario.toml", with: "")
+        let directory = URL(fileURLWithPath: scenario).deletingLastPathComponent()
+        var failed = 0
+        for e in parsed.expectations {
+            let path = directory.appendingPathComponent("\(stem).\(e.profile).golden.json").path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                print("\(e.profile): no golden at \(path)"); failed += 1; continue
+            }
+            let golden: GoldenFile
+            do { golden = try GoldenFile.decode(Array(data)) } catch {
+                throw CommandFailure.badInput("golden \(path): \(error)")
+            }
+            let failures = ExpectationCheck.failures(e, golden: golden)
+            if let why = e.knownDivergence {
+                print("\(e.profile): known divergence (\(why)); \(failures.count) expectation(s) fail")
+                for f in failures { print("  \(f)") }
+            } else if failures.isEmpty {
+                print("\(e.profile): ok")
+            } else {
+                failed += 1
+                for f in failures { print("\(e.profile): \(f)") }
+            }
+        }
+        if failed > 0 { throw CommandFailure.problems("\(failed) of \(parsed.expectations.count) expectation tables fail") }
     }
 
     static func main() {
