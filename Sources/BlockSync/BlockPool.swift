@@ -13,6 +13,10 @@ public enum PoolEffect: Sendable, Equatable {
     case peerError(peer: PeerID, reason: String)
     /// `banPeer`: the pool ignores the peer's status for the ban duration (no disconnect by itself).
     case peerBanned(peer: PeerID, reason: String)
+    /// The pool itself called `removePeer` (SetPeerRange: lowered range, base > height): the
+    /// peer leaves the pool and its heights are redone, but it stays connected — §2.7,
+    /// "disconnection is separate".
+    case peerRemoved(peer: PeerID, reason: String)
 }
 
 /// A peer as the pool knows it (`bpPeer`, specs/cometbft-blocksync.md §2.2, §2.5).
@@ -176,14 +180,20 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// `SetPeerRange` (§2.7), on every StatusResponse. Peers enter the pool only here.
     public mutating func setPeerRange(_ id: PeerID, base: Int64, height: Int64, now: Nanoseconds) {
         if profile.baseFilter && base > height {
-            if peers[id] != nil { removePeer(id) }
-            ban(id, now: now, reason: "peer reported base \(base) greater than height \(height)")
+            let reason = "peer reported base \(base) greater than height \(height)"
+            if peers[id] != nil {
+                removePeer(id)
+                outbox.append(.peerRemoved(peer: id, reason: reason))
+            }
+            ban(id, now: now, reason: reason)
             return
         }
         if var peer = peers[id] {
             if profile.banOnLoweredRange && (base < peer.base || height < peer.height) {
+                let reason = "peer reported height/base lower than it previously reported"
                 removePeer(id)
-                ban(id, now: now, reason: "peer reported height/base lower than it previously reported")
+                outbox.append(.peerRemoved(peer: id, reason: reason))
+                ban(id, now: now, reason: reason)
                 return
             }
             peer.base = base

@@ -128,7 +128,7 @@ public struct LoopbackNetwork: Sendable {
                 disconnected.insert(id)
                 queues[i].removeAll()
             }
-        case .ban, .blockApplied, .verifyFailed, .switchToConsensus:
+        case .removeFromPool, .ban, .blockApplied, .verifyFailed, .switchToConsensus:
             break
         }
     }

@@ -77,6 +77,9 @@ public enum ReactorEffect: Sendable, Equatable {
     case broadcastStatusRequest
     /// `peer_removed{peer,reason}`: `StopPeerForError`.
     case disconnect(PeerID, reason: String)
+    /// `peer_removed{peer,reason}` without a disconnect: the pool dropped the peer on its own
+    /// (§2.7 SetPeerRange); it stays connected and is still served.
+    case removeFromPool(PeerID, reason: String)
     /// `peer_banned{peer,reason}`: the pool ignores the peer for the ban duration.
     case ban(PeerID, reason: String)
     /// `block_applied{height,hash}`: saved then applied, in this order.
@@ -306,6 +309,8 @@ public struct Reactor: Sendable {
                     stopPeer(peer, reason: reason)
                 case .peerBanned(let peer, let reason):
                     emit(.ban(peer, reason: reason))
+                case .peerRemoved(let peer, let reason):
+                    emit(.removeFromPool(peer, reason: reason))
                 }
             }
         }

@@ -13,29 +13,53 @@ import CometWire
 /// 3. **Blocks the peer was asked for in the recording.** The ghost answers a request for
 ///    height h exactly as the peer answered its first recorded request for h: the same
 ///    `BlockResponse` bytes or a `NoBlockResponse`, after the recorded latency for that height.
-///    A recorded request the peer never answered stays unanswered.
+///    Identical copies the peer sent at the same instant (duplicate responses) are sent as
+///    many times: recorded misbehaviour is reproduced, not cleaned up. A request the peer
+///    **skipped** stays unanswered: it left it unanswered while answering a later request on
+///    the same connection, or for longer than `answerWindow` (1 s, or twice its slowest
+///    recorded answer) before the connection or the recording ended. A request merely cut
+///    off by a disconnect or by the end of the recording is not skipped.
 /// 4. **Blocks it was never asked for.** Blocks are the same chain whoever served them, so if
 ///    the peer's reported range covers h and any peer served h in the recording, the ghost
 ///    serves that first recorded copy after its usual latency (the median of its recorded
-///    request→response latencies) — unless the recording shows the peer misbehaving (it left a
-///    request unanswered, or served a block that differs from the first recorded copy), in
+///    request→response latencies) — unless the recording shows the peer misbehaving (it
+///    skipped a request, or served a block that differs from the first recorded copy), in
 ///    which case it stays silent. When no copy of h exists the ghost stays silent (it cannot
 ///    invent a block; the reactor's timeouts take over). Outside the reported range it answers
 ///    `NoBlockResponse`, as a real node lacking the block does.
 /// 5. **Latency.** With no recorded request→response pair, a ghost's latency is
 ///    `defaultLatency` (10 ms virtual).
+/// 6. **Unsolicited blocks.** A `BlockResponse` the peer sent on its own initiative — no
+///    request for that height was outstanding to it, and it is not a same-instant duplicate —
+///    is delivered as recorded, at its recorded time: it answers nothing, so no rule can
+///    derive it from the reactor's requests.
 ///
-/// Recorded inbound `BlockResponse`/`NoBlockResponse`s are not replayed as such in reactive
-/// mode; they only feed these rules. Requests the peers sent to the node are replayed as
-/// recorded.
+/// Other recorded inbound `BlockResponse`/`NoBlockResponse`s are not replayed as such in
+/// reactive mode; they only feed these rules. Requests the peers sent to the node are replayed
+/// as recorded.
 public struct GhostPeers: Sendable {
     public static let defaultLatency: UInt64 = 10_000_000
+    /// An unanswered request older than this (or twice the peer's slowest recorded answer)
+    /// when its connection or the recording ended was skipped, not cut off (rule 3).
+    public static let answerWindow: UInt64 = 1_000_000_000
 
     /// A recorded answer: the message bytes, the event that carried it, and its latency.
     struct Answer: Sendable {
         var message: [UInt8]
         var sourceIndex: Int
         var latency: UInt64?
+        var time: UInt64
+        /// How many identical copies the peer sent at that instant (rule 3).
+        var count = 1
+    }
+
+    /// One recorded request from the node to the peer.
+    struct Ask: Sendable {
+        var height: Int64
+        var time: UInt64
+        /// Connection of the peer it was made on (counts the peer's recorded connects).
+        var connection: Int
+        var answered = false
     }
 
     struct Ghost: Sendable {
@@ -43,8 +67,12 @@ public struct GhostPeers: Sendable {
         var statuses: [(time: UInt64, base: Int64, height: Int64, index: Int)] = []
         /// First recorded answer per height.
         var answers: [Int64: Answer] = [:]
-        /// Heights the node asked this peer for, with the first request time.
-        var asked: [Int64: UInt64] = [:]
+        var asks: [Ask] = []
+        /// Heights the peer skipped (rule 3): never answered from it.
+        var skipped: Set<Int64> = []
+        var connection = 0
+        /// When each connection (by number) ended, from the recorded disconnects.
+        var connectionEnds: [Int: UInt64] = [:]
         var latencies: [UInt64] = []
         var misbehaving = false
         var medianLatency: UInt64 = GhostPeers.defaultLatency
@@ -53,10 +81,21 @@ public struct GhostPeers: Sendable {
     var ghosts: [String: Ghost] = [:]
     /// First recorded copy of each height (message bytes and source event).
     var copies: [Int64: (message: [UInt8], index: Int)] = [:]
+    /// Events carrying unsolicited block responses (rule 6), delivered as recorded.
+    public private(set) var unsolicited: Set<Int> = []
 
     /// Builds the model from the recording.
     public init(events: [ReplayEvent]) {
         for event in events {
+            if case .peerConnected(let peer, _) = event.body {
+                ghosts[peer, default: Ghost()].connection += 1
+                continue
+            }
+            if case .peerDisconnected(let peer, _) = event.body {
+                let connection = ghosts[peer, default: Ghost()].connection
+                ghosts[peer]!.connectionEnds[connection] = event.time
+                continue
+            }
             guard case .blocksync(let peer, let inbound, let bytes) = event.body,
                   let message = try? BlocksyncMessage.decode(bytes) else { continue }
             var ghost = ghosts[peer] ?? Ghost()
@@ -66,23 +105,43 @@ public struct GhostPeers: Sendable {
                     ghost.statuses.append((event.time, base, height, event.index))
                 case .blockResponse(let block, _):
                     let h = block.header.height
-                    if let copy = copies[h] {
-                        if copy.message != bytes { ghost.misbehaving = true }
+                    if let first = ghost.answers[h], first.message == bytes, first.time == event.time {
+                        ghost.answers[h]!.count += 1
+                    } else if let ask = ghost.asks.lastIndex(where: { $0.height == h && !$0.answered }) {
+                        if let copy = copies[h] {
+                            if copy.message != bytes { ghost.misbehaving = true }
+                        } else {
+                            copies[h] = (bytes, event.index)
+                        }
+                        ghost.asks[ask].answered = true
+                        record(&ghost, height: h, bytes: bytes, index: event.index, time: event.time, askedAt: ghost.asks[ask].time)
                     } else {
-                        copies[h] = (bytes, event.index)
+                        unsolicited.insert(event.index)
                     }
-                    record(&ghost, height: h, bytes: bytes, index: event.index, time: event.time)
                 case .noBlockResponse(let h):
-                    record(&ghost, height: h, bytes: bytes, index: event.index, time: event.time)
+                    if let ask = ghost.asks.lastIndex(where: { $0.height == h && !$0.answered }) {
+                        ghost.asks[ask].answered = true
+                        record(&ghost, height: h, bytes: bytes, index: event.index, time: event.time, askedAt: ghost.asks[ask].time)
+                    }
                 default: break
                 }
-            } else if case .blockRequest(let h) = message, ghost.asked[h] == nil {
-                ghost.asked[h] = event.time
+            } else if case .blockRequest(let h) = message {
+                ghost.asks.append(Ask(height: h, time: event.time, connection: ghost.connection))
             }
             ghosts[peer] = ghost
         }
+        let recordingEnd = events.last?.time ?? 0
         for (peer, var ghost) in ghosts {
-            if ghost.asked.keys.contains(where: { ghost.answers[$0] == nil }) { ghost.misbehaving = true }
+            let window = max(Self.answerWindow, 2 &* (ghost.latencies.max() ?? 0))
+            var answeredLater = Set<Int>()
+            for ask in ghost.asks.reversed() {
+                if !ask.answered {
+                    let end = ghost.connectionEnds[ask.connection] ?? recordingEnd
+                    if answeredLater.contains(ask.connection) || end &- ask.time > window { ghost.skipped.insert(ask.height) }
+                }
+                if ask.answered { answeredLater.insert(ask.connection) }
+            }
+            if !ghost.skipped.isEmpty { ghost.misbehaving = true }
             if !ghost.latencies.isEmpty {
                 let sorted = ghost.latencies.sorted()
                 ghost.medianLatency = sorted[sorted.count / 2]
@@ -91,14 +150,11 @@ public struct GhostPeers: Sendable {
         }
     }
 
-    private func record(_ ghost: inout Ghost, height: Int64, bytes: [UInt8], index: Int, time: UInt64) {
+    private func record(_ ghost: inout Ghost, height: Int64, bytes: [UInt8], index: Int, time: UInt64, askedAt: UInt64) {
+        let latency = time >= askedAt ? time - askedAt : nil
+        if let latency { ghost.latencies.append(latency) }
         guard ghost.answers[height] == nil else { return }
-        var latency: UInt64?
-        if let asked = ghost.asked[height], time >= asked {
-            latency = time - asked
-            ghost.latencies.append(time - asked)
-        }
-        ghost.answers[height] = Answer(message: bytes, sourceIndex: index, latency: latency)
+        ghost.answers[height] = Answer(message: bytes, sourceIndex: index, latency: latency, time: time)
     }
 
     /// A reply a ghost will deliver: message bytes, delay, and the recorded event it copies.
@@ -106,11 +162,14 @@ public struct GhostPeers: Sendable {
         public var message: [UInt8]
         public var delay: UInt64
         public var sourceIndex: Int?
+        /// How many times the ghost sends it (more than once only for recorded duplicates).
+        public var count: Int
 
-        public init(message: [UInt8], delay: UInt64, sourceIndex: Int?) {
+        public init(message: [UInt8], delay: UInt64, sourceIndex: Int?, count: Int = 1) {
             self.message = message
             self.delay = delay
             self.sourceIndex = sourceIndex
+            self.count = count
         }
     }
 
@@ -124,9 +183,10 @@ public struct GhostPeers: Sendable {
                          delay: ghost.medianLatency, sourceIndex: status.index)
         case .blockRequest(let h):
             if let recorded = ghost.answers[h] {
-                return Reply(message: recorded.message, delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex)
+                return Reply(message: recorded.message, delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex,
+                             count: recorded.count)
             }
-            if ghost.asked[h] != nil || ghost.misbehaving { return nil }
+            if ghost.skipped.contains(h) || ghost.misbehaving { return nil }
             guard let status = ghost.statuses.last(where: { $0.time <= time }) ?? ghost.statuses.first else { return nil }
             if h >= status.base && h <= status.height {
                 guard let copy = copies[h] else { return nil }

@@ -19,6 +19,8 @@ public enum MachineEffect: Sendable {
     case send(peer: String, message: BlocksyncMessage)
     case broadcastStatusRequest
     case disconnect(peer: String, reason: String)
+    /// The machine stopped using the peer but keeps the connection (a `peer_removed` decision).
+    case removeFromPool(peer: String, reason: String)
     case ban(peer: String, reason: String)
     case blockApplied(height: Int64, hash: [UInt8])
     case verifyFailed(height: Int64, peers: [String])

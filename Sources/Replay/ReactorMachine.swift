@@ -40,6 +40,7 @@ public struct ReactorMachine: BlockSyncMachine {
             case .send(let m, let p): return [.send(peer: p, message: m)]
             case .broadcastStatusRequest: return [.broadcastStatusRequest]
             case .disconnect(let p, let reason): return [.disconnect(peer: p, reason: reason)]
+            case .removeFromPool(let p, let reason): return [.removeFromPool(peer: p, reason: reason)]
             case .ban(let p, let reason): return [.ban(peer: p, reason: reason)]
             case .blockApplied(let h, let hash): return [.blockApplied(height: h, hash: hash)]
             // verify_failed{height,peers} names the first block of the failed pair.

@@ -30,17 +30,30 @@ public struct ReplayOptions: Sendable {
     public var profile: ReplayProfile
     public var mode: ReplayMode
     /// After the last input event, timers keep firing for this long (virtual ns), or until the
-    /// reactor switches to consensus: one switch-to-consensus check period (1 s,
-    /// specs/cometbft-blocksync.md §3.4), so a node that caught up at the end gets to say so.
+    /// reactor switches to consensus.
+    ///
+    /// Strict (default 1 s): the recording is the whole conversation, so the replay gives the
+    /// reactor one switch-to-consensus check period (specs/cometbft-blocksync.md §3.4) to say
+    /// that it caught up, and no more.
+    ///
+    /// Reactive (default 5 s): the ghost peers stay connected after the recording ends, as the
+    /// real peers would, so the node keeps syncing from them: the horizon also moves to 5 s
+    /// after the latest applied block. A trace recorded with a fast profile thus still lets a
+    /// slower one finish (cometbft-v0.38 waits `peerConnWait` = 3 s before its first request,
+    /// §2.3, and checks for the switch every 1 s); a node that stalls ends 5 s after its last
+    /// progress. Progress is only an applied block, so the extension is bounded by the chain.
     public var drain: UInt64
     /// Test-only: lets the decision order follow a `Dictionary`'s iteration order, to prove
     /// that `--check-determinism` catches such a dependence. Never set in normal use.
     public var plantDictionaryOrder: Bool
 
-    public init(profile: ReplayProfile, mode: ReplayMode, drain: UInt64 = 1_000_000_000, plantDictionaryOrder: Bool = false) {
+    public static let strictDrain: UInt64 = 1_000_000_000
+    public static let reactiveDrain: UInt64 = 5_000_000_000
+
+    public init(profile: ReplayProfile, mode: ReplayMode, drain: UInt64? = nil, plantDictionaryOrder: Bool = false) {
         self.profile = profile
         self.mode = mode
-        self.drain = drain
+        self.drain = drain ?? (mode == .strict ? Self.strictDrain : Self.reactiveDrain)
         self.plantDictionaryOrder = plantDictionaryOrder
     }
 }
@@ -135,6 +148,8 @@ struct RunState {
     var delivered = 0
     var applied = 0
     var finished = false
+    /// Timers fire up to this virtual time once the trace is exhausted (`ReplayOptions.drain`).
+    var horizon: UInt64 = 0
     /// Peers currently connected (and not disconnected by the reactor).
     var connected: Set<String> = []
     var replies: [PendingReply] = []
@@ -152,7 +167,7 @@ struct RunState {
     mutating func run() throws(ReplayError) {
         var next = 0
         let lastTime = events.last?.time ?? 0
-        let horizon = lastTime &+ options.drain
+        horizon = lastTime &+ options.drain
         var lastTimer: UInt64?
         while !finished {
             let te = next < events.count ? events[next].time : nil
@@ -202,9 +217,9 @@ struct RunState {
             }
             guard connected.contains(peer) else { return }
             guard let message = decodeOrRemove(peer: peer, bytes: bytes, cause: cause) else { return }
-            if options.mode == .reactive {
+            if options.mode == .reactive, ghosts?.unsolicited.contains(event.index) != true {
                 switch message {
-                case .blockResponse, .noBlockResponse: return  // ghosts answer instead (rule 3/4)
+                case .blockResponse, .noBlockResponse: return  // ghosts answer instead (rules 3, 4; 6 delivers)
                 default: break
                 }
             }
@@ -286,11 +301,14 @@ struct RunState {
                 if connected.remove(peer) != nil, machine != nil {
                     queue.append(contentsOf: machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now))
                 }
+            case .removeFromPool(let peer, let reason):
+                append(.peerRemoved(peer: peer, reason: reason), cause: cause)
             case .ban(let peer, let reason):
                 append(.peerBanned(peer: peer, reason: reason), cause: cause)
             case .blockApplied(let h, let hash):
                 applied += 1
                 append(.blockApplied(height: h, hash: hash), cause: cause)
+                if options.mode == .reactive { horizon = max(horizon, now &+ options.drain) }
             case .verifyFailed(let h, let peers):
                 append(.verifyFailed(height: h, peers: peers), cause: cause)
             case .switchToConsensus(let h):
@@ -306,12 +324,14 @@ struct RunState {
         switch options.mode {
         case .reactive:
             guard connected.contains(peer), let reply = ghosts?.answer(message, to: peer, at: now) else { return }
-            let pending = PendingReply(time: now &+ reply.delay, order: replyOrder, peer: peer, message: reply.message,
-                                       cause: reply.sourceIndex.map { .event($0) } ?? .timer("ghost_reply"))
-            replyOrder += 1
-            // Keep the queue sorted by (time, order): insert after every reply due no later.
-            let at = replies.firstIndex { $0.time > pending.time } ?? replies.count
-            replies.insert(pending, at: at)
+            for _ in 0..<max(1, reply.count) {
+                let pending = PendingReply(time: now &+ reply.delay, order: replyOrder, peer: peer, message: reply.message,
+                                           cause: reply.sourceIndex.map { .event($0) } ?? .timer("ghost_reply"))
+                replyOrder += 1
+                // Keep the queue sorted by (time, order): insert after every reply due no later.
+                let at = replies.firstIndex { $0.time > pending.time } ?? replies.count
+                replies.insert(pending, at: at)
+            }
         case .strict:
             if let i = recordedUnmatched[peer]?.firstIndex(where: { $0.message == message }) {
                 recordedUnmatched[peer]!.remove(at: i)

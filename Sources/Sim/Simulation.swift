@@ -318,7 +318,7 @@ struct SimRun {
                     peers[i].connected = false
                     if machine != nil { queue.append(contentsOf: machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now)) }
                 }
-            case .ban, .verifyFailed:
+            case .removeFromPool, .ban, .verifyFailed:
                 break
             case .blockApplied:
                 applied += 1

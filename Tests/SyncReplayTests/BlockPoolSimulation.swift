@@ -84,6 +84,8 @@ struct PoolSimulation {
                 dispatch()
             case .peerBanned(let peer, _):
                 bans.append((now, peer))
+            case .peerRemoved:
+                break
             }
         }
     }

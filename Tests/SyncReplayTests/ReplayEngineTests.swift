@@ -72,8 +72,13 @@ import Testing
             // Same time: the recorded event (B connects) comes before the timer.
             #"{"event":6,"kind":"status_request","t":1000000000}"#,
             #"{"kind":"status_request","t":1000000000,"timer":"status"}"#,
-            // Timers keep firing for the 1 s drain after the last event, then the replay ends.
+            // Reactive: timers keep firing for the 5 s drain after the last event (nothing was
+            // applied to move it further), then the replay ends.
             #"{"kind":"status_request","t":2000000000,"timer":"status"}"#,
+            #"{"kind":"status_request","t":3000000000,"timer":"status"}"#,
+            #"{"kind":"status_request","t":4000000000,"timer":"status"}"#,
+            #"{"kind":"status_request","t":5000000000,"timer":"status"}"#,
+            #"{"kind":"status_request","t":6000000000,"timer":"status"}"#,
         ])
     }
 
@@ -114,12 +119,62 @@ import Testing
         #expect(ghosts.answer(.statusRequest, to: "B", at: 0) == nil)
     }
 
+    static let chain = ChainBuilder(.init(seed: Array("ghost".utf8), validatorPowers: [10], length: 4)).build()
+    static func response(_ h: Int64) -> [UInt8] {
+        BlocksyncMessage.blockResponse(block: chain.block(at: h)!, extCommit: nil).encode()
+    }
+
+    /// Rule 3 duplicates and rule 6 unsolicited blocks: recorded misbehaviour is reproduced.
+    @Test func ghostRepeatsDuplicatesAndReplaysUnsolicitedBlocks() throws {
+        let recording = Self.trace([
+            (0, .peerConnected(peer: "A", outbound: true)),
+            (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.statusResponse(height: 4, base: 1).encode())),
+            (2 * Self.ms, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.blockRequest(height: 1).encode())),
+            (6 * Self.ms, .blocksync(peer: "A", inbound: true, message: Self.response(1))),
+            (6 * Self.ms, .blocksync(peer: "A", inbound: true, message: Self.response(1))),   // same-instant duplicate
+            (500 * Self.ms, .blocksync(peer: "A", inbound: true, message: Self.response(3))), // never asked
+        ])
+        let ghosts = GhostPeers(events: recording.events)
+        #expect(ghosts.answer(.blockRequest(height: 1), to: "A", at: 0)
+            == GhostPeers.Reply(message: Self.response(1), delay: 4 * Self.ms, sourceIndex: 4, count: 2))
+        #expect(ghosts.unsolicited == [6])
+        // The unsolicited block is delivered at its recorded time, before anyone asks for it.
+        let result = try ReplayEngine(trace: recording, options: ReplayOptions(profile: .tmV034, mode: .reactive))
+            .run(machine: { _, _ in ScriptedMachine() }, pivot: nil)
+        #expect(result.eventsDelivered == recording.events.count)
+    }
+
+    /// Rule 3: a request skipped while later ones were answered stays unanswered and makes the
+    /// ghost misbehaving; one cut off by a disconnect does not.
+    @Test func ghostTellsSkippedRequestsFromCutOffOnes() {
+        let recording = Self.trace([
+            (0, .peerConnected(peer: "A", outbound: true)),
+            (0, .peerConnected(peer: "B", outbound: true)),
+            (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.statusResponse(height: 4, base: 1).encode())),
+            (1 * Self.ms, .blocksync(peer: "B", inbound: true, message: BlocksyncMessage.statusResponse(height: 4, base: 1).encode())),
+            (2 * Self.ms, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.blockRequest(height: 1).encode())),
+            (2 * Self.ms, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.blockRequest(height: 2).encode())),
+            (2 * Self.ms, .blocksync(peer: "B", inbound: false, message: BlocksyncMessage.blockRequest(height: 3).encode())),
+            (5 * Self.ms, .blocksync(peer: "A", inbound: true, message: Self.response(2))),   // A skips 1
+            (5 * Self.ms, .peerDisconnected(peer: "B", reason: "closed")),                 // B is cut off
+            (6 * Self.ms, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.blockRequest(height: 3).encode())),
+            (9 * Self.ms, .blocksync(peer: "A", inbound: true, message: Self.response(3))),
+        ])
+        let ghosts = GhostPeers(events: recording.events)
+        #expect(ghosts.answer(.blockRequest(height: 1), to: "A", at: 0) == nil)
+        #expect(ghosts.answer(.blockRequest(height: 3), to: "A", at: 0)?.message == Self.response(3))
+        // B never skipped anything: a height it was never asked for is served from the recorded copy.
+        #expect(ghosts.answer(.blockRequest(height: 2), to: "B", at: 0)?.message == Self.response(2))
+        // B's request for 3 was cut off by its disconnect: B serves the recorded copy.
+        #expect(ghosts.answer(.blockRequest(height: 3), to: "B", at: 0)?.message == Self.response(3))
+    }
+
     @Test func undecodableMessageRemovesThePeer() throws {
         let log = try Self.run(Self.trace([
             (0, .peerConnected(peer: "A", outbound: true)),
             (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: [0xFF, 0xFF])),
         ]), .reactive)
-        #expect(log.count == 3)  // status request, removal, the 1 s status timer
+        #expect(log.count == 7)  // status request, removal, the status timer for the 5 s reactive drain
         #expect(log[1].contains(#""kind":"peer_removed","peer":"A","reason":"undecodable message: "#))
     }
 
