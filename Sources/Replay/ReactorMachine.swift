@@ -7,19 +7,32 @@ public struct ReactorMachine: BlockSyncMachine {
 
     public init(reactor: Reactor) { self.reactor = reactor }
 
-    /// Builds the reactor for a trace: the profile by name, the starting state of
-    /// `ReplayTrace.initialState()`, an empty store (syncing from genesis), and the reactor's
-    /// clock starting at the trace's first event time.
+    /// Builds the reactor for a trace: the profile by name, the reactor's clock starting at the
+    /// trace's first event time, and the node's starting point from its `/node` record —
+    /// syncing from genesis (`ReplayTrace.initialState()`, empty store) or resuming from its
+    /// stored block (`ReplayNode.resumingState()`; the store declares the recorded
+    /// `base…height` and holds the start block, so a peer asking for an older stored height
+    /// gets NoBlockResponse — the trace does not carry those blocks).
     public static let factory: MachineFactory = { trace, profile in
         guard let node = trace.node else { throw CaseError("the trace has no /node record") }
-        guard node.storeHeight == 0 else {
-            throw CaseError("the node resumes from a stored block at height \(node.storeHeight); replay starts only from genesis so far (its state needs that block's application results)")
-        }
-        guard let state = try trace.initialState() else { throw CaseError("cannot build the node's starting state") }
         guard let p = BlockSyncProfile(named: profile.rawValue) else { throw CaseError("unknown profile \(profile.rawValue)") }
+        let state: ChainState
+        let store: NodeBlockStore
+        if node.storeHeight > 0 {
+            let resumed = try node.resumingState()
+            state = resumed.state
+            do {
+                store = try NodeBlockStore(base: node.storeBase > 0 ? node.storeBase : node.storeHeight, height: node.storeHeight,
+                                           blocks: [StoredBlock(block: resumed.block)])
+            } catch { throw CaseError("cannot build the node's store: \(error)") }
+        } else {
+            guard let genesis = try trace.initialState() else { throw CaseError("cannot build the node's starting state") }
+            state = genesis
+            store = NodeBlockStore()
+        }
         let start = trace.events.first?.time ?? 0
         do {
-            return ReactorMachine(reactor: try Reactor(profile: p, state: state, store: NodeBlockStore(),
+            return ReactorMachine(reactor: try Reactor(profile: p, state: state, store: store,
                                                        configuration: ReactorConfiguration(startTime: start)))
         } catch {
             throw CaseError("cannot start the reactor: \(error)")

@@ -181,6 +181,29 @@ extension ReplayNode {
     /// consensus parameters and app version 0 (the `/node` record carries no others; attach
     /// `genesis.json` for chains that differ, see `ReplayTrace.initialState`). Nil for a node that
     /// resumes from a stored block: its state needs the application results of that block.
+    /// The node resuming from its stored block (store height > 0): the block at `storeHeight`
+    /// (`startBlock`) and the record's validators, which signed it and sign the next ones.
+    /// The trace does not carry the application's results for the stored block, so the first
+    /// synced block's `AppHash`/`LastResultsHash` are not compared (`ChainState.resuming`);
+    /// from the second block on they are, as after any applied block.
+    public func resumingState() throws(CaseError) -> (state: ChainState, block: Block) {
+        guard !startBlock.isEmpty else {
+            throw CaseError("the /node record resumes at store height \(storeHeight) but carries no start block to resume from")
+        }
+        let block: Block
+        do { block = try Block(protobuf: startBlock) } catch {
+            throw CaseError("the /node record's start block does not decode: \(error)")
+        }
+        guard block.header.height == storeHeight else {
+            throw CaseError("the /node record's start block has height \(block.header.height), but the store height is \(storeHeight)")
+        }
+        guard block.header.chainID == chainID else {
+            throw CaseError("the /node record's start block belongs to chain \"\(block.header.chainID)\", not \"\(chainID)\"")
+        }
+        let set = ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
+        return (ChainState.resuming(after: block, initialHeight: initialHeight == 0 ? 1 : initialHeight, validators: set), block)
+    }
+
     public var genesisState: ChainState? {
         guard storeHeight == 0 else { return nil }
         let set = ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
