@@ -44,7 +44,7 @@ struct BenchReactor: ParsableCommand {
         let chain = ChainBuilder(.init(seed: Array("bench-reactor".utf8), chainID: "bench-chain",
                                        validatorPowers: [10, 10, 10, 10], length: blocks + 1, txsPerBlock: 2)).build()
         print("chain: \(blocks + 1) blocks, 4 validators, built in \(format(seconds(clock.now - built))) s")
-        print("raw ed25519 verify (swift-crypto): \(Int(rawVerifyRate())) verifies/s")
+        print("raw ed25519 verify (swift-crypto): \(Int(BenchReference.ed25519VerifyRate())) verifies/s")
         print("profile          verify  blocks   events  virtual s   real s  events/s  blocks/s")
         for p in profiles {
             for verify in [true, false] {
@@ -67,23 +67,6 @@ struct BenchReactor: ParsableCommand {
                       pad(String(Int(Double(net.inputCount) / real)), 9), pad(String(Int(Double(applied) / real)), 9))
             }
         }
-    }
-
-    /// Verifications per second of one valid ed25519 signature over a 110-byte message.
-    private func rawVerifyRate() -> Double {
-        let key = ChainBuilder.privateKey(seed: Array("bench".utf8), index: 0)
-        let message = [UInt8](repeating: 0x5a, count: 110)
-        let signature = (try? key.signature(for: message)) ?? .init()
-        let publicKey = key.publicKey
-        let clock = ContinuousClock()
-        let start = clock.now
-        var count = 0
-        var valid = 0
-        repeat {
-            for _ in 0..<200 where publicKey.isValidSignature(signature, for: message) { valid += 1 }
-            count += 200
-        } while clock.now - start < .milliseconds(500)
-        return valid == count ? Double(count) / seconds(clock.now - start) : 0
     }
 
     private func seconds(_ d: Duration) -> Double {

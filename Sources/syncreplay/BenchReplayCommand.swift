@@ -79,6 +79,16 @@ struct BenchReplay: ParsableCommand {
         }
         var lines = ["trace \(label ?? path): \(bytes) bytes",
                      String(format: "  reference: read + SHA-256 %.1f MB/s", Double(bytes) / referenceSeconds / 1e6)]
+        let hinted: ReplayProfile?
+        do { hinted = try ReplayTraceLoader.load(path: path).node.flatMap { ReplayProfile(rawValue: $0.profileHint) } } catch {
+            return .failure(error)
+        }
+        if hinted != nil || label == nil {
+            lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s (swift-crypto)", BenchReference.ed25519VerifyRate()))
+        }
+        // Strict replay needs the profile the trace was recorded with (its /node hint).
+        let profile = hinted ?? GoldenCase.defaultProfile
+        lines.append("  profile: \(profile.rawValue)\(hinted == nil ? " (default; the trace names none)" : " (the trace's /node hint)")")
         for mode in ReplayMode.allCases {
             var best = Double.infinity
             var result: ReplayResult?
@@ -88,7 +98,7 @@ struct BenchReplay: ParsableCommand {
                 do {
                     let loaded = try ReplayTraceLoader.load(path: path)
                     events = loaded.events.count
-                    let options = ReplayOptions(profile: GoldenCase.defaultProfile, mode: mode)
+                    let options = ReplayOptions(profile: profile, mode: mode)
                     result = try ReplaySession.replay(loaded, options: options, hint: HintSelection(), machine: Machines.factory)
                 } catch {
                     return .failure(error)

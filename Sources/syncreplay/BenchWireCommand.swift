@@ -35,7 +35,7 @@ struct BenchWire: ParsableCommand {
         guard seconds > 0, txs >= 0, validators.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--seconds and --validators must be positive, --txs non-negative")
         }
-        let verifyRate = rawVerifyRate()
+        let verifyRate = BenchReference.ed25519VerifyRate(for: .seconds(seconds))
         print("raw ed25519 verify (swift-crypto, 150 distinct pre-parsed keys): \(Int(verifyRate)) verifies/s")
         print("validators  sigs/block  blocks/s  sigs verified/s  bound (blocks/s)  of bound  decode µs  BlockID µs  verify µs")
         for n in validators {
@@ -83,30 +83,6 @@ struct BenchWire: ParsableCommand {
                   pad(micros(decodeTime, wires.count * passes(done, wires.count)), 10),
                   pad(micros(hashTime, done), 11), pad(micros(verifyTime, done), 10))
         }
-    }
-
-    /// Verifications per second of valid ed25519 signatures by 150 distinct keys over 110-byte
-    /// messages, keys parsed beforehand: the physical limit of the verify step. (One key
-    /// verified repeatedly runs ~10% faster, from cache effects, so distinct keys are used.)
-    private func rawVerifyRate() -> Double {
-        let triples = (0..<150).map { i -> (Curve25519.Signing.PublicKey, [UInt8], [UInt8]) in
-            let key = ChainBuilder.privateKey(seed: Array("bench".utf8), index: i)
-            let message = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 110)
-            let signature = Array((try? key.signature(for: message)) ?? .init())
-            return (key.publicKey, message, signature)
-        }
-        let clock = ContinuousClock()
-        let start = clock.now
-        var count = 0
-        var valid = 0
-        var elapsed = Duration.zero
-        repeat {
-            for (key, message, signature) in triples where key.isValidSignature(signature, for: message) { valid += 1 }
-            count += triples.count
-            elapsed = clock.now - start
-        } while elapsed < .seconds(seconds)
-        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return valid == count ? Double(count) / secs : 0
     }
 
     /// Complete passes over the chain, from the number of verified blocks.
