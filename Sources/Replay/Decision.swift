@@ -120,6 +120,14 @@ public enum DecisionAction: Equatable, Sendable {
         }
     }
 
+    /// The peer a request or response went to (nil for other kinds).
+    public var peer: String? {
+        switch self {
+        case .request(let p, _), .respond(let p, _, _): return p
+        default: return nil
+        }
+    }
+
     /// The reason string, for coverage (decision kinds × reasons).
     public var reason: String? {
         switch self {

@@ -81,7 +81,8 @@ public struct Provenance: Equatable, Sendable {
 
 /// A run of uniform decisions kept as one golden line (DESIGN.md §4: "long uniform runs are
 /// compressed"): consecutive decisions of one kind (`request`, `respond` or `block_applied`)
-/// whose heights ascend by one. The line keeps the height range, the first and last virtual
+/// whose heights ascend by one and, for requests and responses, with one peer — so a run
+/// still says who was asked for every height in it. The line keeps the height range, the first and last virtual
 /// time, the sorted distinct peers, and a SHA-256 digest over the canonical lines of every
 /// member, so a change anywhere inside (a hash, a peer, a time, a cause) still fails.
 public struct DecisionRun: Equatable, Sendable {
@@ -229,7 +230,8 @@ public struct GoldenFile: Equatable, Sendable {
             let d = decisions[i]
             var j = i + 1
             if DecisionRun.compressibleKinds.contains(d.kind), var h = d.action.height {
-                while j < decisions.count, decisions[j].kind == d.kind, let next = decisions[j].action.height, next == h &+ 1 {
+                while j < decisions.count, decisions[j].kind == d.kind, let next = decisions[j].action.height, next == h &+ 1,
+                      decisions[j].action.peer == d.action.peer {
                     h = next
                     j += 1
                 }

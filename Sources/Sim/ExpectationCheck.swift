@@ -27,13 +27,40 @@ public enum ExpectationCheck {
         for r in e.removed where !matches(golden, ["kind": .string("peer_removed"), "peer": .string(r.peer), "reason": .string(r.reason)]) {
             out.append("removed: no peer_removed decision for \(r.peer)" + (r.reason.isEmpty ? "" : " with reason containing \"\(r.reason)\"") + cite)
         }
-        for p in e.decisionsInclude where !matches(golden, p) {
-            out.append("decisions_include: nothing matches \(describe(p))" + cite)
+        for p in e.decisionsInclude {
+            switch match(golden, p) {
+            case .yes: break
+            case .no: out.append("decisions_include: nothing matches \(describe(p))" + cite)
+            case .ambiguous:
+                out.append("decisions_include: only a compressed run could match \(describe(p)), and it cannot tell which peer or time; make the pattern checkable" + cite)
+            }
         }
-        for p in e.decisionsExclude where matches(golden, p) {
-            out.append("decisions_exclude: a decision matches \(describe(p))" + cite)
+        for p in e.decisionsExclude {
+            switch match(golden, p) {
+            case .no: break
+            case .yes: out.append("decisions_exclude: a decision matches \(describe(p))" + cite)
+            case .ambiguous:
+                out.append("decisions_exclude: a compressed run may hold a decision matching \(describe(p)); make the pattern checkable" + cite)
+            }
         }
         return out
+    }
+
+    /// Whether a golden holds a decision matching a pattern. `ambiguous`: no single decision
+    /// matches, but a compressed run might hold one — its members' peers or times are not
+    /// recorded one by one — so neither an include nor an exclude can be confirmed.
+    public enum Match: Equatable, Sendable { case yes, no, ambiguous }
+
+    public static func match(_ golden: GoldenFile, _ pattern: [String: PatternValue]) -> Match {
+        var result = Match.no
+        for entry in golden.entries {
+            switch match(entry, pattern) {
+            case .yes: return .yes
+            case .ambiguous: result = .ambiguous
+            case .no: break
+            }
+        }
+        return result
     }
 
     /// The highest applied height (0 when nothing was applied).
@@ -53,7 +80,7 @@ public enum ExpectationCheck {
     }
 
     public static func matches(_ golden: GoldenFile, _ pattern: [String: PatternValue]) -> Bool {
-        golden.entries.contains { matches($0, pattern) }
+        match(golden, pattern) == .yes
     }
 
     /// `t_min` / `t_max` (virtual ns) bound a decision's time `t`.
@@ -67,8 +94,43 @@ public enum ExpectationCheck {
     }
 
     /// A decision matches when every pattern field equals its field (`reason` and `error`
-    /// match as substrings; `t_min`/`t_max` bound its time). A compressed run matches on kind, a `height` inside its range and
-    /// a `peer` among its peers; a run cannot match other fields.
+    /// match as substrings; `t_min`/`t_max` bound its time). A compressed run (one peer, heights
+    /// ascending by one) matches on kind, a `height` inside its range and its peer. Only its
+    /// first and last members' times are recorded: a time bound is decided when it holds the
+    /// time of the member in question (the first or last, or any member when the bound covers
+    /// the whole run) and `ambiguous` when the bound cuts the run where no time is recorded. A
+    /// run cannot match other fields.
+    static func match(_ entry: GoldenEntry, _ pattern: [String: PatternValue]) -> Match {
+        guard case .run(let r) = entry else { return matches(entry, pattern) ? .yes : .no }
+        var bound: ClosedRange<UInt64> = 0...UInt64.max
+        var height: Int64?
+        for (key, want) in pattern {
+            if let b = timeBound(key, want) {
+                guard b.overlaps(bound) else { return .no }
+                bound = max(b.lowerBound, bound.lowerBound)...min(b.upperBound, bound.upperBound)
+                continue
+            }
+            switch (key, want) {
+            case ("kind", .string(let k)): if k != r.kind.rawValue { return .no }
+            case ("height", .int(let h)):
+                if h < r.firstHeight || h > r.lastHeight { return .no }
+                height = h
+            case ("peer", .string(let p)):
+                if !r.peers.contains(p) { return .no }
+                if r.peers.count > 1 { return .ambiguous }
+            default: return .no
+            }
+        }
+        if r.lastTime < bound.lowerBound || r.firstTime > bound.upperBound { return .no }
+        if bound.contains(r.firstTime) && bound.contains(r.lastTime) { return .yes }
+        switch height {
+        case r.firstHeight?: return bound.contains(r.firstTime) ? .yes : .no
+        case r.lastHeight?: return bound.contains(r.lastTime) ? .yes : .no
+        case nil: return bound.contains(r.firstTime) || bound.contains(r.lastTime) ? .yes : .ambiguous
+        default: return .ambiguous
+        }
+    }
+
     static func matches(_ entry: GoldenEntry, _ pattern: [String: PatternValue]) -> Bool {
         switch entry {
         case .decision(let d):
@@ -89,21 +151,8 @@ public enum ExpectationCheck {
                 }
             }
             return true
-        case .run(let r):
-            for (key, want) in pattern {
-                if let bound = timeBound(key, want) {
-                    // Some member of the run lies in the bound only if the run's span meets it.
-                    if r.lastTime < bound.lowerBound || r.firstTime > bound.upperBound { return false }
-                    continue
-                }
-                switch (key, want) {
-                case ("kind", .string(let k)): if k != r.kind.rawValue { return false }
-                case ("height", .int(let h)): if h < r.firstHeight || h > r.lastHeight { return false }
-                case ("peer", .string(let p)): if !r.peers.contains(p) { return false }
-                default: return false
-                }
-            }
-            return true
+        case .run:
+            return match(entry, pattern) == .yes
         }
     }
 }

@@ -77,6 +77,32 @@ import Crypto
         #expect(failures.count == 4, "\(failures)")
     }
 
+    /// Runs keep one peer, and a pattern a run cannot decide is reported, not passed.
+    @Test func compressedRunsAreCheckedOnlyWhereTheyAreExact() throws {
+        let ms: UInt64 = 1_000_000
+        let p1 = (1...10).map { Decision(.request(peer: "p1", height: Int64($0)), time: UInt64($0) * ms, cause: .timer("reactor")) }
+        let golden = GoldenFile(provenance: Provenance(traceSHA256: String(repeating: "0", count: 64), traceEvents: 1,
+                                                       profile: .tmV034, mode: .strict, tool: "test"), decisions: p1)
+        guard case .run(let run)? = golden.entries.first, golden.entries.count == 1 else {
+            Issue.record("ten requests to one peer should compress into one run"); return
+        }
+        #expect(run.peers == ["p1"])
+        #expect(ExpectationCheck.match(golden, ["kind": .string("request"), "peer": .string("p1"), "height": .int(4)]) == .yes)
+        #expect(ExpectationCheck.match(golden, ["kind": .string("request"), "peer": .string("p2")]) == .no)
+        #expect(ExpectationCheck.match(golden, ["kind": .string("request"), "height": .int(1), "t_max": .int(Int64(ms))]) == .yes)
+        #expect(ExpectationCheck.match(golden, ["kind": .string("request"), "height": .int(10), "t_max": .int(Int64(ms))]) == .no)
+        // Height 5's own time is not in the golden: the bound cuts the run there.
+        #expect(ExpectationCheck.match(golden, ["kind": .string("request"), "height": .int(5), "t_max": .int(Int64(3 * ms))]) == .ambiguous)
+        let scenario = try Scenario.load(path: Self.traces.appendingPathComponent("pivot-file-s-switch.scenario.toml").path)
+        var e = try #require(scenario.expectations.first)
+        (e.profile, e.mode, e.lastApplied, e.switchedToConsensus, e.banned, e.removed, e.decisionsExclude) = ("tm-v0.34", "strict", nil, nil, [], [], [])
+        e.decisionsInclude = [["kind": .string("request"), "height": .int(5), "t_max": .int(Int64(3 * ms))]]
+        #expect(ExpectationCheck.failures(e, golden: golden).count == 1)
+        // Alternating peers never share a run.
+        let mixed = (1...10).map { Decision(.request(peer: $0 % 2 == 0 ? "p2" : "p1", height: Int64($0)), time: 0, cause: .timer("reactor")) }
+        #expect(GoldenFile.compress(mixed).allSatisfy { if case .decision = $0 { true } else { false } })
+    }
+
     @Test func everyProfileHasFiveGoldens() throws {
         var counts: [String: Int] = [:]
         for file in try Self.scenarioFiles() {
