@@ -9,7 +9,13 @@ public struct ReactorMachine: BlockSyncMachine {
 
     /// Builds the reactor for a trace: the profile by name, the starting state of
     /// `ReplayTrace.initialState()`, an empty store (syncing from genesis), and the reactor's
-    /// clock starting at the trace's first event time.
+    /// clock starting at the trace's first event time. A simulator trace (`capture_method`
+    /// `syncsim`) replays with the simulator's application (`ApplicationModel.transactionCounter`),
+    /// so app-hash checks are real; any other trace with `.unknown` (results not checked).
+    public static func application(for node: ReplayNode) -> ApplicationModel {
+        node.captureMethod == "syncsim" ? .transactionCounter : .unknown
+    }
+
     public static let factory: MachineFactory = { trace, profile in
         guard let node = trace.node else { throw CaseError("the trace has no /node record") }
         guard node.storeHeight == 0 else {
@@ -20,7 +26,7 @@ public struct ReactorMachine: BlockSyncMachine {
         let start = trace.events.first?.time ?? 0
         do {
             return ReactorMachine(reactor: try Reactor(profile: p, state: state, store: NodeBlockStore(),
-                                                       configuration: ReactorConfiguration(startTime: start)))
+                                                       configuration: ReactorConfiguration(startTime: start, application: application(for: node))))
         } catch {
             throw CaseError("cannot start the reactor: \(error)")
         }
@@ -42,8 +48,7 @@ public struct ReactorMachine: BlockSyncMachine {
             case .disconnect(let p, let reason): return [.disconnect(peer: p, reason: reason)]
             case .ban(let p, let reason): return [.ban(peer: p, reason: reason)]
             case .blockApplied(let h, let hash): return [.blockApplied(height: h, hash: hash)]
-            // verify_failed{height,peers} names the first block of the failed pair.
-            case .verifyFailed(let heights, let peers, _): return heights.prefix(1).map { .verifyFailed(height: $0, peers: peers) }
+            case .verifyFailed(let heights, let peers, let reason): return [.verifyFailed(heights: heights, peers: peers, reason: reason)]
             case .switchToConsensus(let h, _): return [.switchToConsensus(height: h)]
             }
         }

@@ -12,10 +12,13 @@ public struct ReplayNode: Equatable, Sendable {
     public var genesisTimeSeconds: Int64
     public var genesisTimeNanos: Int32
     public var profileHint: String
+    /// How the trace was made (`syncsim`, `pcap`…): a `syncsim` trace's chain comes from
+    /// `ChainBuilder`, whose application the replayed reactor can run (`ApplicationModel`).
+    public var captureMethod: String
 
     public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, nodeID: String,
                 validators: [(pubKey: [UInt8], power: Int64)], appHash: [UInt8], startBlock: [UInt8],
-                genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String) {
+                genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String, captureMethod: String = "") {
         self.chainID = chainID
         self.initialHeight = initialHeight
         self.storeBase = storeBase
@@ -27,6 +30,7 @@ public struct ReplayNode: Equatable, Sendable {
         self.genesisTimeSeconds = genesisTimeSeconds
         self.genesisTimeNanos = genesisTimeNanos
         self.profileHint = profileHint
+        self.captureMethod = captureMethod
     }
 
     public static func == (a: ReplayNode, b: ReplayNode) -> Bool {
@@ -35,6 +39,7 @@ public struct ReplayNode: Equatable, Sendable {
             && a.validators.map(\.pubKey) == b.validators.map(\.pubKey) && a.validators.map(\.power) == b.validators.map(\.power)
             && a.appHash == b.appHash && a.startBlock == b.startBlock && a.genesisTimeSeconds == b.genesisTimeSeconds
             && a.genesisTimeNanos == b.genesisTimeNanos && a.profileHint == b.profileHint
+            && a.captureMethod == b.captureMethod
     }
 }
 

@@ -67,7 +67,8 @@ public enum ExpectationCheck {
     }
 
     /// A decision matches when every pattern field equals its field (`reason` and `error`
-    /// match as substrings; `t_min`/`t_max` bound its time). A compressed run matches on kind, a `height` inside its range and
+    /// match as substrings; `t_min`/`t_max` bound its time; an integer matches an integer
+    /// array that contains it, an integer array must equal it). A compressed run matches on kind, a `height` inside its range and
     /// a `peer` among its peers; a run cannot match other fields.
     static func matches(_ entry: GoldenEntry, _ pattern: [String: PatternValue]) -> Bool {
         switch entry {
@@ -83,7 +84,13 @@ public enum ExpectationCheck {
                 case .string(let s):
                     guard let h = have.stringValue else { return false }
                     if key == "reason" || key == "error" { if !s.isEmpty && !h.contains(s) { return false } } else if h != s { return false }
-                case .int(let i): if have.int64 != i { return false }
+                case .int(let i):
+                    // Against an array (`heights` of verify_failed): the array contains it.
+                    if let items = have.arrayValue {
+                        if !items.contains(where: { $0.int64 == i }) { return false }
+                    } else if have.int64 != i { return false }
+                case .ints(let want):
+                    guard let items = have.arrayValue, items.map(\.int64) == want.map(Optional.some) else { return false }
                 case .bool(let b): if have.boolValue != b { return false }
                 case .null: if have != .null { return false }
                 }
