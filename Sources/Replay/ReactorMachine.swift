@@ -7,15 +7,17 @@ public struct ReactorMachine: BlockSyncMachine {
 
     public init(reactor: Reactor) { self.reactor = reactor }
 
-    /// Builds the reactor for a trace: the profile by name, the starting state of
-    /// `ReplayTrace.initialState()`, an empty store (syncing from genesis), and the reactor's
-    /// clock starting at the trace's first event time. A simulator trace (`capture_method`
-    /// `syncsim`) replays with the simulator's application (`ApplicationModel.transactionCounter`),
-    /// so app-hash checks are real; any other trace with `.unknown` (results not checked).
+    /// The application the replayed node runs (specs/cometbft-blocksync.md §3.4 step 6): a
+    /// simulator trace (`capture_method` `syncsim`) has `ChainBuilder`'s chain, whose application
+    /// is `.transactionCounter`, so app-hash checks are real; any other trace gets `.unknown`
+    /// (its application results are not checked after the first block).
     public static func application(for node: ReplayNode) -> ApplicationModel {
         node.captureMethod == "syncsim" ? .transactionCounter : .unknown
     }
 
+    /// Builds the reactor for a trace: the profile by name, the starting state of
+    /// `ReplayTrace.initialState()`, an empty store (syncing from genesis), the application of
+    /// `application(for:)`, and the reactor's clock starting at the trace's first event time.
     public static let factory: MachineFactory = { trace, profile in
         guard let node = trace.node else { throw CaseError("the trace has no /node record") }
         guard node.storeHeight == 0 else {
