@@ -111,6 +111,11 @@ public struct BlockSyncProfile: Sendable, Equatable {
     /// v0.38.6+ (#2475): `NoBlockResponse` triggers `RedoRequestFrom`; before, it is only logged.
     public var redoOnNoBlockResponse: Bool
     public var blame: Blame
+    /// How the disconnect reason wraps a failed pair's verification error (§3.4 step 5):
+    /// tm v0.34.24 `fmt.Errorf("blockchainReactor validation error: %v")` (blockchain/v0
+    /// poolRoutine), tm v0.35.9 the bare error (`blockSyncCh.Error`), cometbft v0.38.24
+    /// `ErrReactorValidation` ("reactor validation error: %v", `handleValidationFailure`).
+    public var validationErrorPrefix: String
     /// v0.38: `BlockResponse` may carry an `ExtendedCommit` whose height must match the block.
     public var extendedCommits: Bool
 
@@ -146,6 +151,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         baseFilter: false,
         redoOnNoBlockResponse: false,
         blame: .assignedPeer,
+        validationErrorPrefix: "blockchainReactor validation error: ",
         extendedCommits: false,
         caughtUp: .poolHeightNearMax,
         localNodeBlocksTheChain: false,
@@ -164,6 +170,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         p.name = .tmV035
         p.matches = "tendermint v0.35.9 (internal/blocksync/v0)"
         p.requestRetry = nil
+        p.validationErrorPrefix = ""
         p.caughtUp = .poolHeightNearMaxOrStalled(syncTimeout: 60 * .second)
         return p
     }()
@@ -189,6 +196,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         baseFilter: true,
         redoOnNoBlockResponse: true,
         blame: .supplierBanned,
+        validationErrorPrefix: "reactor validation error: ",
         extendedCommits: true,
         caughtUp: .poolHeightNearMax,
         localNodeBlocksTheChain: true,
@@ -207,7 +215,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         requesterCreation: RequesterCreation, maxPendingPerPeer: Int, requestRetry: Nanoseconds?,
         minRecvRate: Int64, peerTimeout: Nanoseconds, banDuration: Nanoseconds?, peerOrder: PeerOrder,
         requesterStyle: RequesterStyle, unexpectedBlock: UnexpectedBlock, banOnLoweredRange: Bool,
-        baseFilter: Bool, redoOnNoBlockResponse: Bool, blame: Blame, extendedCommits: Bool,
+        baseFilter: Bool, redoOnNoBlockResponse: Bool, blame: Blame, validationErrorPrefix: String, extendedCommits: Bool,
         caughtUp: CaughtUpRule, localNodeBlocksTheChain: Bool, commitCheck: CommitCheck,
         commitVerification: CommitVerificationOptions, filterBlockResponses: Bool, trySyncInterval: Nanoseconds, statusUpdateInterval: Nanoseconds,
         switchToConsensusInterval: Nanoseconds
@@ -228,6 +236,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         self.baseFilter = baseFilter
         self.redoOnNoBlockResponse = redoOnNoBlockResponse
         self.blame = blame
+        self.validationErrorPrefix = validationErrorPrefix
         self.extendedCommits = extendedCommits
         self.caughtUp = caughtUp
         self.localNodeBlocksTheChain = localNodeBlocksTheChain

@@ -21,6 +21,9 @@ public struct LoopbackNetwork: Sendable {
         public var silent = false
         /// Heights it answers once with NoBlockResponse before serving them.
         public var refuseOnce: Set<Int64> = []
+        /// Heights whose block it serves with the header's app hash altered after signing (the
+        /// committed block ID no longer matches it; syncsim's `wrong_hash`).
+        public var tamperedAfterSigning: Set<Int64> = []
 
         public init(id: PeerID, chain: Chain, base: Int64? = nil, height: Int64? = nil, latency: Nanoseconds) {
             self.id = id
@@ -146,7 +149,13 @@ public struct LoopbackNetwork: Sendable {
             enqueue(.noBlockResponse(height: h), from: i)
             return
         }
-        enqueue(.blockResponse(block: block, extCommit: nil), from: i)
+        guard peer.tamperedAfterSigning.contains(h) else {
+            enqueue(.blockResponse(block: block, extCommit: nil), from: i)
+            return
+        }
+        var tampered = block
+        tampered.header.appHash = Array(repeating: 0xAB, count: 32)
+        enqueue(.blockResponse(block: tampered, extCommit: nil), from: i, sizeCached: false)
     }
 
     private static func varintSize(_ n: Int) -> Int {
@@ -155,14 +164,15 @@ public struct LoopbackNetwork: Sendable {
         return count
     }
 
-    private mutating func enqueue(_ message: BlocksyncMessage, from i: Int) {
+    /// `sizeCached: false` for a block that differs from the chain's copy of its height.
+    private mutating func enqueue(_ message: BlocksyncMessage, from i: Int, sizeCached: Bool = true) {
         sequence += 1
         let at = reactor.now &+ peers[i].latency
         let size: Int
         if case .blockResponse(let block, _) = message {
             // Block + BlockResponse + Message framing: tag and length varint at each level.
-            let blockSize = sizes[block.header.height] ?? block.encodedSize
-            sizes[block.header.height] = blockSize
+            let blockSize = (sizeCached ? sizes[block.header.height] : nil) ?? block.encodedSize
+            if sizeCached { sizes[block.header.height] = blockSize }
             let inner = 1 + Self.varintSize(blockSize) + blockSize
             size = 1 + Self.varintSize(inner) + inner
         } else {

@@ -84,7 +84,8 @@ public enum ReactorEffect: Sendable, Equatable {
     case ban(PeerID, reason: String)
     /// `block_applied{height,hash}`: saved then applied, in this order.
     case blockApplied(height: Int64, hash: [UInt8])
-    /// `verify_failed{height,peers}`: the pair (first, second) failed; the peers blamed.
+    /// `verify_failed{heights,peers,reason}`: the pair (first, second) failed; the peers
+    /// blamed; the verification error as the node logs it ("Error in validation", unwrapped).
     case verifyFailed(heights: [Int64], peers: [PeerID], reason: String)
     /// `switch_to_consensus{height}`: the pool height when blocksync stopped.
     case switchToConsensus(height: Int64, reason: SwitchReason)
@@ -102,14 +103,18 @@ public struct ReactorConfiguration: Sendable, Equatable {
     public var localValidatorAddress: [UInt8]?
     /// Commit signature verification (on for conformance; off only to measure the rest).
     public var verifySignatures: Bool
+    /// The application whose results `ValidateBlock` checks the next block against.
+    public var application: ApplicationModel
 
     public init(startTime: Nanoseconds = 0, blocksync: Bool = true, voteExtensionsEnableHeight: Int64 = 0,
-                localValidatorAddress: [UInt8]? = nil, verifySignatures: Bool = true) {
+                localValidatorAddress: [UInt8]? = nil, verifySignatures: Bool = true,
+                application: ApplicationModel = .unknown) {
         self.startTime = startTime
         self.blocksync = blocksync
         self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
         self.localValidatorAddress = localValidatorAddress
         self.verifySignatures = verifySignatures
+        self.application = application
     }
 }
 
@@ -332,7 +337,7 @@ public struct Reactor: Sendable {
             guard let first = firstHeld, let second = secondHeld else { return }
             let firstID = first.block.blockID()
             if let error = verify(first, second, firstID: firstID) {
-                rejectPair(first.block.header.height, second.block.header.height, reason: "reactor validation error: \(error)")
+                rejectPair(first.block.header.height, second.block.header.height, error: error)
                 // Go re-enters its loop at once; here the next try-sync tick retries, after the
                 // requesters dropped the rejected blocks (never spinning on an unchanged pair).
                 settlePool()
@@ -341,7 +346,9 @@ public struct Reactor: Sendable {
                 pool.popRequest(now: now)
                 let ext = voteExtensionsEnabled(at: first.block.header.height) ? first.extendedCommit : nil
                 store.save(StoredBlock(block: first.block, extendedCommit: ext))
-                state = state.applying(first.block, blockID: firstID, committedBy: second.block.header)
+                // ApplyBlock: the results come from the application, never from `second`'s
+                // unverified header (a tampered second block must not poison the state).
+                state = configuration.application.applying(first.block, blockID: firstID, to: state)
                 blocksSynced += 1
                 emit(.blockApplied(height: first.block.header.height, hash: firstID.hash))
             }
@@ -355,14 +362,16 @@ public struct Reactor: Sendable {
         let options = profile.commitVerification
         let enabled = voteExtensionsEnabled(at: h)
         if profile.extendedCommits {
-            if enabled && first.extendedCommit == nil {
-                return "non-nil extended commit expected at height \(h), got nil"
-            }
-            if !enabled && first.extendedCommit != nil {
-                return "extended commit present at height \(h) but vote extensions are disabled"
+            // v0.38.24 poolRoutine's presence check, with its error text.
+            let present = first.extendedCommit != nil
+            if present != enabled {
+                return "non-nil extended commit must be received iff vote extensions are enabled for its height "
+                    + "(height \(h), non-nil extended commit \(present), extensions enabled \(enabled))"
             }
         }
-        guard let lastCommit = second.block.lastCommit else { return "second block has no last commit" }
+        // Unreachable after `validateFromProto` (Block.ValidateBasic requires a LastCommit);
+        // Go's commit verification would say "nil commit".
+        guard let lastCommit = second.block.lastCommit else { return "nil commit" }
         do {
             if configuration.verifySignatures {
                 switch profile.commitCheck {
@@ -388,10 +397,12 @@ public struct Reactor: Sendable {
     }
 
     /// Step 5 ([FS-ISSUE-KILL]): both suppliers are removed (and banned where the profile
-    /// bans), all their outstanding heights redone — even when only `second` was bad.
-    private mutating func rejectPair(_ h1: Int64, _ h2: Int64, reason: String) {
+    /// bans), all their outstanding heights redone — even when only `second` was bad. The
+    /// disconnect reason wraps `error` as the version does (`validationErrorPrefix`).
+    private mutating func rejectPair(_ h1: Int64, _ h2: Int64, error: String) {
         let suppliers = [pool.supplier(at: h1), pool.supplier(at: h2)]
-        emit(.verifyFailed(heights: [h1, h2], peers: Array(OrderedSet(suppliers.compactMap { $0 })), reason: reason))
+        emit(.verifyFailed(heights: [h1, h2], peers: Array(OrderedSet(suppliers.compactMap { $0 })), reason: error))
+        let reason = profile.validationErrorPrefix + error
         for h in [h1, h2] {
             guard let peer = pool.removeSupplier(at: h, now: now) else { continue }
             for case .peerBanned(let banned, let why) in pool.takeEffects() { emit(.ban(banned, reason: why)) }

@@ -47,8 +47,10 @@ public enum BlockValidationError: Error, Hashable, Sendable, CustomStringConvert
 /// Lifecycle in blocksync (§3.4): verify `first` with `second.lastCommit`
 /// (`validators.verifyCommitLight`), then `validateBlock(first)`, then
 /// `applying(first, appHash:lastResultsHash:)`. Without an application the post-state app
-/// hash and results hash are what the *next* header commits to
-/// (`applying(_:committedBy:)`), or what a simulated application (e.g. `ChainBuilder`) says.
+/// hash and results hash are what a simulated application (e.g. `ChainBuilder`) says, or
+/// unknown (`applying(_:blockID:)`, not checked next). `applying(_:committedBy:)` takes them
+/// from the next header — only sound once that header is authenticated, so blocksync, which
+/// applies `first` while `second` is still unverified, does not use it.
 /// The validator set is static unless the caller passes a new next set.
 public struct ChainState: Hashable, Sendable {
     public var chainID: String

@@ -78,7 +78,9 @@ public enum DecisionAction: Equatable, Sendable {
     case respond(peer: String, height: Int64, found: Bool)
     case peerRemoved(peer: String, reason: String)
     case peerBanned(peer: String, reason: String)
-    case verifyFailed(height: Int64, peers: [String])
+    /// The pair `heights` = [first, second] failed verification (§3.4 steps 4–5); `peers` are
+    /// its suppliers, blamed; `reason` is the verification error as the node logs it.
+    case verifyFailed(heights: [Int64], peers: [String], reason: String)
     case blockApplied(height: Int64, hash: [UInt8])
     case switchToConsensus(height: Int64)
     case pivotSwitch(forkAt: UInt64, meHeight: UInt64, checkHeight: UInt64?, section: HintSection?, allowed: Bool, reason: PivotReason)
@@ -110,9 +112,9 @@ public enum DecisionAction: Equatable, Sendable {
     /// The height the decision is about, when it has one (the alignment key with the kind).
     public var height: Int64? {
         switch self {
-        case .request(_, let h), .respond(_, let h, _), .verifyFailed(let h, _), .blockApplied(let h, _),
-             .switchToConsensus(let h):
+        case .request(_, let h), .respond(_, let h, _), .blockApplied(let h, _), .switchToConsensus(let h):
             return h
+        case .verifyFailed(let heights, _, _): return heights.first
         case .pivotSwitch(let forkAt, _, _, _, _, _): return Int64(truncatingIfNeeded: forkAt)
         case .pivotExtend(let h, _, _), .unknown(_, _, let h): return Int64(truncatingIfNeeded: h)
         case .hintDisabled(let page, _): return Int64(truncatingIfNeeded: page)
@@ -131,7 +133,7 @@ public enum DecisionAction: Equatable, Sendable {
     /// The reason string, for coverage (decision kinds × reasons).
     public var reason: String? {
         switch self {
-        case .peerRemoved(_, let r), .peerBanned(_, let r): return r
+        case .peerRemoved(_, let r), .peerBanned(_, let r), .verifyFailed(_, _, let r): return r
         case .pivotSwitch(_, _, _, _, _, let r), .pivotExtend(_, _, let r): return r.rawValue
         case .hintDisabled(_, let e): return e
         default: return nil
@@ -145,7 +147,8 @@ public enum DecisionAction: Equatable, Sendable {
         case .statusRequest: return [:]
         case let .respond(peer, height, found): return ["peer": .string(peer), "height": .int(height), "found": .bool(found)]
         case let .peerRemoved(peer, reason), let .peerBanned(peer, reason): return ["peer": .string(peer), "reason": .string(reason)]
-        case let .verifyFailed(height, peers): return ["height": .int(height), "peers": .array(peers.map { .string($0) })]
+        case let .verifyFailed(heights, peers, reason):
+            return ["heights": .array(heights.map { .int($0) }), "peers": .array(peers.map { .string($0) }), "reason": .string(reason)]
         case let .blockApplied(height, hash): return ["height": .int(height), "hash": .string(Hex.lower(hash))]
         case let .switchToConsensus(height): return ["height": .int(height)]
         case let .pivotSwitch(forkAt, meHeight, checkHeight, section, allowed, reason):
@@ -200,7 +203,8 @@ extension Decision {
         case .respond: action = .respond(peer: try reader.string("peer"), height: try reader.int("height"), found: try reader.bool("found"))
         case .peerRemoved: action = .peerRemoved(peer: try reader.string("peer"), reason: try reader.string("reason"))
         case .peerBanned: action = .peerBanned(peer: try reader.string("peer"), reason: try reader.string("reason"))
-        case .verifyFailed: action = .verifyFailed(height: try reader.int("height"), peers: try reader.strings("peers"))
+        case .verifyFailed:
+            action = .verifyFailed(heights: try reader.ints("heights"), peers: try reader.strings("peers"), reason: try reader.string("reason"))
         case .blockApplied: action = .blockApplied(height: try reader.int("height"), hash: try reader.hex("hash"))
         case .switchToConsensus: action = .switchToConsensus(height: try reader.int("height"))
         case .pivotSwitch:
@@ -279,6 +283,16 @@ struct FieldReader {
         for item in items {
             guard let s = item.stringValue else { throw .invalid("member \"\(key)\" must be an array of strings") }
             out.append(s)
+        }
+        return out
+    }
+
+    mutating func ints(_ key: String) throws(GoldenError) -> [Int64] {
+        guard let items = try value(key).arrayValue else { throw .invalid("member \"\(key)\" must be an array of integers") }
+        var out: [Int64] = []
+        for item in items {
+            guard let n = item.int64 else { throw .invalid("member \"\(key)\" must be an array of integers") }
+            out.append(n)
         }
         return out
     }

@@ -23,7 +23,8 @@ public enum MachineEffect: Sendable {
     case removeFromPool(peer: String, reason: String)
     case ban(peer: String, reason: String)
     case blockApplied(height: Int64, hash: [UInt8])
-    case verifyFailed(height: Int64, peers: [String])
+    /// The pair `heights` (first, second) failed verification; `reason` is the error text.
+    case verifyFailed(heights: [Int64], peers: [String], reason: String)
     case switchToConsensus(height: Int64)
 }
 

@@ -7,8 +7,16 @@ public struct ReactorMachine: BlockSyncMachine {
 
     public init(reactor: Reactor) { self.reactor = reactor }
 
-    /// Builds the reactor for a trace: the profile by name, the reactor's clock starting at the
-    /// trace's first event time, and the node's starting point from its `/node` record —
+    /// The application the replayed node runs (specs/cometbft-blocksync.md §3.4 step 6): a
+    /// simulator trace (`capture_method` `syncsim`) has `ChainBuilder`'s chain, whose application
+    /// is `.transactionCounter`, so app-hash checks are real; any other trace gets `.unknown`
+    /// (its application results are not checked after the first block).
+    public static func application(for node: ReplayNode) -> ApplicationModel {
+        node.captureMethod == "syncsim" ? .transactionCounter : .unknown
+    }
+
+    /// Builds the reactor for a trace: the profile by name, the application of `application(for:)`, the
+    /// reactor's clock starting at the trace's first event time, and the node's starting point from its `/node` record —
     /// syncing from genesis (`ReplayTrace.initialState()`, empty store) or resuming from its
     /// stored block (`ReplayNode.resumingState()`; the store declares the recorded
     /// `base…height` and holds the start block, so a peer asking for an older stored height
@@ -33,7 +41,7 @@ public struct ReactorMachine: BlockSyncMachine {
         let start = trace.events.first?.time ?? 0
         do {
             return ReactorMachine(reactor: try Reactor(profile: p, state: state, store: store,
-                                                       configuration: ReactorConfiguration(startTime: start)))
+                                                       configuration: ReactorConfiguration(startTime: start, application: application(for: node))))
         } catch {
             throw CaseError("cannot start the reactor: \(error)")
         }
@@ -56,8 +64,7 @@ public struct ReactorMachine: BlockSyncMachine {
             case .removeFromPool(let p, let reason): return [.removeFromPool(peer: p, reason: reason)]
             case .ban(let p, let reason): return [.ban(peer: p, reason: reason)]
             case .blockApplied(let h, let hash): return [.blockApplied(height: h, hash: hash)]
-            // verify_failed{height,peers} names the first block of the failed pair.
-            case .verifyFailed(let heights, let peers, _): return heights.prefix(1).map { .verifyFailed(height: $0, peers: peers) }
+            case .verifyFailed(let heights, let peers, let reason): return [.verifyFailed(heights: heights, peers: peers, reason: reason)]
             case .switchToConsensus(let h, _): return [.switchToConsensus(height: h)]
             }
         }

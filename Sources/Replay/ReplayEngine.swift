@@ -309,8 +309,8 @@ struct RunState {
                 applied += 1
                 append(.blockApplied(height: h, hash: hash), cause: cause)
                 if options.mode == .reactive { horizon = max(horizon, now &+ options.drain) }
-            case .verifyFailed(let h, let peers):
-                append(.verifyFailed(height: h, peers: peers), cause: cause)
+            case .verifyFailed(let heights, let peers, let reason):
+                append(.verifyFailed(heights: heights, peers: peers, reason: reason), cause: cause)
             case .switchToConsensus(let h):
                 append(.switchToConsensus(height: h), cause: cause)
                 finished = true

@@ -12,10 +12,13 @@ public struct ReplayNode: Equatable, Sendable {
     public var genesisTimeSeconds: Int64
     public var genesisTimeNanos: Int32
     public var profileHint: String
+    /// How the trace was made (`syncsim`, `pcap`…): a `syncsim` trace's chain comes from
+    /// `ChainBuilder`, whose application the replayed reactor can run (`ApplicationModel`).
+    public var captureMethod: String
 
     public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, nodeID: String,
                 validators: [(pubKey: [UInt8], power: Int64)], appHash: [UInt8], startBlock: [UInt8],
-                genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String) {
+                genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String, captureMethod: String = "") {
         self.chainID = chainID
         self.initialHeight = initialHeight
         self.storeBase = storeBase
@@ -27,6 +30,7 @@ public struct ReplayNode: Equatable, Sendable {
         self.genesisTimeSeconds = genesisTimeSeconds
         self.genesisTimeNanos = genesisTimeNanos
         self.profileHint = profileHint
+        self.captureMethod = captureMethod
     }
 
     public static func == (a: ReplayNode, b: ReplayNode) -> Bool {
@@ -35,6 +39,7 @@ public struct ReplayNode: Equatable, Sendable {
             && a.validators.map(\.pubKey) == b.validators.map(\.pubKey) && a.validators.map(\.power) == b.validators.map(\.power)
             && a.appHash == b.appHash && a.startBlock == b.startBlock && a.genesisTimeSeconds == b.genesisTimeSeconds
             && a.genesisTimeNanos == b.genesisTimeNanos && a.profileHint == b.profileHint
+            && a.captureMethod == b.captureMethod
     }
 }
 
@@ -183,9 +188,9 @@ extension ReplayNode {
     /// resumes from a stored block: its state needs the application results of that block.
     /// The node resuming from its stored block (store height > 0): the block at `storeHeight`
     /// (`startBlock`) and the record's validators, which signed it and sign the next ones.
-    /// The trace does not carry the application's results for the stored block, so the first
-    /// synced block's `AppHash`/`LastResultsHash` are not compared (`ChainState.resuming`);
-    /// from the second block on they are, as after any applied block.
+    /// The trace does not carry the stored block's results hash, so the first synced block's
+    /// `AppHash`/`LastResultsHash` are not compared (`ChainState.resuming`); from the second
+    /// block on they are where the application is known (`ReactorMachine.application(for:)`).
     public func resumingState() throws(CaseError) -> (state: ChainState, block: Block) {
         guard !startBlock.isEmpty else {
             throw CaseError("the /node record resumes at store height \(storeHeight) but carries no start block to resume from")
@@ -201,7 +206,11 @@ extension ReplayNode {
             throw CaseError("the /node record's start block belongs to chain \"\(block.header.chainID)\", not \"\(chainID)\"")
         }
         let set = ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
-        return (ChainState.resuming(after: block, initialHeight: initialHeight == 0 ? 1 : initialHeight, validators: set), block)
+        // The record's app hash is the one after the stored block: the application's state
+        // (it lets `.transactionCounter` continue); without the results hash the first synced
+        // block's application hashes stay unchecked.
+        return (ChainState.resuming(after: block, initialHeight: initialHeight == 0 ? 1 : initialHeight, validators: set,
+                                    appHash: appHash.isEmpty ? nil : appHash), block)
     }
 
     public var genesisState: ChainState? {

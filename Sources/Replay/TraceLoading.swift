@@ -59,7 +59,8 @@ public enum ReplayTraceLoader {
             return .node(ReplayNode(chainID: n.chainID, initialHeight: n.initialHeight, storeBase: n.storeBase, storeHeight: n.storeHeight,
                                     nodeID: n.nodeID, validators: n.validators.map { ($0.pubKey, $0.power) }, appHash: n.appHash,
                                     startBlock: n.startBlock, genesisTimeSeconds: n.genesisTime.seconds,
-                                    genesisTimeNanos: n.genesisTime.nanos, profileHint: n.profileHint))
+                                    genesisTimeNanos: n.genesisTime.nanos, profileHint: n.profileHint,
+                                    captureMethod: n.captureMethod))
         case .p2p(let p):
             switch p.kind {
             case .connected: return .peerConnected(peer: p.peerID, outbound: p.outbound)

@@ -94,7 +94,8 @@ public enum ExpectationCheck {
     }
 
     /// A decision matches when every pattern field equals its field (`reason` and `error`
-    /// match as substrings; `t_min`/`t_max` bound its time). A compressed run (one peer, heights
+    /// match as substrings; `t_min`/`t_max` bound its time; an integer matches an integer
+    /// array that contains it, an integer array must equal it). A compressed run (one peer, heights
     /// ascending by one) matches on kind, a `height` inside its range and its peer. Only its
     /// first and last members' times are recorded: a time bound is decided when it holds the
     /// time of the member in question (the first or last, or any member when the bound covers
@@ -145,7 +146,13 @@ public enum ExpectationCheck {
                 case .string(let s):
                     guard let h = have.stringValue else { return false }
                     if key == "reason" || key == "error" { if !s.isEmpty && !h.contains(s) { return false } } else if h != s { return false }
-                case .int(let i): if have.int64 != i { return false }
+                case .int(let i):
+                    // Against an array (`heights` of verify_failed): the array contains it.
+                    if let items = have.arrayValue {
+                        if !items.contains(where: { $0.int64 == i }) { return false }
+                    } else if have.int64 != i { return false }
+                case .ints(let want):
+                    guard let items = have.arrayValue, items.map(\.int64) == want.map(Optional.some) else { return false }
                 case .bool(let b): if have.boolValue != b { return false }
                 case .null: if have != .null { return false }
                 }

@@ -176,11 +176,15 @@ public enum PatternValue: Sendable, Equatable, CustomStringConvertible {
     case int(Int64)
     case bool(Bool)
     case null
+    /// An array of integers (e.g. `heights = [14, 15]` of a `verify_failed` pair): equal to
+    /// the decision's array.
+    case ints([Int64])
 
     public var description: String {
         switch self {
         case .string(let s): return "\"\(s)\""
         case .int(let i): return String(i)
+        case .ints(let a): return "[" + a.map(String.init).joined(separator: ", ") + "]"
         case .bool(let b): return String(b)
         case .null: return "null"
         }

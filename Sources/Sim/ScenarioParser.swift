@@ -285,7 +285,12 @@ enum ScenarioParser {
                     if let s = v.value.string { pattern[k] = .string(s) }
                     else if let i = v.value.int { pattern[k] = .int(Int64(i)) }
                     else if let b = v.value.bool { pattern[k] = .bool(b) }
-                    else { throw v.error("pattern values must be strings, integers or booleans") }
+                    else if v.value.array != nil {
+                        var items: [Int64] = []
+                        for item in try v.elements() { items.append(try item.int()) }
+                        pattern[k] = .ints(items)
+                    }
+                    else { throw v.error("pattern values must be strings, integers, booleans or arrays of integers") }
                 }
                 guard case .string(let kind)? = pattern["kind"], DecisionKind(rawValue: kind) != nil else {
                     throw e.error("a pattern needs kind = one of \(DecisionKind.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -65,7 +65,7 @@ public struct Simulation {
         ReplayNode(chainID: n.chainID, initialHeight: n.initialHeight, storeBase: n.storeBase, storeHeight: n.storeHeight,
                    nodeID: n.nodeID, validators: n.validators.map { ($0.pubKey, $0.power) }, appHash: n.appHash,
                    startBlock: n.startBlock, genesisTimeSeconds: n.genesisTime.seconds, genesisTimeNanos: n.genesisTime.nanos,
-                   profileHint: n.profileHint)
+                   profileHint: n.profileHint, captureMethod: n.captureMethod)
     }
 
     /// Runs the scenario, writing the trace to `path`.

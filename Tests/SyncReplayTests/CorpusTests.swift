@@ -103,6 +103,29 @@ import Crypto
         #expect(GoldenFile.compress(mixed).allSatisfy { if case .decision = $0 { true } else { false } })
     }
 
+    /// issue 6: a `verify_failed` pattern names the failed pair (`heights = [h, h+1]`, equal),
+    /// or one height of it (`heights = h`, contained); its `reason` matches as a substring.
+    @Test func verifyFailedPatternsMatchThePair() throws {
+        let text = ScenarioParsingTests.valid + """
+
+        [expect."tm-v0.34"]
+        spec = "§3.4 step 5"
+        decisions_include = [{kind = "verify_failed", heights = [14, 15], reason = "wrong block ID"}]
+        """
+        let e = try #require(try Scenario.parse(text).expectations.first)
+        #expect(e.decisionsInclude == [["kind": .string("verify_failed"), "heights": .ints([14, 15]), "reason": .string("wrong block ID")]])
+        let d = Decision(.verifyFailed(heights: [14, 15], peers: ["p2"], reason: "invalid commit -- wrong block ID: want A, got B"),
+                         time: 1, cause: .timer("reactor"))
+        let golden = GoldenFile(provenance: Provenance(traceSHA256: String(repeating: "0", count: 64), traceEvents: 1,
+                                                       profile: .tmV034, mode: .strict, tool: "t"), decisions: [d])
+        #expect(ExpectationCheck.matches(golden, e.decisionsInclude[0]))
+        let kind: [String: PatternValue] = ["kind": .string("verify_failed")]
+        #expect(ExpectationCheck.matches(golden, kind.merging(["heights": .int(15)]) { $1 }))
+        #expect(!ExpectationCheck.matches(golden, kind.merging(["heights": .int(16)]) { $1 }))
+        #expect(!ExpectationCheck.matches(golden, kind.merging(["heights": .ints([13, 14])]) { $1 }))
+        #expect(!ExpectationCheck.matches(golden, kind.merging(["reason": .string("wrong signature")]) { $1 }))
+    }
+
     @Test func everyProfileHasFiveGoldens() throws {
         var counts: [String: Int] = [:]
         for file in try Self.scenarioFiles() {

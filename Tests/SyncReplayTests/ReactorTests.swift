@@ -130,6 +130,66 @@ import Testing
         #expect(net.reactor.isSyncing)
     }
 
+    /// Three peers for a failed-pair case: "short" serves 1–5 fast, "byz" serves `byzantine`
+    /// (with `tampered` heights altered after signing) a little slower, "honest" the whole honest
+    /// chain slowly: byz supplies the bad block, honest supplies the redone heights.
+    static func failedPairNetwork(_ profile: BlockSyncProfile, application: ApplicationModel, honest: Chain,
+                                  byzantine: Chain, tampered: Set<Int64> = []) -> LoopbackNetwork {
+        let reactor = try! Reactor(profile: profile, state: honest.genesisState, store: NodeBlockStore(),
+                                   configuration: ReactorConfiguration(application: application))
+        var net = LoopbackNetwork(reactor: reactor)
+        net.connect(.init(id: "short", chain: honest, height: 5, latency: 5 * Self.ms), at: 0)
+        var byz = LoopbackNetwork.Peer(id: "byz", chain: byzantine, latency: 7 * Self.ms)
+        byz.tamperedAfterSigning = tampered
+        net.connect(byz, at: 0)
+        net.connect(.init(id: "honest", chain: honest, latency: 300 * Self.ms), at: 0)
+        net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        return net
+    }
+
+    static func verifyFailures(_ net: LoopbackNetwork) -> [(heights: [Int64], peers: [PeerID], reason: String)] {
+        net.log.compactMap { if case .verifyFailed(let hs, let ps, let r) = $0.effect { (hs, ps, r) } else { nil } }
+    }
+
+    /// §3.4 step 6: the application results `ValidateBlock` checks block 8 against come from
+    /// applying block 7 (ApplyBlock), not from the unverified block 8 that arrived with it. byz's
+    /// block 8 was altered after signing (wrong hash); the pair (8, 9) fails and byz is removed;
+    /// the honest copy of 8 then validates — under both application models.
+    @Test(arguments: BlockSyncProfile.all, [ApplicationModel.unknown, .transactionCounter])
+    func tamperedSecondBlockDoesNotPoisonTheAppHash(profile: BlockSyncProfile, application: ApplicationModel) {
+        let chain = Self.chain(14)
+        let net = Self.failedPairNetwork(profile, application: application, honest: chain, byzantine: chain, tampered: [8])
+        let failures = Self.verifyFailures(net)
+        #expect(failures.map(\.heights) == [[8, 9]], "\(failures)")
+        #expect(failures.first?.peers.first == "byz")
+        #expect(failures.first?.reason.hasPrefix("invalid commit -- wrong block ID") == true, "\(failures)")
+        #expect(Self.applied(net) == Array(1...13))
+        #expect(!Self.disconnects(net).map(\.peer).contains("honest"))
+        // The disconnect wraps the error as the version does.
+        let reason = Self.disconnects(net).first { $0.peer == "byz" }?.reason
+        #expect(reason == profile.validationErrorPrefix + (failures.first?.reason ?? ""))
+        #expect(Self.switched(net)?.height == 14)
+    }
+
+    /// §4.5 AppHash: block 8 is fully signed but its app hash is not what the application
+    /// computed after block 7. With the simulator's application the node rejects the pair
+    /// (8, 9) in ValidateBlock ("wrong Block.Header.AppHash") and syncs on from the honest peer;
+    /// without an application (`.unknown`, documented divergence) the block is accepted.
+    @Test(arguments: BlockSyncProfile.all)
+    func wrongAppHashIsRejectedByTheApplication(profile: BlockSyncProfile) {
+        let honest = Self.chain(14)
+        let byzantine = Self.chain(14, .wrongAppHash(height: 8))
+        let net = Self.failedPairNetwork(profile, application: .transactionCounter, honest: honest, byzantine: byzantine)
+        let failures = Self.verifyFailures(net)
+        #expect(failures.first?.heights == [8, 9], "\(failures)")
+        #expect(failures.first?.reason.hasPrefix("wrong Block.Header.AppHash.") == true, "\(failures)")
+        #expect(Self.applied(net) == Array(1...13))
+        #expect(net.reactor.state.appHash == honest.appHashes[12])
+        let unknown = Self.failedPairNetwork(profile, application: .unknown, honest: honest, byzantine: byzantine)
+        #expect(Self.verifyFailures(unknown).isEmpty)
+        #expect(unknown.reactor.store.block(at: 8)?.block == byzantine.block(at: 8))
+    }
+
     /// A peer that never answers is dropped "peer did not send us anything" exactly 15 s after
     /// its first request (tm #762); its heights are then served by the others and, with the
     /// liar's height gone from maxPeerHeight, the node switches to consensus.

@@ -35,6 +35,21 @@ import Testing
         #expect(GoldenComparison.compare(expected: decoded.entries, actual: decisions).matches)
     }
 
+    /// issue 6: `verify_failed` names both blocks of the failed pair and the node's error text,
+    /// in one canonical line that reads back to the same decision.
+    @Test func verifyFailedLineHasThePairAndTheReason() throws {
+        let d = Decision(.verifyFailed(heights: [14, 15], peers: ["p2"], reason: "invalid commit -- wrong block ID: want A, got B"),
+                         time: 30, cause: .timer("reactor"))
+        let golden = GoldenFile(provenance: Self.provenance, decisions: [d])
+        let line = golden.encoded().split(separator: "\n")[2]
+        #expect(line == #"    {"heights":[14,15],"kind":"verify_failed","peers":["p2"],"reason":"invalid commit -- wrong block ID: want A, got B","t":30,"timer":"reactor"}"#)
+        #expect(try GoldenFile.decode(Array(golden.encoded().utf8)) == golden)
+        #expect(d.action.height == 14)
+        // The old single-height form is refused with a clear message, not half-read.
+        let old = #"{"decisions":[{"height":14,"kind":"verify_failed","peers":["p2"],"t":30,"timer":"reactor"}],"provenance":{"mode":"reactive","profile":"tm-v0.34","tool":"t","trace":{"events":1,"sha256":"\#(String(repeating: "ab", count: 32))"}},"schema":"syncreplay-golden/1"}"#
+        #expect(throws: GoldenError.invalid("/decisions/0: missing member \"heights\"")) { try GoldenFile.decode(Array(old.utf8)) }
+    }
+
     @Test func comparisonIsSemantic() throws {
         let d = Decision(.blockApplied(height: 7, hash: [0xAB, 0xCD]), time: 5, cause: .event(2))
         let golden = GoldenFile(provenance: Self.provenance, decisions: [d])
@@ -67,10 +82,15 @@ import Testing
         if case .changed(_, _, let changes)? = c2.divergences.first {
             #expect(changes.map(\.pointer) == ["/decisions/0/event", "/decisions/0/t", "/decisions/0/timer"])
         }
-        // A list (verify_failed peers) element by element.
-        let v1 = Decision(.verifyFailed(height: 4, peers: ["a", "b"]), time: 1, cause: .event(0))
-        let v2 = Decision(.verifyFailed(height: 4, peers: ["a", "c"]), time: 1, cause: .event(0))
+        // A list (verify_failed peers, heights) element by element.
+        let v1 = Decision(.verifyFailed(heights: [4, 5], peers: ["a", "b"], reason: "wrong signature (#0): 00"), time: 1, cause: .event(0))
+        let v2 = Decision(.verifyFailed(heights: [4, 5], peers: ["a", "c"], reason: "wrong signature (#0): 00"), time: 1, cause: .event(0))
         #expect(GoldenComparison.compare(expected: [.decision(v1)], actual: [v2]).divergences.first?.pointer == "/decisions/0/peers/1")
+        let v3 = Decision(.verifyFailed(heights: [4, 6], peers: ["a", "b"], reason: "wrong signature (#0): 00"), time: 1, cause: .event(0))
+        #expect(GoldenComparison.compare(expected: [.decision(v1)], actual: [v3]).divergences.first?.pointer == "/decisions/0/heights/1")
+        // The reason text is compared too.
+        let v4 = Decision(.verifyFailed(heights: [4, 5], peers: ["a", "b"], reason: "wrong signature (#1): 00"), time: 1, cause: .event(0))
+        #expect(GoldenComparison.compare(expected: [.decision(v1)], actual: [v4]).divergences.first?.pointer == "/decisions/0/reason")
     }
 
     @Test func oneExtraDecisionShowsAsOne() {
