@@ -271,6 +271,11 @@ public struct CaptureSession: Sendable {
             }
             summaries.append(summary(c, conn: conn, nodeSide: nodeSide[c], identity: identity))
         }
+        // The capture covers the node until its last packet: replay runs up to there (then drains).
+        if !connections.isEmpty {
+            events.append(TimedEvent(logTime: lastTime, event: .capture(CaptureRecord(
+                kind: .end, detail: "capture ended: last packet seen"))))
+        }
         // Replay order: by time; same time keeps pipeline order (stable sort).
         let ordered = events.enumerated().sorted { a, b in
             a.element.logTime != b.element.logTime ? a.element.logTime < b.element.logTime : a.offset < b.offset

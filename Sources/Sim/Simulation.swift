@@ -97,6 +97,7 @@ public struct Simulation {
             try writer.attach(name: TraceAttachmentName.pivotHint, mediaType: TraceAttachmentName.pivotHintMediaType, data: pivot.file)
         }
         try run.execute()
+        try run.recordEnd()
         try writer.finish()
         return SimulationSummary(events: writer.eventCount, blocksApplied: run.applied, switchedAt: run.switchedAt, endTime: run.now)
     }
@@ -181,6 +182,20 @@ struct SimRun {
 
     mutating func record(_ event: TraceEvent) throws {
         try writer.append(event, logTime: now)
+    }
+
+    /// The recording ends when the node switched to consensus, else at the scenario's
+    /// duration: a `/capture` end marker says so, so replay covers the quiet time after the last
+    /// event (e.g. a 60 s no-progress timeout) exactly as far as the recording did.
+    mutating func recordEnd() throws {
+        let detail: String
+        if let h = switchedAt {
+            detail = "syncsim: the node switched to consensus at height \(h)"
+        } else {
+            now = max(now, scenario.node.duration)
+            detail = "syncsim: the scenario's duration ended"
+        }
+        try record(.capture(CaptureRecord(kind: .end, detail: detail)))
     }
 
     mutating func execute() throws {

@@ -129,10 +129,14 @@ public enum PivotRecord: Sendable, Equatable, Hashable {
 
 public enum CaptureKind: String, Sendable, Equatable, Hashable, CaseIterable {
     case gap, decodeError = "decode_error", dropped, undecodable
-    var wire: UInt64 { switch self { case .gap: 1; case .decodeError: 2; case .dropped: 3; case .undecodable: 4 } }
+    /// The recorder stopped observing at this time (nothing lost): the trace covers the node up
+    /// to here, even if nothing happened since the previous event (replay runs its timers up to
+    /// this time, then drains).
+    case end
+    var wire: UInt64 { switch self { case .gap: 1; case .decodeError: 2; case .dropped: 3; case .undecodable: 4; case .end: 5 } }
     init?(wire: UInt64) {
         switch wire {
-        case 1: self = .gap; case 2: self = .decodeError; case 3: self = .dropped; case 4: self = .undecodable
+        case 1: self = .gap; case 2: self = .decodeError; case 3: self = .dropped; case 4: self = .undecodable; case 5: self = .end
         default: return nil
         }
     }

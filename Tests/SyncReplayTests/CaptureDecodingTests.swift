@@ -141,6 +141,7 @@ struct CaptureDecodingTests {
         let problems = captureEvents(result.events)
         #expect(problems.count == 2)
         #expect(problems.allSatisfy { $0.kind == .undecodable && $0.detail.contains("--keylog") })
+        #expect(captureEnd(result.events)?.time == result.events.map(\.logTime).max())
         #expect(problems.map(\.byteCount).reduce(0, +) == UInt64(convo.clientBytes.count + convo.serverBytes.count - 70))
         #expect(blocksyncEvents(result.events).isEmpty)
         // A wrong key: the first frame fails authentication → decode_error.
@@ -389,7 +390,9 @@ struct CaptureCorpusTests {
             #expect(made == committed, "\(pcap): trace differs from the committed \(name).trace")
             let entries = try TraceReader(path: out).readAll()
             #expect(entries.contains { if case .blocksync = $0.event { return true } else { return false } }, "\(pcap)")
-            #expect(entries.allSatisfy { if case .capture = $0.event { return false } else { return true } }, "\(pcap)")
+            // Nothing lost: the only /capture event is the end marker, last.
+            #expect(entries.filter { if case .capture = $0.event { return true } else { return false } }.count == 1, "\(pcap)")
+            if case .capture(let end)? = entries.last?.event { #expect(end.kind == .end, "\(pcap)") } else { Issue.record("\(pcap): no end marker") }
         }
     }
 }

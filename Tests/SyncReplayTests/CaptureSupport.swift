@@ -142,8 +142,15 @@ func blocksyncEvents(_ events: [TimedEvent]) -> [BlocksyncRecord] {
     events.compactMap { if case .blocksync(let r) = $0.event { return r } else { return nil } }
 }
 
+/// The capture's reports of what it could not see (every `/capture` event but the end marker).
 func captureEvents(_ events: [TimedEvent]) -> [CaptureRecord] {
-    events.compactMap { if case .capture(let r) = $0.event { return r } else { return nil } }
+    events.compactMap { if case .capture(let r) = $0.event, r.kind != .end { return r } else { return nil } }
+}
+
+/// The capture's end marker: one, last, at the last packet's time.
+func captureEnd(_ events: [TimedEvent]) -> (time: UInt64, record: CaptureRecord)? {
+    guard let last = events.last, case .capture(let r) = last.event, r.kind == .end else { return nil }
+    return (last.logTime, r)
 }
 
 /// Locates the built `synccapture` beside the test products.
