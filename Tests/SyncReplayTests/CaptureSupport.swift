@@ -155,30 +155,10 @@ func captureEnd(_ events: [TimedEvent]) -> (time: UInt64, record: CaptureRecord)
 
 /// Locates the built `synccapture` beside the test products.
 enum SyncCaptureProcess {
-    static var executable: URL {
-        SyncReplayProcess.executable.deletingLastPathComponent().appendingPathComponent("synccapture")
-    }
+    static var executable: URL { SyncReplayProcess.product("synccapture") }
 
     static func run(_ arguments: [String]) throws -> SyncReplayProcess.Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("synccapture-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close(); try err.close()
-        return SyncReplayProcess.Result(status: process.terminationStatus,
-                                        stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                                        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        try SyncReplayProcess.run(arguments, program: executable)
     }
 }
 

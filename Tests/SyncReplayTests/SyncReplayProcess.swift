@@ -39,10 +39,16 @@ enum SyncReplayProcess {
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func run(_ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil,
+    /// A sibling product of `syncreplay` (`synccapture`, `syncsim`).
+    static func product(_ name: String) -> URL {
+        executable.deletingLastPathComponent().appendingPathComponent(name)
+    }
+
+    /// Runs `syncreplay` (or, with `program`, another built product) as a child process.
+    static func run(_ arguments: [String], program: URL? = nil, environment: [String: String]? = nil, stdin: Data? = nil,
                     workingDirectory: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program ?? executable
         process.arguments = arguments
         if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         if let environment { process.environment = environment }

@@ -3,27 +3,10 @@ import Testing
 
 /// `syncsim` as a user runs it: exit codes and one-line errors (DESIGN.md §6; issue 7).
 @Suite struct SyncSimCommandTests {
-    static var syncsim: URL { SyncReplayProcess.executable.deletingLastPathComponent().appendingPathComponent("syncsim") }
+    static var syncsim: URL { SyncReplayProcess.product("syncsim") }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = Self.syncsim
-        process.arguments = arguments
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("syncsim-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close(); try err.close()
-        return (process.terminationStatus, String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    func run(_ arguments: [String]) throws -> SyncReplayProcess.Result {
+        try SyncReplayProcess.run(arguments, program: Self.syncsim)
     }
 
     func scenarioFile(_ text: String) throws -> String {
