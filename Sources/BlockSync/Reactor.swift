@@ -355,11 +355,11 @@ public struct Reactor: Sendable {
         let options = profile.commitVerification
         let enabled = voteExtensionsEnabled(at: h)
         if profile.extendedCommits {
-            if enabled && first.extendedCommit == nil {
-                return "non-nil extended commit expected at height \(h), got nil"
-            }
-            if !enabled && first.extendedCommit != nil {
-                return "extended commit present at height \(h) but vote extensions are disabled"
+            // v0.38.24's wording (one check for both directions).
+            let present = first.extendedCommit != nil
+            if present != enabled {
+                return "non-nil extended commit must be received iff vote extensions are enabled for its height "
+                    + "(height \(h), non-nil extended commit \(present), extensions enabled \(enabled))"
             }
         }
         guard let lastCommit = second.block.lastCommit else { return "second block has no last commit" }
