@@ -3,9 +3,11 @@ import DequeModule
 
 /// A deterministic in-process driver for `Reactor`: simulated peers that serve blocks from a
 /// `Chain` (honest or byzantine) after a fixed latency, answer status requests, and can be
-/// scripted to stay silent or to refuse heights. It owns virtual time the way the replayer does
-/// (inbound deliveries at time t before the reactor's timers due at t; equal-time deliveries in
-/// send order). Used by the reactor tests and `syncreplay bench reactor`.
+/// scripted to stay silent, to refuse or lose requests, to serve over a slow link, or to attach
+/// extended commits. It owns virtual time the way the replayer does (inbound deliveries at time t
+/// before the reactor's timers due at t; equal-time deliveries in send order). Each peer's
+/// connection is FIFO (one blocksync channel): a message never overtakes an earlier one. Used by
+/// the reactor tests and `syncreplay bench reactor`.
 public struct LoopbackNetwork: Sendable {
     /// A simulated remote node.
     public struct Peer: Sendable {
@@ -24,6 +26,16 @@ public struct LoopbackNetwork: Sendable {
         /// Heights whose block it serves with the header's app hash altered after signing (the
         /// committed block ID no longer matches it; syncsim's `wrong_hash`).
         public var tamperedAfterSigning: Set<Int64> = []
+        /// Heights whose first request it silently ignores (a request lost on the way, e.g. a
+        /// `TrySend` dropped on a full queue, tm #9518); later requests are served.
+        public var dropOnce: Set<Int64> = []
+        /// A slow link: answers to BlockRequests leave one after another, each occupying the
+        /// link for this long (0: all at once), then travel `latency`.
+        public var serviceTime: Nanoseconds = 0
+        /// Extended commits it attaches to its BlockResponses, by height (a cometbft v0.38 peer
+        /// with vote extensions enabled); heights without one get a BlockResponse without
+        /// `ext_commit`.
+        public var extendedCommits: [Int64: ExtendedCommit] = [:]
 
         public init(id: PeerID, chain: Chain, base: Int64? = nil, height: Int64? = nil, latency: Nanoseconds) {
             self.id = id
@@ -50,6 +62,8 @@ public struct LoopbackNetwork: Sendable {
     /// Inputs handed to the reactor so far (the "virtual events" of the bench).
     public private(set) var inputCount = 0
     private var queues: [Deque<Delivery>] = []
+    /// When each peer's slow link is free again (`Peer.serviceTime`).
+    private var linkFree: [Nanoseconds] = []
     private var sequence = 0
     private var sizes: [Int64: Int] = [:]
     /// Record effects in `log` (off in the bench to measure the reactor only).
@@ -66,6 +80,7 @@ public struct LoopbackNetwork: Sendable {
     public mutating func connect(_ peer: Peer, at time: Nanoseconds) {
         peers.append(peer)
         queues.append([])
+        linkFree.append(0)
         feed(.peerAdded(peer.id, at: time))
         enqueue(.statusResponse(height: peer.height, base: peer.base), from: peers.count - 1)
     }
@@ -140,22 +155,28 @@ public struct LoopbackNetwork: Sendable {
     private mutating func answer(_ h: Int64, peer i: Int) {
         let peer = peers[i]
         if peer.silent { return }
+        if peers[i].dropOnce.remove(h) != nil { return }
+        var departure = reactor.now
+        if peer.serviceTime > 0 {
+            departure = max(departure, linkFree[i]) &+ peer.serviceTime
+            linkFree[i] = departure
+        }
         if peer.refuseOnce.contains(h) {
             peers[i].refuseOnce.remove(h)
-            enqueue(.noBlockResponse(height: h), from: i)
+            enqueue(.noBlockResponse(height: h), from: i, departure: departure)
             return
         }
         guard h >= peer.base, h <= peer.height, let block = peer.chain.block(at: h) else {
-            enqueue(.noBlockResponse(height: h), from: i)
+            enqueue(.noBlockResponse(height: h), from: i, departure: departure)
             return
         }
         guard peer.tamperedAfterSigning.contains(h) else {
-            enqueue(.blockResponse(block: block, extCommit: nil), from: i)
+            enqueue(.blockResponse(block: block, extCommit: peer.extendedCommits[h]), from: i, departure: departure)
             return
         }
         var tampered = block
         tampered.header.appHash = Array(repeating: 0xAB, count: 32)
-        enqueue(.blockResponse(block: tampered, extCommit: nil), from: i, sizeCached: false)
+        enqueue(.blockResponse(block: tampered, extCommit: peer.extendedCommits[h]), from: i, departure: departure, sizeCached: false)
     }
 
     private static func varintSize(_ n: Int) -> Int {
@@ -165,11 +186,12 @@ public struct LoopbackNetwork: Sendable {
     }
 
     /// `sizeCached: false` for a block that differs from the chain's copy of its height.
-    private mutating func enqueue(_ message: BlocksyncMessage, from i: Int, sizeCached: Bool = true) {
+    private mutating func enqueue(_ message: BlocksyncMessage, from i: Int, departure: Nanoseconds? = nil, sizeCached: Bool = true) {
         sequence += 1
-        let at = reactor.now &+ peers[i].latency
+        // FIFO connection: never before the message queued ahead of it.
+        let at = max((departure ?? reactor.now) &+ peers[i].latency, queues[i].last?.at ?? 0)
         let size: Int
-        if case .blockResponse(let block, _) = message {
+        if case .blockResponse(let block, nil) = message {
             // Block + BlockResponse + Message framing: tag and length varint at each level.
             let blockSize = (sizeCached ? sizes[block.header.height] : nil) ?? block.encodedSize
             if sizeCached { sizes[block.header.height] = blockSize }

@@ -362,7 +362,7 @@ public struct Reactor: Sendable {
         let options = profile.commitVerification
         let enabled = voteExtensionsEnabled(at: h)
         if profile.extendedCommits {
-            // v0.38.24 poolRoutine's presence check, with its error text.
+            // v0.38.24 poolRoutine's presence check, with its error text (one check for both directions).
             let present = first.extendedCommit != nil
             if present != enabled {
                 return "non-nil extended commit must be received iff vote extensions are enabled for its height "

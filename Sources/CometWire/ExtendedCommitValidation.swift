@@ -75,7 +75,8 @@ public enum ExtendedCommitVerificationError: Error, Hashable, Sendable, CustomSt
         switch self {
         case .missingExtensions(let e): return e.description
         case .commit(let e): return e.description
-        case .wrongExtensionSignature(let i, let s): return "wrong vote extension signature (#\(i)): \(Hex.upper(s))"
+        // v0.38 `VerifyCommitExtended`'s wording (`ErrVoteInvalidSignature`).
+        case .wrongExtensionSignature(let i, _): return "invalid vote extension signature (val #\(i)): invalid signature"
         }
     }
 }
