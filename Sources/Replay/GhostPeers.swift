@@ -15,10 +15,12 @@ import CometWire
 ///    `BlockResponse` bytes or a `NoBlockResponse`, after the recorded latency for that height.
 ///    Identical copies the peer sent at the same instant (duplicate responses) are sent as
 ///    many times: recorded misbehaviour is reproduced, not cleaned up. A request the peer
-///    **skipped** stays unanswered: it left it unanswered while answering a later request on
-///    the same connection, or for longer than `answerWindow` (1 s, or twice its slowest
-///    recorded answer) before the connection or the recording ended. A request merely cut
-///    off by a disconnect or by the end of the recording is not skipped.
+///    **skipped** (left unanswered while answering a later request on the same connection,
+///    or for longer than `answerWindow` — 1 s, or twice its slowest recorded answer — before
+///    the connection or the recording ended) is reproduced by count: the n-th request for h
+///    goes unanswered when the peer skipped its n-th recorded request for h (a request lost
+///    once, then served, tm #9518), and a height it skipped and never served stays silent. A
+///    request merely cut off by a disconnect or by the end of the recording is not skipped.
 /// 4. **Blocks it was never asked for.** Blocks are the same chain whoever served them, so if
 ///    the peer's reported range covers h and any peer served h in the recording, the ghost
 ///    serves that first recorded copy after its usual latency (the median of its recorded
@@ -68,8 +70,10 @@ public struct GhostPeers: Sendable {
         /// First recorded answer per height.
         var answers: [Int64: Answer] = [:]
         var asks: [Ask] = []
-        /// Heights the peer skipped (rule 3): never answered from it.
+        /// Heights the peer skipped at least once (rule 3).
         var skipped: Set<Int64> = []
+        /// Per height, whether each recorded request (in order) was skipped.
+        var skips: [Int64: [Bool]] = [:]
         var connection = 0
         /// When each connection (by number) ended, from the recorded disconnects.
         var connectionEnds: [Int: UInt64] = [:]
@@ -79,6 +83,8 @@ public struct GhostPeers: Sendable {
     }
 
     var ghosts: [String: Ghost] = [:]
+    /// Requests the replayed reactor has made so far, per peer and height (rule 3 counts).
+    var requestsSeen: [String: [Int64: Int]] = [:]
     /// First recorded copy of each height (message bytes and source event).
     var copies: [Int64: (message: [UInt8], index: Int)] = [:]
     /// Events carrying unsolicited block responses (rule 6), delivered as recorded.
@@ -134,13 +140,18 @@ public struct GhostPeers: Sendable {
         for (peer, var ghost) in ghosts {
             let window = max(Self.answerWindow, 2 &* (ghost.latencies.max() ?? 0))
             var answeredLater = Set<Int>()
-            for ask in ghost.asks.reversed() {
+            var skippedAsk = [Bool](repeating: false, count: ghost.asks.count)
+            for (i, ask) in ghost.asks.enumerated().reversed() {
                 if !ask.answered {
                     let end = ghost.connectionEnds[ask.connection] ?? recordingEnd
-                    if answeredLater.contains(ask.connection) || end &- ask.time > window { ghost.skipped.insert(ask.height) }
+                    if answeredLater.contains(ask.connection) || end &- ask.time > window {
+                        ghost.skipped.insert(ask.height)
+                        skippedAsk[i] = true
+                    }
                 }
                 if ask.answered { answeredLater.insert(ask.connection) }
             }
+            for (i, ask) in ghost.asks.enumerated() { ghost.skips[ask.height, default: []].append(skippedAsk[i]) }
             if !ghost.skipped.isEmpty { ghost.misbehaving = true }
             if !ghost.latencies.isEmpty {
                 let sorted = ghost.latencies.sorted()
@@ -174,7 +185,7 @@ public struct GhostPeers: Sendable {
     }
 
     /// The ghost's answer to `message` sent to `peer` at virtual time `time` (rules 2–5).
-    public func answer(_ message: BlocksyncMessage, to peer: String, at time: UInt64) -> Reply? {
+    public mutating func answer(_ message: BlocksyncMessage, to peer: String, at time: UInt64) -> Reply? {
         guard let ghost = ghosts[peer] else { return nil }
         switch message {
         case .statusRequest:
@@ -182,6 +193,9 @@ public struct GhostPeers: Sendable {
             return Reply(message: BlocksyncMessage.statusResponse(height: status.height, base: status.base).encode(),
                          delay: ghost.medianLatency, sourceIndex: status.index)
         case .blockRequest(let h):
+            let n = requestsSeen[peer, default: [:]][h, default: 0]
+            requestsSeen[peer, default: [:]][h] = n + 1
+            if let skips = ghost.skips[h], n < skips.count, skips[n] { return nil }
             if let recorded = ghost.answers[h] {
                 return Reply(message: recorded.message, delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex,
                              count: recorded.count)

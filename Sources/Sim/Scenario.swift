@@ -79,6 +79,12 @@ public struct PeerSpec: Sendable {
     public var status: [StatusPoint]
     /// Requests for these heights are never answered.
     public var silent: HeightSet
+    /// The first request for each of these heights is lost (never answered); later requests
+    /// for them are served (tm #9518: a `TrySend` dropped on a full queue).
+    public var dropOnce: HeightSet
+    /// A serial link: block responses leave one after another, each taking this long before
+    /// its `latency` (0: all at once).
+    public var serviceTime: UInt64
     /// Requests for these heights get `NoBlockResponse` although the peer has them.
     public var noBlock: HeightSet
     /// Block responses sent without a request: (time, height).

@@ -178,6 +178,8 @@ enum ScenarioParser {
         let spec = PeerSpec(
             id: id, connectAt: connectAt, latency: latency, slow: slow, status: status,
             silent: try n.optional("silent")?.heights() ?? HeightSet(),
+            dropOnce: try n.optional("drop_once")?.heights() ?? HeightSet(),
+            serviceTime: try n.optional("service_time")?.duration() ?? 0,
             noBlock: try n.optional("no_block")?.heights() ?? HeightSet(),
             unsolicited: unsolicited,
             duplicate: try n.optional("duplicate")?.heights() ?? HeightSet(),

@@ -130,6 +130,10 @@ struct PeerState {
     let tampered: Int64?
     var connected = false
     var epoch = 0
+    /// `drop_once` heights whose first request was already lost.
+    var dropped: Set<Int64> = []
+    /// When the serial link (`service_time`) is free again.
+    var linkFree: UInt64 = 0
 }
 
 struct SimRun {
@@ -301,13 +305,21 @@ struct SimRun {
             reply(i, .statusResponse(height: r.height, base: r.base), delay: spec.latency)
         case .blockRequest(let h):
             if spec.silent.contains(h) { return }
+            if spec.dropOnce.contains(h) && peers[i].dropped.insert(h).inserted { return }
             let r = spec.range(at: now)
             guard !spec.noBlock.contains(h), h >= r.base, h <= r.height, let bytes = blockBytes(i, h) else {
                 reply(i, .noBlockResponse(height: h), delay: spec.latency)
                 return
             }
-            reply(i, bytes: bytes, delay: spec.latency &+ spec.slow)
-            if spec.duplicate.contains(h) { reply(i, bytes: bytes, delay: spec.latency &+ spec.slow) }
+            var delay = spec.latency &+ spec.slow
+            if spec.serviceTime > 0 {
+                // Serial link: this answer leaves when the previous one is through.
+                let departure = max(now, peers[i].linkFree) &+ spec.serviceTime
+                peers[i].linkFree = departure
+                delay &+= departure &- now
+            }
+            reply(i, bytes: bytes, delay: delay)
+            if spec.duplicate.contains(h) { reply(i, bytes: bytes, delay: delay) }
         default:
             break
         }
