@@ -41,7 +41,10 @@ public struct ReactorMachine: BlockSyncMachine {
         let start = trace.events.first?.time ?? 0
         do {
             return ReactorMachine(reactor: try Reactor(profile: p, state: state, store: store,
-                                                       configuration: ReactorConfiguration(startTime: start, application: application(for: node))))
+                                                       configuration: ReactorConfiguration(
+                                                           startTime: start,
+                                                           localValidatorAddress: node.localValidatorAddress.isEmpty ? nil : node.localValidatorAddress,
+                                                           application: application(for: node))))
         } catch {
             throw CaseError("cannot start the reactor: \(error)")
         }

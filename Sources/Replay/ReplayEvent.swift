@@ -15,10 +15,14 @@ public struct ReplayNode: Equatable, Sendable {
     /// How the trace was made (`syncsim`, `pcap`…): a `syncsim` trace's chain comes from
     /// `ChainBuilder`, whose application the replayed reactor can run (`ApplicationModel`).
     public var captureMethod: String
+    /// The node's own validator address when it is a validator (localNodeBlocksTheChain).
+    public var localValidatorAddress: [UInt8]
 
     public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, nodeID: String,
                 validators: [(pubKey: [UInt8], power: Int64)], appHash: [UInt8], startBlock: [UInt8],
-                genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String, captureMethod: String = "") {
+                genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String, captureMethod: String = "",
+                localValidatorAddress: [UInt8] = []) {
+        self.localValidatorAddress = localValidatorAddress
         self.chainID = chainID
         self.initialHeight = initialHeight
         self.storeBase = storeBase
@@ -39,7 +43,7 @@ public struct ReplayNode: Equatable, Sendable {
             && a.validators.map(\.pubKey) == b.validators.map(\.pubKey) && a.validators.map(\.power) == b.validators.map(\.power)
             && a.appHash == b.appHash && a.startBlock == b.startBlock && a.genesisTimeSeconds == b.genesisTimeSeconds
             && a.genesisTimeNanos == b.genesisTimeNanos && a.profileHint == b.profileHint
-            && a.captureMethod == b.captureMethod
+            && a.captureMethod == b.captureMethod && a.localValidatorAddress == b.localValidatorAddress
     }
 }
 

@@ -40,6 +40,9 @@ public struct NodeSpec: Sendable {
     public var profile: String
     /// Virtual time after which the simulation stops if the node has not switched to consensus.
     public var duration: UInt64
+    /// The node is this validator (index in validator-set order: by power, then address); nil:
+    /// not a validator. Feeds cometbft v0.38's `localNodeBlocksTheChain` (§3.4).
+    public var validator: Int?
 }
 
 /// How a peer's served block `height` is made bad (specs/cometbft-blocksync.md §4; §6 rows).

@@ -113,8 +113,16 @@ enum ScenarioParser {
             throw profileNode.error("unknown profile \"\(profile)\" (expected one of \(profiles.joined(separator: ", ")))")
         }
         let duration = try n.optional("duration")?.duration() ?? 60_000_000_000
+        var validator: Int?
+        if let v = try n.optional("validator") {
+            let index = try v.nonNegative()
+            guard index < Int64(chain.validators.count) else {
+                throw v.error("must be an index into chain.validators (0 … \(chain.validators.count - 1))")
+            }
+            validator = Int(index)
+        }
         try n.finish()
-        return NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration)
+        return NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration, validator: validator)
     }
 
     static func peerSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> PeerSpec {

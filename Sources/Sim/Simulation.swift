@@ -58,14 +58,15 @@ public struct Simulation {
             appHash: store > 0 ? chain.appHashes[Int(store - chain.initialHeight)] : [],
             startBlock: store > 0 ? chain.block(at: store)!.encoded() : [],
             genesisTime: TraceTimestamp(seconds: builder.configuration.genesisTime.seconds, nanos: builder.configuration.genesisTime.nanos),
-            captureMethod: "syncsim", profileHint: s.node.profile)
+            captureMethod: "syncsim", profileHint: s.node.profile,
+            localValidatorAddress: s.node.validator.map { builder.validatorSet.validators[$0].address } ?? [])
     }
 
     static func replayNode(_ n: NodeRecord) -> ReplayNode {
         ReplayNode(chainID: n.chainID, initialHeight: n.initialHeight, storeBase: n.storeBase, storeHeight: n.storeHeight,
                    nodeID: n.nodeID, validators: n.validators.map { ($0.pubKey, $0.power) }, appHash: n.appHash,
                    startBlock: n.startBlock, genesisTimeSeconds: n.genesisTime.seconds, genesisTimeNanos: n.genesisTime.nanos,
-                   profileHint: n.profileHint, captureMethod: n.captureMethod)
+                   profileHint: n.profileHint, captureMethod: n.captureMethod, localValidatorAddress: n.localValidatorAddress)
     }
 
     /// Runs the scenario, writing the trace to `path`.

@@ -38,11 +38,14 @@ public struct NodeRecord: Sendable, Equatable, Hashable {
     /// How the trace was made, e.g. "syncsim", "pcap".
     public var captureMethod: String
     public var profileHint: String
+    /// The node's own validator address when it is a validator; empty otherwise.
+    public var localValidatorAddress: [UInt8]
 
     public init(chainID: String = "", initialHeight: Int64 = 0, storeBase: Int64 = 0, storeHeight: Int64 = 0,
                 nodeID: String = "", validators: [ValidatorRecord] = [], appHash: [UInt8] = [],
                 startBlock: [UInt8] = [], genesisTime: TraceTimestamp = TraceTimestamp(),
-                captureMethod: String = "", profileHint: String = "") {
+                captureMethod: String = "", profileHint: String = "", localValidatorAddress: [UInt8] = []) {
+        self.localValidatorAddress = localValidatorAddress
         self.chainID = chainID; self.initialHeight = initialHeight; self.storeBase = storeBase
         self.storeHeight = storeHeight; self.nodeID = nodeID; self.validators = validators
         self.appHash = appHash; self.startBlock = startBlock; self.genesisTime = genesisTime

@@ -23,6 +23,7 @@ extension TraceEvent {
             w.message(9) { m in m.int64(1, n.genesisTime.seconds); m.int32(2, n.genesisTime.nanos) }
             w.string(10, n.captureMethod)
             w.string(11, n.profileHint)
+            w.bytes(12, n.localValidatorAddress)
         case .p2p(let p):
             w.string(1, p.peerID)
             w.string(2, p.address)
@@ -116,6 +117,7 @@ extension TraceEvent {
                 }
             case 10: n.captureMethod = try f.string()
             case 11: n.profileHint = try f.string()
+            case 12: n.localValidatorAddress = try f.bytes()
             default: break
             }
         }

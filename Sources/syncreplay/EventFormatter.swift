@@ -27,6 +27,7 @@ struct EventFormatter {
                 ("genesis_time", .object([("seconds", .int(n.genesisTime.seconds)), ("nanos", .int(Int64(n.genesisTime.nanos)))])),
                 ("capture_method", .string(n.captureMethod)), ("profile_hint", .string(n.profileHint)),
             ]
+            if !n.localValidatorAddress.isEmpty { f.append(("local_validator_address", .hex(n.localValidatorAddress))) }
             if raw { f.append(("start_block", .hex(n.startBlock))) }
             return f
         case .p2p(let p):
