@@ -29,6 +29,31 @@ import Testing
         #expect(try run(["Traces/catchup-basic.scenario.toml"]).status == 2)
     }
 
+    /// `--review`: every table of a committed case holds (exit 0); a wrong expectation next to
+    /// the same goldens is reported with its line and exits 1; a missing golden too.
+    @Test func reviewChecksExpectationsAgainstGoldens() throws {
+        let traces = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces")
+        let ok = try run([traces.appendingPathComponent("catchup-basic.scenario.toml").path, "--review"])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.split(separator: "\n").count == 3 && ok.stdout.split(separator: "\n").allSatisfy { $0.hasSuffix(": ok") })
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("review-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try String(contentsOf: traces.appendingPathComponent("catchup-basic.scenario.toml"), encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "last_applied = 39", with: "last_applied = 38").utf8)
+            .write(to: dir.appendingPathComponent("catchup-basic.scenario.toml"))
+        for p in ["tm-v0.34", "cometbft-v0.38"] {
+            try FileManager.default.copyItem(at: traces.appendingPathComponent("catchup-basic.\(p).golden.json"),
+                                             to: dir.appendingPathComponent("catchup-basic.\(p).golden.json"))
+        }
+        let bad = try run([dir.appendingPathComponent("catchup-basic.scenario.toml").path, "--review"])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("tm-v0.34: last_applied: expected 38, golden has 39"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("tm-v0.35: no golden at"), "\(bad.stdout)")
+        #expect(bad.stderr.contains("3 of 3 expectation tables fail"), "\(bad.stderr)")
+    }
+
     /// A pivot-only scenario needs no reactor: the trace is written, twice the same bytes.
     @Test func writesTheSameTraceTwice() throws {
         let scenario = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/pivot-file-s-switch.scenario.toml").path
