@@ -222,6 +222,26 @@ public struct Reactor: Sendable {
         }
     }
 
+    /// §3.3 `FilterMsgBytes` (cometbft v0.38.24: #5860, #5959) with its error texts, which
+    /// become the disconnect reason. The original runs it on the raw bytes before the message
+    /// is unmarshalled and validated; we run it on the decoded message, first as well. A node
+    /// that never ran blocksync rejects every BlockResponse; once the pool has stopped (switched
+    /// to consensus) only the signature caps apply; while it runs the sender must have a
+    /// pending request (`HasPendingRequestFrom`) and the caps apply.
+    private func filterBlockResponse(_ block: Block, extendedCommit ext: ExtendedCommit?, from peer: PeerID) -> String? {
+        guard configuration.blocksync else { return "unsolicited BlockResponse: blocksync not active" }
+        let sigs = block.lastCommit?.signatures.count ?? 0
+        let extSigs = ext?.extendedSignatures.count ?? 0
+        var maxVotes: String? {
+            if sigs > Limits.maxVotesCount { return "too many commit signatures: \(sigs) (max \(Limits.maxVotesCount))" }
+            if extSigs > Limits.maxVotesCount { return "too many extended commit signatures: \(extSigs) (max \(Limits.maxVotesCount))" }
+            return nil
+        }
+        guard pool.isRunning else { return maxVotes }
+        guard pool.hasPendingRequest(from: peer) else { return "unsolicited BlockResponse from peer \(peer)" }
+        return maxVotes.map { "validating max votes in BlockResponse from peer \(peer): \($0)" }
+    }
+
     /// `respondToPeer`: the block (with its extended commit where vote extensions are enabled;
     /// nothing at all if that is missing), or NoBlockResponse.
     private mutating func respond(to peer: PeerID, height h: Int64) {
@@ -238,25 +258,16 @@ public struct Reactor: Sendable {
     }
 
     private mutating func receiveBlock(_ block: Block, extendedCommit ext: ExtendedCommit?, from peer: PeerID) {
+        if profile.filterBlockResponses, let error = filterBlockResponse(block, extendedCommit: ext, from: peer) {
+            stopPeer(peer, reason: error)
+            return
+        }
         do {
             try block.validateFromProto()
             try ext?.validateFromProto()
         } catch {
             stopPeer(peer, reason: "invalid block response: \(error)")
             return
-        }
-        if profile.filterBlockResponses {
-            // §3.3 FilterMsgBytes (#5860, #5959), evaluated on the decoded message.
-            let sigs = block.lastCommit?.signatures.count ?? 0
-            let extSigs = ext?.extendedSignatures.count ?? 0
-            if pool.isRunning && !pool.hasPendingRequest(from: peer) {
-                stopPeer(peer, reason: "unsolicited block response")
-                return
-            }
-            if sigs > Limits.maxVotesCount || (pool.isRunning && extSigs > Limits.maxVotesCount) {
-                stopPeer(peer, reason: "too many commit signatures: \(max(sigs, extSigs)) (max \(Limits.maxVotesCount))")
-                return
-            }
         }
         guard pool.isRunning else { return }
         pool.addBlock(PooledBlock(block: block, extendedCommit: ext), height: block.header.height,

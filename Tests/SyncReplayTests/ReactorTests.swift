@@ -299,7 +299,7 @@ import Testing
         let effects = reactor.handle(.received(.blockResponse(block: block, extCommit: nil), from: "b", wireSize: 0, at: Self.ms))
         let reason = effects.compactMap { if case .disconnect("b", let r) = $0 { r } else { nil } }.first
         if profile.filterBlockResponses {
-            #expect(reason == "unsolicited block response")
+            #expect(reason == "unsolicited BlockResponse from peer b")
         } else {
             #expect(reason == "invalid peer")
         }
@@ -309,5 +309,59 @@ import Testing
         let nearEffects = reactor.handle(.received(.blockResponse(block: far, extCommit: nil), from: "c", wireSize: 0, at: 2 * Self.ms))
         let disconnected = nearEffects.contains { if case .disconnect("c", _) = $0 { true } else { false } }
         #expect(disconnected == profile.filterBlockResponses)
+    }
+
+    /// §3.3 FilterMsgBytes (cometbft v0.38.24, reactor_test.go's FilterMsgBytes cases that make
+    /// sense without a network): never ran blocksync, late response after the switch (#5959),
+    /// signature caps (10,000) while running and after the switch. The tm profiles have no
+    /// filter: a late response is ignored, an oversized commit is judged by the pool's rules.
+    @Test(arguments: BlockSyncProfile.all)
+    func filterMsgBytes(profile: BlockSyncProfile) {
+        let chain = Self.chain(20)
+        let block = chain.block(at: 2)!
+        var oversized = block
+        oversized.lastCommit?.signatures = Array(repeating: CommitSig(blockIDFlag: .absent, validatorAddress: [], timestamp: .goZero, signature: []),
+                                                 count: Limits.maxVotesCount + 1)
+        func disconnectReason(_ effects: [ReactorEffect], _ peer: PeerID) -> String? {
+            effects.compactMap { if case .disconnect(let p, let r) = $0, p == peer { r } else { nil } }.first
+        }
+        let filtered = profile.filterBlockResponses
+
+        // Never ran blocksync: every BlockResponse is unsolicited.
+        var idle = try! Reactor(profile: profile, state: chain.genesisState, store: NodeBlockStore(),
+                                configuration: ReactorConfiguration(blocksync: false))
+        _ = idle.handle(.peerAdded("a", at: 0))
+        let idleReason = disconnectReason(idle.handle(.received(.blockResponse(block: block, extCommit: nil), from: "a", wireSize: 0, at: Self.ms)), "a")
+        #expect(idleReason == (filtered ? "unsolicited BlockResponse: blocksync not active" : nil))
+
+        // After the switch to consensus (the only peer reports height 1: caught up at the 1 s
+        // check): a late response is tolerated, an oversized one is not (#5959).
+        var done = try! Reactor(profile: profile, state: chain.genesisState, store: NodeBlockStore())
+        _ = done.handle(.peerAdded("a", at: 0))
+        _ = done.handle(.received(.statusResponse(height: 1, base: 1), from: "a", wireSize: 6, at: Self.ms))
+        _ = done.handle(.timeAdvanced(to: 2 * Self.s))
+        #expect(done.switched != nil)
+        #expect(disconnectReason(done.handle(.received(.blockResponse(block: block, extCommit: nil), from: "a", wireSize: 0, at: 3 * Self.s)), "a") == nil)
+        let lateOversized = disconnectReason(done.handle(.received(.blockResponse(block: oversized, extCommit: nil), from: "a", wireSize: 0, at: 3 * Self.s)), "a")
+        if filtered {
+            #expect(lateOversized == "too many commit signatures: 10001 (max 10000)")
+        } else {
+            // No filter: ValidateMsg's BlockFromProto still runs after the switch (its LastCommitHash no longer matches).
+            #expect(lateOversized?.hasPrefix("invalid block response: wrong Header.LastCommitHash") == true, "\(String(describing: lateOversized))")
+        }
+
+        // While syncing, from the peer that was asked: the caps apply, with the sender named.
+        var running = try! Reactor(profile: profile, state: chain.genesisState, store: NodeBlockStore())
+        _ = running.handle(.peerAdded("a", at: 0))
+        _ = running.handle(.received(.statusResponse(height: 20, base: 1), from: "a", wireSize: 6, at: Self.ms))
+        _ = running.handle(.timeAdvanced(to: Self.requestTime(profile) + 2 * Self.ms))
+        #expect(running.pool.hasPendingRequest(from: "a"))
+        let reason = disconnectReason(running.handle(.received(.blockResponse(block: oversized, extCommit: nil), from: "a", wireSize: 0,
+                                                               at: Self.requestTime(profile) + 3 * Self.ms)), "a")
+        if filtered {
+            #expect(reason == "validating max votes in BlockResponse from peer a: too many commit signatures: 10001 (max 10000)")
+        } else {
+            #expect(reason != nil)  // judged after decoding (ValidateBasic / the pool), not by a filter
+        }
     }
 }
