@@ -365,3 +365,34 @@ import Testing
         }
     }
 }
+
+extension ReactorTests {
+    /// cometbft's TestBlockPoolMaliciousNode as far as the tm profiles show it without a live
+    /// chain: a peer that claims 5 heights more than exist, answers NoBlockResponse for three
+    /// heights and holds a block altered after signing. NoBlockResponse is only logged (§3.2),
+    /// so the three heights hang on the liar until its 15 s peer timeout removes it; removal
+    /// redoes its outstanding heights on the honest peer (§2.7), so its bad block is dropped
+    /// before anyone verifies it; and the lie (45) keeps the node from counting as caught up
+    /// until the liar is gone (§2.10). (cometbft-v0.38's answer to the same peer involves its
+    /// second-peer and late-response rules; its bans and re-requests are pinned by
+    /// `noBlockResponse`, `badSecondBlockRemovesHonestFirstSupplier` and the corpus.)
+    @Test(arguments: [BlockSyncProfile.tmV034, .tmV035])
+    func maliciousNode(profile: BlockSyncProfile) {
+        let chain = Self.chain(40)
+        var net = Self.network(profile, chain: chain)
+        var liar = LoopbackNetwork.Peer(id: "liar", chain: chain, height: 45, latency: 5 * Self.ms)
+        liar.refuseOnce = [5, 6, 7]
+        liar.tamperedAfterSigning = [10]
+        net.connect(liar, at: 0)
+        net.connect(.init(id: "honest", chain: chain, latency: 10 * Self.ms), at: 0)
+        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(Self.applied(net) == Array(1...39))
+        #expect(Self.switched(net)?.height == 40)
+        let disconnects = Self.disconnects(net)
+        #expect(disconnects.map(\.peer) == ["liar"])
+        #expect(disconnects.first?.reason == "peer did not send us anything")
+        #expect(Self.verifyFailures(net).isEmpty)
+        #expect(!net.log.contains { if case .ban = $0.effect { true } else { false } })
+        #expect((Self.switched(net)?.time ?? 0) > 15 * Self.s)
+    }
+}
