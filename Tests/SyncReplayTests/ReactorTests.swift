@@ -373,9 +373,7 @@ extension ReactorTests {
     /// so the three heights hang on the liar until its 15 s peer timeout removes it; removal
     /// redoes its outstanding heights on the honest peer (§2.7), so its bad block is dropped
     /// before anyone verifies it; and the lie (45) keeps the node from counting as caught up
-    /// until the liar is gone (§2.10). (cometbft-v0.38's answer to the same peer involves its
-    /// second-peer and late-response rules; its bans and re-requests are pinned by
-    /// `noBlockResponse`, `badSecondBlockRemovesHonestFirstSupplier` and the corpus.)
+    /// until the liar is gone (§2.10). cometbft-v0.38: `maliciousNodeAgainstV038`.
     @Test(arguments: [BlockSyncProfile.tmV034, .tmV035])
     func maliciousNode(profile: BlockSyncProfile) {
         let chain = Self.chain(40)
@@ -394,5 +392,38 @@ extension ReactorTests {
         #expect(Self.verifyFailures(net).isEmpty)
         #expect(!net.log.contains { if case .ban = $0.effect { true } else { false } })
         #expect((Self.switched(net)?.time ?? 0) > 15 * Self.s)
+    }
+}
+
+extension ReactorTests {
+    /// The same liar against cometbft-v0.38 (v0.38.24) with two honest peers, and what its rules
+    /// make of it: the honest peers serve every block by 3.1 s (each height asked of two peers,
+    /// §2.6), the liar is never asked for a block it holds; the slowest honest peer's late copies
+    /// arrive after all its requests were popped and FilterMsgBytes drops it as unsolicited
+    /// (§3.3, the #5950 race); the lie (45) keeps the node from counting as caught up (§2.10);
+    /// late copies that hit AddBlock's "already committed" return keep phantom requests pending
+    /// on the other honest peer (§2.5, §2.8 step 2), so 15 s after their last blocks the liar
+    /// and the honest peer time out within 5 ms of each other — before the next 1 s switch check
+    /// — and the node is left with no peer, never caught up.
+    @Test func maliciousNodeAgainstV038() {
+        let chain = Self.chain(40)
+        var net = Self.network(.cometbftV038, chain: chain)
+        var liar = LoopbackNetwork.Peer(id: "liar", chain: chain, height: 45, latency: 5 * Self.ms)
+        liar.refuseOnce = [5, 6, 7]
+        liar.tamperedAfterSigning = [10]
+        net.connect(liar, at: 0)
+        net.connect(.init(id: "honest", chain: chain, latency: 10 * Self.ms), at: 0)
+        net.connect(.init(id: "honest2", chain: chain, latency: 20 * Self.ms), at: 0)
+        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(Self.applied(net) == Array(1...39))
+        #expect(net.log.last { if case .blockApplied = $0.effect { true } else { false } }.map { $0.time < 3_100 * Self.ms } == true)
+        #expect(Self.switched(net) == nil)
+        let disconnects = Self.disconnects(net)
+        #expect(disconnects.map(\.peer) == ["honest2", "liar", "honest"])
+        #expect(disconnects.map(\.reason) == ["unsolicited BlockResponse from peer honest2",
+                                              "peer did not send us anything", "peer did not send us anything"])
+        #expect(disconnects.dropFirst().allSatisfy { $0.time > 18 * Self.s && $0.time < 18_100 * Self.ms })
+        #expect(Self.verifyFailures(net).isEmpty)
+        #expect(net.reactor.pool.peers.isEmpty)
     }
 }
