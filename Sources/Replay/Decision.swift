@@ -1,4 +1,5 @@
 import HexCoding
+import PivotHint
 /// What caused a decision: an input event of the trace (by its index in file order, 0-based) or
 /// one of the reactor's own timers firing at the decision's virtual time (DESIGN.md §3).
 public enum DecisionCause: Hashable, Sendable {
@@ -47,29 +48,12 @@ public enum DecisionKind: String, CaseIterable, Sendable, Comparable {
     public static func < (a: DecisionKind, b: DecisionKind) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// Which hint section a pivot check compared against (specs/conflux-pivot-hint.md §3.2 step 5).
-public enum HintSection: String, Sendable, CaseIterable {
-    case major
-    case minor
-}
-
-/// Why the pivot validator answered as it did: the branch of `allow_switch` / `allow_extend`
-/// that returned (specs/conflux-pivot-hint.md §3.2, §3.3). Spelt as PivotHint's
-/// `PivotDecision.Reason`, which produces them.
-public enum PivotReason: String, Sendable, CaseIterable {
-    /// Disabled by an earlier page failure: allowed without looking (§2.3).
-    case hintInactive = "hint_inactive"
-    /// The height lies at or beyond `range_max`: allowed.
-    case beyondRange = "beyond_range"
-    /// No recorded height to compare (§3.1 gives None, or an extend height off the minor grid).
-    case notCovered = "not_covered"
-    case majorMatch = "major_match"
-    case majorMismatch = "major_mismatch"
-    case minorMatch = "minor_match"
-    case minorMismatch = "minor_mismatch"
-    /// The page failed to load during this call; the hint disabled itself and allowed.
-    case hintDisabled = "hint_disabled"
-}
+/// Which hint section a pivot check compared against (specs/conflux-pivot-hint.md §3.2 step 5),
+/// and why the pivot validator answered as it did (the branch of `allow_switch` /
+/// `allow_extend` that returned, §3.2, §3.3): PivotHint's own types, so the decision log names
+/// exactly what the validator reported — no second spelling to keep in step.
+public typealias HintSection = PivotSection
+public typealias PivotReason = PivotDecision.Reason
 
 /// The decision itself, with the fields of DESIGN.md §4.
 public enum DecisionAction: Equatable, Sendable {

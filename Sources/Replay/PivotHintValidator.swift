@@ -74,8 +74,7 @@ public struct PivotHintValidator: PivotValidating {
     }
 
     static func outcome(_ d: PivotDecision) -> PivotOutcome {
-        PivotOutcome(allowed: d.allowed, reason: PivotReason(rawValue: d.reason.rawValue) ?? .hintInactive,
-                     checkHeight: d.checkHeight, section: d.section.flatMap { HintSection(rawValue: $0.rawValue) },
+        PivotOutcome(allowed: d.allowed, reason: d.reason, checkHeight: d.checkHeight, section: d.section,
                      disabled: d.disabled.map { ($0.page, $0.error) })
     }
 }

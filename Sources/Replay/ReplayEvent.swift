@@ -190,6 +190,11 @@ extension ReplayNode {
     /// consensus parameters and app version 0 (the `/node` record carries no others; attach
     /// `genesis.json` for chains that differ, see `ReplayTrace.initialState`). Nil for a node that
     /// resumes from a stored block: its state needs the application results of that block.
+    /// The record's validators as a set (they sign the node's next block, from genesis or resumed).
+    public var validatorSet: ValidatorSet {
+        ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
+    }
+
     /// The node resuming from its stored block (store height > 0): the block at `storeHeight`
     /// (`startBlock`) and the record's validators, which signed it and sign the next ones.
     /// The trace does not carry the stored block's results hash, so the first synced block's
@@ -209,19 +214,17 @@ extension ReplayNode {
         guard block.header.chainID == chainID else {
             throw CaseError("the /node record's start block belongs to chain \"\(block.header.chainID)\", not \"\(chainID)\"")
         }
-        let set = ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
         // The record's app hash is the one after the stored block: the application's state
         // (it lets `.transactionCounter` continue); without the results hash the first synced
         // block's application hashes stay unchecked.
-        return (ChainState.resuming(after: block, initialHeight: initialHeight == 0 ? 1 : initialHeight, validators: set,
+        return (ChainState.resuming(after: block, initialHeight: initialHeight == 0 ? 1 : initialHeight, validators: validatorSet,
                                     appHash: appHash.isEmpty ? nil : appHash), block)
     }
 
     public var genesisState: ChainState? {
         guard storeHeight == 0 else { return nil }
-        let set = ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
         return ChainState.genesis(chainID: chainID, initialHeight: initialHeight == 0 ? 1 : initialHeight,
                                   genesisTime: Timestamp(seconds: genesisTimeSeconds, nanos: genesisTimeNanos),
-                                  validators: set, appHash: appHash)
+                                  validators: validatorSet, appHash: appHash)
     }
 }
