@@ -29,34 +29,15 @@ struct DeterminismCheck {
         if !comparison.deterministic { throw CommandFailure(.nondeterminism, "") }
     }
 
-    /// Runs one child; its stdout goes to a temporary file (no pipe can fill and block it).
-    /// A child that fails passes its exit status and stderr through.
+    /// Runs one child. A child that fails passes its exit status and stderr through.
     private func child(_ arguments: [String], environment: [String: String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executablePath())
-        process.arguments = arguments
-        process.environment = environment
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("syncreplay-determinism-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close(); try err.close()
-        let stdout = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
-        if process.terminationStatus != 0 {
-            let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
-            let status = ExitStatus(rawValue: process.terminationStatus) ?? .internalError
-            throw CommandFailure(status, stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try ChildProcess.run(URL(fileURLWithPath: executablePath()), arguments, environment: environment)
+        if result.status != 0 {
+            let status = ExitStatus(rawValue: result.status) ?? .internalError
+            throw CommandFailure(status, result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
                 .replacingOccurrences(of: "syncreplay: ", with: ""))
         }
-        return stdout
+        return result.stdout
     }
 
     private func executablePath() -> String {
