@@ -122,17 +122,8 @@ struct BenchReplay: ParsableCommand {
 /// A generated trace of pivot events over a generated hint (attached), for the benchmark.
 enum SyntheticPivotTrace {
     static func hash(_ h: UInt64) -> PivotHash {
-        var state = h &* 0x9E37_79B9_7F4A_7C15
-        var bytes: [UInt8] = []
-        for _ in 0..<4 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: z >> (8 * UInt64(i)))) }
-        }
-        return PivotHash(bytes)!
+        var rng = SplitMix64(seed: h &* 0x9E37_79B9_7F4A_7C15)
+        return PivotHash(rng.hash32())!
     }
 
     static func write(path: String, events: Int) throws {

@@ -32,17 +32,8 @@ struct HintBench: ParsableCommand {
     /// A deterministic synthetic pivot chain (SplitMix64 of the height): cheap, so generation
     /// does not dominate the figures.
     static func chainHash(_ height: UInt64) -> PivotHash {
-        var state = height &* 0x2545_F491_4F6C_DD1D
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for lane in 0..<4 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            for i in 0..<8 { bytes[lane * 8 + i] = UInt8(truncatingIfNeeded: z >> (8 * UInt64(i))) }
-        }
-        return PivotHash(bytes)!
+        var rng = SplitMix64(seed: height &* 0x2545_F491_4F6C_DD1D)
+        return PivotHash(rng.hash32())!
     }
 
     static func seconds(_ d: Duration) -> Double {
@@ -93,7 +84,7 @@ struct HintBench: ParsableCommand {
         let smallPath = workDir.appendingPathComponent("hint-1000000.bin").path
         let checksum = try PivotHintWriter(header: header).write(toPath: smallPath, hashAt: Self.chainHash)
         var hint = try PivotHint(source: PivotHintFileSource(path: smallPath), checksum: checksum)
-        var rng = BenchRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         // Warm: fork points in pages 0–4, all cached after the first touches.
         let warm = (0..<warmChecks).map { _ -> (UInt64, UInt64) in
             let forkAt = 1 + rng.next() % 99_000
@@ -155,19 +146,6 @@ struct HintBench: ParsableCommand {
             verifyTime = min(verifyTime, t)
         }
         print("full verification of \(large.pageCount) pages: \(String(format: "%.3f", verifyTime)) s = \(Self.rate(sizeMB / verifyTime)) MB/s (best of 3); raw keccak alone would take \(String(format: "%.3f", sizeMB / keccakMBs)) s")
-    }
-}
-
-/// SplitMix64 for the benchmark's draws (seeded: the same checks every run).
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
