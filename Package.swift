@@ -64,7 +64,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The libpcap front end of the capture tool: files and live interfaces.
-        .target(name: "PcapSource", dependencies: ["CPcap"]),
+        .target(name: "PcapSource", dependencies: ["CPcap", "Capture"]),
         .executableTarget(name: "synccapture", dependencies: [
             "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "SyncTrace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -80,7 +80,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
-            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay",
+            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay", "Capture",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -15,9 +15,10 @@ fi
 for name in "${names[@]}"; do
     scenario="Traces/$name.scenario.toml"
     "$bin/syncsim" "$scenario" -o "Traces/$name.trace"
-    [ $rerecord -eq 1 ] && rm -f Traces/"$name".*.golden.json
+    [ $rerecord -eq 1 ] && rm -f Traces/"$name".golden.json Traces/"$name".*.golden.json
+    # syncreplay names the golden: NAME.<profile>.golden.json, or NAME.golden.json for a trace
+    # without /blocksync events (pivot-only: the profile is ignored, with a note).
     "$bin/syncsim" "$scenario" --expectations | while read -r profile mode; do
-        "$bin/syncreplay" "Traces/$name.trace" --expect "Traces/$name.$profile.golden.json" \
-            --profile "$profile" --mode "$mode" --record missing
+        "$bin/syncreplay" "Traces/$name.trace" --profile "$profile" --mode "$mode" --record missing
     done
 done

@@ -1,3 +1,4 @@
+import Capture
 import CPcap
 #if canImport(Glibc)
 import Glibc
@@ -171,5 +172,20 @@ public final class PcapHandle {
     private static func string(_ buffer: [CChar]) -> String {
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// libpcap as the capture recorder's frame source (Capture.CaptureRecorder).
+extension PcapHandle: FrameSource {
+    public func nextFrame() throws -> FrameRead {
+        switch try next() {
+        case .frame(let f): return .frame(data: f.data, timestampNanos: f.timestampNanos, originalLength: f.originalLength)
+        case .timeout: return .timeout
+        case .end: return .end
+        }
+    }
+
+    public func dropCounts() -> (kernel: UInt32, interface: UInt32)? {
+        statistics().map { ($0.droppedByKernel, $0.droppedByInterface) }
     }
 }

@@ -44,6 +44,9 @@ public enum DecisionKind: String, CaseIterable, Sendable, Comparable {
     case outboundExtra = "outbound_extra"
     /// Strict mode only: the recording shows the node sending a message the reactor did not send.
     case outboundMissing = "outbound_missing"
+    /// A pivot check whose event carries the real node's result (`observed`) was decided the
+    /// other way by the validator under test: the conformance question of issue 17.
+    case observedMismatch = "observed_mismatch"
 
     public static func < (a: DecisionKind, b: DecisionKind) -> Bool { a.rawValue < b.rawValue }
 }
@@ -54,6 +57,14 @@ public enum DecisionKind: String, CaseIterable, Sendable, Comparable {
 /// exactly what the validator reported — no second spelling to keep in step.
 public typealias HintSection = PivotSection
 public typealias PivotReason = PivotDecision.Reason
+
+/// Which pivot-hint call a check was (specs/conflux-pivot-hint.md §3.2, §3.3).
+public enum PivotCheck: String, Sendable, CaseIterable {
+    case `switch`, extend
+
+    /// The words of `observed` in traces and goldens: `allowed` / `denied`.
+    public static func verdict(_ allowed: Bool) -> String { allowed ? "allowed" : "denied" }
+}
 
 /// The decision itself, with the fields of DESIGN.md §4.
 public enum DecisionAction: Equatable, Sendable {
@@ -73,6 +84,10 @@ public enum DecisionAction: Equatable, Sendable {
     case unknown(forkAt: UInt64, meHeight: UInt64, height: UInt64)
     case outboundExtra(peer: String, message: String)
     case outboundMissing(peer: String, message: String)
+    /// `check` is `switch` or `extend`; `height` is the check's `fork_at` (switch) or `height`
+    /// (extend), as in the `pivot_switch` / `pivot_extend` decision just before it; `observed`
+    /// and `decided` are `allowed` or `denied`; `reason` is the validator's.
+    case observedMismatch(check: PivotCheck, height: UInt64, observed: Bool, decided: Bool, reason: PivotReason)
 
     public var kind: DecisionKind {
         switch self {
@@ -90,6 +105,7 @@ public enum DecisionAction: Equatable, Sendable {
         case .unknown: .unknown
         case .outboundExtra: .outboundExtra
         case .outboundMissing: .outboundMissing
+        case .observedMismatch: .observedMismatch
         }
     }
 
@@ -100,7 +116,7 @@ public enum DecisionAction: Equatable, Sendable {
             return h
         case .verifyFailed(let heights, _, _): return heights.first
         case .pivotSwitch(let forkAt, _, _, _, _, _): return Int64(truncatingIfNeeded: forkAt)
-        case .pivotExtend(let h, _, _), .unknown(_, _, let h): return Int64(truncatingIfNeeded: h)
+        case .pivotExtend(let h, _, _), .unknown(_, _, let h), .observedMismatch(_, let h, _, _, _): return Int64(truncatingIfNeeded: h)
         case .hintDisabled(let page, _): return Int64(truncatingIfNeeded: page)
         default: return nil
         }
@@ -118,7 +134,7 @@ public enum DecisionAction: Equatable, Sendable {
     public var reason: String? {
         switch self {
         case .peerRemoved(_, let r), .peerBanned(_, let r), .verifyFailed(_, _, let r): return r
-        case .pivotSwitch(_, _, _, _, _, let r), .pivotExtend(_, _, let r): return r.rawValue
+        case .pivotSwitch(_, _, _, _, _, let r), .pivotExtend(_, _, let r), .observedMismatch(_, _, _, _, let r): return r.rawValue
         case .hintDisabled(_, let e): return e
         default: return nil
         }
@@ -147,6 +163,10 @@ public enum DecisionAction: Equatable, Sendable {
             return ["fork_at": .uint(forkAt), "me_height": .uint(meHeight), "height": .uint(height)]
         case let .outboundExtra(peer, message), let .outboundMissing(peer, message):
             return ["peer": .string(peer), "message": .string(message)]
+        case let .observedMismatch(check, height, observed, decided, reason):
+            return ["check": .string(check.rawValue), "height": .uint(height),
+                    "observed": .string(PivotCheck.verdict(observed)), "decided": .string(PivotCheck.verdict(decided)),
+                    "reason": .string(reason.rawValue)]
         }
     }
 }
@@ -205,6 +225,11 @@ extension Decision {
             action = .unknown(forkAt: try reader.uint("fork_at"), meHeight: try reader.uint("me_height"), height: try reader.uint("height"))
         case .outboundExtra: action = .outboundExtra(peer: try reader.string("peer"), message: try reader.string("message"))
         case .outboundMissing: action = .outboundMissing(peer: try reader.string("peer"), message: try reader.string("message"))
+        case .observedMismatch:
+            let check = try reader.string("check")
+            guard let c = PivotCheck(rawValue: check) else { throw .invalid("unknown pivot check \"\(check)\" (switch or extend)") }
+            action = .observedMismatch(check: c, height: try reader.uint("height"), observed: try reader.verdict("observed"),
+                                       decided: try reader.verdict("decided"), reason: try reader.pivotReason())
         }
         try reader.finish(kind: kindName)
         self.init(action, time: time, cause: cause)
@@ -285,6 +310,15 @@ struct FieldReader {
         let s = try string(key)
         guard let bytes = Hex.decode(s) else { throw .invalid("member \"\(key)\" must be hex, got \"\(s.prefix(20))\"") }
         return bytes
+    }
+
+    /// `allowed` → true, `denied` → false.
+    mutating func verdict(_ key: String) throws(GoldenError) -> Bool {
+        switch try string(key) {
+        case "allowed": return true
+        case "denied": return false
+        case let other: throw .invalid("member \"\(key)\" must be \"allowed\" or \"denied\", got \"\(other)\"")
+        }
     }
 
     mutating func pivotReason() throws(GoldenError) -> PivotReason {

@@ -39,31 +39,47 @@ public enum ReplayMode: String, CaseIterable, Sendable {
 /// `mode` supply defaults and refuse conflicting options, `trace.sha256` must be the replayed
 /// trace's. `tool` is the version that wrote the file; a different version is reported in the
 /// header but does not fail (the decisions are what is compared).
+///
+/// `profile` is absent for a trace without `/blocksync` events (issue 17: a pivot-only trace has
+/// no block-sync implementation to name). `accept_observed_mismatch: true` is written only when
+/// the golden was recorded with `--accept-observed-mismatch` and holds `observed_mismatch`
+/// decisions: it declares those disagreements with the real node known and expected.
 public struct Provenance: Equatable, Sendable {
     public var traceSHA256: String
     public var traceEvents: Int
-    public var profile: ReplayProfile
+    public var profile: ReplayProfile?
     public var mode: ReplayMode
     public var tool: String
+    public var acceptsObservedMismatch: Bool
 
-    public init(traceSHA256: String, traceEvents: Int, profile: ReplayProfile, mode: ReplayMode, tool: String) {
+    public init(traceSHA256: String, traceEvents: Int, profile: ReplayProfile?, mode: ReplayMode, tool: String,
+                acceptsObservedMismatch: Bool = false) {
         self.traceSHA256 = traceSHA256
         self.traceEvents = traceEvents
         self.profile = profile
         self.mode = mode
         self.tool = tool
+        self.acceptsObservedMismatch = acceptsObservedMismatch
     }
 
     var json: JSONValue {
-        .object(["trace": .object(["sha256": .string(traceSHA256), "events": .int(Int64(traceEvents))]),
-                 "profile": .string(profile.rawValue), "mode": .string(mode.rawValue), "tool": .string(tool)])
+        var m: [String: JSONValue] = ["trace": .object(["sha256": .string(traceSHA256), "events": .int(Int64(traceEvents))]),
+                                      "mode": .string(mode.rawValue), "tool": .string(tool)]
+        if let profile { m["profile"] = .string(profile.rawValue) }
+        if acceptsObservedMismatch { m["accept_observed_mismatch"] = .bool(true) }
+        return .object(m)
     }
 
     init(json: JSONValue) throws(GoldenError) {
         guard case .object(let m) = json else { throw .invalid("\"provenance\" must be an object") }
         var reader = FieldReader(members: m)
-        let profileName = try reader.string("profile")
-        guard let profile = ReplayProfile(rawValue: profileName) else { throw .unknownProfile(profileName) }
+        var profile: ReplayProfile?
+        if m["profile"] != nil {
+            let profileName = try reader.string("profile")
+            guard let p = ReplayProfile(rawValue: profileName) else { throw .unknownProfile(profileName) }
+            profile = p
+        }
+        let accepts = m["accept_observed_mismatch"] != nil ? try reader.bool("accept_observed_mismatch") : false
         let modeName = try reader.string("mode")
         guard let mode = ReplayMode(rawValue: modeName) else { throw .invalid("unknown mode \"\(modeName)\" in provenance") }
         let tool = try reader.string("tool")
@@ -75,7 +91,8 @@ public struct Provenance: Equatable, Sendable {
         let events = try traceReader.uint("events")
         try traceReader.finish(kind: "provenance.trace")
         try reader.finish(kind: "provenance")
-        self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), profile: profile, mode: mode, tool: tool)
+        self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), profile: profile, mode: mode, tool: tool,
+                  acceptsObservedMismatch: accepts)
     }
 }
 

@@ -76,9 +76,13 @@ public struct GoldenCase: Sendable {
     public var tool: String
     /// Options repeated in the reproduce and update commands (e.g. `--hint FILE --hint-checksum HEX`).
     public var extraArguments: [String]
+    /// `--accept-observed-mismatch`: a recorded golden may hold `observed_mismatch` decisions
+    /// (marked accepted in its provenance). Without it they fail the case, `--record` or not.
+    public var acceptObservedMismatch: Bool
 
     public init(tracePath: String, goldenPath: String? = nil, profile: ReplayProfile? = nil, mode: ReplayMode? = nil,
-                record: RecordMode? = nil, ci: Bool, contextSize: Int = 3, tool: String, extraArguments: [String] = []) {
+                record: RecordMode? = nil, ci: Bool, contextSize: Int = 3, tool: String, extraArguments: [String] = [],
+                acceptObservedMismatch: Bool = false) {
         self.tracePath = tracePath
         self.goldenPath = goldenPath
         self.profile = profile
@@ -88,6 +92,7 @@ public struct GoldenCase: Sendable {
         self.contextSize = contextSize
         self.tool = tool
         self.extraArguments = extraArguments
+        self.acceptObservedMismatch = acceptObservedMismatch
     }
 
     /// What happened.
@@ -97,6 +102,17 @@ public struct GoldenCase: Sendable {
         case diverged(report: DivergenceReport, result: ReplayResult, pending: String?)
         /// A golden was written (`reason`: the record mode that wrote it).
         case recorded(header: ReportHeader, result: ReplayResult, path: String, reason: RecordMode)
+        /// The validator disagreed with results the real node logged, and neither
+        /// `--accept-observed-mismatch` nor the golden accepts that; nothing was written.
+        case disagreed(report: ObservedMismatchReport, result: ReplayResult)
+
+        public var header: ReportHeader {
+            switch self {
+            case .matched(let h, _), .recorded(let h, _, _, _): return h
+            case .diverged(let r, _, _): return r.header
+            case .disagreed(let r, _): return r.header
+            }
+        }
     }
 
     /// Resolves options against the golden, replays, compares, and writes what the record
@@ -107,6 +123,15 @@ public struct GoldenCase: Sendable {
             throw CaseError("recording goldens is refused when CI=true (review and commit goldens locally)")
         }
         let fm = FileManager.default
+        let trace: ReplayTrace
+        do { trace = try load(tracePath) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
+        // Issue 17: no /blocksync event, no block-sync profile — in the golden's name and provenance.
+        let profileFree = !trace.hasBlocksync
+        var notes: [String] = []
+        if profileFree, let ignored = profile {
+            notes.append("note: --profile \(ignored.rawValue) ignored: \(tracePath) has no /blocksync events, so no block-sync profile applies")
+        }
+        let profile = profileFree ? nil : self.profile
         // Which golden: explicit, else NAME.<profile>.golden.json when it exists, else NAME.golden.json.
         var path = goldenPath ?? GoldenNaming.golden(trace: tracePath, profile: nil)
         if goldenPath == nil, let profile {
@@ -118,19 +143,17 @@ public struct GoldenCase: Sendable {
             guard let data = fm.contents(atPath: path) else { throw CaseError("cannot read golden \(path)") }
             do { golden = try GoldenFile.decode(Array(data)) } catch { throw CaseError("golden \(path): \(error)") }
             if let named = GoldenNaming.parse(golden: path)?.profile, named != golden!.provenance.profile {
-                throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(golden!.provenance.profile.rawValue)")
+                throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(golden!.provenance.profile?.rawValue ?? "none (a trace without /blocksync events)")")
             }
         }
         if let g = golden?.provenance {
-            if let profile, profile != g.profile {
-                throw CaseError("--profile \(profile.rawValue) conflicts with the golden's profile \(g.profile.rawValue) (\(path)); omit --profile or use NAME.\(profile.rawValue).golden.json")
+            if let profile, let golden = g.profile, profile != golden {
+                throw CaseError("--profile \(profile.rawValue) conflicts with the golden's profile \(golden.rawValue) (\(path)); omit --profile or use NAME.\(profile.rawValue).golden.json")
             }
             if let mode, mode != g.mode {
                 throw CaseError("--mode \(mode.rawValue) conflicts with the golden's mode \(g.mode.rawValue) (\(path)); omit --mode")
             }
         }
-        let trace: ReplayTrace
-        do { trace = try load(tracePath) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
         let hinted = trace.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
         let options = ReplayOptions(profile: profile ?? golden?.provenance.profile ?? hinted ?? GoldenCase.defaultProfile,
                                     mode: mode ?? golden?.provenance.mode ?? GoldenCase.defaultMode)
@@ -140,15 +163,29 @@ public struct GoldenCase: Sendable {
         let result: ReplayResult
         do { result = try replay(trace, options) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
 
+        // Observed vs replayed (issue 17): a golden may hold disagreements with the real node only
+        // when they were accepted explicitly — by --accept-observed-mismatch, or by the golden
+        // itself when it is compared, not rewritten.
+        let mismatches = result.decisions.filter { $0.kind == .observedMismatch }
+        let goldenAccepts = golden?.provenance.acceptsObservedMismatch == true && (record == nil || record == .missing)
+        let accepted = acceptObservedMismatch || goldenAccepts
+        let provenanceProfile = profileFree ? nil : options.profile
         let provenance = Provenance(traceSHA256: trace.sha256, traceEvents: trace.events.count,
-                                    profile: options.profile, mode: options.mode, tool: tool)
+                                    profile: provenanceProfile, mode: options.mode, tool: tool,
+                                    acceptsObservedMismatch: accepted && !mismatches.isEmpty)
         let actualGolden = GoldenFile(provenance: provenance, decisions: result.decisions)
         let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
-                                  goldenPath: path, profile: options.profile, mode: options.mode, tool: tool,
-                                  goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 })
+                                  goldenPath: path, profile: provenanceProfile, mode: options.mode, tool: tool,
+                                  goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 }, notes: notes)
+        let profileArguments = provenanceProfile.map { ["--profile", $0.rawValue] } ?? []
+        if !mismatches.isEmpty && !accepted {
+            return .disagreed(report: ObservedMismatchReport(header: header, decisions: result.decisions, events: trace.events,
+                                                             recordRefused: record != nil),
+                              result: result)
+        }
         guard let golden else {
             guard record != nil else {
-                throw CaseError("no golden at \(path); create it with: \(ShellQuote.command(["syncreplay", tracePath, "--expect", path, "--profile", options.profile.rawValue, "--mode", options.mode.rawValue] + extraArguments + ["--record", "missing"]))")
+                throw CaseError("no golden at \(path); create it with: \(ShellQuote.command(["syncreplay", tracePath, "--expect", path] + profileArguments + ["--mode", options.mode.rawValue] + extraArguments + ["--record", "missing"]))")
             }
             try write(actualGolden, to: path)
             removeStalePending(path)
@@ -184,7 +221,7 @@ public struct GoldenCase: Sendable {
         let report = DivergenceReport(
             header: header, comparison: comparison, expected: golden.entries, actual: result.decisions,
             events: trace.events.map(\.summary), contextSize: contextSize,
-            reproduceCommand: ShellQuote.command(base + ["--profile", options.profile.rawValue, "--mode", options.mode.rawValue] + extraArguments),
+            reproduceCommand: ShellQuote.command(base + profileArguments + ["--mode", options.mode.rawValue] + extraArguments),
             updateCommand: ShellQuote.command(base + extraArguments + ["--record", "failed"]))
         return .diverged(report: report, result: result, pending: pending)
     }

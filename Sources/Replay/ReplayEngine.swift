@@ -224,39 +224,40 @@ struct RunState {
                 }
             }
             apply(machine!.handle(.received(peer: peer, message: message, size: bytes.count), at: now), cause: cause)
-        case .pivotSwitch(let forkAt, let meHeight, let meHash, let branch, _):
+        case .pivotSwitch(let forkAt, let meHeight, let meHash, let branch, let observed):
             guard pivot != nil else { return }
-            var missing: UInt64?
-            let outcome: PivotOutcome
+            let evaluation: PivotEvaluation
             do {
-                outcome = try pivot!.allowSwitch(forkAt: forkAt, meHeight: meHeight) { (h: UInt64) throws -> [UInt8] in
-                    if h == meHeight { return meHash }
-                    if let entry = branch.first(where: { $0.height == h }) { return entry.hash }
-                    missing = h
-                    throw MissingHash()
-                }
+                evaluation = try PivotEvaluation.allowSwitch(&pivot!, forkAt: forkAt, meHeight: meHeight, meHash: meHash, branch: branch)
             } catch {
-                if let h = missing {
-                    append(.unknown(forkAt: forkAt, meHeight: meHeight, height: h), cause: cause)
-                    return
-                }
                 throw .pivot(event: event.index, reason: String(describing: error))
+            }
+            guard case .decided(let outcome) = evaluation else {
+                if case .unknown(let h) = evaluation { append(.unknown(forkAt: forkAt, meHeight: meHeight, height: h), cause: cause) }
+                return
             }
             append(.pivotSwitch(forkAt: forkAt, meHeight: meHeight, checkHeight: outcome.checkHeight,
                                 section: outcome.section, allowed: outcome.allowed, reason: outcome.reason), cause: cause)
+            compare(observed, with: outcome, check: .switch, height: forkAt, cause: cause)
             if let d = outcome.disabled { append(.hintDisabled(page: d.page, error: d.error), cause: cause) }
-        case .pivotExtend(let height, let hash, _):
+        case .pivotExtend(let height, let hash, let observed):
             guard pivot != nil else { return }
             let outcome: PivotOutcome
             do { outcome = try pivot!.allowExtend(height: height, hash: hash) } catch {
                 throw .pivot(event: event.index, reason: String(describing: error))
             }
             append(.pivotExtend(height: height, allowed: outcome.allowed, reason: outcome.reason), cause: cause)
+            compare(observed, with: outcome, check: .extend, height: height, cause: cause)
             if let d = outcome.disabled { append(.hintDisabled(page: d.page, error: d.error), cause: cause) }
         }
     }
 
-    struct MissingHash: Error {}
+    /// Observed vs replayed (issue 17): a recorded result the validator disagrees with is a
+    /// decision of its own, right after the pivot decision it contradicts.
+    mutating func compare(_ observed: ObservedOutcome, with outcome: PivotOutcome, check: PivotCheck, height: UInt64, cause: DecisionCause) {
+        guard PivotEvaluation.disagrees(observed: observed, decided: outcome.allowed) == true, let node = observed.allowed else { return }
+        append(.observedMismatch(check: check, height: height, observed: node, decided: outcome.allowed, reason: outcome.reason), cause: cause)
+    }
 
     mutating func deliverReply(_ reply: PendingReply) {
         guard machine != nil, connected.contains(reply.peer) else { return }

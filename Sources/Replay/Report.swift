@@ -41,14 +41,17 @@ public struct ReportHeader: Equatable, Sendable {
     public var tracePath: String
     public var traceSHA256: String
     public var goldenPath: String
-    public var profile: ReplayProfile
+    /// Nil for a trace without `/blocksync` events (no block-sync profile applies).
+    public var profile: ReplayProfile?
     public var mode: ReplayMode
     public var tool: String
     /// The tool version that wrote the golden, when it differs from this one.
     public var goldenTool: String?
+    /// Notes for stderr (e.g. an ignored `--profile`).
+    public var notes: [String]
 
     public init(caseName: String, tracePath: String, traceSHA256: String, goldenPath: String,
-                profile: ReplayProfile, mode: ReplayMode, tool: String, goldenTool: String?) {
+                profile: ReplayProfile?, mode: ReplayMode, tool: String, goldenTool: String?, notes: [String] = []) {
         self.caseName = caseName
         self.tracePath = tracePath
         self.traceSHA256 = traceSHA256
@@ -57,7 +60,11 @@ public struct ReportHeader: Equatable, Sendable {
         self.mode = mode
         self.tool = tool
         self.goldenTool = goldenTool
+        self.notes = notes
     }
+
+    /// `tm-v0.34`, or `none` for a profile-free (pivot-only) trace.
+    public var profileName: String { profile?.rawValue ?? "none" }
 }
 
 /// The divergence report of harness-notes.md §2.5: first divergence with decision index, JSON
@@ -195,7 +202,7 @@ public struct DivergenceReport: Sendable {
     public var text: String {
         var out: [String] = []
         let h = header
-        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  profile=\(h.profile.rawValue) mode=\(h.mode.rawValue)  \(h.tool)"
+        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  profile=\(h.profileName) mode=\(h.mode.rawValue)  \(h.tool)"
         if let g = h.goldenTool { head += " (golden written by \(g))" }
         out.append(head)
         out.append(oneLine)
@@ -273,7 +280,7 @@ public struct DivergenceReport: Sendable {
             "case": .string(header.caseName),
             "trace": .object(["path": .string(header.tracePath), "sha256": .string(header.traceSHA256)]),
             "golden": .object(["path": .string(header.goldenPath), "tool": header.goldenTool.map { .string($0) } ?? .null]),
-            "profile": .string(header.profile.rawValue),
+            "profile": header.profile.map { .string($0.rawValue) } ?? .null,
             "mode": .string(header.mode.rawValue),
             "tool": .string(header.tool),
             "first_divergence": first,

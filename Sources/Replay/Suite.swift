@@ -56,12 +56,23 @@ public struct SuiteCaseResult: Sendable {
     public var goldenSHA256: String?
     public var decisions: [Decision]
     public var report: DivergenceReport?
+    /// Disagreements with the real node that no golden accepted (issue 17).
+    public var disagreement: ObservedMismatchReport?
     /// The one-line reason of a failure or error.
     public var message: String?
     public var pending: String?
     public var seconds: Double
 
     public var firstDivergencePointer: String? { report?.first?.pointer }
+
+    /// A passing case whose golden accepts `observed_mismatch` decisions: the validator and the
+    /// real node disagree there, knowingly (issue 17).
+    public var knownDisagreements: Int {
+        status == .pass ? decisions.filter { $0.kind == .observedMismatch }.count : 0
+    }
+
+    /// The full text of a failure: the divergence report or the disagreement report.
+    public var failureText: String? { report?.text ?? disagreement?.text }
 }
 
 /// Which decision kinds and reasons a corpus reached, and which it never reached.
@@ -181,6 +192,15 @@ public struct SuiteRun: Sendable {
                 r.report = report
                 r.message = report.oneLine
                 r.pending = pending
+            case .disagreed(let report, let result):
+                r.status = .fail
+                r.profile = report.header.profile; r.mode = report.header.mode; r.traceSHA256 = report.header.traceSHA256
+                r.decisions = result.decisions
+                r.disagreement = report
+                r.message = report.oneLine
+            }
+            if r.knownDisagreements > 0 {
+                r.message = "known disagreement: \(r.knownDisagreements) observed_mismatch accepted by the golden"
             }
         } catch {
             r.message = "\(error)"
@@ -204,13 +224,15 @@ public struct SuiteRun: Sendable {
         }
         out = out.map { $0.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) }
         for r in results where r.status == .fail {
-            if let report = r.report { out.append(""); out.append(report.text.trimmingCharacters(in: .newlines)) }
+            if let text = r.failureText { out.append(""); out.append(text.trimmingCharacters(in: .newlines)) }
             if let p = r.pending { out.append("pending golden written: \(p)") }
         }
         out.append("")
         out += warnings
         out += coverage.lines
-        out.append("\(results.count) cases: \(passed) passed, \(failed) failed, \(errors) errors")
+        let known = results.filter { $0.knownDisagreements > 0 }.count
+        out.append("\(results.count) cases: \(passed) passed, \(failed) failed, \(errors) errors"
+                   + (known > 0 ? " (\(known) passing with known disagreements with the real node)" : ""))
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -290,8 +312,8 @@ public struct SuiteRun: Sendable {
             switch r.status {
             case .pass: break
             case .fail:
-                out.append("      <failure message=\"\(XML.escape(r.message ?? ""))\" type=\"divergence\">\(XML.escape(r.report?.oneLine ?? ""))</failure>")
-                out.append("      <system-out>\(XML.escape(r.report?.text ?? ""))</system-out>")
+                out.append("      <failure message=\"\(XML.escape(r.message ?? ""))\" type=\"\(r.disagreement == nil ? "divergence" : "observed_mismatch")\">\(XML.escape(r.message ?? ""))</failure>")
+                out.append("      <system-out>\(XML.escape(r.failureText ?? ""))</system-out>")
             case .error:
                 out.append("      <error message=\"\(XML.escape(r.message ?? ""))\" type=\"harness\"/>")
             }

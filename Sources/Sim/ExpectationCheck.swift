@@ -7,8 +7,8 @@ public enum ExpectationCheck {
     public static func failures(_ e: Expectation, golden: GoldenFile) -> [String] {
         var out: [String] = []
         let cite = " (\(e.spec))"
-        if golden.provenance.profile.rawValue != e.profile {
-            out.append("golden was recorded for profile \(golden.provenance.profile.rawValue), expected \(e.profile)")
+        if let recorded = golden.provenance.profile, recorded.rawValue != e.profile {
+            out.append("golden was recorded for profile \(recorded.rawValue), expected \(e.profile)")
         }
         if golden.provenance.mode.rawValue != e.mode {
             out.append("golden was recorded in mode \(golden.provenance.mode.rawValue), expected \(e.mode)")

@@ -1,3 +1,4 @@
+import Replay
 import CometWire
 
 /// A simulation scenario (Traces/README.md "Scenario files"), in the spirit of CometBFT's e2e
@@ -197,5 +198,14 @@ public enum PatternValue: Sendable, Equatable, CustomStringConvertible {
         case .bool(let b): return String(b)
         case .null: return "null"
         }
+    }
+}
+
+extension Scenario {
+    /// The golden an `[expect."<profile>"]` table is checked against, beside the scenario:
+    /// `NAME.<profile>.golden.json`, or `NAME.golden.json` when the scenario has no peers — its
+    /// trace has no `/blocksync` events, so no block-sync profile names its golden (issue 17).
+    public func goldenFileName(stem: String, profile: String) -> String {
+        stem + (peers.isEmpty ? "" : "." + profile) + GoldenNaming.goldenSuffix
     }
 }

@@ -1,12 +1,15 @@
 import ArgumentParser
+import Capture
 import CommandExit
 import Foundation
 import PivotHint
+import Replay
 
 extension PivotHintError: InputError {}
 extension PivotHintHeaderError: InputError {}
 extension PivotHintSourceError: InputError {}
 extension PivotHashListError: InputError {}
+extension CaptureError: InputError {}
 
 /// "Cannot open file: PATH: reason" names the file; header and digest errors do not.
 extension PivotHintError: NamesItsFile {
@@ -131,7 +134,7 @@ struct HintVerify: ParsableCommand {
 struct HintCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Evaluate one allow_switch or allow_extend call and print the decision as JSON.",
+        abstract: "Evaluate one allow_switch or allow_extend call, or audit a Conflux node's log against the hint.",
         discussion: """
         --switch FORK_AT ME_HEIGHT asks whether the pivot chain may switch to a branch forking at FORK_AT (lca height + 1) whose tip is at ME_HEIGHT. The hint compares the branch's hash at one check height: the highest recorded height in [FORK_AT, ME_HEIGHT], a major (full-hash) height before a minor (prefix) one. Give that hash with --hash HEIGHT:HEX; without it the command exits 2 and names the height it needs. No check height means allowed without a comparison.
 
@@ -139,16 +142,23 @@ struct HintCheck: ParsableCommand {
 
         Prints the decision as one line of JSON. Exit 0 allowed, 1 denied, 2 bad input. A page that fails verification disables the hint and allows (reason hint_disabled), as the node does.
 
+        --conflux-log LOG audits a node's log instead: every "Pivot hint check switch/extend result" line is put to the hint in log order, with the hash the line logged, and one line per check says whether the hint agrees with the node's logged result. Exit 1 if any check disagrees. Without --checksum the file's own checksum is used (noted on stderr). Malformed pivot-hint lines are skipped with a warning naming the line (--strict: exit 2).
+
         Example (first ask which height is needed, then answer):
           syncreplay hint check S.bin --checksum $SUM --switch 91 109
           syncreplay: the check height is 100: add --hash 100:HEX (...)
           syncreplay hint check S.bin --checksum $SUM --switch 91 109 --hash 100:$HASH
           {"allowed":true,"check_height":100,...,"reason":"major_match",...}
+          syncreplay hint check --hint mainnet.cphb --checksum $SUM --conflux-log conflux.log
+          line 8 2024-11-05T10:23:46.5+08:00 switch fork_at=101 me_height=109 check_height=108: node allowed, hint allowed (minor_match): agree
         """
     )
 
-    @Argument(help: "The hint file.") var file: String
-    @Option(help: "The expected Pivot Hint Checksum (64 hex digits, optional 0x).") var checksum: String
+    @Argument(help: "The hint file (or --hint).") var file: String?
+    @Option(name: .customLong("hint"), help: ArgumentHelp("The hint file.", valueName: "FILE")) var hintFile: String?
+    @Option(help: "The expected Pivot Hint Checksum (64 hex digits, optional 0x); required except with --conflux-log.") var checksum: String?
+    @Option(help: ArgumentHelp("Audit every pivot-hint check line of a Conflux node's log.", valueName: "LOG")) var confluxLog: String?
+    @Flag(help: "With --conflux-log: a malformed pivot-hint line is an error (exit 2).") var strict = false
     @Option(name: .customLong("switch"), parsing: .upToNextOption,
             help: ArgumentHelp("The fork point (lca height + 1) and the branch tip height.", valueName: "fork_at me_height"))
     var switchHeights: [UInt64] = []
@@ -158,7 +168,18 @@ struct HintCheck: ParsableCommand {
             help: ArgumentHelp("The height and hash of the block extending the pivot chain.", valueName: "height hex"))
     var extend: [String] = []
 
+    var hintPath: String { file ?? hintFile ?? "" }
+
     func validate() throws {
+        guard (file == nil) != (hintFile == nil) else { throw ValidationError("give the hint file once: HINT or --hint HINT") }
+        if confluxLog != nil {
+            guard switchHeights.isEmpty, extend.isEmpty, hashes.isEmpty else {
+                throw ValidationError("--conflux-log audits a whole log: leave out --switch, --extend and --hash")
+            }
+            return
+        }
+        if strict { throw ValidationError("--strict goes with --conflux-log") }
+        if checksum == nil { throw ValidationError("--checksum HEX is required (the file's published checksum)") }
         guard switchHeights.isEmpty != extend.isEmpty else {
             throw ValidationError("give exactly one of --switch FORK_AT ME_HEIGHT or --extend HEIGHT HEX")
         }
@@ -170,11 +191,35 @@ struct HintCheck: ParsableCommand {
     }
 
     /// Errors name the hint file (header and digest errors do not know it).
-    func run() throws { try FileInputError.naming(file) { try read() } }
+    func run() throws {
+        if let confluxLog { return try audit(confluxLog, hint: try FileInputError.naming(hintPath) { try openHint() }) }
+        try FileInputError.naming(hintPath) { try check(try openHint()) }
+    }
 
-    private func read() throws {
-        let expected = try parseChecksum(checksum)
-        var hint = try PivotHint(file: PivotHintFile(path: file), checksum: expected)
+    private func openHint() throws -> PivotHint {
+        let opened = try PivotHintFile(path: hintPath)
+        guard let checksum else {
+            CommandRunner.printError("note: no --checksum: using the file's own checksum \(opened.checksum.hex)")
+            return try PivotHint(file: opened, checksum: opened.checksum)
+        }
+        return try PivotHint(file: opened, checksum: try parseChecksum(checksum))
+    }
+
+    /// `--conflux-log`: one line per logged check, exit 1 on any disagreement.
+    private func audit(_ log: String, hint: PivotHint) throws {
+        var audit = PivotLogAudit(validator: PivotHintValidator(hint: hint))
+        let summary = try ConfluxLog.scan(path: log, strict: strict) { entry in
+            let verdict = try audit.check(entry.event.event, line: entry.line, time: entry.timeText)
+            print(verdict.text)
+            if let disabled = verdict.disabled { CommandRunner.printError(disabled) }
+        }
+        for warning in summary.warnings(path: log) { CommandRunner.printError(warning) }
+        print(audit.summary + " (\(summary.lines) log lines, \(summary.malformedCount) malformed pivot-hint lines skipped)")
+        if audit.disagreements > 0 { throw CommandFailure.problems("") }
+    }
+
+    private func check(_ hint: PivotHint) throws {
+        var hint = hint
         let decision: PivotDecision
         if switchHeights.count == 2 {
             var branch: [UInt64: PivotHash] = [:]

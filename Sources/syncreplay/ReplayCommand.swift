@@ -37,6 +37,10 @@ struct ReplayCommand: ParsableCommand {
         is not "true", writes NAME.golden.new.json beside the golden for review. --record
         missing|failed|all writes goldens instead (refused when CI=true).
 
+        A trace without /blocksync events (e.g. Conflux fork events only) has no block-sync profile: its golden is NAME.golden.json, its provenance names no profile, and --profile is ignored with a note on stderr.
+
+        A pivot check whose event carries the real node's result (observed) and that the validator decides the other way is an observed_mismatch decision. It fails the replay (exit 1, nothing written even with --record) unless --accept-observed-mismatch is given, or the golden was recorded with it: then the golden holds the mismatch as a known disagreement.
+
         Example:
           syncreplay Traces/catchup.trace --expect Traces/catchup.golden.json
           syncreplay Traces/fork.trace --hint pivot.bin --hint-checksum 9f2c… --record missing
@@ -67,6 +71,9 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Checksum of the pivot-hint file, 64 hex digits.", valueName: "HEX"))
     var hintChecksum: String?
+
+    @Flag(help: "Record observed_mismatch decisions (the validator disagrees with a result the real node logged) in the golden as known disagreements instead of failing.")
+    var acceptObservedMismatch = false
 
     @Option(help: "Input events and decisions shown around the first divergence.")
     var context: Int = 3
@@ -101,17 +108,20 @@ struct ReplayCommand: ParsableCommand {
         if emitDecisions { return try emit() }
         if checkDeterminism { return try DeterminismCheck(command: self).run() }
         let golden = GoldenCase(tracePath: trace, goldenPath: expect, profile: profile, mode: mode, record: record, ci: ci,
-                                contextSize: context, tool: "syncreplay \(SyncReplay.version)", extraArguments: hintSelection.arguments)
+                                contextSize: context, tool: "syncreplay \(SyncReplay.version)",
+                                extraArguments: hintSelection.arguments + (acceptObservedMismatch ? ["--accept-observed-mismatch"] : []),
+                                acceptObservedMismatch: acceptObservedMismatch)
         let outcome = try golden.run(load: { try ReplayTraceLoader.load(path: $0) }, replay: replayFunction())
+        for note in outcome.header.notes { CommandRunner.printError(note) }
         switch outcome {
         case .matched(let h, let result):
-            output(text: "ok \(h.caseName): \(result.decisions.count) decisions match \(h.goldenPath) (profile \(h.profile.rawValue), mode \(h.mode.rawValue))",
+            output(text: "ok \(h.caseName): \(result.decisions.count) decisions match \(h.goldenPath) (profile \(h.profileName), mode \(h.mode.rawValue))",
                    json: ["status": .string("match"), "golden": .string(h.goldenPath), "decisions": .int(Int64(result.decisions.count)),
-                          "profile": .string(h.profile.rawValue), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
+                          "profile": .string(h.profileName), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
         case .recorded(let h, let result, let path, let reason):
-            output(text: "recorded \(path): \(result.decisions.count) decisions (--record \(reason.rawValue); profile \(h.profile.rawValue), mode \(h.mode.rawValue))",
+            output(text: "recorded \(path): \(result.decisions.count) decisions (--record \(reason.rawValue); profile \(h.profileName), mode \(h.mode.rawValue))",
                    json: ["status": .string("recorded"), "golden": .string(path), "decisions": .int(Int64(result.decisions.count)),
-                          "profile": .string(h.profile.rawValue), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
+                          "profile": .string(h.profileName), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
         case .diverged(let r, _, let pending):
             switch report {
             case .text:
@@ -122,6 +132,12 @@ struct ReplayCommand: ParsableCommand {
                 var json = r.json
                 if case .object(var m) = json { m["pending"] = pending.map { .string($0) } ?? .null; json = .object(m) }
                 print(json.canonical)
+            }
+            throw CommandFailure(.problemsFound, "")
+        case .disagreed(let r, _):
+            switch report {
+            case .text: FileHandle.standardOutput.write(Data(r.text.utf8))
+            case .json: print(r.json.canonical)
             }
             throw CommandFailure(.problemsFound, "")
         }

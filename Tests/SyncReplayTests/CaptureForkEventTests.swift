@@ -29,28 +29,6 @@ struct CaptureForkEventTests {
         #expect(throws: CaptureError.self) { try ForkEvents.parseJSONLines("{\"time_ns\": -5, \"kind\": \"extend\"}", path: "f") }
     }
 
-    @Test("Conflux debug lines (§3.2 step 6, §3.3 step 5) become /pivot events; other lines are ignored")
-    func confluxLog() throws {
-        let text = """
-        2024-05-01T10:00:00.000000001+00:00 DEBUG Consensus Worker cfxcore::consensus - Pivot hint check switch result false. fork_at: 100, me_height: 120, check_height: 110, fetch_hash: 0x\(h1)
-        2024-05-01T10:00:00.5+00:00 INFO  IO Worker #1 network - something else
-        2024-05-01 10:00:01.000 DEBUG Consensus Worker cfxcore::consensus - Pivot hint check extend result true. me_height: 121, fetch_hash: 0x\(h2)
-        """
-        let events = try ForkEvents.parseConfluxLog(text, path: "conflux.log")
-        #expect(events.count == 2)
-        #expect(events[0].logTime == 1_714_557_600_000_000_001)
-        #expect(events[1].logTime == 1_714_557_601_000_000_000)
-        guard case .pivot(.switch(let s)) = events[0].event, case .pivot(.extend(let e)) = events[1].event else {
-            Issue.record("wrong kinds"); return
-        }
-        #expect(s.forkAt == 100 && s.meHeight == 120 && s.meHash.isEmpty && s.observed == .denied)
-        #expect(s.branch.map(\.height) == [110])
-        #expect(e.height == 121 && e.observed == .allowed && e.hash == [UInt8](repeating: 0xcd, count: 32))
-        #expect(throws: CaptureError.badConfluxLog(path: "c", line: 1, reason: "missing or bad fetch_hash (32-byte hex)")) {
-            try ForkEvents.parseConfluxLog("2024-05-01T10:00:00Z x Pivot hint check extend result true. me_height: 1, fetch_hash: 0x12", path: "c")
-        }
-    }
-
     @Test("merge by time keeps capture events first at equal times and clamps backward steps")
     func merge() {
         let a = TimedEvent(logTime: 10, event: .capture(CaptureRecord(kind: .gap)))

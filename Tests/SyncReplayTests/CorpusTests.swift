@@ -35,7 +35,7 @@ import Crypto
             let sha = Hex.lower(Array(SHA256.hash(data: traceData)))
             if scenario.expectations.isEmpty { problems.append("\(stem): no [expect] table") }
             for e in scenario.expectations {
-                let path = Self.traces.appendingPathComponent("\(stem).\(e.profile).golden.json").path
+                let path = Self.traces.appendingPathComponent(scenario.goldenFileName(stem: stem, profile: e.profile)).path
                 guard let data = FileManager.default.contents(atPath: path) else {
                     problems.append("\(stem): missing golden for \(e.profile)"); continue
                 }
@@ -64,7 +64,7 @@ import Crypto
     @Test func aWrongExpectationIsCaught() throws {
         let scenario = try Scenario.load(path: Self.traces.appendingPathComponent("pivot-file-s-switch.scenario.toml").path)
         let data = try #require(FileManager.default.contents(
-            atPath: Self.traces.appendingPathComponent("pivot-file-s-switch.cometbft-v0.38.golden.json").path))
+            atPath: Self.traces.appendingPathComponent("pivot-file-s-switch.golden.json").path))
         let golden = try GoldenFile.decode(Array(data))
         var e = try #require(scenario.expectations.first)
         #expect(ExpectationCheck.failures(e, golden: golden).isEmpty)

@@ -59,12 +59,8 @@ struct Bench: ParsableCommand {
             var decoded = 0
             for _ in 0..<runs {
                 let start = ContinuousClock.now
-                let handle = try PcapHandle.openFile(path)
                 var session = CaptureSession(keyLog: keyLog)
-                while case .frame(let f) = try handle.next() {
-                    session.add(frame: f.data, linkType: handle.linkType, timestampNanos: f.timestampNanos, originalLength: f.originalLength)
-                }
-                let result = session.finish()
+                let result = try CaptureRecorder.record(from: try PcapHandle.openFile(path), into: &session)
                 best = min(best, Self.seconds(ContinuousClock.now - start))
                 decoded = result.events.filter { if case .blocksync = $0.event { return true } else { return false } }.count
             }

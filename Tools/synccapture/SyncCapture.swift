@@ -45,9 +45,12 @@ struct Record: ParsableCommand {
         The node under test is --node ADDR:PORT or --node NODE_ID; by default the endpoint present
         in the most connections (ties: the one that listened more often).
 
+        Conflux fork events come from a node's log (--conflux-log: its "Pivot hint check switch/extend result" lines) or a JSON-lines export (--fork-events); with either, -r/-i are optional and the trace holds the fork events alone, with the pivot-hint file from --hint attached. The log is streamed line by line with progress on stderr; a malformed pivot-hint line is skipped with a warning naming its line (--strict: an error, exit 2).
+
         Examples:
           synccapture -r sync.pcap --keylog sync.keylog -o sync.trace
           synccapture -i eth0 --filter 'tcp port 26656' --duration 60 --keylog /var/log/cmt.keylog -o live.trace
+          synccapture --conflux-log conflux.log --hint mainnet.cphb -o fork.trace
         """)
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read a pcap or pcapng file.", valueName: "FILE"))
@@ -89,6 +92,9 @@ struct Record: ParsableCommand {
     @Option(help: ArgumentHelp("Conflux debug log: its pivot-hint switch/extend check lines.", valueName: "FILE"))
     var confluxLog: String?
 
+    @Flag(help: "A malformed pivot-hint line in --conflux-log is an error (exit 2) instead of a skipped line with a warning.")
+    var strict = false
+
     @Option(help: ArgumentHelp("Attach this Conflux pivot-hint file (checksum in the trace metadata).", valueName: "FILE"))
     var hint: String?
 
@@ -98,8 +104,20 @@ struct Record: ParsableCommand {
     @Flag(help: "No progress lines on stderr (the summary is still printed).")
     var quiet = false
 
+    var forkEventSources: ForkEventSources { ForkEventSources(confluxLog: confluxLog, forkEvents: forkEvents, strict: strict) }
+
     func validate() throws {
-        if (file == nil) == (interface == nil) { throw ArgumentParser.ValidationError("give exactly one of -r FILE or -i IFACE") }
+        if file != nil && interface != nil { throw ArgumentParser.ValidationError("give -r FILE or -i IFACE, not both") }
+        if file == nil && interface == nil {
+            if forkEventSources.isEmpty {
+                throw ArgumentParser.ValidationError("give -r FILE or -i IFACE, or a fork-event source (--conflux-log FILE or --fork-events FILE)")
+            }
+            for (given, name) in [(filter != nil, "--filter"), (duration != nil, "--duration"), (count != nil, "--count"),
+                                  (keylog != nil, "--keylog"), (node != nil, "--node")] where given {
+                throw ArgumentParser.ValidationError("\(name) needs a capture (-r FILE or -i IFACE)")
+            }
+        }
+        if strict && confluxLog == nil { throw ArgumentParser.ValidationError("--strict goes with --conflux-log") }
         if let count, count <= 0 { throw ArgumentParser.ValidationError("--count must be positive") }
         if let duration, !(duration > 0) { throw ArgumentParser.ValidationError("--duration must be positive") }
         if (startBlock == nil) != (startValidators == nil) {
@@ -125,13 +143,7 @@ struct Record: ParsableCommand {
                                              validators: try Self.read(startValidators), validatorsPath: startValidators,
                                              storeBase: storeBase)
         }
-        var imported: [TimedEvent] = []
-        if let forkEvents {
-            imported += try ForkEvents.parseJSONLines(String(decoding: try Self.read(forkEvents), as: UTF8.self), path: forkEvents)
-        }
-        if let confluxLog {
-            imported += try ForkEvents.parseConfluxLog(String(decoding: try Self.read(confluxLog), as: UTF8.self), path: confluxLog)
-        }
+        let imported = try importForkEvents()
         var attachments: [(name: String, mediaType: String, data: [UInt8])] = []
         var metadata: [String: String] = [:]
         if let hint {
@@ -140,8 +152,47 @@ struct Record: ParsableCommand {
             attachments.append((TraceAttachmentName.pivotHint, TraceAttachmentName.pivotHintMediaType, try Self.read(hint)))
             metadata[TraceAttachmentName.pivotHintChecksumKey] = file.checksum.hex
         }
+        var record = start ?? NodeRecord()
+        var captured: [TimedEvent] = []
         var session = CaptureSession(keyLog: keys, node: selector)
+        if file != nil || interface != nil {
+            let result = try capture(into: &session)
+            captured = result.events
+            if record.chainID.isEmpty { record.chainID = result.nodeInfo?.network ?? "" }
+            record.nodeID = result.node ?? ""
+            record.captureMethod = "pcap"
+            metadata["source"] = file.map { "pcap file \(($0 as NSString).lastPathComponent)" } ?? "live \(interface ?? "")"
+            if !quiet { Self.progressLine(session.progress) }
+            Self.printSummary(result)
+        } else {
+            record.captureMethod = confluxLog != nil ? "conflux-log" : "fork-events"
+            metadata["source"] = forkEventSources.sourceDescription
+        }
+        let written = try CaptureTrace.write(to: output, node: record, events: CaptureTrace.merge([captured, imported]),
+                                             attachments: attachments, metadata: metadata)
+        CommandRunner.printError("wrote \(written) events to \(output)")
+    }
 
+    /// The fork events, before any packet (a bad file fails before a long capture).
+    func importForkEvents() throws -> [TimedEvent] {
+        guard !forkEventSources.isEmpty else { return [] }
+        let clock = ContinuousClock()
+        var last = clock.now
+        let size = confluxLog.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }?.uint64Value ?? 0
+        let imported = try forkEventSources.read { summary in
+            guard !quiet, clock.now - last >= .seconds(1) else { return }
+            last = clock.now
+            CommandRunner.printError("synccapture: \(Self.logProgress(summary, size: size))")
+        }
+        if let summary = imported.logSummary, let confluxLog {
+            for warning in summary.warnings(path: confluxLog) { CommandRunner.printError(warning) }
+            CommandRunner.printError("synccapture: \(confluxLog): \(Self.logProgress(summary, size: summary.bytes))")
+        }
+        return imported.events
+    }
+
+    /// The pcap file or live interface through the capture recorder.
+    func capture(into session: inout CaptureSession) throws -> CaptureResult {
         let handle: PcapHandle
         if let file {
             handle = try PcapHandle.openFile(file)
@@ -154,57 +205,15 @@ struct Record: ParsableCommand {
         let stop = StopFlag()
         let signalSource = stop.watchInterrupt()
         defer { signalSource.cancel() }
+        let deadline = duration.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+        return try CaptureRecorder.record(from: handle, into: &session, count: count, deadline: deadline, stop: { stop.isSet },
+                                          progress: quiet ? nil : { Self.progressLine($0) })
+    }
 
-        let clock = ContinuousClock()
-        let started = clock.now
-        var lastProgress = started
-        let deadline = duration.map { started + .milliseconds(Int64($0 * 1000)) }
-        var packets = 0
-        reading: while !stop.isSet {
-            if let deadline, clock.now >= deadline { break }
-            switch try handle.next() {
-            case .frame(let frame):
-                session.add(frame: frame.data, linkType: handle.linkType, timestampNanos: frame.timestampNanos,
-                            originalLength: frame.originalLength)
-                packets += 1
-                if let count, packets >= count { break reading }
-            case .timeout:
-                break
-            case .end:
-                break reading
-            }
-            if !quiet, clock.now - lastProgress >= .seconds(1) {
-                lastProgress = clock.now
-                Self.progressLine(session.progress)
-            }
-        }
-        // Interrupted or out of time: keep what the kernel already captured (bounded drain).
-        if handle.isLive, count.map({ packets < $0 }) ?? true {
-            var drained = 0
-            while drained < 1_000_000, case .frame(let frame) = try handle.next() {
-                session.add(frame: frame.data, linkType: handle.linkType, timestampNanos: frame.timestampNanos,
-                            originalLength: frame.originalLength)
-                drained += 1
-                packets += 1
-                if let count, packets >= count { break }
-            }
-        }
-        let drops = handle.statistics()
-        var result = session.finish()
-        if let drops, drops.droppedByKernel > 0 || drops.droppedByInterface > 0 {
-            result.events.append(TimedEvent(logTime: result.events.last?.logTime ?? 0, event: .capture(CaptureRecord(
-                kind: .dropped, byteCount: 0,
-                detail: "libpcap dropped \(drops.droppedByKernel) packets in the kernel and \(drops.droppedByInterface) at the interface"))))
-        }
-        var record = start ?? NodeRecord()
-        if record.chainID.isEmpty { record.chainID = result.nodeInfo?.network ?? "" }
-        record.nodeID = result.node ?? ""
-        record.captureMethod = "pcap"
-        metadata["source"] = file.map { "pcap file \(($0 as NSString).lastPathComponent)" } ?? "live \(interface ?? "")"
-        let written = try CaptureTrace.write(to: output, node: record, events: CaptureTrace.merge([result.events, imported]),
-                                             attachments: attachments, metadata: metadata)
-        if !quiet { Self.progressLine(session.progress) }
-        Self.printSummary(result, written: written, output: output)
+    static func logProgress(_ s: ConfluxLog.Summary, size: UInt64) -> String {
+        let percent = size > 0 ? String(format: " (%.0f%%)", Double(s.bytes) * 100 / Double(size)) : ""
+        return String(format: "%.1f MB", Double(s.bytes) / 1e6) + percent
+            + ", \(s.lines) lines, \(s.pivotLines) pivot-hint lines, \(s.malformedCount) malformed"
     }
 
     static func read(_ path: String) throws -> [UInt8] {
@@ -218,14 +227,13 @@ struct Record: ParsableCommand {
         CommandRunner.printError("synccapture: \(p.packets) packets, \(p.bytes) bytes, \(p.connections) connections, \(p.messages) messages")
     }
 
-    static func printSummary(_ result: CaptureResult, written: Int, output: String) {
+    static func printSummary(_ result: CaptureResult) {
         var lines = ["node under test: \(result.node ?? "none (no connections)")"]
         for s in result.summaries {
             let transport = s.encrypted.map { $0 ? "secret" : "plain" } ?? "-"
             lines.append("  \(s.name) peer \(s.peer) [\(transport)] bytes \(s.bytes[0])/\(s.bytes[1]) messages \(s.messages) "
                          + "blocksync \(s.blocksyncMessages) gaps \(s.gaps) (\(s.gapBytes) bytes) retransmits \(s.retransmittedSegments): \(s.status)")
         }
-        lines.append("wrote \(written) events to \(output)")
         for line in lines { CommandRunner.printError(line) }
     }
 }

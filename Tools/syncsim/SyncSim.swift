@@ -47,7 +47,7 @@ struct SyncSim: ParsableCommand {
     @Flag(help: "Print the scenario's expectation tables, one `PROFILE MODE` line each (for recording goldens).")
     var expectations = false
 
-    @Flag(help: ArgumentHelp("Check the scenario's [expect] tables against the goldens beside it (NAME.<profile>.golden.json); print one line per failed expectation and exit 1 if any fails.",
+    @Flag(help: ArgumentHelp("Check the scenario's [expect] tables against the goldens beside it (NAME.<profile>.golden.json; NAME.golden.json for a scenario without peers); print one line per failed expectation and exit 1 if any fails.",
                              discussion: "A table marked known_divergence is reported, and does not fail the review."))
     var review = false
 
@@ -81,7 +81,7 @@ struct SyncSim: ParsableCommand {
         let directory = URL(fileURLWithPath: scenario).deletingLastPathComponent()
         var failed = 0
         for e in parsed.expectations {
-            let path = directory.appendingPathComponent("\(stem).\(e.profile).golden.json").path
+            let path = directory.appendingPathComponent(parsed.goldenFileName(stem: stem, profile: e.profile)).path
             guard let data = FileManager.default.contents(atPath: path) else {
                 print("\(e.profile): no golden at \(path)"); failed += 1; continue
             }
