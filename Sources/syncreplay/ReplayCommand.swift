@@ -117,11 +117,11 @@ struct ReplayCommand: ParsableCommand {
         case .matched(let h, let result):
             output(text: "ok \(h.caseName): \(result.decisions.count) decisions match \(h.goldenPath) (profile \(h.profileName), mode \(h.mode.rawValue))",
                    json: ["status": .string("match"), "golden": .string(h.goldenPath), "decisions": .int(Int64(result.decisions.count)),
-                          "profile": .string(h.profileName), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
+                          "profile": h.profile.map { .string($0.rawValue) } ?? .null, "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
         case .recorded(let h, let result, let path, let reason):
             output(text: "recorded \(path): \(result.decisions.count) decisions (--record \(reason.rawValue); profile \(h.profileName), mode \(h.mode.rawValue))",
                    json: ["status": .string("recorded"), "golden": .string(path), "decisions": .int(Int64(result.decisions.count)),
-                          "profile": .string(h.profileName), "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
+                          "profile": h.profile.map { .string($0.rawValue) } ?? .null, "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
         case .diverged(let r, _, let pending):
             switch report {
             case .text:
