@@ -91,7 +91,7 @@ public enum ConfluxLog {
     public struct LineError: Error, Equatable, Sendable { public let reason: String }
 
     /// nil for a line that is not a pivot-hint check; else the event or why it does not parse.
-    static func parse(line bytes: UnsafeBufferPointer<UInt8>) -> Result<(timeText: String, event: TimedEvent), LineError>? {
+    public static func parse(line bytes: UnsafeBufferPointer<UInt8>) -> Result<(timeText: String, event: TimedEvent), LineError>? {
         guard let at = markerOffset(bytes) else { return nil }
         return Result { () throws(LineError) in try parse(pivotLine: bytes, markerAt: at) }
     }

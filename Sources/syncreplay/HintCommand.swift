@@ -150,7 +150,7 @@ struct HintCheck: ParsableCommand {
           syncreplay hint check S.bin --checksum $SUM --switch 91 109 --hash 100:$HASH
           {"allowed":true,"check_height":100,...,"reason":"major_match",...}
           syncreplay hint check --hint mainnet.cphb --checksum $SUM --conflux-log conflux.log
-          line 8 2024-11-05T10:23:46.5+08:00 switch fork_at=101 me_height=109 check_height=108: node allowed, hint allowed (minor_match): agree
+          line 10 2024-11-05T10:23:46.750+08:00 switch fork_at=101 me_height=109 check_height=108: node allowed, hint allowed (minor_match): agree
         """
     )
 

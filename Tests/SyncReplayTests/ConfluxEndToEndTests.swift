@@ -81,6 +81,31 @@ struct ConfluxEndToEndTests {
         #expect(e.reason.contains(reason), "\(e.reason)")
     }
 
+    @Test("seeded byte mutations of the corpus' pivot-hint lines parse, fail with a reason or are skipped — never trap")
+    func mutatedLines() throws {
+        let lines = try String(contentsOfFile: Self.corpusFile("agree.log"), encoding: .utf8)
+            .split(separator: "\n").filter { $0.contains("Pivot hint check") }.map { Array($0.utf8) }
+        var rng = SplitMix64(seed: 17)
+        var outcomes = [0, 0, 0]
+        for _ in 0..<3000 {
+            var bytes = lines[Int(rng.next() % UInt64(lines.count))]
+            for _ in 0..<(1 + rng.next() % 3) {
+                let i = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 3 {
+                case 0: bytes[i] = UInt8(truncatingIfNeeded: rng.next())
+                case 1: bytes.remove(at: i)
+                default: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
+                }
+            }
+            switch bytes.withUnsafeBufferPointer({ ConfluxLog.parse(line: $0) }) {
+            case nil: outcomes[0] += 1
+            case .success?: outcomes[1] += 1
+            case .failure(let e)?: outcomes[2] += 1; #expect(!e.reason.isEmpty)
+            }
+        }
+        #expect(outcomes.allSatisfy { $0 > 0 }, "\(outcomes)")
+    }
+
     @Test("a scan streams the file: warnings name malformed lines, --strict throws at the first")
     func scanWarningsAndStrict() throws {
         let dir = try Self.temporaryDirectory()

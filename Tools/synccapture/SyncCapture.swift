@@ -17,7 +17,7 @@ extension PcapError: InputError {}
 struct SyncCapture: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synccapture",
-        abstract: "Turn network captures of CometBFT peers into syncreplay traces.",
+        abstract: "Turn network captures of CometBFT peers, or a Conflux node's log, into syncreplay traces.",
         discussion: """
         `synccapture -r FILE -o OUT.trace` runs the default subcommand, record.
         Exit codes: 0 success, 2 bad input or usage, 3 internal error.
@@ -33,7 +33,7 @@ struct SyncCapture: ParsableCommand {
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
-        abstract: "Turn a pcap/pcapng file or a live interface into a syncreplay trace.",
+        abstract: "Turn a pcap/pcapng file, a live interface or Conflux fork events into a syncreplay trace.",
         discussion: """
         Reads a capture file (-r, pcap or pcapng) or a live interface (-i) through libpcap,
         reassembles TCP per connection and direction, decodes plaintext MConnection or
