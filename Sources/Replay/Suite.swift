@@ -307,6 +307,7 @@ public struct SuiteRun: Sendable {
             if let m = r.mode { props.append(("mode", m.rawValue)) }
             props.append(("decisions", String(r.decisions.count)))
             if let p = r.firstDivergencePointer { props.append(("first_divergence.pointer", p)) }
+            if r.knownDisagreements > 0 { props.append(("known_disagreements", String(r.knownDisagreements))) }
             for (k, v) in props { out.append("        <property name=\"\(XML.escape(k))\" value=\"\(XML.escape(v))\"/>") }
             out.append("      </properties>")
             switch r.status {

@@ -229,6 +229,24 @@ struct ConfluxEndToEndTests {
         #expect(r.status == 2 && r.stderr.contains("conflicts with the golden's profile tm-v0.34"), "\(r.stderr)")
     }
 
+    @Test("a logged check height the hint would not choose: the audit disagrees, the replay decides unknown")
+    func otherCheckHeight() throws {
+        // §3.1: for [3, 10] the hint checks the major height 10; this node claims it checked 8.
+        let line = "2024-11-05T10:23:45+08:00 DEBUG Consensus Worker     cfxcore::con - Pivot hint check switch result true. "
+            + "fork_at: 3, me_height: 10, check_height: 8, fetch_hash: 0x\(Self.hash)"
+        let event = try #require(try ConfluxLog.parse(line: line)?.get()).event
+        let hint = try PivotHint(file: PivotHintFile(path: Self.corpusFile("chain.hint")),
+                                 checksum: PivotHash(hex: "c6057fdae1bd88e8ddc10bbd3c78e314b47576f8d15877762a2496c156455050")!)
+        var audit = PivotLogAudit(validator: PivotHintValidator(hint: hint))
+        let verdict = try audit.check(event.event, line: 7, time: "t")
+        #expect(!verdict.agrees && audit.disagreements == 1)
+        #expect(verdict.text == "line 7 t switch fork_at=3 me_height=10 check_height=8: node allowed, hint checks height 10, which the line does not record (the node checked another height): disagree")
+        guard case .pivot(.switch(let s)) = event.event else { Issue.record("not a switch"); return }
+        var validator: any PivotValidating = PivotHintValidator(hint: hint)
+        #expect(try PivotEvaluation.allowSwitch(&validator, forkAt: s.forkAt, meHeight: s.meHeight, meHash: s.meHash,
+                                                branch: s.branch.map { ($0.height, $0.hash) }) == .unknown(height: 10))
+    }
+
     @Test("bad invocations exit 2 with one line")
     func badInput() throws {
         let dir = try Self.temporaryDirectory()
