@@ -15,7 +15,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Protobuf wire primitives (varints, tags, bounded length-delimited reads) shared by the
@@ -73,7 +72,6 @@ let package = Package(
         // writes byte-reproducible traces (issue 7; Traces/README.md).
         .target(name: "Sim", dependencies: [
             "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
-            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "syncsim", dependencies: [
             "Sim", "CommandExit",
