@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // syncreplay — record/replay conformance harness for blockchain block synchronisation.
 // Layout and module boundaries: DESIGN.md §1 and §7 (kept in ../shared/DESIGN.md).
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -15,7 +16,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Protobuf wire primitives (varints, tags, bounded length-delimited reads) shared by the
@@ -73,7 +73,6 @@ let package = Package(
         // writes byte-reproducible traces (issue 7; Traces/README.md).
         .target(name: "Sim", dependencies: [
             "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
-            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "syncsim", dependencies: [
             "Sim", "CommandExit",
@@ -84,11 +83,32 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // One entry point per decoder family that reads hostile input (issue 16): the fuzz
+        // targets below call it, and the unit tests replay the seeds and reproducers through it.
+        .target(name: "Fuzzing", dependencies: [
+            "ProtoWire", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "Capture", "Replay", "Sim",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
-            "Capture", "PcapSource", "Replay", "Sim",
+            "Capture", "PcapSource", "Replay", "Sim", "Fuzzing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]
 )
+
+// libFuzzer targets (Tools/fuzz/run; README "Fuzzing"), only when SYNCREPLAY_FUZZ is set, so
+// `swift build` and `swift test` never see them. In that mode the package holds the libraries
+// and the fuzz executables only: one `swift build --sanitize=fuzzer` then builds every target,
+// and no other executable links libFuzzer's `main`.
+if ProcessInfo.processInfo.environment["SYNCREPLAY_FUZZ"] != nil {
+    let fuzzTargets = ["FuzzTrace", "FuzzReplay", "FuzzBlocksync", "FuzzMConnection", "FuzzSecretConnection", "FuzzHandshake",
+                       "FuzzPivotHint", "FuzzPackets", "FuzzForkEvents", "FuzzScenario", "FuzzGolden", "FuzzRPCJSON"]
+    package.targets.removeAll { $0.type == .executable || $0.type == .test }
+    package.products = fuzzTargets.map { .executable(name: $0, targets: [$0]) }
+    package.targets += fuzzTargets.map {
+        .executableTarget(name: $0, dependencies: ["Fuzzing"], path: "Tools/fuzz/\($0)",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+    }
+}

@@ -10,7 +10,11 @@ public enum ReplayTraceLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CaseError(FileManager.default.fileExists(atPath: path) ? "cannot read trace \(path)" : "trace \(path) does not exist")
         }
-        let bytes = Array(data)
+        return try load(bytes: Array(data), path: path)
+    }
+
+    /// Reads a trace from its bytes; `path` names it in messages (the fuzz target's entry).
+    public static func load(bytes: [UInt8], path: String) throws(CaseError) -> ReplayTrace {
         let sha = Hex.lower(Array(SHA256.hash(data: bytes)))
         let recover = "; run `syncreplay doctor \(ShellQuote.quote(path))` to see what was lost and `syncreplay recover \(ShellQuote.quote(path)) -o FIXED.trace` to rebuild a valid trace"
         let reader: TraceReader

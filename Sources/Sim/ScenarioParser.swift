@@ -1,6 +1,5 @@
 import Foundation
 import Replay
-import TOMLKit
 
 extension Scenario {
     /// Reads a scenario file; every problem is a `ScenarioError` naming line and key.
@@ -16,17 +15,10 @@ extension Scenario {
         return try parse(text, defaultName: fallback)
     }
 
-    /// Parses scenario text (TOML).
+    /// Parses scenario text (the TOML subset of `TOMLDocumentReader`).
     public static func parse(_ text: String, defaultName: String = "scenario") throws(ScenarioError) -> Scenario {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw ScenarioError(line: e.source.begin.line, key: "", "TOML syntax: \(e.description) (column \(e.source.begin.column))")
-        } catch {
-            throw ScenarioError(line: nil, key: "", "TOML syntax: \(error)")
-        }
-        let root = TOMLNode(value: table, path: "", locator: SourceLocator(text: text), header: nil, occurrence: 0, firstKey: nil)
+        let table = try TOMLDocumentReader.parse(text)
+        let root = TOMLNode(value: .table(table), path: "", locator: SourceLocator(text: text), header: nil, occurrence: 0, firstKey: nil)
         return try ScenarioParser.scenario(root, defaultName: defaultName)
     }
 }

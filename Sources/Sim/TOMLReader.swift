@@ -1,8 +1,7 @@
 import Foundation
-import TOMLKit
 
-/// Finds the line of a key or table header in the scenario's source text. TOMLKit (toml++)
-/// reports positions only for syntax errors, so semantic errors (wrong type, unknown key, bad
+/// Finds the line of a key or table header in the scenario's source text. The document reader
+/// reports positions for syntax errors; semantic errors (wrong type, unknown key, bad
 /// value) are located here by scanning the text the way a reader would: table headers, then the
 /// first `key =` line inside the wanted table.
 struct SourceLocator: Sendable {
@@ -72,7 +71,7 @@ extension Substring {
 /// One value of the parsed scenario with where it came from, so every error can cite the line
 /// and key. Readers consume keys; `finish()` rejects keys nobody read (typos are errors).
 final class TOMLNode {
-    let value: any TOMLValueConvertible
+    let value: TOMLValue
     /// Dotted path for messages, e.g. `peer[2].status[0].at`.
     let path: String
     let locator: SourceLocator
@@ -85,7 +84,7 @@ final class TOMLNode {
     /// This value is an array of `[[tables]]` (its elements have their own header lines).
     var arrayOfTables = false
 
-    init(value: any TOMLValueConvertible, path: String, locator: SourceLocator, header: String?, occurrence: Int, firstKey: String?) {
+    init(value: TOMLValue, path: String, locator: SourceLocator, header: String?, occurrence: Int, firstKey: String?) {
         self.value = value
         self.path = path
         self.locator = locator

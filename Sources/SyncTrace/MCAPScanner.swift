@@ -96,6 +96,44 @@ public struct MCAPScanner {
         }
         return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record)
     }
+
+    /// The readable part of an uncompressed Chunk record that the file ends inside (the record
+    /// at `position` claims more bytes than remain): its header and the bytes of its records
+    /// that exist, whose CRC cannot be checked. Nil when the record there is not a Chunk, its
+    /// header is cut, or it is compressed. Reads at most the bytes that remain in the file, as
+    /// a complete chunk would.
+    public mutating func tornChunk() throws -> MCAPChunk? {
+        guard size > position, size - position > 9 else { return nil }
+        let available = Int(size - position)
+        let bytes = try reader.bytes(at: position, count: available)
+        guard bytes.count == available, bytes[bytes.startIndex] == MCAPOpcode.chunk.rawValue else { return nil }
+        var fields = MCAPFieldReader(bytes.dropFirst(9), baseOffset: position &+ 9, record: "Chunk")
+        guard let start = try? fields.u64("message_start_time"), let end = try? fields.u64("message_end_time"),
+              let declared = try? fields.u64("uncompressed_size"), let crc = try? fields.u32("uncompressed_crc"),
+              let compression = try? fields.string("compression"), compression.isEmpty,
+              let recordsLength = try? fields.u64("records") else { return nil }
+        let recordsOffset = fields.offset
+        let present = bytes[(bytes.endIndex - fields.remaining)...]
+        let records = present.prefix(Int(min(recordsLength, UInt64(present.count))))
+        return MCAPChunk(messageStartTime: start, messageEndTime: end, uncompressedSize: declared, uncompressedCRC: crc,
+                         compression: compression, records: records, recordsOffset: recordsOffset)
+    }
+}
+
+/// What a walker kept from a Chunk the file ends inside (specs/mcap.md §7: a recovering reader
+/// keeps what it can): the complete records before the cut, read without a CRC check.
+public struct MCAPTornChunk: Sendable, Equatable {
+    /// Offset of the Chunk record.
+    public var offset: UInt64
+    /// Complete records read from it (Schema, Channel, Message).
+    public var records = 0
+    /// Complete Message records among them.
+    public var messages = 0
+    /// End of the last complete record (the start of the partial one, or of the chunk's
+    /// records when none is complete): everything from here to the end of the file is lost.
+    public var intactUntil: UInt64
+    /// The opcode of the record under the cut, when its first byte is in the file.
+    public var cutOpcode: UInt8?
 }
 
 /// A record from inside a chunk, or a top-level record.
@@ -112,9 +150,14 @@ public struct MCAPWalker {
     /// With `strictCRC` a chunk CRC mismatch throws; otherwise it is recorded in `chunkProblems`.
     public let strictCRC: Bool
     public private(set) var chunkProblems: [TraceError] = []
+    /// The chunk the file ends inside, once the walk reached it: its complete records were
+    /// yielded (without a CRC check) before the error that ends the walk.
+    public private(set) var tornChunk: MCAPTornChunk?
     private var chunk: MCAPChunk?
     private var chunkOffset: UInt64 = 0
     private var inner = 0
+    /// The framing error that ends the walk after the torn chunk's records.
+    private var tornError: TraceError?
 
     public init(scanner: MCAPScanner, strictCRC: Bool = true) {
         self.scanner = scanner
@@ -127,13 +170,18 @@ public struct MCAPWalker {
             if inner < records.endIndex {
                 let at = c.recordsOffset &+ UInt64(inner - records.startIndex)
                 let left = records.endIndex - inner
+                if let tornError, left < 9 || records[inner + 1..<inner + 9].littleEndianU64 > UInt64(left - 9) {
+                    // The record under the cut: the walk ends with the error that found the cut.
+                    tornChunk?.cutOpcode = records[inner]
+                    chunk = nil
+                    throw tornError
+                }
                 guard left >= 9 else {
                     chunk = nil
                     throw TraceError.truncated(offset: at, expected: "a 9-byte record prefix inside the chunk at offset \(chunkOffset), \(left) bytes left")
                 }
                 let opcode = records[inner]
-                var length: UInt64 = 0
-                for i in 0..<8 { length |= UInt64(records[inner + 1 + i]) << UInt64(8 * i) }
+                let length = records[inner + 1..<inner + 9].littleEndianU64
                 guard opcode != 0 else { chunk = nil; throw TraceError.invalidOpcode(offset: at) }
                 guard length <= UInt64(left - 9) else {
                     chunk = nil
@@ -146,11 +194,31 @@ public struct MCAPWalker {
                 do {
                     record = try MCAPRecord.parse(opcode: opcode, content: records[start..<end], contentOffset: at &+ 9)
                 } catch { chunk = nil; throw error }
+                if tornError != nil {
+                    tornChunk?.records += 1
+                    if case .message = record { tornChunk?.messages += 1 }
+                    tornChunk?.intactUntil = at &+ 9 &+ length
+                }
                 return .inChunk(offset: at, chunkOffset: chunkOffset, record: record)
             }
             chunk = nil
+            if let tornError { throw tornError }
         }
-        guard let scanned = try scanner.next() else { return nil }
+        let scanned: MCAPScannedRecord
+        do {
+            guard let next = try scanner.next() else { return nil }
+            scanned = next
+        } catch let error as TraceError {
+            // The file ends inside an uncompressed chunk: walk the records that are complete,
+            // then end with this error (issue 16: nothing lost but the record under the cut).
+            guard case .lengthOutOfBounds = error, tornChunk == nil, let torn = try scanner.tornChunk() else { throw error }
+            tornChunk = MCAPTornChunk(offset: scanner.position, intactUntil: torn.recordsOffset)
+            tornError = error
+            chunk = torn
+            chunkOffset = scanner.position
+            inner = torn.records.startIndex
+            return try next()
+        }
         if case .chunk(let c) = scanned.record {
             guard c.compression.isEmpty else {
                 throw TraceError.compressedChunk(offset: scanned.offset, compression: c.compression)
@@ -175,5 +243,14 @@ public struct MCAPWalker {
             }
         }
         return .topLevel(scanned)
+    }
+}
+
+extension ArraySlice<UInt8> {
+    /// The little-endian integer in these (at most 8) bytes.
+    var littleEndianU64: UInt64 {
+        var v: UInt64 = 0
+        for (i, b) in enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+        return v
     }
 }

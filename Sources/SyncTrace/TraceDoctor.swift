@@ -195,9 +195,17 @@ public enum TraceDoctor {
                     d.intactUntil = walker.scanner.position
                     continue scan
                 }
+                var kept = ""
+                if let torn = walker.tornChunk {
+                    // The file ends inside this chunk: say what of it was read and what is lost.
+                    d.intactUntil = torn.intactUntil
+                    let cut = torn.cutOpcode.map { "the \(MCAPOpcode.name(of: $0)) record under the cut is lost" } ?? "the cut falls between records"
+                    kept = "; the file ends inside the chunk at offset \(torn.offset): its \(torn.messages) complete messages "
+                        + "before the cut were read without a CRC check, \(cut)"
+                }
                 let lost = d.fileSize &- d.intactUntil
                 problem(errorOffset(error) ?? d.intactUntil,
-                        "\(error.description); \(lost) bytes from offset \(d.intactUntil) to the end are unreadable")
+                        "\(error.description)\(kept); \(lost) bytes from offset \(d.intactUntil) to the end are unreadable")
                 break scan
             }
             while reportedCRC < walker.chunkProblems.count {

@@ -9,6 +9,8 @@ public struct RecoveryReport: Sendable {
     public var lostIsExact = false
     public var chunksKept = 0
     public var chunksDropped = 0
+    /// Messages kept from the chunk the input ends inside (read without a CRC check; issue 16).
+    public var keptFromTornChunk: UInt64 = 0
     public var attachmentsKept = 0
     public var attachmentsDropped = 0
     /// The first damage met (nil when the input was intact to its DataEnd).
@@ -20,9 +22,10 @@ public struct RecoveryReport: Sendable {
 
 /// Rebuilds a valid, indexed MCAP file from whatever is intact in a damaged one
 /// (specs/mcap.md §7 "Recovering reader", like `mcap recover`): scans linearly from the
-/// start, re-writes every Schema, Channel, Message (from complete chunks whose CRC holds),
-/// intact Attachment and data-section Metadata through a new `MCAPWriter`, and stops at the
-/// first framing error or at DataEnd (the old summary is ignored and regenerated).
+/// start, re-writes every Schema, Channel, Message (from complete chunks whose CRC holds, and
+/// the complete records of an uncompressed chunk the file ends inside), intact Attachment and
+/// data-section Metadata through a new `MCAPWriter`, and stops at the first framing error or at
+/// DataEnd (the old summary is ignored and regenerated).
 /// Divergence from `mcap recover`: chunks with a wrong CRC are dropped, not trusted.
 public enum TraceRecovery {
     public static func recover(source: any MCAPByteSource, into sink: any MCAPSink,
@@ -69,7 +72,12 @@ public enum TraceRecovery {
                 default: break
                 }
                 report.damage = error.description
-                report.lostMessages &+= countMessagesInPartialChunk(source: source, at: intactUntil)
+                if let torn = walker.tornChunk {
+                    // Its complete records were kept; only the record under the cut is lost.
+                    intactUntil = torn.intactUntil
+                    report.keptFromTornChunk = UInt64(torn.messages)
+                    if torn.cutOpcode == MCAPOpcode.message.rawValue { report.lostMessages &+= 1 }
+                }
                 break scan
             }
             while seenDropped < walker.chunkProblems.count {
@@ -178,16 +186,5 @@ public enum TraceRecovery {
             i += 9 + Int(length)
         }
         return n
-    }
-
-    /// Complete Message records inside a chunk cut off at the end of the file.
-    static func countMessagesInPartialChunk(source: any MCAPByteSource, at offset: UInt64) -> UInt64 {
-        guard offset < source.size, let bytes = try? source.read(at: offset, count: Int(min(source.size - offset, 64 << 20))),
-              bytes.count > 9 + 40, bytes[0] == MCAPOpcode.chunk.rawValue else { return 0 }
-        var compressionLength = 0
-        for k in 0..<4 { compressionLength |= Int(bytes[9 + 28 + k]) << (8 * k) }
-        let recordsStart = 9 + 32 + compressionLength + 8
-        guard compressionLength == 0, recordsStart < bytes.count else { return 0 }
-        return countMessages(in: bytes[recordsStart...])
     }
 }

@@ -40,7 +40,8 @@ struct Recover: ParsableCommand {
             print("input damaged: \(damage)")
             if report.bytesUnreadable > 0 { print("unreadable: \(report.bytesUnreadable) bytes at the end of the input") }
         }
-        print("kept \(report.keptMessages) events (\(report.chunksKept) chunks, \(report.attachmentsKept) attachments), lost \(lost) events"
+        let torn = report.keptFromTornChunk > 0 ? ", \(report.keptFromTornChunk) of them from the chunk the input ends inside (no CRC check)" : ""
+        print("kept \(report.keptMessages) events (\(report.chunksKept) chunks, \(report.attachmentsKept) attachments\(torn)), lost \(lost) events"
               + (report.chunksDropped > 0 ? " (\(report.chunksDropped) chunks with a bad CRC dropped)" : ""))
         print("wrote \(output)")
     }

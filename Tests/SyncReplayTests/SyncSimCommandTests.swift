@@ -24,6 +24,21 @@ import Testing
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
+    /// Issue 16's reproducers: toml++ aborted (SIGABRT, exit 134) on these bytes; the Swift
+    /// reader gives exit 2 and one line with line and column, with `-o` and with `--check`.
+    @Test(arguments: [("[\n", "line 1: TOML syntax: expected a key, got the end of the line (column 2)"),
+                      ("s=[}", "line 1: TOML syntax: expected a value, got '}' (column 4)")])
+    func malformedTOMLExitsTwoWithLineAndColumn(_ text: String, _ message: String) throws {
+        let path = try scenarioFile(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for mode in [["-o", "/dev/null"], ["--check"]] {
+            let r = try run([path] + mode)
+            #expect(r.status == 2, "\(mode): \(r.stderr)")
+            #expect(r.stderr.contains(message), "\(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1)
+        }
+    }
+
     @Test func missingFileAndMissingOutputExitTwo() throws {
         #expect(try run(["/nonexistent/x.scenario.toml", "-o", "/tmp/x.trace"]).status == 2)
         #expect(try run(["Traces/catchup-basic.scenario.toml"]).status == 2)

@@ -94,31 +94,43 @@ struct HandMCAP {
         #expect(throws: TraceError.notMCAP(found: Array("not mcap".utf8))) { try TraceReader(bytes: Array("not mcap at all".utf8)) }
     }
 
-    /// Cumulative event counts at the end of each chunk of `bytes` (from a full scan).
-    static func chunkEnds(_ bytes: [UInt8]) throws -> [(end: UInt64, events: Int)] {
+    /// The byte range of every Message record and of every Chunk record of `bytes`, in file
+    /// order (from a full walk).
+    static func layout(_ bytes: [UInt8]) throws -> (messages: [Range<UInt64>], chunks: [Range<UInt64>]) {
         var walker = MCAPWalker(scanner: try MCAPScanner(source: MCAPMemorySource(bytes)))
-        var out: [(UInt64, Int)] = []
-        var count = 0
+        var messages: [Range<UInt64>] = [], chunks: [Range<UInt64>] = []
         while let item = try walker.next() {
             switch item {
-            case .topLevel(let r): if case .chunk = r.record { out.append((r.offset + r.length, count)) }
-            case .inChunk(_, _, let record): if case .message = record { count += 1; out[out.count - 1].1 = count }
+            case .topLevel(let r): if case .chunk = r.record { chunks.append(r.offset..<r.offset + r.length) }
+            // Prefix, then channel id, sequence, log and publish time (22 bytes), then the data.
+            case .inChunk(let offset, _, .message(let m)): messages.append(offset..<offset + 9 + 22 + UInt64(m.data.count))
+            default: break
             }
         }
-        return out
+        return (messages, chunks)
     }
 
-    /// Property: for every cut point the streaming reader returns exactly the events of the
-    /// complete chunks before the cut and then an error, and recover yields a file that reads
-    /// cleanly with those same events.
-    @Test func everyTruncationPointKeepsCompleteChunks() throws {
-        let full = try TraceFixtures.handwrittenTrace()
+    /// Property (issue 16): for every cut point the streaming reader returns every event whose
+    /// Message record is complete before the cut — also those inside the chunk the cut tears —
+    /// and then an error; recover yields a file that reads cleanly with those same events and
+    /// counts the message under the cut, if any, as lost; doctor says what was kept and lost.
+    /// On the multi-chunk format fixture and on a corpus trace (one chunk, so every cut but
+    /// those in the summary tears it).
+    @Test(arguments: ["fixture", "Traces/no-progress-switch-5718.trace"])
+    func everyTruncationPointLosesAtMostTheMessageUnderTheCut(_ name: String) throws {
+        let full = name == "fixture" ? try TraceFixtures.handwrittenTrace()
+            : Array(try Data(contentsOf: SyncReplayProcess.packageDirectory.appendingPathComponent(name)))
         let all = try TraceReader(bytes: full).readAll()
-        let ends = try TraceHostileInputTests.chunkEnds(full)
-        #expect(ends.count >= 3)
+        let (messages, chunks) = try TraceHostileInputTests.layout(full)
+        #expect(messages.count == all.count && all.count >= 13)
+        // A chunk is torn by every cut after its 49-byte header (opcode, length, times, size,
+        // CRC, empty compression, records length) and before its end.
+        let tornCuts = chunks.reduce(0) { $0 + Int($1.count) - 49 }
+        var torn = 0
         for n in 0..<full.count {
             let cut = Array(full[0..<n])
-            let expected = ends.last(where: { $0.end <= UInt64(n) })?.events ?? 0
+            let expected = messages.count { $0.upperBound <= UInt64(n) }
+            let underCut = messages.contains { $0.lowerBound < UInt64(n) && UInt64(n) < $0.upperBound }
             var got: [TraceEntry] = []
             var failed = false
             do {
@@ -135,13 +147,21 @@ struct HandMCAP {
             }
             let sink = MCAPMemorySink()
             let report = try TraceRecovery.recover(source: MCAPMemorySource(cut), into: sink)
-            #expect(report.keptMessages == UInt64(expected))
+            #expect(report.keptMessages == UInt64(expected), "recovered cut at \(n)")
+            #expect(report.lostMessages == (underCut ? 1 : 0), "lost, cut at \(n)")
             let recovered = try TraceReader(bytes: sink.bytes)
             #expect(try recovered.readAll() == Array(all.prefix(expected)), "recovered cut at \(n)")
             #expect(recovered.summary != nil)
             // Magic, then the 49-byte Header ("syncreplay", "syncreplay SyncTrace 1") ends at 57.
             if n >= 57 { #expect(recovered.header.profile == "syncreplay") }
+            let diagnosis = try TraceDoctor.examine(source: MCAPMemorySource(cut))
+            #expect(!diagnosis.isHealthy)
+            if diagnosis.problems.contains(where: { $0.message.contains("the file ends inside the chunk") }) {
+                torn += 1
+                #expect(diagnosis.messageCount == UInt64(expected), "doctor, cut at \(n)")
+            }
         }
+        #expect(torn == tornCuts)
     }
 
     /// Property: random byte flips never crash any reader; doctor always notices them, and a
