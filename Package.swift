@@ -29,8 +29,10 @@ let package = Package(
         .target(name: "CommandExit", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Whole input files read with a reason when they cannot be (missing, empty, not a regular file, permission).
+        .target(name: "FileInput"),
         // The trace container: MCAP writer/readers and the syncreplay event schema.
-        .target(name: "SyncTrace", dependencies: ["ProtoWire"], exclude: ["Schema"]),
+        .target(name: "SyncTrace", dependencies: ["ProtoWire", "FileInput"], exclude: ["Schema"]),
         // CometBFT blocks, blocksync messages, hashing and commit verification.
         .target(name: "CometWire", dependencies: [
             "ProtoWire", "HexCoding",
@@ -54,7 +56,10 @@ let package = Package(
             "HexCoding",
             "SyncTrace", "CometWire", "PivotHint", "BlockSync",
             .product(name: "Crypto", package: "swift-crypto"),
+            "FileInput",
         ]),
+        // Pictures of a sync: the timeline model, its HTML page and its Perfetto (Chrome trace-event) JSON (issue 15).
+        .target(name: "Timeline", dependencies: ["Replay", "CometWire", "HexCoding"]),
         // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
@@ -68,26 +73,31 @@ let package = Package(
         .executableTarget(name: "synccapture", dependencies: [
             "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "SyncTrace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FileInput",
         ], path: "Tools/synccapture"),
         // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that
         // writes byte-reproducible traces (issue 7; Traces/README.md).
         .target(name: "Sim", dependencies: [
             "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
             .product(name: "TOMLKit", package: "TOMLKit"),
+            "FileInput",
         ]),
         .executableTarget(name: "syncsim", dependencies: [
             "Sim", "CommandExit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FileInput",
         ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
             "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
+            "Timeline", "FileInput",
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             "Capture", "PcapSource", "Replay", "Sim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Timeline", "FileInput",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]

@@ -1,3 +1,4 @@
+import FileInput
 import HexCoding
 import Foundation
 import Crypto
@@ -7,10 +8,8 @@ import SyncTrace
 /// runs on a silently shortened trace; `syncreplay recover` rebuilds a valid one).
 public enum ReplayTraceLoader {
     public static func load(path: String) throws(CaseError) -> ReplayTrace {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CaseError(FileManager.default.fileExists(atPath: path) ? "cannot read trace \(path)" : "trace \(path) does not exist")
-        }
-        let bytes = Array(data)
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(path, what: "trace") } catch { throw CaseError(error.description) }
         let sha = Hex.lower(Array(SHA256.hash(data: bytes)))
         let recover = "; run `syncreplay doctor \(ShellQuote.quote(path))` to see what was lost and `syncreplay recover \(ShellQuote.quote(path)) -o FIXED.trace` to rebuild a valid trace"
         let reader: TraceReader

@@ -1,6 +1,7 @@
 import HexCoding
 import ArgumentParser
 import CometWire
+import FileInput
 import CommandExit
 import Foundation
 
@@ -108,11 +109,10 @@ struct BlockVerify: ParsableCommand {
     }
 
     static func read(_ path: String, flag: String) throws -> RPCDocument {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CommandFailure.badInput("\(flag) \(path): cannot read the file")
-        }
+        let data: [UInt8]
+        do { data = try InputFile.read(path, what: "file") } catch { throw CommandFailure.badInput("\(flag) \(path): \(error.reason)") }
         do {
-            return try RPCJSON.parse([UInt8](data))
+            return try RPCJSON.parse(data)
         } catch {
             throw CommandFailure.badInput("\(flag) \(path): \(error.description)")
         }

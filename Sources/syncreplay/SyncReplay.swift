@@ -15,7 +15,7 @@ struct SyncReplay: ParsableCommand {
         2 bad input or usage, 3 internal error, 4 nondeterminism detected.
         """,
         version: version,
-        subcommands: [ReplayCommand.self, Suite.self, Inspect.self, Cat.self, Doctor.self, Recover.self, Hint.self, BlockCommand.self, Bench.self],
+        subcommands: [ReplayCommand.self, Suite.self, TimelineCommand.self, Inspect.self, Cat.self, Doctor.self, Recover.self, Hint.self, BlockCommand.self, Bench.self],
         defaultSubcommand: ReplayCommand.self
     )
 

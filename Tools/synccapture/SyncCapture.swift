@@ -3,6 +3,7 @@ import Capture
 import CometP2P
 import CommandExit
 import Dispatch
+import FileInput
 import Foundation
 import PcapSource
 import PivotHint
@@ -208,10 +209,7 @@ struct Record: ParsableCommand {
     }
 
     static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CaptureError.unreadable(path: path, reason: "no such file or not readable")
-        }
-        return Array(data)
+        do { return try InputFile.read(path, what: "file") } catch { throw CaptureError.unreadable(path: path, reason: error.reason) }
     }
 
     static func progressLine(_ p: CaptureProgress) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandExit
+import FileInput
 import Foundation
 import Replay
 import Sim
@@ -82,11 +83,13 @@ struct SyncSim: ParsableCommand {
         var failed = 0
         for e in parsed.expectations {
             let path = directory.appendingPathComponent("\(stem).\(e.profile).golden.json").path
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard FileManager.default.fileExists(atPath: path) else {
                 print("\(e.profile): no golden at \(path)"); failed += 1; continue
             }
+            let data: [UInt8]
+            do { data = try InputFile.read(path, what: "golden") } catch { throw CommandFailure.badInput(error.description) }
             let golden: GoldenFile
-            do { golden = try GoldenFile.decode(Array(data)) } catch {
+            do { golden = try GoldenFile.decode(data) } catch {
                 throw CommandFailure.badInput("golden \(path): \(error)")
             }
             let failures = ExpectationCheck.failures(e, golden: golden)
