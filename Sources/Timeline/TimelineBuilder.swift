@@ -214,7 +214,8 @@ struct Key: Hashable {
 struct RecordedAnswers {
     /// Every recorded answer from the peer for the height, in trace order.
     var answers: [Key: [(time: UInt64, answer: RequestSpan.Answer)]] = [:]
-    /// The peer's first recorded request → answer latency for the height (ghost rule 3).
+    /// The peer's first recorded answer for the height, timed from the latest request for it
+    /// before the answer (the one it answered; ghost rule 3).
     var latency: [Key: (latency: UInt64, answer: RequestSpan.Answer)] = [:]
 
     init(trace: ReplayTrace) {
@@ -224,7 +225,7 @@ struct RecordedAnswers {
                   let message = try? BlocksyncMessage.decode(bytes) else { continue }
             switch (inbound, message) {
             case (false, .blockRequest(let h)):
-                if asked[Key(peer, h)] == nil { asked[Key(peer, h)] = event.time }
+                asked[Key(peer, h)] = event.time
             case (true, .blockResponse(let block, _)):
                 record(Key(peer, block.header.height), event.time, .block, asked: asked)
             case (true, .noBlockResponse(let h)):

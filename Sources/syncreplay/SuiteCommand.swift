@@ -5,10 +5,30 @@ import Foundation
 import Replay
 import Timeline
 
-/// `syncreplay suite DIR` (DESIGN.md §6; harness-notes.md §6).
+/// `syncreplay suite`: `suite DIR …` runs a corpus (the default subcommand), `suite merge …`
+/// joins the reports of shards.
 struct Suite: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suite",
+        abstract: "Replay every trace of a directory against its goldens; merge shard reports.",
+        discussion: """
+        `syncreplay suite DIR …` is `syncreplay suite run DIR …`.
+
+        Examples:
+          syncreplay suite Traces --jobs 4 --junit syncreplay.xml
+          syncreplay suite Traces --shard 1/2 --junit shard-1.xml
+          syncreplay suite Traces --shard 2/2 --junit shard-2.xml
+          syncreplay suite merge shard-1.xml shard-2.xml --junit all.xml
+        """,
+        subcommands: [SuiteRunCommand.self, SuiteMergeCommand.self],
+        defaultSubcommand: SuiteRunCommand.self
+    )
+}
+
+/// `syncreplay suite DIR` (DESIGN.md §6; harness-notes.md §6).
+struct SuiteRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Replay every trace of a directory against its goldens.",
         discussion: """
         Every NAME.golden.json or NAME.<profile>.golden.json with a NAME.trace beside it is a case; the golden names its profile and mode. Goldens with no trace and traces with no golden are warnings. The summary ends with coverage: the decision kinds and reasons the corpus reached and those it never reached. Exit 1 when any case fails or errs.
@@ -18,12 +38,11 @@ struct Suite: ParsableCommand {
         --html writes one self-contained page with every case, the first divergence of failing cases and the coverage; --timelines DIR also writes each case's timeline there and links it from the page.
 
         Examples:
-          syncreplay suite Traces --jobs 4 --junit build/syncreplay.xml
+          syncreplay suite Traces --jobs 4 --junit syncreplay.xml
           syncreplay suite Traces --format tap
-          syncreplay suite Traces --shard 2/3 --junit build/shard-2.xml
-          syncreplay suite Traces --html build/report.html --timelines build/timelines
-        """,
-        subcommands: [SuiteMergeCommand.self]
+          syncreplay suite Traces --shard 2/3 --junit shard-2.xml
+          syncreplay suite Traces --html report.html --timelines timelines
+        """
     )
 
     enum Format: String, CaseIterable, ExpressibleByArgument { case text, tap, json }
@@ -95,8 +114,12 @@ struct SuiteMergeCommand: ParsableCommand {
         Reads the JUnit XML files (`suite --junit`) or JSON outputs (`suite --format json`) of several shards and writes one report with every case, in the order of the files given, and the combined coverage. A case found in two files is an error (the shards overlap). Prints the summary and the coverage; exit 1 when any case failed or erred.
 
         Examples:
-          syncreplay suite merge build/shard-1.xml build/shard-2.xml build/shard-3.xml --junit build/all.xml
-          syncreplay suite merge build/shard-1.json build/shard-2.json --json build/all.json
+          syncreplay suite Traces --shard 1/2 --junit shard-1.xml
+          syncreplay suite Traces --shard 2/2 --junit shard-2.xml
+          syncreplay suite merge shard-1.xml shard-2.xml --junit all.xml
+          syncreplay suite Traces --shard 1/2 --format json > shard-1.json
+          syncreplay suite Traces --shard 2/2 --format json > shard-2.json
+          syncreplay suite merge shard-1.json shard-2.json --json all.json
         """
     )
 

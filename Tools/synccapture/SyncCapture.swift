@@ -20,8 +20,7 @@ struct SyncCapture: ParsableCommand {
         commandName: "synccapture",
         abstract: "Turn network captures of CometBFT peers into syncreplay traces.",
         discussion: """
-        `synccapture -r FILE -o OUT.trace` runs the default subcommand, record.
-        Exit codes: 0 success, 2 bad input or usage, 3 internal error.
+        `synccapture -r FILE -o OUT.trace` runs the default subcommand, record. Exit codes: 0 success, 2 bad input or usage, 3 internal error.
         """,
         version: "0.1.0",
         subcommands: [Record.self, Play.self, Bench.self],
@@ -36,19 +35,14 @@ struct Record: ParsableCommand {
         commandName: "record",
         abstract: "Turn a pcap/pcapng file or a live interface into a syncreplay trace.",
         discussion: """
-        Reads a capture file (-r, pcap or pcapng) or a live interface (-i) through libpcap,
-        reassembles TCP per connection and direction, decodes plaintext MConnection or
-        SecretConnection traffic (decrypted with --keylog), and keeps the blocksync channel (0x40)
-        as /blocksync events seen from the node under test. Gaps, undecodable connections and
-        decode errors become /capture events with byte counts. A summary per connection goes to
-        stderr.
+        Reads a capture file (-r, pcap or pcapng) or a live interface (-i) through libpcap, reassembles TCP per connection and direction, decodes plaintext MConnection or SecretConnection traffic (decrypted with --keylog), and keeps the blocksync channel (0x40) as /blocksync events seen from the node under test. Gaps, undecodable connections and decode errors become /capture events with byte counts. A summary per connection goes to stderr.
 
-        The node under test is --node ADDR:PORT or --node NODE_ID; by default the endpoint present
-        in the most connections (ties: the one that listened more often).
+        The node under test is --node ADDR:PORT or --node NODE_ID; by default the endpoint present in the most connections (ties: the one that listened more often).
 
         Examples:
-          synccapture -r sync.pcap --keylog sync.keylog -o sync.trace
-          synccapture -i eth0 --filter 'tcp port 26656' --duration 60 --keylog /var/log/cmt.keylog -o live.trace
+          synccapture -r Traces/capture/secret-sync.pcap \\
+            --keylog Traces/capture/secret-sync.keylog -o sync.trace
+          synccapture -i eth0 --filter 'tcp port 26656' --duration 60 -o live.trace
         """)
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read a pcap or pcapng file.", valueName: "FILE"))
