@@ -81,8 +81,10 @@ public enum TimelineBuilder {
     /// disconnects, status reports and NoBlockResponses from the trace. A request's answer time:
     /// strict — the peer's next recorded answer for that height (inbound messages are delivered
     /// as recorded); reactive — the request's time plus the peer's recorded latency for that
-    /// height (the ghost peers' rule 3), marked `estimated`; none when the recording has no
-    /// answer from that peer for that height.
+    /// height (the ghost peers' rule 3), or, when the peer never answered that height but some
+    /// peer served it, plus the peer's median latency (rule 4), marked `estimated`; none
+    /// otherwise. The timeline approximates the ghosts from the trace, without rule 4's
+    /// misbehaviour exceptions: the replay's log does not carry the ghosts' deliveries.
     public static func replayed(trace: ReplayTrace, name: String, decisions: [Decision], profile: ReplayProfile,
                                 mode: ReplayMode, divergence: DivergenceMark? = nil) -> Timeline {
         var lanes = Lanes()
@@ -129,6 +131,10 @@ public enum TimelineBuilder {
                     if let first = recorded.latency[key] {
                         span.end = d.time &+ first.latency
                         span.answer = first.answer
+                        span.estimated = true
+                    } else if recorded.served.contains(h), let median = recorded.medianLatency(of: peer) {
+                        span.end = d.time &+ median
+                        span.answer = .block
                         span.estimated = true
                     }
                 }
@@ -218,6 +224,16 @@ struct RecordedAnswers {
     /// before the answer (the one it answered; ghost rule 3).
     var latency: [Key: (latency: UInt64, answer: RequestSpan.Answer)] = [:]
 
+    /// Heights some peer served a block for.
+    var served: Set<Int64> = []
+    /// Every recorded request → answer latency, per peer.
+    var latencies: [String: [UInt64]] = [:]
+
+    func medianLatency(of peer: String) -> UInt64? {
+        guard let all = latencies[peer], !all.isEmpty else { return nil }
+        return all.sorted()[all.count / 2]
+    }
+
     init(trace: ReplayTrace) {
         var asked: [Key: UInt64] = [:]
         for event in trace.events {
@@ -227,6 +243,7 @@ struct RecordedAnswers {
             case (false, .blockRequest(let h)):
                 asked[Key(peer, h)] = event.time
             case (true, .blockResponse(let block, _)):
+                served.insert(block.header.height)
                 record(Key(peer, block.header.height), event.time, .block, asked: asked)
             case (true, .noBlockResponse(let h)):
                 record(Key(peer, h), event.time, .noBlock, asked: asked)
@@ -237,7 +254,9 @@ struct RecordedAnswers {
 
     mutating func record(_ key: Key, _ time: UInt64, _ answer: RequestSpan.Answer, asked: [Key: UInt64]) {
         answers[key, default: []].append((time, answer))
-        if latency[key] == nil, let at = asked[key], time >= at { latency[key] = (time - at, answer) }
+        guard let at = asked[key], time >= at else { return }
+        latencies[key.peer, default: []].append(time - at)
+        if latency[key] == nil { latency[key] = (time - at, answer) }
     }
 }
 

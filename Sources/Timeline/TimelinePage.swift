@@ -65,6 +65,12 @@ enum TimelinePage {
     });
     const end = Math.max(D.end, 1);
     let v0 = 0, v1 = end;
+    // A window to open at, in seconds from the start: page.html#from=2.9&to=3.2
+    const want = new URLSearchParams(location.hash.slice(1));
+    if (want.has("from") && want.has("to")) {
+      const a = Math.max(0, Number(want.get("from")) * 1e9), b = Math.min(end, Number(want.get("to")) * 1e9);
+      if (b > a) { v0 = a; v1 = b; }
+    }
     const lanes = D.peers.map(function (p) { return { kind: "peer", id: p.id, h: PEER_H, data: p }; });
     lanes.push({ kind: "node", id: "node", h: NODE_H, data: D.node });
     lanes.push({ kind: "pivot", id: "pivot", h: PIVOT_H, data: D.pivot });
