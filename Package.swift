@@ -29,8 +29,10 @@ let package = Package(
         .target(name: "CommandExit", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Whole input files read with a reason when they cannot be (missing, empty, not a regular file, permission).
+        .target(name: "FileInput"),
         // The trace container: MCAP writer/readers and the syncreplay event schema.
-        .target(name: "SyncTrace", dependencies: ["ProtoWire"], exclude: ["Schema"]),
+        .target(name: "SyncTrace", dependencies: ["ProtoWire", "FileInput"], exclude: ["Schema"]),
         // CometBFT blocks, blocksync messages, hashing and commit verification.
         .target(name: "CometWire", dependencies: [
             "ProtoWire", "HexCoding",
@@ -54,7 +56,10 @@ let package = Package(
             "HexCoding",
             "SyncTrace", "CometWire", "PivotHint", "BlockSync",
             .product(name: "Crypto", package: "swift-crypto"),
+            "FileInput",
         ]),
+        // Pictures of a sync: the timeline model, its HTML page and its Perfetto (Chrome trace-event) JSON (issue 15).
+        .target(name: "Timeline", dependencies: ["Replay", "CometWire", "HexCoding"]),
         // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
@@ -68,20 +73,24 @@ let package = Package(
         .executableTarget(name: "synccapture", dependencies: [
             "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "SyncTrace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FileInput",
         ], path: "Tools/synccapture"),
         // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that
         // writes byte-reproducible traces (issue 7; Traces/README.md).
         .target(name: "Sim", dependencies: [
             "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
+            "FileInput",
         ]),
         .executableTarget(name: "syncsim", dependencies: [
             "Sim", "CommandExit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FileInput",
         ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
             "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay", "Capture",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
+            "Timeline", "FileInput",
         ]),
         // One entry point per decoder family that reads hostile input (issue 16): the fuzz
         // targets below call it, and the unit tests replay the seeds and reproducers through it.
@@ -93,6 +102,7 @@ let package = Package(
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             "Capture", "PcapSource", "Replay", "Sim", "Fuzzing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Timeline", "FileInput",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]

@@ -1,3 +1,4 @@
+import FileInput
 import Foundation
 
 /// `--record` modes (harness-notes.md §2.2): write goldens instead of failing.
@@ -140,8 +141,9 @@ public struct GoldenCase: Sendable {
         }
         var golden: GoldenFile?
         if fm.fileExists(atPath: path) {
-            guard let data = fm.contents(atPath: path) else { throw CaseError("cannot read golden \(path)") }
-            do { golden = try GoldenFile.decode(Array(data)) } catch { throw CaseError("golden \(path): \(error)") }
+            let data: [UInt8]
+            do { data = try InputFile.read(path, what: "golden") } catch { throw CaseError(error.description) }
+            do { golden = try GoldenFile.decode(data) } catch { throw CaseError("golden \(path): \(error)") }
             if let named = GoldenNaming.parse(golden: path)?.profile, named != golden!.provenance.profile {
                 throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(golden!.provenance.profile?.rawValue ?? "none (a trace without /blocksync events)")")
             }

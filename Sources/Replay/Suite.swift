@@ -152,11 +152,12 @@ public struct SuiteRun: Sendable {
             + layout.tracesWithoutGolden.map { "warning: trace \($0) has no golden (record one with --record missing)" }
     }
 
-    /// Runs every case, `jobs` at a time; results keep the scan order.
-    public static func run(directory: String, jobs: Int, ci: Bool, tool: String,
+    /// Runs every case (of `shard`, when given), `jobs` at a time; results keep the scan order.
+    public static func run(directory: String, jobs: Int, ci: Bool, tool: String, shard: SuiteShard? = nil,
                            load: @escaping @Sendable (String) throws -> ReplayTrace,
                            replay: @escaping @Sendable (ReplayTrace, ReplayOptions) throws -> ReplayResult) throws(CaseError) -> SuiteRun {
-        let layout = try SuiteLayout.scan(directory)
+        var layout = try SuiteLayout.scan(directory)
+        if let shard { layout.cases = layout.cases.filter(shard.contains) }
         let box = ResultBox(count: layout.cases.count)
         let cases = layout.cases
         let width = max(1, jobs)
@@ -289,40 +290,31 @@ public struct SuiteRun: Sendable {
     }
 
     /// JUnit XML (Ant/Jenkins schema): per-case properties, `failure` for divergences, `error`
-    /// for harness problems, the report in `system-out`.
-    public func junit(timestamp: String) -> String {
-        let total = results.reduce(0.0) { $0 + $1.seconds }
-        var out = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-                   "<testsuites name=\"syncreplay\" tests=\"\(results.count)\" failures=\"\(failed)\" errors=\"\(errors)\" time=\"\(String(format: "%.3f", total))\">",
-                   "  <testsuite name=\"\(XML.escape(directory))\" tests=\"\(results.count)\" failures=\"\(failed)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(String(format: "%.3f", total))\" timestamp=\"\(XML.escape(timestamp))\">"]
-        for r in results {
+    /// for harness problems, the report in `system-out`, the coverage as suite properties.
+    public func junit(timestamp: String) -> String { junitDocument(timestamp: timestamp).xml }
+
+    public func junitDocument(timestamp: String) -> JUnitDocument {
+        let cases = results.map { r -> JUnitCase in
             let name = r.suiteCase.name
             let classname = "syncreplay." + (name.contains("/") ? String(name[..<name.lastIndex(of: "/")!]).replacingOccurrences(of: "/", with: ".") : "suite")
-            out.append("    <testcase classname=\"\(XML.escape(classname))\" name=\"\(XML.escape(name))\" time=\"\(String(format: "%.3f", r.seconds))\">")
-            out.append("      <properties>")
-            var props: [(String, String)] = [("trace", r.suiteCase.tracePath), ("golden", r.suiteCase.goldenPath)]
-            if let s = r.traceSHA256 { props.append(("trace.sha256", s)) }
-            if let s = r.goldenSHA256 { props.append(("golden.sha256", s)) }
-            if let p = r.profile { props.append(("profile", p.rawValue)) }
-            if let m = r.mode { props.append(("mode", m.rawValue)) }
-            props.append(("decisions", String(r.decisions.count)))
-            if let p = r.firstDivergencePointer { props.append(("first_divergence.pointer", p)) }
-            if r.knownDisagreements > 0 { props.append(("known_disagreements", String(r.knownDisagreements))) }
-            for (k, v) in props { out.append("        <property name=\"\(XML.escape(k))\" value=\"\(XML.escape(v))\"/>") }
-            out.append("      </properties>")
+            var props: [JUnitProperty] = [JUnitProperty("trace", r.suiteCase.tracePath), JUnitProperty("golden", r.suiteCase.goldenPath)]
+            if let s = r.traceSHA256 { props.append(JUnitProperty("trace.sha256", s)) }
+            if let s = r.goldenSHA256 { props.append(JUnitProperty("golden.sha256", s)) }
+            if let p = r.profile { props.append(JUnitProperty("profile", p.rawValue)) }
+            if let m = r.mode { props.append(JUnitProperty("mode", m.rawValue)) }
+            props.append(JUnitProperty("decisions", String(r.decisions.count)))
+            if let p = r.firstDivergencePointer { props.append(JUnitProperty("first_divergence.pointer", p)) }
+            if r.knownDisagreements > 0 { props.append(JUnitProperty("known_disagreements", String(r.knownDisagreements))) }
+            let outcome: JUnitCase.Outcome
             switch r.status {
-            case .pass: break
-            case .fail:
-                out.append("      <failure message=\"\(XML.escape(r.message ?? ""))\" type=\"\(r.disagreement == nil ? "divergence" : "observed_mismatch")\">\(XML.escape(r.message ?? ""))</failure>")
-                out.append("      <system-out>\(XML.escape(r.failureText ?? ""))</system-out>")
-            case .error:
-                out.append("      <error message=\"\(XML.escape(r.message ?? ""))\" type=\"harness\"/>")
+            case .pass: outcome = .pass
+            case .fail: outcome = .failure(message: r.message ?? "", type: r.disagreement == nil ? "divergence" : "observed_mismatch",
+                                          body: r.report?.oneLine ?? r.message ?? "", systemOut: r.failureText ?? "")
+            case .error: outcome = .error(message: r.message ?? "", type: "harness")
             }
-            out.append("    </testcase>")
+            return JUnitCase(classname: classname, name: name, time: String(format: "%.3f", r.seconds), properties: props, outcome: outcome)
         }
-        out.append("  </testsuite>")
-        out.append("</testsuites>")
-        return out.joined(separator: "\n") + "\n"
+        return JUnitDocument(suiteName: directory, timestamp: timestamp, cases: cases, coverage: coverage)
     }
 }
 

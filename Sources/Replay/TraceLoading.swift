@@ -1,3 +1,4 @@
+import FileInput
 import HexCoding
 import Foundation
 import Crypto
@@ -7,10 +8,9 @@ import SyncTrace
 /// runs on a silently shortened trace; `syncreplay recover` rebuilds a valid one).
 public enum ReplayTraceLoader {
     public static func load(path: String) throws(CaseError) -> ReplayTrace {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CaseError(FileManager.default.fileExists(atPath: path) ? "cannot read trace \(path)" : "trace \(path) does not exist")
-        }
-        return try load(bytes: Array(data), path: path)
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(path, what: "trace") } catch { throw CaseError(error.description) }
+        return try load(bytes: bytes, path: path)
     }
 
     /// Reads a trace from its bytes; `path` names it in messages (the fuzz target's entry).

@@ -1,14 +1,13 @@
+import FileInput
 import Foundation
 import Replay
 
 extension Scenario {
     /// Reads a scenario file; every problem is a `ScenarioError` naming line and key.
     public static func load(path: String) throws(ScenarioError) -> Scenario {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ScenarioError(line: nil, key: "", FileManager.default.fileExists(atPath: path)
-                                ? "cannot read scenario \(path)" : "scenario \(path) does not exist")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        let data: [UInt8]
+        do { data = try InputFile.read(path, what: "scenario") } catch { throw ScenarioError(line: nil, key: "", error.description) }
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw ScenarioError(line: nil, key: "", "scenario \(path) is not UTF-8 text")
         }
         let fallback = URL(fileURLWithPath: path).lastPathComponent.replacingOccurrences(of: ".scenario.toml", with: "")

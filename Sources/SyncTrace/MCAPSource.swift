@@ -1,3 +1,4 @@
+import FileInput
 import Foundation
 
 /// Random-access bytes of an MCAP file: a file on disk or an array in memory.
@@ -24,11 +25,7 @@ public final class MCAPFileSource: MCAPByteSource {
     private let handle: FileHandle
 
     public init(path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw TraceError.io(path: path, reason: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw TraceError.io(path: path, reason: "is a directory, expected a trace file") }
+        if let why = InputFile.problem(path) { throw TraceError.io(path: path, reason: why) }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw TraceError.io(path: path, reason: "cannot open for reading")
         }

@@ -11,11 +11,7 @@ struct BenchP2P: ParsableCommand {
         abstract: "Benchmark MConnection decoding, SecretConnection frames and handshakes.",
         discussion: """
         Prints three figures, each next to a physical reference measured in the same run:
-        MConnection decoding of blocksync traffic (MB/s; reference: a plain memory copy of the
-        same bytes), SecretConnection frame opening (MB/s; reference: swift-crypto's raw
-        ChaCha20-Poly1305 open of the same 1028-byte frames) and complete handshakes between
-        two state machines (per second; reference: the raw X25519, ed25519 sign and verify
-        both sides perform). Build in release first.
+        MConnection decoding of blocksync traffic (MB/s; reference: a plain memory copy of the same bytes), SecretConnection frame opening (MB/s; reference: swift-crypto's raw ChaCha20-Poly1305 open of the same 1028-byte frames) and complete handshakes between two state machines (per second; reference: the raw X25519, ed25519 sign and verify both sides perform). Build in release first.
 
         Example:
           swift build -c release && .build/release/syncreplay bench p2p --megabytes 64

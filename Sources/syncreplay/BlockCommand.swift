@@ -1,6 +1,7 @@
 import HexCoding
 import ArgumentParser
 import CometWire
+import FileInput
 import CommandExit
 import Foundation
 
@@ -21,19 +22,15 @@ struct BlockVerify: ParsableCommand {
         commandName: "verify",
         abstract: "Recompute a block's hashes and verify its commit signatures from CometBFT RPC JSON.",
         discussion: """
-        Reads CometBFT RPC JSON: a /block response for --block, a /commit response for --commit, and
-        a /validators or /genesis response or a plain genesis.json for --validators (with or without
-        the JSON-RPC envelope). Prints the recomputed header hash and part-set header next to the
-        node's block_id, each hash the header commits to (match or mismatch), and, with a commit and
-        validators, every signature's verdict and the tallied power. Without --commit the block's own
-        last_commit (for the previous height) is verified instead, assuming the same validators. What
-        cannot be checked is reported as skipped.
+        Reads CometBFT RPC JSON: a /block response for --block, a /commit response for --commit, and a /validators or /genesis response or a plain genesis.json for --validators (with or without the JSON-RPC envelope). Prints the recomputed header hash and part-set header next to the node's block_id, each hash the header commits to (match or mismatch), and, with a commit and validators, every signature's verdict and the tallied power. Without --commit the block's own last_commit (for the previous height) is verified instead, assuming the same validators. What cannot be checked is reported as skipped.
 
         Exit status: 0 valid, 1 invalid (a mismatch or a failed signature), 2 unreadable input.
 
         Example:
-          syncreplay block verify --block block_at_height_10.json \\
-            --commit commit_at_height_10.json --validators genesis.json
+          syncreplay block verify \\
+            --block ../shared/fixtures/cometbft-v0.34/block_at_height_10.json \\
+            --commit ../shared/fixtures/cometbft-v0.34/commit_at_height_10.json \\
+            --validators ../shared/fixtures/cometbft-v0.34/genesis.json
         """
     )
 
@@ -108,11 +105,10 @@ struct BlockVerify: ParsableCommand {
     }
 
     static func read(_ path: String, flag: String) throws -> RPCDocument {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CommandFailure.badInput("\(flag) \(path): cannot read the file")
-        }
+        let data: [UInt8]
+        do { data = try InputFile.read(path, what: "file") } catch { throw CommandFailure.badInput("\(flag) \(path): \(error.reason)") }
         do {
-            return try RPCJSON.parse([UInt8](data))
+            return try RPCJSON.parse(data)
         } catch {
             throw CommandFailure.badInput("\(flag) \(path): \(error.description)")
         }

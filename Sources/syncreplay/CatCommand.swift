@@ -9,16 +9,9 @@ struct Cat: ParsableCommand {
         commandName: "cat",
         abstract: "Print every event of a trace, one per line.",
         discussion: """
-        Events come in file order, which is replay order. Each line starts with the event's
-        sequence number, its virtual time in nanoseconds and its topic, followed by the decoded
-        fields: for /blocksync the peer, direction and payload size; for /p2p the peer and
-        whether it connected or disconnected; for /pivot the fork event; for /capture what
-        the recorder missed. With --json every line is a JSON object with at least "seq",
-        "time" and "topic". --raw adds payload bytes as hex.
+        Events come in file order, which is replay order. Each line starts with the event's sequence number, its virtual time in nanoseconds and its topic, followed by the decoded fields: for /blocksync the peer, direction and payload size; for /p2p the peer and whether it connected or disconnected; for /pivot the fork event; for /capture what the recorder missed. With --json every line is a JSON object with at least "seq", "time" and "topic". --raw adds payload bytes as hex.
 
-        Messages on channels outside the syncreplay schema (other MCAP files) are shown with
-        their encoding and size. A damaged trace prints its intact events, then the error,
-        and exits 2.
+        Messages on channels outside the syncreplay schema (other MCAP files) are shown with their encoding and size. A damaged trace prints its intact events, then the error, and exits 2.
 
         Example:
           syncreplay cat Traces/pivot-file-s-switch.trace --json | grep '"topic":"/blocksync"'

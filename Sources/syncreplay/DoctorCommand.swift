@@ -8,16 +8,9 @@ struct Doctor: ParsableCommand {
         commandName: "doctor",
         abstract: "Check a trace's structure, CRCs and events; list every problem.",
         discussion: """
-        Scans the whole file: record framing, chunk / data-section / summary / attachment
-        CRCs, Schema and Channel definitions, chunk time bounds, the summary against the data
-        (chunk indexes, statistics) and, for syncreplay traces, the event rules: sequence
-        strictly increasing, time never decreasing, known topics and schemas, a supported
-        format version, and every event decoding. A cut-off trace is reported with the offset
-        where it breaks and how many bytes are lost; `syncreplay recover` rebuilds a valid
-        trace from the intact part.
+        Scans the whole file: record framing, chunk / data-section / summary / attachment CRCs, Schema and Channel definitions, chunk time bounds, the summary against the data (chunk indexes, statistics) and, for syncreplay traces, the event rules: sequence strictly increasing, time never decreasing, known topics and schemas, a supported format version, and every event decoding. A cut-off trace is reported with the offset where it breaks and how many bytes are lost; `syncreplay recover` rebuilds a valid trace from the intact part.
 
-        Exit status: 0 healthy (warnings allowed), 1 problems found (each listed), 2 the file
-        cannot be read at all (not MCAP, compressed chunks, I/O error).
+        Exit status: 0 healthy (warnings allowed), 1 problems found (each listed), 2 the file cannot be read at all (not MCAP, compressed chunks, I/O error).
 
         Example:
           syncreplay doctor Traces/pivot-file-s-switch.trace

@@ -28,7 +28,7 @@ struct Hint: ParsableCommand {
         A pivot-hint file records the canonical Conflux pivot chain below range_max: full 32-byte hashes every major_interval heights and hash prefixes every minor_interval, in pages authenticated by Keccak-256 digests. Its checksum (Keccak-256 of the digest part) is what a node is configured with as pivot_hint_checksum.
 
         Example:
-          syncreplay hint inspect mainnet-107000000-bd0b857b.cphb
+          syncreplay hint inspect docs/examples/S.bin
         """,
         subcommands: [HintInspect.self, HintVerify.self, HintCheck.self, HintBuild.self]
     )
@@ -50,7 +50,7 @@ struct HintInspect: ParsableCommand {
         Reads the 28-byte header and the page digests (not the pages). The file length is compared with 28 + 32·N + N·page_bytes: the node ignores trailing bytes and only notices missing pages when it needs one, so a mismatch is reported, not refused. Exit 0 when the header and digests are readable, 2 otherwise.
 
         Example:
-          syncreplay hint inspect sample_pivot_hint.bin
+          syncreplay hint inspect docs/examples/S.bin
         """
     )
 
@@ -103,7 +103,8 @@ struct HintVerify: ParsableCommand {
         Recomputes the Pivot Hint Checksum (Keccak-256 of the page digests) and the Keccak-256 digest of every page, as the node does when it loads a page. A node disables the hint at the first bad page it touches; this reports all of them. Exit 0 when everything verifies, 1 when the checksum or any page is bad, 2 when the header or digests cannot be read.
 
         Example:
-          syncreplay hint verify sample_pivot_hint.bin --checksum 28dcd783ff03d7f9718e95e52c9d56174d83faaa25aaeb9c6cc1dd7239d3069e
+          syncreplay hint verify docs/examples/S.bin \\
+            --checksum 30fe03f52e4d111da234bfb679a4e3cfdeba2b77fc057b73a4d1b5e827b075f1
         """
     )
 
@@ -145,9 +146,12 @@ struct HintCheck: ParsableCommand {
         --conflux-log LOG audits a node's log instead: every "Pivot hint check switch/extend result" line is put to the hint in log order, with the hash the line logged, and one line per check says whether the hint agrees with the node's logged result. Exit 1 if any check disagrees. Without --checksum the file's own checksum is used (noted on stderr). Malformed pivot-hint lines are skipped with a warning naming the line (--strict: exit 2).
 
         Example (first ask which height is needed, then answer):
-          syncreplay hint check S.bin --checksum $SUM --switch 91 109
+          SUM=30fe03f52e4d111da234bfb679a4e3cfdeba2b77fc057b73a4d1b5e827b075f1
+          syncreplay hint check docs/examples/S.bin --checksum $SUM --switch 91 109
           syncreplay: the check height is 100: add --hash 100:HEX (...)
-          syncreplay hint check S.bin --checksum $SUM --switch 91 109 --hash 100:$HASH
+          HASH=$(sed -n 101p docs/examples/S-chain.hex)
+          syncreplay hint check docs/examples/S.bin --checksum $SUM \\
+            --switch 91 109 --hash 100:$HASH
           {"allowed":true,"check_height":100,...,"reason":"major_match",...}
           syncreplay hint check --hint mainnet.cphb --checksum $SUM --conflux-log conflux.log
           line 10 2024-11-05T10:23:46.750+08:00 switch fork_at=101 me_height=109 check_height=108: node allowed, hint allowed (minor_match): agree
@@ -261,8 +265,9 @@ struct HintBuild: ParsableCommand {
         --hashes holds the pivot chain with height = index: binary 32-byte records, or one 64-digit hex hash per line. It must cover every height up to range_max − minor_interval. Minor slots at major heights hold the prefix too, as in the original's files, so the output is byte-identical to theirs for the same chain. Prints the Pivot Hint Checksum: configure a node with it as pivot_hint_checksum.
 
         Example (the synthetic file S of the spec, §8.1):
-          syncreplay hint build --hashes chain.hex --minor-interval 2 --major-interval 10 \\
-            --page-interval 100 --range-max 1000 --minor-hash-length 4 -o S.bin
+          syncreplay hint build --hashes docs/examples/S-chain.hex \\
+            --minor-interval 2 --major-interval 10 --page-interval 100 \\
+            --range-max 1000 --minor-hash-length 4 -o S.bin
         """
     )
 

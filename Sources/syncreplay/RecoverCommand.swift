@@ -8,16 +8,11 @@ struct Recover: ParsableCommand {
         commandName: "recover",
         abstract: "Write a valid, indexed trace holding all intact data of a damaged one.",
         discussion: """
-        Scans the input from the start and copies every intact Schema, Channel, event (from
-        complete chunks whose CRC holds), Attachment and Metadata record into a new file with
-        a fresh index, summary and CRCs; it stops at the first point where the input is cut
-        off or unreadable. The input is never modified: the output is written to a temporary
-        file beside OUT and renamed into place once complete. Reports how many events were
-        kept and lost. Exit 0 when it wrote a readable file, 2 when the input cannot be read
-        at all or OUT is the input.
+        Scans the input from the start and copies every intact Schema, Channel, event (from complete chunks whose CRC holds), Attachment and Metadata record into a new file with a fresh index, summary and CRCs; it stops at the first point where the input is cut off or unreadable. The input is never modified: the output is written to a temporary file beside OUT and renamed into place once complete. Reports how many events were kept and lost. Exit 0 when it wrote a readable file, 2 when the input cannot be read at all or OUT is the input.
 
         Example:
-          syncreplay recover crashed.trace -o crashed.recovered.trace
+          head -c 20000 Traces/catchup-basic.trace > crashed.trace
+          syncreplay recover crashed.trace -o fixed.trace
         """
     )
 

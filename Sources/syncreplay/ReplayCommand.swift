@@ -28,23 +28,21 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
         The default command: `syncreplay TRACE …` is `syncreplay replay TRACE …`.
 
-        Options left out come from the golden's provenance (profile, mode); an option that
-        conflicts with the golden exits 2. Without a golden: the trace's profile hint, else
-        cometbft-v0.38, and mode reactive (it works on any trace). The golden defaults to
-        NAME.golden.json beside NAME.trace (NAME.<profile>.golden.json with --profile).
+        Options left out come from the golden's provenance (profile, mode); an option that conflicts with the golden exits 2. Without a golden: the trace's profile hint, else cometbft-v0.38, and mode reactive (it works on any trace). The golden defaults to NAME.golden.json beside NAME.trace (NAME.<profile>.golden.json with --profile).
 
-        A failing comparison exits 1, prints the report ("first divergence" …) and, when CI
-        is not "true", writes NAME.golden.new.json beside the golden for review. --record
-        missing|failed|all writes goldens instead (refused when CI=true).
+        A failing comparison exits 1, prints the report ("first divergence" …) and, when CI is not "true", writes NAME.golden.new.json beside the golden for review. --record missing|failed|all writes goldens instead (refused when CI=true).
 
         A trace without /blocksync events (e.g. Conflux fork events only) has no block-sync profile: its golden is NAME.golden.json, its provenance names no profile, and --profile is ignored with a note on stderr.
 
         A pivot check whose event carries the real node's result (observed) and that the validator decides the other way is an observed_mismatch decision. It fails the replay (exit 1, nothing written even with --record) unless --accept-observed-mismatch is given, or the golden was recorded with it: then the golden holds the mismatch as a known disagreement.
 
-        Example:
-          syncreplay Traces/catchup.trace --expect Traces/catchup.golden.json
-          syncreplay Traces/fork.trace --hint pivot.bin --hint-checksum 9f2c… --record missing
-          syncreplay Traces/catchup.trace --check-determinism
+        Examples:
+          syncreplay Traces/catchup-basic.trace \\
+            --expect Traces/catchup-basic.tm-v0.34.golden.json
+          syncreplay Traces/pivot-file-s-switch.trace --profile cometbft-v0.38 \\
+            --hint docs/examples/S.bin \\
+            --hint-checksum 30fe03f52e4d111da234bfb679a4e3cfdeba2b77fc057b73a4d1b5e827b075f1
+          syncreplay Traces/catchup-basic.trace --profile tm-v0.35 --check-determinism
         """
     )
 

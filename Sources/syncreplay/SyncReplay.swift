@@ -11,11 +11,10 @@ struct SyncReplay: ParsableCommand {
         commandName: "syncreplay",
         abstract: "Record/replay conformance harness for CometBFT blocksync and Conflux pivot hints.",
         discussion: """
-        Exit codes (every command): 0 success or match, 1 divergence or problems found,
-        2 bad input or usage, 3 internal error, 4 nondeterminism detected.
+        Exit codes (every command): 0 success or match, 1 divergence or problems found, 2 bad input or usage, 3 internal error, 4 nondeterminism detected.
         """,
         version: version,
-        subcommands: [ReplayCommand.self, Suite.self, Inspect.self, Cat.self, Doctor.self, Recover.self, Hint.self, BlockCommand.self, Bench.self],
+        subcommands: [ReplayCommand.self, Suite.self, TimelineCommand.self, Inspect.self, Cat.self, Doctor.self, Recover.self, Hint.self, BlockCommand.self, Bench.self],
         defaultSubcommand: ReplayCommand.self
     )
 

@@ -1,4 +1,5 @@
 import CommandExit
+import FileInput
 import SyncTrace
 
 /// Unreadable or malformed traces are bad input: exit 2 with the error's one-line message.
@@ -11,3 +12,4 @@ extension TraceError: NamesItsFile {
         return false
     }
 }
+extension UnreadableFile: InputError {}

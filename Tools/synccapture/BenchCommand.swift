@@ -11,11 +11,7 @@ struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "Measure capture decoding throughput (MB/s) next to tcpdump reading the same file.",
         discussion: """
-        Writes two synthetic captures of one connection carrying blocksync messages of
-        --message-size bytes (one plaintext, one SecretConnection with its key log), then times
-        `synccapture record`'s pipeline on each (libpcap read, TCP reassembly, decryption, MConnection
-        decoding; no trace writing) and `tcpdump -r FILE -w /dev/null` on the same files. Build in
-        release first: swift build -c release --product synccapture.
+        Writes two synthetic captures of one connection carrying blocksync messages of --message-size bytes (one plaintext, one SecretConnection with its key log), then times `synccapture record`'s pipeline on each (libpcap read, TCP reassembly, decryption, MConnection decoding; no trace writing) and `tcpdump -r FILE -w /dev/null` on the same files. Build in release first: swift build -c release --product synccapture.
 
         Example:
           .build/release/synccapture bench --megabytes 64

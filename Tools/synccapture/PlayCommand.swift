@@ -13,19 +13,14 @@ struct Play: ParsableCommand {
         commandName: "play",
         abstract: "Play a blocksync conversation over real TCP on 127.0.0.1, to capture it.",
         discussion: """
-        Two endpoints of this package talk over loopback: the node under test listens, the peer
-        dials. Each writes its NodeInfo, then the conversation's channel-0x40 messages as
-        MConnection packets, in order. With --encrypted they run the SecretConnection handshake
-        and the key log (one SECRET_CONNECTION line, see README: Capture) goes to --keylog, so
-        `synccapture record --keylog` can decrypt what was captured.
+        Two endpoints of this package talk over loopback: the node under test listens, the peer dials. Each writes its NodeInfo, then the conversation's channel-0x40 messages as MConnection packets, in order. With --encrypted they run the SecretConnection handshake and the key log (one SECRET_CONNECTION line, see README: Capture) goes to --keylog, so `synccapture record --keylog` can decrypt what was captured.
 
-        The conversation is one peer's /blocksync events of a trace (--trace, --peer), or a sync
-        from a peer serving CometBFT RPC `/block` JSON files (--blocks).
+        The conversation is one peer's /blocksync events of a trace (--trace, --peer), or a sync from a peer serving CometBFT RPC `/block` JSON files (--blocks).
 
         Example:
           tcpdump -i lo -w sync.pcap 'tcp port 26656' &
-          synccapture play --blocks block_at_height_1.json block_at_height_10.json --port 26656 --encrypted --keylog sync.keylog
-          kill -INT %1; synccapture -r sync.pcap --keylog sync.keylog -o sync.trace
+          synccapture play --trace Traces/catchup-basic.trace --peer p1 --port 26656
+          kill -INT %1; synccapture -r sync.pcap -o sync.trace
         """)
 
     @Option(help: ArgumentHelp("Play one peer's /blocksync events of this trace.", valueName: "TRACE"))

@@ -3,6 +3,7 @@ import Capture
 import CometP2P
 import CommandExit
 import Dispatch
+import FileInput
 import Foundation
 import PcapSource
 import PivotHint
@@ -19,8 +20,7 @@ struct SyncCapture: ParsableCommand {
         commandName: "synccapture",
         abstract: "Turn network captures of CometBFT peers, or a Conflux node's log, into syncreplay traces.",
         discussion: """
-        `synccapture -r FILE -o OUT.trace` runs the default subcommand, record.
-        Exit codes: 0 success, 2 bad input or usage, 3 internal error.
+        `synccapture -r FILE -o OUT.trace` runs the default subcommand, record. Exit codes: 0 success, 2 bad input or usage, 3 internal error.
         """,
         version: "0.1.0",
         subcommands: [Record.self, Play.self, Bench.self],
@@ -35,22 +35,18 @@ struct Record: ParsableCommand {
         commandName: "record",
         abstract: "Turn a pcap/pcapng file, a live interface or Conflux fork events into a syncreplay trace.",
         discussion: """
-        Reads a capture file (-r, pcap or pcapng) or a live interface (-i) through libpcap,
-        reassembles TCP per connection and direction, decodes plaintext MConnection or
-        SecretConnection traffic (decrypted with --keylog), and keeps the blocksync channel (0x40)
-        as /blocksync events seen from the node under test. Gaps, undecodable connections and
-        decode errors become /capture events with byte counts. A summary per connection goes to
-        stderr.
+        Reads a capture file (-r, pcap or pcapng) or a live interface (-i) through libpcap, reassembles TCP per connection and direction, decodes plaintext MConnection or SecretConnection traffic (decrypted with --keylog), and keeps the blocksync channel (0x40) as /blocksync events seen from the node under test. Gaps, undecodable connections and decode errors become /capture events with byte counts. A summary per connection goes to stderr.
 
-        The node under test is --node ADDR:PORT or --node NODE_ID; by default the endpoint present
-        in the most connections (ties: the one that listened more often).
+        The node under test is --node ADDR:PORT or --node NODE_ID; by default the endpoint present in the most connections (ties: the one that listened more often).
 
         Conflux fork events come from a node's log (--conflux-log: its "Pivot hint check switch/extend result" lines) or a JSON-lines export (--fork-events); with either, -r/-i are optional and the trace holds the fork events alone, with the pivot-hint file from --hint attached. The log is streamed line by line with progress on stderr; a malformed pivot-hint line is skipped with a warning naming its line (--strict: an error, exit 2).
 
         Examples:
-          synccapture -r sync.pcap --keylog sync.keylog -o sync.trace
-          synccapture -i eth0 --filter 'tcp port 26656' --duration 60 --keylog /var/log/cmt.keylog -o live.trace
-          synccapture --conflux-log conflux.log --hint mainnet.cphb -o fork.trace
+          synccapture -r Traces/capture/secret-sync.pcap \\
+            --keylog Traces/capture/secret-sync.keylog -o sync.trace
+          synccapture -i eth0 --filter 'tcp port 26656' --duration 60 -o live.trace
+          synccapture --conflux-log Traces/conflux/agree.log \
+            --hint Traces/conflux/chain.hint -o fork.trace
         """)
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read a pcap or pcapng file.", valueName: "FILE"))
@@ -217,10 +213,7 @@ struct Record: ParsableCommand {
     }
 
     static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CaptureError.unreadable(path: path, reason: "no such file or not readable")
-        }
-        return Array(data)
+        do { return try InputFile.read(path, what: "file") } catch { throw CaptureError.unreadable(path: path, reason: error.reason) }
     }
 
     static func progressLine(_ p: CaptureProgress) {

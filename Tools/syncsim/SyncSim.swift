@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandExit
+import FileInput
 import Foundation
 import Replay
 import Sim
@@ -19,12 +20,7 @@ struct SyncSim: ParsableCommand {
         commandName: "syncsim",
         abstract: "Run a scenario's scripted peers against the BlockSync reactor and write the trace.",
         discussion: """
-        The scenario (TOML; Traces/README.md documents every key) names a chain, the node under
-        test and its profile, scripted peers with their behaviours, and optionally a pivot-hint
-        script. The simulator builds the chain with real ed25519 commits, drives the peers
-        against the reactor on a virtual clock and records the conversation at the node in both
-        directions as real blocksync wire bytes, with /node, /p2p and /pivot events and the hint
-        file as an attachment. The same scenario always gives the same bytes.
+        The scenario (TOML; Traces/README.md documents every key) names a chain, the node under test and its profile, scripted peers with their behaviours, and optionally a pivot-hint script. The simulator builds the chain with real ed25519 commits, drives the peers against the reactor on a virtual clock and records the conversation at the node in both directions as real blocksync wire bytes, with /node, /p2p and /pivot events and the hint file as an attachment. The same scenario always gives the same bytes.
 
         Exit codes: 0 written, 2 bad scenario (with line and key) or usage, 3 internal error.
 
@@ -82,11 +78,13 @@ struct SyncSim: ParsableCommand {
         var failed = 0
         for e in parsed.expectations {
             let path = directory.appendingPathComponent(parsed.goldenFileName(stem: stem, profile: e.profile)).path
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard FileManager.default.fileExists(atPath: path) else {
                 print("\(e.profile): no golden at \(path)"); failed += 1; continue
             }
+            let data: [UInt8]
+            do { data = try InputFile.read(path, what: "golden") } catch { throw CommandFailure.badInput(error.description) }
             let golden: GoldenFile
-            do { golden = try GoldenFile.decode(Array(data)) } catch {
+            do { golden = try GoldenFile.decode(data) } catch {
                 throw CommandFailure.badInput("golden \(path): \(error)")
             }
             let failures = ExpectationCheck.failures(e, golden: golden)
