@@ -14,7 +14,8 @@ struct BenchP2P: ParsableCommand {
         MConnection decoding of blocksync traffic (MB/s; reference: a plain memory copy of the same bytes), SecretConnection frame opening (MB/s; reference: swift-crypto's raw ChaCha20-Poly1305 open of the same 1028-byte frames) and complete handshakes between two state machines (per second; reference: the raw X25519, ed25519 sign and verify both sides perform). Build in release first.
 
         Example:
-          swift build -c release && .build/release/syncreplay bench p2p --megabytes 64
+          swift build -c release
+          .build/release/syncreplay bench p2p --megabytes 64
         """
     )
 

@@ -14,7 +14,8 @@ struct BenchReactor: ParsableCommand {
         Builds a deterministic chain (ChainBuilder: 4 equal validators, 2 txs per block), then syncs it from genesis with the v0 reactor of each profile, fed by 8 honest in-process peers (latencies 5–12 ms of virtual time) until the reactor switches to consensus. "events" are the inputs handed to the reactor (messages received and timer wake-ups); the rates are per second of real time. With --no-verify the reactor skips commit signature checks (everything else — hashing, part sets, ValidateBlock — still runs). The physical reference is swift-crypto's raw ed25519 verification rate.
 
         Example:
-          swift build -c release && .build/release/syncreplay bench reactor --blocks 10000
+          swift build -c release
+          .build/release/syncreplay bench reactor --blocks 10000
         """
     )
 

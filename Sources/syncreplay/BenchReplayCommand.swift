@@ -17,7 +17,8 @@ struct BenchReplay: ParsableCommand {
         Uses --trace, else the largest trace under Traces/ that replays, plus a generated pivot-event trace of --synthetic-events events (with its hint attached) so a figure exists even before the corpus has large traces. Build in release first.
 
         Example:
-          swift build -c release && .build/release/syncreplay bench replay --iterations 5
+          swift build -c release
+          .build/release/syncreplay bench replay --iterations 5
         """
     )
 

@@ -13,7 +13,8 @@ struct BenchTrace: ParsableCommand {
         Writes N /blocksync events (a BlockRequest each, ~60 bytes of protobuf) with TraceWriter, reads the file raw in 1 MiB blocks (what `cat FILE > /dev/null` does), streams it back with TraceReader (decoding every event and checking every CRC), and seeks to the middle through the index. Prints MB/s and events/s for each. The file is read from the page cache, so the raw read is the ceiling for the reader.
 
         Example:
-          swift build -c release && .build/release/syncreplay bench trace --events 1000000
+          swift build -c release
+          .build/release/syncreplay bench trace --events 1000000
         """
     )
 

@@ -13,7 +13,8 @@ struct BenchWire: ParsableCommand {
         Builds a deterministic chain per validator count (ChainBuilder, equal powers), then repeatedly decodes each block's BlockResponse bytes, recomputes its BlockID (header hash + 65,536-byte part set) and verifies it with the next block's LastCommit, as the reactor does per applied block; the last three columns split the time per block. The physical reference is swift-crypto's raw ed25519 verification rate, measured in the same run; "bound" is that rate divided by the signatures VerifyCommitLight must check (just over 2/3 of the validators).
 
         Example:
-          swift build -c release && .build/release/syncreplay bench wire --seconds 2
+          swift build -c release
+          .build/release/syncreplay bench wire --seconds 2
         """
     )
 

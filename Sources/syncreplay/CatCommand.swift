@@ -14,7 +14,8 @@ struct Cat: ParsableCommand {
         Messages on channels outside the syncreplay schema (other MCAP files) are shown with their encoding and size. A damaged trace prints its intact events, then the error, and exits 2.
 
         Example:
-          syncreplay cat Traces/pivot-file-s-switch.trace --json | grep '"topic":"/blocksync"'
+          syncreplay cat Traces/pivot-file-s-switch.trace --json \\
+            | grep '"topic":"/blocksync"'
         """
     )
 

@@ -13,7 +13,8 @@ struct Inspect: ParsableCommand {
 
         Example:
           syncreplay inspect Traces/pivot-file-s-switch.trace
-          syncreplay inspect --json Traces/pivot-file-s-switch.trace | python3 -m json.tool
+          syncreplay inspect --json Traces/pivot-file-s-switch.trace \\
+            | python3 -m json.tool
         """
     )
 

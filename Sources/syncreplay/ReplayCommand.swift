@@ -41,7 +41,8 @@ struct ReplayCommand: ParsableCommand {
             --expect Traces/catchup-basic.tm-v0.34.golden.json
           syncreplay Traces/pivot-file-s-switch.trace --profile cometbft-v0.38 \\
             --hint docs/examples/S.bin \\
-            --hint-checksum 30fe03f52e4d111da234bfb679a4e3cfdeba2b77fc057b73a4d1b5e827b075f1
+            --hint-checksum \\
+            30fe03f52e4d111da234bfb679a4e3cfdeba2b77fc057b73a4d1b5e827b075f1
           syncreplay Traces/catchup-basic.trace --profile tm-v0.35 --check-determinism
         """
     )

@@ -16,8 +16,10 @@ struct TimelineCommand: ParsableCommand {
 
         Examples:
           syncreplay timeline Traces/catchup-basic.trace -o catchup.html
-          syncreplay timeline Traces/catchup-basic.trace --golden Traces/catchup-basic.tm-v0.34.golden.json -o catchup.html
-          syncreplay timeline Traces/long-sync-10k.trace --recorded --format perfetto -o long.json
+          syncreplay timeline Traces/catchup-basic.trace \\
+            --golden Traces/catchup-basic.tm-v0.34.golden.json -o catchup.html
+          syncreplay timeline Traces/long-sync-10k.trace --recorded \\
+            --format perfetto -o long.json
         """
     )
 

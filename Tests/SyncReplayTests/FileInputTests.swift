@@ -9,9 +9,9 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let empty = dir.appendingPathComponent("empty.trace").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let full = dir.appendingPathComponent("full.trace").path
-        FileManager.default.createFile(atPath: full, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: full, contents: Data([1, 2, 3]))
         #expect(InputFile.problem("/dev/null") == "not a regular file (a character device)")
         #expect(InputFile.problem(dir.path) == "it is a directory")
         #expect(InputFile.problem(empty) == "the file is empty")

@@ -41,7 +41,11 @@ import Testing
             if !inUsage && line.count > width { problems.append("over \(width) columns: \(line)") }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("Example") && trimmed.hasSuffix(":") { inExample = true; continue }
-            if inExample { problems += missingPaths(trimmed, written: &written); continue }
+            if inExample {
+                if !line.hasPrefix("  ") { problems.append("example line wrapped by the parser: \(line)") }
+                problems += missingPaths(trimmed, written: &written)
+                continue
+            }
             guard !inUsage, i + 1 < lines.count, !trimmed.isEmpty, line.count < width / 2,
                   !".:!?".contains(trimmed.last!) else { continue }
             let next = lines[i + 1]
@@ -103,6 +107,7 @@ import Testing
         #expect(Self.problems(in: "USAGE: " + String(repeating: "x", count: 90)).isEmpty)
         #expect(Self.problems(in: "  Examples:\n    syncreplay Traces/catchup.trace -o Traces/new.trace").count == 1)
         #expect(Self.problems(in: "  Example:\n    syncreplay Traces/catchup-basic.trace -o out.html").isEmpty)
+        #expect(Self.problems(in: "Examples:\n  syncreplay timeline Traces/catchup-basic.trace --golden\nTraces/x.json").count == 2)
         #expect(Self.problems(in: "  Examples:\n    cp Traces/catchup-basic.trace > a.trace\n    syncreplay a.trace").isEmpty)
     }
 }
