@@ -279,7 +279,10 @@ enum TextInput {
     static func forkEvents(_ data: [UInt8]) {
         let text = String(decoding: data, as: UTF8.self)
         _ = try? ForkEvents.parseJSONLines(text, path: "fuzz.jsonl")
-        _ = try? ForkEvents.parseConfluxLog(text, path: "fuzz.log")
+        // The Conflux log is read line by line (ConfluxLog.scan does this from a file).
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            _ = Array(line).withUnsafeBufferPointer { ConfluxLog.parse(line: $0) }
+        }
     }
 
     static func scenario(_ data: [UInt8]) {

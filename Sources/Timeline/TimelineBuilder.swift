@@ -85,7 +85,7 @@ public enum TimelineBuilder {
     /// peer served it, plus the peer's median latency (rule 4), marked `estimated`; none
     /// otherwise. The timeline approximates the ghosts from the trace, without rule 4's
     /// misbehaviour exceptions: the replay's log does not carry the ghosts' deliveries.
-    public static func replayed(trace: ReplayTrace, name: String, decisions: [Decision], profile: ReplayProfile,
+    public static func replayed(trace: ReplayTrace, name: String, decisions: [Decision], profile: ReplayProfile?,
                                 mode: ReplayMode, divergence: DivergenceMark? = nil) -> Timeline {
         var lanes = Lanes()
         let recorded = RecordedAnswers(trace: trace)
@@ -165,6 +165,10 @@ public enum TimelineBuilder {
             case .unknown(let forkAt, let meHeight, let h):
                 pivot.append(PivotMark(time: d.time, kind: .unknown, allowed: nil,
                                        detail: "switch fork_at \(forkAt), me_height \(meHeight): the trace has no hash at height \(h)"))
+            case .observedMismatch(let check, let height, let observed, let decided, let reason):
+                pivot.append(PivotMark(time: d.time, kind: .observedMismatch, allowed: decided,
+                                       detail: "\(check.rawValue) at height \(height): the real node logged \(PivotCheck.verdict(observed)), "
+                                           + "the validator decided \(PivotCheck.verdict(decided)) (\(reason.rawValue))"))
             case .outboundExtra(let peer, let message):
                 lanes.mark(lanes.index(of: peer), LaneMark(time: d.time, kind: .outboundExtra, detail: "sent but not in the recording: \(message)"))
             case .outboundMissing(let peer, let message):
@@ -174,7 +178,7 @@ public enum TimelineBuilder {
         lanes.sortMarks()
         nodeMarks.sort { $0.time < $1.time }
         let times = trace.events.map(\.time) + decisions.map(\.time) + lanes.lanes.flatMap { $0.spans.compactMap(\.end) }
-        return Timeline(name: name, source: .replay(profile: profile.rawValue, mode: mode.rawValue),
+        return Timeline(name: name, source: .replay(profile: profile?.rawValue ?? "none", mode: mode.rawValue),
                         start: times.min() ?? 0, end: times.max() ?? 0, peers: lanes.lanes,
                         node: NodeLane(heights: heights, heightsLabel: "applied height", marks: nodeMarks),
                         pivot: pivot, divergence: divergence)

@@ -121,7 +121,7 @@ public struct HeightPoint: Equatable, Sendable {
 
 /// A pivot-hint check (conflux-pivot-hint.md §3.2, §3.3).
 public struct PivotMark: Equatable, Sendable {
-    public enum Kind: String, Sendable { case `switch`, extend, hintDisabled = "hint_disabled", unknown }
+    public enum Kind: String, Sendable { case `switch`, extend, hintDisabled = "hint_disabled", unknown, observedMismatch = "observed_mismatch" }
     public var time: UInt64
     public var kind: Kind
     /// Allowed, denied, or not known (a recording without the observed outcome; `unknown`).

@@ -25,7 +25,7 @@ enum TimelinePage {
     .mark.no_block_response{fill:#f39c12}.mark.status{fill:#90a4ae}.mark.unsolicited{fill:#8e24aa}.mark.served{fill:#00897b}
     .mark.undecodable,.mark.capture{fill:#ad1457}.mark.outbound_extra,.mark.outbound_missing{fill:#d84315}
     .mark.verify_failed{fill:#c62828}.mark.switch_to_consensus{fill:#2e7d32}
-    .pivot.allowed{fill:#2e7d32}.pivot.denied{fill:#c62828}.pivot.unknown{fill:#90a4ae}.pivot.hint_disabled{fill:#000}
+    .pivot.allowed{fill:#2e7d32}.pivot.denied{fill:#c62828}.pivot.unknown{fill:#90a4ae}.pivot.hint_disabled{fill:#000}.pivot.observed_mismatch{fill:#ff6f00;stroke:#000;stroke-width:1}
     .heights{fill:none;stroke:#1f4f9a;stroke-width:1.5}
     .divergence{stroke:#c62828;stroke-width:2;stroke-dasharray:6 3}
     """
@@ -48,6 +48,7 @@ enum TimelinePage {
     <span><svg width="22" height="10"><polyline class="heights" points="0,9 8,9 8,5 15,5 15,1 22,1"/></svg>node height</span>
     <span><svg width="12" height="12"><path class="pivot allowed" d="M6 0L12 6L6 12L0 6Z"/></svg>pivot allowed</span>
     <span><svg width="12" height="12"><path class="pivot denied" d="M6 0L12 6L6 12L0 6Z"/></svg>pivot denied</span>
+    <span><svg width="12" height="12"><path class="pivot observed_mismatch" d="M6 0L12 6L6 12L0 6Z"/></svg>real node decided otherwise</span>
     <span><svg width="8" height="12"><line class="divergence" x1="4" x2="4" y1="0" y2="12"/></svg>first divergence</span>
     </div>
     """
@@ -227,7 +228,7 @@ enum TimelinePage {
       let n = 0;
       visible.forEach(function (m) {
         if (many) { const b = bucketOf(m[0]); if (seen.has(b)) return; seen.add(b); }
-        const state = m[1] === "hint_disabled" ? "hint_disabled" : m[2] === 1 ? "allowed" : m[2] === 0 ? "denied" : "unknown";
+        const state = m[1] === "hint_disabled" || m[1] === "observed_mismatch" ? m[1] : m[2] === 1 ? "allowed" : m[2] === 0 ? "denied" : "unknown";
         const cx = x(m[0]), cy = 15;
         el("path", { class: "pivot " + state, "data-kind": m[1], d: "M" + cx + " " + (cy - 6) + "l6 6l-6 6l-6 -6z" }, g, fmt(m[0]) + " pivot " + m[3]);
         n++;

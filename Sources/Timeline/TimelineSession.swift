@@ -47,6 +47,9 @@ public struct TimelineSession: Sendable {
             case .diverged(let report, let result, _):
                 return TimelineBuilder.replayed(trace: trace, name: name, decisions: result.decisions, profile: report.header.profile,
                                                 mode: report.header.mode, divergence: DivergenceMark(report: report))
+            case .disagreed(let report, let result):
+                return TimelineBuilder.replayed(trace: trace, name: name, decisions: result.decisions, profile: report.header.profile,
+                                                mode: report.header.mode)
             }
         }
         let hinted = trace.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
