@@ -153,8 +153,13 @@ struct HintCheck: ParsableCommand {
           syncreplay hint check docs/examples/S.bin --checksum $SUM \\
             --switch 91 109 --hash 100:$HASH
           {"allowed":true,"check_height":100,...,"reason":"major_match",...}
-          syncreplay hint check --hint mainnet.cphb --checksum $SUM --conflux-log conflux.log
-          line 10 2024-11-05T10:23:46.750+08:00 switch fork_at=101 me_height=109 check_height=108: node allowed, hint allowed (minor_match): agree
+
+        Example (audit a node's log):
+          syncreplay hint check --hint Traces/conflux/chain.hint \\
+            --conflux-log Traces/conflux/agree.log
+          line 6 2024-11-05T10:23:45.500+08:00 switch fork_at=3 \\
+            me_height=10 check_height=10: node allowed, hint allowed
+            (major_match): agree
         """
     )
 

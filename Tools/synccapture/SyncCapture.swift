@@ -45,7 +45,7 @@ struct Record: ParsableCommand {
           synccapture -r Traces/capture/secret-sync.pcap \\
             --keylog Traces/capture/secret-sync.keylog -o sync.trace
           synccapture -i eth0 --filter 'tcp port 26656' --duration 60 -o live.trace
-          synccapture --conflux-log Traces/conflux/agree.log \
+          synccapture --conflux-log Traces/conflux/agree.log \\
             --hint Traces/conflux/chain.hint -o fork.trace
         """)
 
