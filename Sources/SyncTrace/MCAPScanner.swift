@@ -97,14 +97,17 @@ public struct MCAPScanner {
         return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record)
     }
 
+    /// How much of a chunk the file ends inside is read (64 MiB; our writer's chunks are 256 KiB).
+    public static let tornChunkReadLimit = 64 << 20
+
     /// The readable part of an uncompressed Chunk record that the file ends inside (the record
     /// at `position` claims more bytes than remain): its header and the bytes of its records
     /// that exist, whose CRC cannot be checked. Nil when the record there is not a Chunk, its
-    /// header is cut, or it is compressed. Reads at most the bytes that remain in the file, as
-    /// a complete chunk would.
+    /// header is cut, or it is compressed. Reads at most `tornChunkReadLimit` bytes: a length
+    /// field damaged to run past the end of a large file must not pull the whole file in.
     public mutating func tornChunk() throws -> MCAPChunk? {
         guard size > position, size - position > 9 else { return nil }
-        let available = Int(size - position)
+        let available = Int(min(size - position, UInt64(Self.tornChunkReadLimit)))
         let bytes = try reader.bytes(at: position, count: available)
         guard bytes.count == available, bytes[bytes.startIndex] == MCAPOpcode.chunk.rawValue else { return nil }
         var fields = MCAPFieldReader(bytes.dropFirst(9), baseOffset: position &+ 9, record: "Chunk")

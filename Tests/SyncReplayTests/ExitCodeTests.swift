@@ -74,6 +74,26 @@ import Foundation
         #expect(try SyncReplayProcess.run(["recover", Self.fixture]).status == 2)  // missing -o: usage error
     }
 
+    /// Issue 16: a corpus trace cut two thirds into its only chunk. `doctor` says what it read
+    /// from the torn chunk and what the cut lost; `recover` keeps those events (it kept none
+    /// before) and the recovered trace is healthy.
+    @Test func tornChunkDoctorAndRecoverSayWhatWasKept() throws {
+        let full = Array(try Data(contentsOf: SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/no-progress-switch-5718.trace")))
+        let chunk = try #require(try TraceHostileInputTests.layout(full).chunks.first)
+        let cut = Self.temp("torn.trace"), out = Self.temp("torn-recovered.trace")
+        defer { try? FileManager.default.removeItem(at: cut); try? FileManager.default.removeItem(at: out) }
+        try Data(full.prefix(Int(chunk.lowerBound) + chunk.count * 2 / 3)).write(to: cut)
+        let doctor = try SyncReplayProcess.run(["doctor", cut.path])
+        #expect(doctor.status == 1)
+        #expect(doctor.stdout.contains("the file ends inside the chunk at offset \(chunk.lowerBound): its "), "\(doctor.stdout)")
+        #expect(doctor.stdout.contains("complete messages before the cut were read without a CRC check"))
+        let r = try SyncReplayProcess.run(["recover", cut.path, "-o", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("of them from the chunk the input ends inside (no CRC check)"), "\(r.stdout)")
+        #expect(!r.stdout.contains("kept 0 events"))
+        #expect(try SyncReplayProcess.run(["doctor", out.path]).status == 0)
+    }
+
     @Test func recoverWritesReadableFileAndNeverOverwritesInput() throws {
         let cut = try Self.cutFixture(at: 15000)
         let out = Self.temp("recovered.trace")
