@@ -1,5 +1,6 @@
 import CometWire
 import DequeModule
+import SyncMachine
 
 /// A deterministic in-process driver for `Reactor`: simulated peers that serve blocks from a
 /// `Chain` (honest or byzantine) after a fixed latency, answer status requests, and can be
@@ -58,7 +59,7 @@ public struct LoopbackNetwork: Sendable {
     /// Peers that were disconnected by the reactor or the script.
     public private(set) var disconnected: Set<PeerID> = []
     /// Every effect with the virtual time it happened at.
-    public private(set) var log: [(time: Nanoseconds, effect: ReactorEffect)] = []
+    public private(set) var log: [(time: Nanoseconds, effect: MachineEffect)] = []
     /// Inputs handed to the reactor so far (the "virtual events" of the bench).
     public private(set) var inputCount = 0
     private var queues: [Deque<Delivery>] = []
@@ -125,13 +126,13 @@ public struct LoopbackNetwork: Sendable {
         }
     }
 
-    private mutating func feed(_ input: ReactorInput) {
+    private mutating func feed(_ input: MachineInput) {
         inputCount += 1
         let effects = reactor.handle(input)
         for effect in effects { perform(effect) }
     }
 
-    private mutating func perform(_ effect: ReactorEffect) {
+    private mutating func perform(_ effect: MachineEffect) {
         if recordsLog { log.append((reactor.now, effect)) }
         switch effect {
         case .send(let message, let id):

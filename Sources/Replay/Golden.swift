@@ -1,12 +1,13 @@
 import HexCoding
 import Crypto
+import SyncMachine
 
 /// A golden file could not be used (exit 2).
 public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(String)
     case syntax(JSONSyntaxError)
     case schema(found: String)
-    case unknownProfile(String)
+    case unknownProfile(String, known: String)
 
     public var description: String {
         switch self {
@@ -14,17 +15,10 @@ public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
         case .syntax(let e): return "not valid JSON at \(e)"
         case .schema(let found):
             return "golden schema \"\(found)\" is not \"\(GoldenFile.schema)\"; re-record it with this syncreplay (--record all)"
-        case .unknownProfile(let p):
-            return "unknown profile \"\(p)\" (expected one of \(ReplayProfile.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case .unknownProfile(let p, let known):
+            return "unknown profile \"\(p)\" (expected \(known))"
         }
     }
-}
-
-/// The behaviour profiles a golden may name (DESIGN.md §3; specs/cometbft-blocksync.md §2.1).
-public enum ReplayProfile: String, CaseIterable, Sendable {
-    case tmV034 = "tm-v0.34"
-    case tmV035 = "tm-v0.35"
-    case cometbftV038 = "cometbft-v0.38"
 }
 
 /// Replay modes (DESIGN.md §3).
@@ -36,19 +30,23 @@ public enum ReplayMode: String, CaseIterable, Sendable {
 }
 
 /// What a golden was made from. Everything here is checked: `schema` must match, `profile` and
-/// `mode` supply defaults and refuse conflicting options, `trace.sha256` must be the replayed
-/// trace's. `tool` is the version that wrote the file; a different version is reported in the
+/// `mode` supply defaults and refuse conflicting options, `implementation` must be the one
+/// registered for `profile` (`MachineRegistry`), `trace.sha256` must be the replayed trace's. `tool` is the version that wrote the file; a different version is reported in the
 /// header but does not fail (the decisions are what is compared).
 public struct Provenance: Equatable, Sendable {
     public var traceSHA256: String
     public var traceEvents: Int
-    public var profile: ReplayProfile
+    /// The implementation that owns `profile` (`v0`…); goldens of traces without blocksync
+    /// events still name the one the profile belongs to.
+    public var implementation: String
+    public var profile: ProfileName
     public var mode: ReplayMode
     public var tool: String
 
-    public init(traceSHA256: String, traceEvents: Int, profile: ReplayProfile, mode: ReplayMode, tool: String) {
+    public init(traceSHA256: String, traceEvents: Int, implementation: String, profile: ProfileName, mode: ReplayMode, tool: String) {
         self.traceSHA256 = traceSHA256
         self.traceEvents = traceEvents
+        self.implementation = implementation
         self.profile = profile
         self.mode = mode
         self.tool = tool
@@ -56,14 +54,14 @@ public struct Provenance: Equatable, Sendable {
 
     var json: JSONValue {
         .object(["trace": .object(["sha256": .string(traceSHA256), "events": .int(Int64(traceEvents))]),
-                 "profile": .string(profile.rawValue), "mode": .string(mode.rawValue), "tool": .string(tool)])
+                 "implementation": .string(implementation), "profile": .string(profile.rawValue), "mode": .string(mode.rawValue), "tool": .string(tool)])
     }
 
     init(json: JSONValue) throws(GoldenError) {
         guard case .object(let m) = json else { throw .invalid("\"provenance\" must be an object") }
         var reader = FieldReader(members: m)
-        let profileName = try reader.string("profile")
-        guard let profile = ReplayProfile(rawValue: profileName) else { throw .unknownProfile(profileName) }
+        let implementation = try reader.string("implementation")
+        let profile = ProfileName(try reader.string("profile"))
         let modeName = try reader.string("mode")
         guard let mode = ReplayMode(rawValue: modeName) else { throw .invalid("unknown mode \"\(modeName)\" in provenance") }
         let tool = try reader.string("tool")
@@ -75,7 +73,7 @@ public struct Provenance: Equatable, Sendable {
         let events = try traceReader.uint("events")
         try traceReader.finish(kind: "provenance.trace")
         try reader.finish(kind: "provenance")
-        self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), profile: profile, mode: mode, tool: tool)
+        self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), implementation: implementation, profile: profile, mode: mode, tool: tool)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SyncMachine
 
 /// `--record` modes (harness-notes.md §2.2): write goldens instead of failing.
 public enum RecordMode: String, CaseIterable, Sendable {
@@ -18,7 +19,8 @@ public struct CaseError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Golden naming (DESIGN.md §4): `NAME.trace` with `NAME.golden.json` or, one per profile,
-/// `NAME.<profile>.golden.json`; a pending golden is `… .golden.new.json` beside it.
+/// `NAME.<profile>.golden.json`; a pending golden is `… .golden.new.json` beside it. Profile
+/// names are unique across implementations (`MachineRegistry`), so these names never collide.
 public enum GoldenNaming {
     public static let traceSuffix = ".trace"
     public static let goldenSuffix = ".golden.json"
@@ -35,7 +37,7 @@ public enum GoldenNaming {
         trace.hasSuffix(traceSuffix) ? String(trace.dropLast(traceSuffix.count)) : trace
     }
 
-    public static func golden(trace: String, profile: ReplayProfile?) -> String {
+    public static func golden(trace: String, profile: ProfileName?) -> String {
         stem(trace: trace) + (profile.map { "." + $0.rawValue } ?? "") + goldenSuffix
     }
 
@@ -44,11 +46,12 @@ public enum GoldenNaming {
         golden.hasSuffix(goldenSuffix) ? String(golden.dropLast(goldenSuffix.count)) + pendingSuffix : golden + ".new.json"
     }
 
-    /// For `NAME.<profile>.golden.json`: NAME's stem and the profile; for `NAME.golden.json`: (stem, nil).
-    public static func parse(golden: String) -> (stem: String, profile: ReplayProfile?)? {
+    /// For `NAME.<profile>.golden.json` (one of `profiles`): NAME's stem and the profile; for
+    /// `NAME.golden.json`: (stem, nil).
+    public static func parse(golden: String, profiles: [ProfileName]) -> (stem: String, profile: ProfileName?)? {
         guard golden.hasSuffix(goldenSuffix), !golden.hasSuffix(pendingSuffix) else { return nil }
         let stem = String(golden.dropLast(goldenSuffix.count))
-        for p in ReplayProfile.allCases where stem.hasSuffix("." + p.rawValue) {
+        for p in profiles where stem.hasSuffix("." + p.rawValue) {
             return (String(stem.dropLast(p.rawValue.count + 1)), p)
         }
         return (stem, nil)
@@ -59,15 +62,16 @@ public enum GoldenNaming {
 /// harness-notes.md §2 (DESIGN.md §4).
 public struct GoldenCase: Sendable {
     /// Defaults when neither an option nor a golden names them (README explains why):
-    /// reactive works on any trace (strict needs the node's own outbound messages), and
-    /// cometbft-v0.38 is the maintained release line. A trace's `/node` profile hint, when it
-    /// names a known profile, comes before the default profile.
+    /// reactive works on any trace (strict needs the node's own outbound messages); the
+    /// profile is the registry's default (`MachineRegistry.defaultProfile`). A trace's `/node`
+    /// profile hint, when it names a registered profile, comes before the default profile.
     public static let defaultMode = ReplayMode.reactive
-    public static let defaultProfile = ReplayProfile.cometbftV038
 
+    /// The implementations and profiles this case may name.
+    public var registry: MachineRegistry
     public var tracePath: String
     public var goldenPath: String?
-    public var profile: ReplayProfile?
+    public var profile: ProfileName?
     public var mode: ReplayMode?
     public var record: RecordMode?
     /// `CI=true` in the environment: recording refused, no pending files.
@@ -77,8 +81,9 @@ public struct GoldenCase: Sendable {
     /// Options repeated in the reproduce and update commands (e.g. `--hint FILE --hint-checksum HEX`).
     public var extraArguments: [String]
 
-    public init(tracePath: String, goldenPath: String? = nil, profile: ReplayProfile? = nil, mode: ReplayMode? = nil,
+    public init(registry: MachineRegistry, tracePath: String, goldenPath: String? = nil, profile: ProfileName? = nil, mode: ReplayMode? = nil,
                 record: RecordMode? = nil, ci: Bool, contextSize: Int = 3, tool: String, extraArguments: [String] = []) {
+        self.registry = registry
         self.tracePath = tracePath
         self.goldenPath = goldenPath
         self.profile = profile
@@ -106,6 +111,9 @@ public struct GoldenCase: Sendable {
         if record != nil && ci {
             throw CaseError("recording goldens is refused when CI=true (review and commit goldens locally)")
         }
+        if let profile, registry.implementation(of: profile) == nil {
+            throw CaseError("unknown profile \(profile) (expected \(registry.profileList))")
+        }
         let fm = FileManager.default
         // Which golden: explicit, else NAME.<profile>.golden.json when it exists, else NAME.golden.json.
         var path = goldenPath ?? GoldenNaming.golden(trace: tracePath, profile: nil)
@@ -117,7 +125,14 @@ public struct GoldenCase: Sendable {
         if fm.fileExists(atPath: path) {
             guard let data = fm.contents(atPath: path) else { throw CaseError("cannot read golden \(path)") }
             do { golden = try GoldenFile.decode(Array(data)) } catch { throw CaseError("golden \(path): \(error)") }
-            if let named = GoldenNaming.parse(golden: path)?.profile, named != golden!.provenance.profile {
+            let g = golden!.provenance
+            guard let owner = registry.implementation(of: g.profile) else {
+                throw CaseError("golden \(path): \(GoldenError.unknownProfile(g.profile.rawValue, known: registry.profileList))")
+            }
+            if owner.name != g.implementation {
+                throw CaseError("golden \(path): profile \(g.profile) belongs to implementation \(owner.name), not \(g.implementation)")
+            }
+            if let named = GoldenNaming.parse(golden: path, profiles: registry.profileNames)?.profile, named != g.profile {
                 throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(golden!.provenance.profile.rawValue)")
             }
         }
@@ -131,9 +146,12 @@ public struct GoldenCase: Sendable {
         }
         let trace: ReplayTrace
         do { trace = try load(tracePath) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
-        let hinted = trace.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
-        let options = ReplayOptions(profile: profile ?? golden?.provenance.profile ?? hinted ?? GoldenCase.defaultProfile,
-                                    mode: mode ?? golden?.provenance.mode ?? GoldenCase.defaultMode)
+        let hinted = trace.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
+        guard let resolvedProfile = profile ?? golden?.provenance.profile ?? hinted ?? registry.defaultProfile else {
+            throw CaseError("no profile: pass --profile (\(registry.profileList))")
+        }
+        let options = ReplayOptions(profile: resolvedProfile, mode: mode ?? golden?.provenance.mode ?? GoldenCase.defaultMode)
+        let implementation = registry.implementation(of: options.profile)?.name ?? ""
         if let g = golden?.provenance, g.traceSHA256 != trace.sha256, record != .all {
             throw CaseError("golden \(path) was recorded from a different trace (sha256 \(g.traceSHA256), this trace is \(trace.sha256)); re-record with --record all")
         }
@@ -141,10 +159,10 @@ public struct GoldenCase: Sendable {
         do { result = try replay(trace, options) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
 
         let provenance = Provenance(traceSHA256: trace.sha256, traceEvents: trace.events.count,
-                                    profile: options.profile, mode: options.mode, tool: tool)
+                                    implementation: implementation, profile: options.profile, mode: options.mode, tool: tool)
         let actualGolden = GoldenFile(provenance: provenance, decisions: result.decisions)
         let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
-                                  goldenPath: path, profile: options.profile, mode: options.mode, tool: tool,
+                                  goldenPath: path, implementation: implementation, profile: options.profile, mode: options.mode, tool: tool,
                                   goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 })
         guard let golden else {
             guard record != nil else {

@@ -1,9 +1,11 @@
 import CometWire
+import SyncMachine
 
 /// A replay could not run on this input (exit 2).
 public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
     case noNodeRecord
     case noMachine
+    case noImplementation(ProfileName)
     case noHint
     case pivot(event: Int, reason: String)
     case machine(String)
@@ -14,6 +16,7 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .noNodeRecord: return "the trace has blocksync events but no /node record to start the reactor from"
         case .noMachine: return "the trace has blocksync events but no block-sync implementation is available to replay them"
+        case .noImplementation(let p): return "no registered block-sync implementation has the profile \(p)"
         case .noHint:
             return "the trace has pivot events but no pivot-hint attachment; pass --hint FILE --hint-checksum HEX"
         case .pivot(let e, let reason): return "pivot event #\(e): \(reason)"
@@ -27,7 +30,7 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Options of one replay.
 public struct ReplayOptions: Sendable {
-    public var profile: ReplayProfile
+    public var profile: ProfileName
     public var mode: ReplayMode
     /// After the last input event, timers keep firing for this long (virtual ns), or until the
     /// reactor switches to consensus.
@@ -50,7 +53,7 @@ public struct ReplayOptions: Sendable {
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
 
-    public init(profile: ReplayProfile, mode: ReplayMode, drain: UInt64? = nil, plantDictionaryOrder: Bool = false) {
+    public init(profile: ProfileName, mode: ReplayMode, drain: UInt64? = nil, plantDictionaryOrder: Bool = false) {
         self.profile = profile
         self.mode = mode
         self.drain = drain ?? (mode == .strict ? Self.strictDrain : Self.reactiveDrain)
@@ -98,19 +101,23 @@ public struct ReplayEngine {
         self.options = options
     }
 
-    /// Runs the replay. `machine` is required when the trace has blocksync events, `pivot` when
-    /// it has pivot events.
-    public func run(machine makeMachine: MachineFactory?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
+    /// Runs the replay. `machines` (the implementation owning `options.profile` starts from the
+    /// trace's `NodeStart`) is required when the trace has blocksync events, `pivot` when it
+    /// has pivot events.
+    public func run(machines: MachineRegistry?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
         var state = RunState(options: options, events: trace.events)
         if trace.hasBlocksync {
             guard trace.node != nil else { throw .noNodeRecord }
-            guard let makeMachine else { throw .noMachine }
+            guard let machines, !machines.implementations.isEmpty else { throw .noMachine }
+            guard machines.implementation(of: options.profile) != nil else { throw .noImplementation(options.profile) }
             if options.mode == .strict && !trace.events.contains(where: {
                 if case .blocksync(_, false, _) = $0.body { return true }; return false
             }) {
                 throw .noOutbound
             }
-            do { state.machine = try makeMachine(trace, options.profile) } catch { throw .machine(String(describing: error)) }
+            do { state.machine = try machines.makeMachine(profile: options.profile, start: try trace.nodeStart()) } catch {
+                throw .machine(String(describing: error))
+            }
         }
         if trace.hasPivot {
             guard let pivot else { throw .noHint }
@@ -172,7 +179,7 @@ struct RunState {
         while !finished {
             let te = next < events.count ? events[next].time : nil
             let tg = replies.first?.time
-            let td = machine?.nextTimer?.deadline
+            let td = machine?.nextTimerName?.deadline
             if let te, te <= (tg ?? .max), te <= (td ?? .max) {
                 now = max(now, te)
                 try deliver(events[next])
@@ -185,8 +192,7 @@ struct RunState {
                 if let lastTimer, td <= lastTimer, td <= now { throw .stalledClock(deadline: td) }
                 lastTimer = td
                 now = max(now, td)
-                let name = machine?.nextTimer?.name ?? "timer"
-                apply(machine!.handle(.timersDue, at: now), cause: .timer(name))
+                apply(machine!.fireNamedTimers().map { ($0.effect, .timer($0.timer)) })
             } else {
                 break
             }
@@ -203,10 +209,10 @@ struct RunState {
         case .peerConnected(let peer, _):
             guard machine != nil else { return }
             connected.insert(peer)
-            apply(machine!.handle(.peerAdded(peer: peer), at: now), cause: cause)
+            apply(machine!.handle(.peerAdded(peer, at: now)), cause: cause)
         case .peerDisconnected(let peer, let reason):
             guard machine != nil, connected.remove(peer) != nil else { return }
-            apply(machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now), cause: cause)
+            apply(machine!.handle(.peerRemoved(peer, reason: reason, at: now)), cause: cause)
         case .blocksync(let peer, let inbound, let bytes):
             guard machine != nil else { return }
             if !inbound {
@@ -223,7 +229,7 @@ struct RunState {
                 default: break
                 }
             }
-            apply(machine!.handle(.received(peer: peer, message: message, size: bytes.count), at: now), cause: cause)
+            apply(machine!.handle(.received(message, from: peer, wireSize: bytes.count, at: now)), cause: cause)
         case .pivotSwitch(let forkAt, let meHeight, let meHash, let branch, _):
             guard pivot != nil else { return }
             var missing: UInt64?
@@ -261,7 +267,7 @@ struct RunState {
     mutating func deliverReply(_ reply: PendingReply) {
         guard machine != nil, connected.contains(reply.peer) else { return }
         guard let message = decodeOrRemove(peer: reply.peer, bytes: reply.message, cause: reply.cause) else { return }
-        apply(machine!.handle(.received(peer: reply.peer, message: message, size: reply.message.count), at: now), cause: reply.cause)
+        apply(machine!.handle(.received(message, from: reply.peer, wireSize: reply.message.count, at: now)), cause: reply.cause)
     }
 
     /// Decodes, or hands the bytes to the machine as undecodable (it stops the peer).
@@ -269,7 +275,7 @@ struct RunState {
         do {
             return try BlocksyncMessage.decode(bytes)
         } catch {
-            apply(machine!.handle(.undecodable(peer: peer, error: String(describing: error)), at: now), cause: cause)
+            apply(machine!.handle(.undecodable(from: peer, error: String(describing: error), at: now)), cause: cause)
             return nil
         }
     }
@@ -281,10 +287,16 @@ struct RunState {
     /// Turns effects into decisions, ghost replies and outbound matching; feeds disconnects
     /// back to the machine as the switch would (`StopPeerForError` → `RemovePeer`).
     mutating func apply(_ effects: [MachineEffect], cause: DecisionCause) {
+        apply(effects.map { ($0, cause) })
+    }
+
+    /// `apply` with each effect's own cause (timers name theirs); fed-back effects take the
+    /// cause of the disconnect that caused them.
+    mutating func apply(_ effects: [(effect: MachineEffect, cause: DecisionCause)]) {
         var queue = effects[...]
-        while let effect = queue.popFirst() {
+        while let (effect, cause) = queue.popFirst() {
             switch effect {
-            case .send(let peer, let message):
+            case .send(let message, let peer):
                 switch message {
                 case .blockRequest(let h): append(.request(peer: peer, height: h), cause: cause)
                 case .blockResponse(let block, _): append(.respond(peer: peer, height: block.header.height, found: true), cause: cause)
@@ -299,7 +311,7 @@ struct RunState {
             case .disconnect(let peer, let reason):
                 append(.peerRemoved(peer: peer, reason: reason), cause: cause)
                 if connected.remove(peer) != nil, machine != nil {
-                    queue.append(contentsOf: machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now))
+                    queue.append(contentsOf: machine!.handle(.peerRemoved(peer, reason: reason, at: now)).map { ($0, cause) })
                 }
             case .removeFromPool(let peer, let reason):
                 append(.peerRemoved(peer: peer, reason: reason), cause: cause)
@@ -311,7 +323,7 @@ struct RunState {
                 if options.mode == .reactive { horizon = max(horizon, now &+ options.drain) }
             case .verifyFailed(let heights, let peers, let reason):
                 append(.verifyFailed(heights: heights, peers: peers, reason: reason), cause: cause)
-            case .switchToConsensus(let h):
+            case .switchToConsensus(let h, _):
                 append(.switchToConsensus(height: h), cause: cause)
                 finished = true
             }

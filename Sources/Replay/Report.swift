@@ -1,4 +1,5 @@
 import Foundation
+import SyncMachine
 
 /// One input event as reports show it: index in file order, trace sequence, virtual time,
 /// peer and a one-line description of the message.
@@ -41,14 +42,17 @@ public struct ReportHeader: Equatable, Sendable {
     public var tracePath: String
     public var traceSHA256: String
     public var goldenPath: String
-    public var profile: ReplayProfile
+    /// The implementation that ran (`v0`…); reports name its timers.
+    public var implementation: String
+    public var profile: ProfileName
     public var mode: ReplayMode
     public var tool: String
     /// The tool version that wrote the golden, when it differs from this one.
     public var goldenTool: String?
 
     public init(caseName: String, tracePath: String, traceSHA256: String, goldenPath: String,
-                profile: ReplayProfile, mode: ReplayMode, tool: String, goldenTool: String?) {
+                implementation: String, profile: ProfileName, mode: ReplayMode, tool: String, goldenTool: String?) {
+        self.implementation = implementation
         self.caseName = caseName
         self.tracePath = tracePath
         self.traceSHA256 = traceSHA256
@@ -195,7 +199,7 @@ public struct DivergenceReport: Sendable {
     public var text: String {
         var out: [String] = []
         let h = header
-        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  profile=\(h.profile.rawValue) mode=\(h.mode.rawValue)  \(h.tool)"
+        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  implementation=\(h.implementation) profile=\(h.profile.rawValue) mode=\(h.mode.rawValue)  \(h.tool)"
         if let g = h.goldenTool { head += " (golden written by \(g))" }
         out.append(head)
         out.append(oneLine)
@@ -211,7 +215,7 @@ public struct DivergenceReport: Sendable {
                     out.append("  caused by input event #\(i)")
                 }
             case .timer(let name)?:
-                out.append("  caused by the reactor's \(name) timer at t=\(VirtualTime.format(c.time)) virtual")
+                out.append("  caused by the \(h.implementation) machine's \(name) timer at t=\(VirtualTime.format(c.time)) virtual")
             }
         }
         if case .changed(_, _, let changes)? = first {
@@ -262,7 +266,8 @@ public struct DivergenceReport: Sendable {
                 switch c.cause {
                 case nil: m["cause"] = .object(["t": .uint(c.time)])
                 case .event(let i)?: m["cause"] = causeEvent?.json ?? .object(["index": .int(Int64(i))])
-                case .timer(let name)?: m["cause"] = .object(["timer": .string(name), "t": .uint(c.time)])
+                case .timer(let name)?:
+                    m["cause"] = .object(["timer": .string(name), "implementation": .string(header.implementation), "t": .uint(c.time)])
                 }
             }
             first = .object(m)
@@ -273,6 +278,7 @@ public struct DivergenceReport: Sendable {
             "case": .string(header.caseName),
             "trace": .object(["path": .string(header.tracePath), "sha256": .string(header.traceSHA256)]),
             "golden": .object(["path": .string(header.goldenPath), "tool": header.goldenTool.map { .string($0) } ?? .null]),
+            "implementation": .string(header.implementation),
             "profile": .string(header.profile.rawValue),
             "mode": .string(header.mode.rawValue),
             "tool": .string(header.tool),

@@ -1,5 +1,7 @@
 import Foundation
+import Implementations
 import Replay
+import SyncMachine
 import TOMLKit
 
 extension Scenario {
@@ -33,7 +35,7 @@ extension Scenario {
 
 /// The scenario grammar (documented in Traces/README.md).
 enum ScenarioParser {
-    static let profiles = ReplayProfile.allCases.map(\.rawValue)
+    static let profiles = MachineRegistry.standard.profileNames.map(\.rawValue)
 
     static func scenario(_ root: TOMLNode, defaultName: String) throws(ScenarioError) -> Scenario {
         let name = try root.optional("name")?.string() ?? defaultName

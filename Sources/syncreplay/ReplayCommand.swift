@@ -1,9 +1,13 @@
 import ArgumentParser
 import CommandExit
 import Foundation
+import Implementations
 import Replay
+import SyncMachine
 
-extension ReplayProfile: ExpressibleByArgument {}
+extension ProfileName: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
 extension ReplayMode: ExpressibleByArgument {}
 extension RecordMode: ExpressibleByArgument {}
 extension CaseError: InputError {}
@@ -11,13 +15,6 @@ extension CaseError: InputError {}
 /// Report formats of the replay command.
 enum ReportFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json
-}
-
-/// The block-sync implementations the replayer can drive. The BlockSync reactor registers
-/// here once its adapter exists; until then traces with blocksync events exit 2 with
-/// "no block-sync implementation is available".
-enum Machines {
-    static let factory: MachineFactory? = ReactorMachine.factory
 }
 
 /// `syncreplay TRACE --expect GOLDEN.json …` (the default command; DESIGN.md §3, §4, §6).
@@ -50,8 +47,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The golden file to compare with.", valueName: "GOLDEN.json"))
     var expect: String?
 
-    @Option(help: "Behaviour profile: tm-v0.34, tm-v0.35 or cometbft-v0.38.")
-    var profile: ReplayProfile?
+    @Option(help: ArgumentHelp("Behaviour profile; names the implementation too (`syncreplay --help` lists them): \(MachineRegistry.standard.profileList).",
+                               valueName: "PROFILE"))
+    var profile: ProfileName?
 
     @Option(help: "strict (inbound as recorded, outbound compared) or reactive (ghost peers).")
     var mode: ReplayMode?
@@ -93,14 +91,14 @@ struct ReplayCommand: ParsableCommand {
         return { trace, options in
             var o = options
             o.plantDictionaryOrder = plant
-            return try ReplaySession.replay(trace, options: o, hint: hint, machine: Machines.factory)
+            return try ReplaySession.replay(trace, options: o, hint: hint, machines: .standard)
         }
     }
 
     func run() throws {
         if emitDecisions { return try emit() }
         if checkDeterminism { return try DeterminismCheck(command: self).run() }
-        let golden = GoldenCase(tracePath: trace, goldenPath: expect, profile: profile, mode: mode, record: record, ci: ci,
+        let golden = GoldenCase(registry: .standard, tracePath: trace, goldenPath: expect, profile: profile, mode: mode, record: record, ci: ci,
                                 contextSize: context, tool: "syncreplay \(SyncReplay.version)", extraArguments: hintSelection.arguments)
         let outcome = try golden.run(load: { try ReplayTraceLoader.load(path: $0) }, replay: replayFunction())
         switch outcome {
@@ -143,9 +141,10 @@ struct ReplayCommand: ParsableCommand {
             resolvedProfile = resolvedProfile ?? g.provenance.profile
             resolvedMode = resolvedMode ?? g.provenance.mode
         }
-        let hinted = loaded.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
-        let options = ReplayOptions(profile: resolvedProfile ?? hinted ?? GoldenCase.defaultProfile,
-                                    mode: resolvedMode ?? GoldenCase.defaultMode)
+        let registry = MachineRegistry.standard
+        let hinted = loaded.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
+        guard let chosen = resolvedProfile ?? hinted ?? registry.defaultProfile else { throw CaseError("no profile registered") }
+        let options = ReplayOptions(profile: chosen, mode: resolvedMode ?? GoldenCase.defaultMode)
         let result = try replayFunction()(loaded, options)
         var out = ""
         for d in result.decisions { out += d.json.canonical + "\n" }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CommandExit
 import Foundation
+import Implementations
 import Replay
+import SyncMachine
 
 /// `syncreplay suite DIR` (DESIGN.md §6; harness-notes.md §6).
 struct Suite: ParsableCommand {
@@ -13,6 +15,8 @@ struct Suite: ParsableCommand {
         case; the golden names its profile and mode. Goldens with no trace and traces with no
         golden are warnings. The summary ends with coverage: the decision kinds and reasons
         the corpus reached and those it never reached. Exit 1 when any case fails or errs.
+
+        \(MachineRegistry.standard.helpText)
 
         Example:
           syncreplay suite Traces --jobs 4 --junit build/syncreplay.xml
@@ -40,10 +44,10 @@ struct Suite: ParsableCommand {
 
     func run() throws {
         let run = try SuiteRun.run(
-            directory: directory, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
+            directory: directory, registry: .standard, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
             tool: "syncreplay \(SyncReplay.version)",
             load: { try ReplayTraceLoader.load(path: $0) },
-            replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machine: Machines.factory) })
+            replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: .standard) })
         switch format {
         case .text:
             FileHandle.standardOutput.write(Data(run.text.utf8))

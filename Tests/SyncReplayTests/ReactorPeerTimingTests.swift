@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 import CometWire
 import Foundation
@@ -121,6 +122,8 @@ extension ReactorTests {
                 #expect(Set(asked.map(\.peer)) == ["p", "q"] && asked.allSatisfy { $0.time == lost })
                 #expect(applied10.map { $0 < lost + Self.s } == true)
             }
+        default:
+            Issue.record("no expectation for profile \(profile.name)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 import CometWire
 import Testing
@@ -322,7 +323,7 @@ import Testing
         var oversized = block
         oversized.lastCommit?.signatures = Array(repeating: CommitSig(blockIDFlag: .absent, validatorAddress: [], timestamp: .goZero, signature: []),
                                                  count: Limits.maxVotesCount + 1)
-        func disconnectReason(_ effects: [ReactorEffect], _ peer: PeerID) -> String? {
+        func disconnectReason(_ effects: [MachineEffect], _ peer: PeerID) -> String? {
             effects.compactMap { if case .disconnect(let p, let r) = $0, p == peer { r } else { nil } }.first
         }
         let filtered = profile.filterBlockResponses

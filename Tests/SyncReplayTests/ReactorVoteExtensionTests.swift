@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 import CometWire
 import Testing
@@ -177,7 +178,7 @@ extension ReactorTests {
             let t = reactor.now + Self.s
             _ = reactor.handle(.peerAdded("asker", at: t))
             let effects = reactor.handle(.received(.blockRequest(height: 8), from: "asker", wireSize: 3, at: t))
-            let served: [ReactorEffect] = blocked ? []
+            let served: [MachineEffect] = blocked ? []
                 : [.send(.blockResponse(block: chain.block(at: 8)!, extCommit: profile.extendedCommits ? ext : nil), to: "asker")]
             #expect(effects == served, "store has extended commit: \(hasExtendedCommit)")
             let missing = reactor.handle(.received(.blockRequest(height: 3), from: "asker", wireSize: 3, at: t))
