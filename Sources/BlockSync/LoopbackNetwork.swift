@@ -69,10 +69,16 @@ public struct LoopbackNetwork: Sendable {
     private var sizes: [Int64: Int] = [:]
     /// Record effects in `log` (off in the bench to measure the reactor only).
     public var recordsLog = true
+    /// Fed every input and its effects (`InvariantChecker`); the tests expect no violations.
+    public private(set) var checker: InvariantChecker
 
     public init(reactor: Reactor) {
         self.reactor = reactor
+        checker = InvariantChecker(view: reactor.invariantView)
     }
+
+    /// Invariants the reactor broke so far (each names its step).
+    public var violations: [InvariantViolation] { checker.violations }
 
     public var now: Nanoseconds { reactor.now }
 
@@ -128,7 +134,9 @@ public struct LoopbackNetwork: Sendable {
 
     private mutating func feed(_ input: MachineInput) {
         inputCount += 1
+        checker.willHandle(input)
         let effects = reactor.handle(input)
+        checker.did(effects, view: reactor.invariantView)
         for effect in effects { perform(effect) }
     }
 

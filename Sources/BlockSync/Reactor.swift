@@ -96,6 +96,8 @@ public struct Reactor: BlockSyncMachine {
     /// Connected peers in order of connection.
     public private(set) var peers: OrderedSet<PeerID> = []
     public private(set) var blocksSynced = 0
+    /// The first height the reactor syncs (store height + 1, or the initial height).
+    public let startHeight: Int64
     /// Set once the reactor switched to consensus.
     public private(set) var switched: (height: Int64, reason: SwitchReason)?
 
@@ -121,6 +123,7 @@ public struct Reactor: BlockSyncMachine {
         self.store = store
         self.now = configuration.startTime
         let start = store.height == 0 ? state.initialHeight : store.height &+ 1
+        startHeight = start
         pool = BlockPool(profile: profile, startHeight: start, startTime: configuration.startTime)
         if configuration.blocksync {
             nextStatusUpdate = configuration.startTime &+ profile.statusUpdateInterval
@@ -137,6 +140,12 @@ public struct Reactor: BlockSyncMachine {
                                                           voteExtensionsEnableHeight: start.voteExtensionsEnableHeight,
                                                           localValidatorAddress: start.localValidatorAddress,
                                                           verifySignatures: verifySignatures, application: start.application))
+    }
+
+    /// Its profile's limits and the pool's pending counts, for the invariant checker.
+    public var invariantView: InvariantView {
+        InvariantView(firstHeight: startHeight, maxPendingPerPeer: profile.maxPendingPerPeer, banDuration: profile.banDuration,
+                      pendingPerPeer: pool.peers.values.map { ($0.id, $0.numPending) })
     }
 
     /// Whether the reactor is still syncing (the pool runs).

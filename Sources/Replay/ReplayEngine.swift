@@ -11,6 +11,7 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
     case machine(String)
     case stalledClock(deadline: UInt64)
     case noOutbound
+    case invariant(InvariantViolation)
 
     public var description: String {
         switch self {
@@ -24,6 +25,7 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noOutbound:
             return "strict mode compares the node's own outbound messages, and this trace records none; use --mode reactive"
         case .stalledClock(let d): return "internal: the reactor's timer at \(d) ns did not advance the virtual clock"
+        case .invariant(let v): return "the machine broke an invariant (--check-invariants): \(v)"
         }
     }
 }
@@ -49,11 +51,15 @@ public struct ReplayOptions: Sendable {
     /// Test-only: lets the decision order follow a `Dictionary`'s iteration order, to prove
     /// that `--check-determinism` catches such a dependence. Never set in normal use.
     public var plantDictionaryOrder: Bool
+    /// Run the invariant checker after every step (`InvariantChecker`); a violation fails the
+    /// replay (exit 2) naming the step.
+    public var checkInvariants: Bool
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
 
-    public init(profile: ProfileName, mode: ReplayMode, drain: UInt64? = nil, plantDictionaryOrder: Bool = false) {
+    public init(profile: ProfileName, mode: ReplayMode, drain: UInt64? = nil, plantDictionaryOrder: Bool = false, checkInvariants: Bool = false) {
+        self.checkInvariants = checkInvariants
         self.profile = profile
         self.mode = mode
         self.drain = drain ?? (mode == .strict ? Self.strictDrain : Self.reactiveDrain)
@@ -115,7 +121,10 @@ public struct ReplayEngine {
             }) {
                 throw .noOutbound
             }
-            do { state.machine = try machines.makeMachine(profile: options.profile, start: try trace.nodeStart()) } catch {
+            do {
+                let machine = try machines.makeMachine(profile: options.profile, start: try trace.nodeStart())
+                state.machine = options.checkInvariants ? machine.checked() : machine
+            } catch {
                 throw .machine(String(describing: error))
             }
         }
@@ -177,6 +186,7 @@ struct RunState {
         horizon = lastTime &+ options.drain
         var lastTimer: UInt64?
         while !finished {
+            if options.checkInvariants, let violation = machine?.invariantViolations.first { throw .invariant(violation) }
             let te = next < events.count ? events[next].time : nil
             let tg = replies.first?.time
             let td = machine?.nextTimerName?.deadline
@@ -197,6 +207,7 @@ struct RunState {
                 break
             }
         }
+        if options.checkInvariants, let violation = machine?.invariantViolations.first { throw .invariant(violation) }
         flushOutbound()
     }
 

@@ -15,12 +15,15 @@ public enum SimulationError: Error, Equatable, Sendable, CustomStringConvertible
     case noReactor
     case machine(String)
     case trace(String)
+    /// The machine broke an invariant (`InvariantChecker`), at the step it names.
+    case invariant(String)
 
     public var description: String {
         switch self {
         case .noReactor: return "this build has no BlockSync reactor to drive the scenario's peers against"
         case .machine(let why): return "cannot start the reactor: \(why)"
         case .trace(let why): return "cannot write the trace: \(why)"
+        case .invariant(let why): return "the machine broke an invariant: \(why)"
         }
     }
 }
@@ -88,7 +91,8 @@ public struct Simulation {
         if !s.peers.isEmpty {
             guard let machines, !machines.implementations.isEmpty else { throw SimulationError.noReactor }
             do {
-                machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: try Simulation.nodeStart(node))
+                // Every simulator run checks the invariants after every step.
+                machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: try Simulation.nodeStart(node)).checked()
             } catch {
                 throw SimulationError.machine(String(describing: error))
             }
@@ -335,6 +339,7 @@ struct SimRun {
     /// Records the machine's effects; sends reach the scripted peers, disconnects are fed back
     /// to the machine as the switch does (`StopPeerForError` → `RemovePeer`), as the replayer does.
     mutating func apply(_ effects: [MachineEffect]) throws {
+        if let violation = machine?.invariantViolations.first { throw SimulationError.invariant(violation.description) }
         var queue = effects[...]
         while let effect = queue.popFirst() {
             switch effect {

@@ -90,9 +90,16 @@ public protocol BlockSyncMachine: Sendable {
     mutating func handle(_ input: MachineInput) -> [MachineEffect]
     /// Fires the timers due at `nextTimer`'s deadline; each effect with the timer that caused it.
     mutating func fireTimers() -> [(timer: Timer, effect: MachineEffect)]
+    /// Limits and claimed state for the invariant checker (`InvariantChecker`).
+    var invariantView: InvariantView { get }
 }
 
 extension BlockSyncMachine {
+    /// By default only the observable invariants are checked (applied heights from 1).
+    public var invariantView: InvariantView {
+        InvariantView(firstHeight: 1, maxPendingPerPeer: nil, banDuration: nil, pendingPerPeer: [])
+    }
+
     /// `nextTimer` with the timer's name (for drivers holding `any BlockSyncMachine`).
     public var nextTimerName: (deadline: Nanoseconds, name: String)? {
         nextTimer.map { ($0.deadline, $0.timer.rawValue) }

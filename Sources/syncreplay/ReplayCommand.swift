@@ -72,6 +72,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Replay in two separate processes and compare the decision-log digests (exit 4 on mismatch).")
     var checkDeterminism = false
 
+    @Flag(help: "Check the machine's invariants after every step (blocks applied once in order, requests inside the peer's range and under the pending cap, none to removed peers, time never backwards); a violation exits 2 naming the step.")
+    var checkInvariants = false
+
     @Flag(help: .hidden)
     var emitDecisions = false
 
@@ -87,10 +90,11 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func replayFunction() -> (ReplayTrace, ReplayOptions) throws -> ReplayResult {
-        let hint = hintSelection, plant = plantDictionaryOrder
+        let hint = hintSelection, plant = plantDictionaryOrder, check = checkInvariants
         return { trace, options in
             var o = options
             o.plantDictionaryOrder = plant
+            o.checkInvariants = check
             return try ReplaySession.replay(trace, options: o, hint: hint, machines: .standard)
         }
     }
