@@ -99,6 +99,9 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// Some requester has a channel message waiting (a shortcut for `settle`).
     private var signalled = false
     private var outbox: [PoolEffect] = []
+    /// Idle skipping (Reactor module doc, rule 8): the loop is not woken while there are no
+    /// peers. Set by the reactor from `ReactorConfiguration.skipsIdleTicks`.
+    var skipsIdleTicks = true
 
     public init(profile: BlockSyncProfile, startHeight: Int64, startTime: Nanoseconds) {
         self.profile = profile
@@ -386,7 +389,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
                     created = spin(now: now)
                 }
             case .paced:
-                if afterInput && pacedLoopHasWork {
+                if afterInput && pacedLoopHasWork && !(skipsIdleTicks && peers.isEmpty) {
                     wakeLoop(now: now)
                 }
             }

@@ -33,6 +33,15 @@ import SyncMachine
 //    (`errorsCh` → `StopPeerForError` → `RemovePeer`) are handled at the instant they occur.
 // 7. Messages from peers that are not connected (never added, or already disconnected by
 //    the reactor) are ignored; the driver is expected not to deliver them.
+// 8. Idle skipping (issue 20): `nextTimer` is the next time the state or the output can
+//    change, never a tick that would only look and return. A switch check whose outcome
+//    cannot flip before a later grid point is skipped to that point (its clauses depend on
+//    time only through the no-progress timeout and the 5 s clause, both monotone), and the
+//    requester loop is not woken while the pool has no peers (its tick could only purge
+//    expired bans, which `isBanned` already ignores). What stays is what acts: peer
+//    timeouts, retries, the try-sync step with two blocks ready, and the 10 s status
+//    broadcast, whose every firing is a decision. Replay cost thus follows events, not
+//    virtual time; `skipsIdleTicks: false` keeps every tick, for tests to compare with.
 
 /// A block held by the pool, with the extended commit its response carried (v0.38).
 public struct PooledBlock: Sendable, Equatable {
@@ -71,10 +80,14 @@ public struct ReactorConfiguration: Sendable, Equatable {
     public var verifySignatures: Bool
     /// The application whose results `ValidateBlock` checks the next block against.
     public var application: ApplicationModel
+    /// Idle skipping (module doc, rule 8). Test-only when false: every switch check runs and
+    /// the requester loop wakes without peers, as a step-by-step reference to compare with.
+    public var skipsIdleTicks: Bool
 
     public init(startTime: Nanoseconds = 0, blocksync: Bool = true, voteExtensionsEnableHeight: Int64 = 0,
                 localValidatorAddress: [UInt8]? = nil, verifySignatures: Bool = true,
-                application: ApplicationModel = .unknown) {
+                application: ApplicationModel = .unknown, skipsIdleTicks: Bool = true) {
+        self.skipsIdleTicks = skipsIdleTicks
         self.startTime = startTime
         self.blocksync = blocksync
         self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
@@ -125,6 +138,7 @@ public struct Reactor: BlockSyncMachine {
         let start = store.height == 0 ? state.initialHeight : store.height &+ 1
         startHeight = start
         pool = BlockPool(profile: profile, startHeight: start, startTime: configuration.startTime)
+        pool.skipsIdleTicks = configuration.skipsIdleTicks
         if configuration.blocksync {
             nextStatusUpdate = configuration.startTime &+ profile.statusUpdateInterval
             nextSwitchCheck = configuration.startTime &+ profile.switchToConsensusInterval
@@ -158,7 +172,7 @@ public struct Reactor: BlockSyncMachine {
     /// retry, requester loop; then try-sync, switch check, status).
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
         var best = pool.nextTimer
-        for (deadline, timer) in [(nextTrySync, ReactorTimer.trySync), (nextSwitchCheck, .switchCheck), (nextStatusUpdate, .status)] {
+        for (deadline, timer) in [(nextTrySync, ReactorTimer.trySync), (nextActingSwitchCheck, .switchCheck), (nextStatusUpdate, .status)] {
             if let d = deadline, best.map({ d < $0.deadline }) ?? true { best = (d, timer) }
         }
         return best
@@ -294,16 +308,17 @@ public struct Reactor: BlockSyncMachine {
             now = due
             firing = timer
             defer { firing = nil }
-            if let d = pool.nextDeadline, d == due {
+            switch timer {
+            case .peerTimeout, .requestRetry, .requesterLoop:
                 pool.advance(to: due)
-            } else if nextTrySync == due {
+            case .trySync:
                 nextTrySync = nil
                 lastTrySync = due
                 processBlocks()
-            } else if nextSwitchCheck == due {
+            case .switchCheck:
                 nextSwitchCheck = due &+ profile.switchToConsensusInterval
                 checkSwitchToConsensus()
-            } else {
+            case .status:
                 nextStatusUpdate = due &+ profile.statusUpdateInterval
                 emit(.broadcastStatusRequest)
             }
@@ -438,19 +453,41 @@ public struct Reactor: BlockSyncMachine {
 
     // MARK: Switch to consensus (§3.4)
 
-    private mutating func checkSwitchToConsensus() {
-        guard pool.isRunning else { return }
-        if missingExtension { return }
-        let reason: SwitchReason
-        if pool.isCaughtUp(now: now) {
-            reason = .caughtUp
-        } else if profile.localNodeBlocksTheChain && localNodeBlocksTheChain {
-            reason = .localNodeBlocksTheChain
-        } else if case .poolHeightNearMaxOrStalled(let timeout) = profile.caughtUp, now &- pool.lastAdvance > timeout {
-            reason = .noProgress
-        } else {
-            return
+    /// Why a switch check at `t` would switch, in the current state; nil: it would return.
+    private func switchReason(at t: Nanoseconds) -> SwitchReason? {
+        guard pool.isRunning, !missingExtension else { return nil }
+        if pool.isCaughtUp(now: t) { return .caughtUp }
+        if profile.localNodeBlocksTheChain && localNodeBlocksTheChain { return .localNodeBlocksTheChain }
+        if case .poolHeightNearMaxOrStalled(let timeout) = profile.caughtUp, t &- pool.lastAdvance > timeout { return .noProgress }
+        return nil
+    }
+
+    /// The first switch check (on its grid from the start, at or after the scheduled one and
+    /// `now`) that would switch if nothing else changes first (rule 8); nil when none would.
+    /// Checks before it see the same state and return, so skipping them changes nothing; any
+    /// change of state re-asks this before the next timer fires.
+    private var nextActingSwitchCheck: Nanoseconds? {
+        guard let scheduled = nextSwitchCheck else { return nil }
+        guard configuration.skipsIdleTicks else { return scheduled }
+        let first = Swift.max(scheduled, switchCheckGrid(atOrAfter: now))
+        // Only these clauses depend on time, each turning true once and staying true.
+        var candidates = [first]
+        switch profile.caughtUp {
+        case .poolHeightNearMax: candidates.append(switchCheckGrid(atOrAfter: pool.startTime &+ 5 * .second &+ 1))
+        case .poolHeightNearMaxOrStalled(let timeout): candidates.append(switchCheckGrid(atOrAfter: pool.lastAdvance &+ timeout &+ 1))
         }
+        return candidates.map { Swift.max($0, first) }.sorted().first { switchReason(at: $0) != nil }
+    }
+
+    /// The switch-check tick at or after `t` (ticks every `switchToConsensusInterval` from the start).
+    private func switchCheckGrid(atOrAfter t: Nanoseconds) -> Nanoseconds {
+        let start = configuration.startTime, step = profile.switchToConsensusInterval
+        guard t > start &+ step else { return start &+ step }
+        return start &+ (t &- start &+ step &- 1) / step &* step
+    }
+
+    private mutating func checkSwitchToConsensus() {
+        guard let reason = switchReason(at: now) else { return }
         pool.stop()
         nextTrySync = nil
         nextSwitchCheck = nil

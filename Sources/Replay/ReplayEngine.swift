@@ -12,6 +12,8 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
     case stalledClock(deadline: UInt64)
     case noOutbound
     case invariant(InvariantViolation)
+    /// The event lies beyond `ReplayOptions.maxSpan` after the first one (issue 20).
+    case spanExceeded(event: Int, time: UInt64, start: UInt64, maxSpan: VirtualSpan)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
             return "strict mode compares the node's own outbound messages, and this trace records none; use --mode reactive"
         case .stalledClock(let d): return "internal: the reactor's timer at \(d) ns did not advance the virtual clock"
         case .invariant(let v): return "the machine broke an invariant (--check-invariants): \(v)"
+        case .spanExceeded(let e, let t, let start, let span):
+            return "event #\(e) at \(t) ns lies \(t - start) ns after the first event (\(start) ns), beyond the maximum virtual span of \(span); pass --max-span to raise it"
         }
     }
 }
@@ -54,6 +58,9 @@ public struct ReplayOptions: Sendable {
     /// Run the invariant checker after every step (`InvariantChecker`); a violation fails the
     /// replay (exit 2) naming the step.
     public var checkInvariants: Bool
+    /// The most virtual time the trace's events may cover, first to last (`VirtualSpan`);
+    /// an event beyond it fails the replay (exit 2) before anything runs.
+    public var maxSpan: VirtualSpan = .defaultMaximum
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -181,6 +188,7 @@ struct RunState {
     }
 
     mutating func run() throws(ReplayError) {
+        try checkSpan()  // issue 20: the span bound; idle skipping itself is the machine's (nextTimer)
         var next = 0
         let lastTime = events.last?.time ?? 0
         horizon = lastTime &+ options.drain
@@ -209,6 +217,14 @@ struct RunState {
         }
         if options.checkInvariants, let violation = machine?.invariantViolations.first { throw .invariant(violation) }
         flushOutbound()
+    }
+
+    /// Issue 20: refuses a trace whose events cover more than `options.maxSpan`, naming the
+    /// first event beyond it (events are in time order).
+    func checkSpan() throws(ReplayError) {
+        guard let start = events.first?.time,
+              let beyond = events.first(where: { options.maxSpan.isExceeded(from: start, to: $0.time) }) else { return }
+        throw .spanExceeded(event: beyond.index, time: beyond.time, start: start, maxSpan: options.maxSpan)
     }
 
     mutating func deliver(_ event: ReplayEvent) throws(ReplayError) {

@@ -118,6 +118,7 @@ public struct DivergenceReport: Sendable {
             switch expected[e] {
             case .decision(let dec): return (dec.cause, dec.time)
             case .run(let r): return (nil, r.firstTime)
+            case .periodic(let p): return (.timer(p.timer), p.firstTime)
             }
         }
     }

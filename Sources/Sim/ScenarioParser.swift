@@ -114,7 +114,14 @@ enum ScenarioParser {
         guard profiles.contains(profile) else {
             throw profileNode.error("unknown profile \"\(profile)\" (expected one of \(profiles.joined(separator: ", ")))")
         }
-        let duration = try n.optional("duration")?.duration() ?? 60_000_000_000
+        var duration: UInt64 = 60_000_000_000
+        if let d = try n.optional("duration") {
+            duration = try d.duration()
+            // Issue 20: the run's virtual span is bounded as replay's is (scripted times past it never run).
+            guard duration <= VirtualSpan.defaultMaximum.nanoseconds else {
+                throw d.error("must be at most \(VirtualSpan.defaultMaximum) (the maximum virtual span of a run)")
+            }
+        }
         var validator: Int?
         if let v = try n.optional("validator") {
             let index = try v.nonNegative()

@@ -11,6 +11,9 @@ extension ProfileName: ExpressibleByArgument {
 extension ReplayMode: ExpressibleByArgument {}
 extension RecordMode: ExpressibleByArgument {}
 extension CaseError: InputError {}
+extension VirtualSpan: ExpressibleByArgument {
+    public init?(argument: String) { self.init(text: argument) }
+}
 
 /// Report formats of the replay command.
 enum ReportFormat: String, CaseIterable, ExpressibleByArgument {
@@ -75,6 +78,10 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Check the machine's invariants after every step (blocks applied once in order, requests inside the peer's range and under the pending cap, none to removed peers, time never backwards); a violation exits 2 naming the step.")
     var checkInvariants = false
 
+    @Option(help: ArgumentHelp("The most virtual time the trace's events may cover, first to last, as a whole number with unit d, h, m or s; an event beyond it exits 2 naming it. Quiet stretches cost nothing (idle skipping), but the 10 s status broadcast is still one decision per period.",
+                               valueName: "SPAN"))
+    var maxSpan: VirtualSpan = .defaultMaximum
+
     @Flag(help: .hidden)
     var emitDecisions = false
 
@@ -90,11 +97,12 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func replayFunction() -> (ReplayTrace, ReplayOptions) throws -> ReplayResult {
-        let hint = hintSelection, plant = plantDictionaryOrder, check = checkInvariants
+        let hint = hintSelection, plant = plantDictionaryOrder, check = checkInvariants, span = maxSpan
         return { trace, options in
             var o = options
             o.plantDictionaryOrder = plant
             o.checkInvariants = check
+            o.maxSpan = span
             return try ReplaySession.replay(trace, options: o, hint: hint, machines: .standard)
         }
     }
