@@ -45,21 +45,25 @@ let package = Package(
         ]),
         // Conflux's pivot-hint file and fork validator.
         .target(name: "PivotHint", dependencies: ["Keccak", "HexCoding"]),
+        // The machine seam: inputs, effects, named timers, NodeStart, the implementation registry.
+        .target(name: "SyncMachine", dependencies: ["CometWire"]),
         // The v0 blocksync reactor (BlockPool + reactor) as a sans-IO state machine.
         .target(name: "BlockSync", dependencies: [
-            "CometWire",
+            "CometWire", "SyncMachine",
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
         .target(name: "Replay", dependencies: [
             "HexCoding",
-            "SyncTrace", "CometWire", "PivotHint", "BlockSync",
+            "SyncTrace", "CometWire", "PivotHint", "SyncMachine",
             .product(name: "Crypto", package: "swift-crypto"),
             "FileInput",
         ]),
         // Pictures of a sync: the timeline model, its HTML page and its Perfetto (Chrome trace-event) JSON (issue 15).
-        .target(name: "Timeline", dependencies: ["Replay", "CometWire", "HexCoding"]),
+        .target(name: "Timeline", dependencies: ["Replay", "SyncMachine", "CometWire", "HexCoding"]),
+        // The registry of every shipped block-sync implementation (the CLIs and tests use it).
+        .target(name: "Implementations", dependencies: ["SyncMachine", "BlockSync"]),
         // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
@@ -78,16 +82,17 @@ let package = Package(
         // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that
         // writes byte-reproducible traces (issue 7; Traces/README.md).
         .target(name: "Sim", dependencies: [
-            "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "BlockSync", "Replay",
+            "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "SyncMachine", "Implementations", "Replay",
             "FileInput",
         ]),
         .executableTarget(name: "syncsim", dependencies: [
-            "Sim", "CommandExit",
+            "Sim", "CommandExit", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FileInput",
         ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
             "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay", "Capture",
+            "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
             "Timeline", "FileInput",
@@ -96,11 +101,12 @@ let package = Package(
         // targets below call it, and the unit tests replay the seeds and reproducers through it.
         .target(name: "Fuzzing", dependencies: [
             "ProtoWire", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "Capture", "Replay", "Sim",
+            "SyncMachine", "Implementations",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "SyncReplayTests", dependencies: [
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
-            "Capture", "PcapSource", "Replay", "Sim", "Fuzzing",
+            "Capture", "PcapSource", "Replay", "Sim", "Fuzzing", "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "Timeline", "FileInput",
             .product(name: "Crypto", package: "swift-crypto"),

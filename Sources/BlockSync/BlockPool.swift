@@ -1,9 +1,7 @@
 import DequeModule
 import Foundation
 import OrderedCollections
-
-/// A peer's id as the p2p layer names it (hex node id in CometBFT).
-public typealias PeerID = String
+import SyncMachine
 
 /// What the pool asks its reactor to do (the Go pool's `requestsCh` and `errorsCh`, plus bans).
 public enum PoolEffect: Sendable, Equatable {
@@ -101,6 +99,9 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// Some requester has a channel message waiting (a shortcut for `settle`).
     private var signalled = false
     private var outbox: [PoolEffect] = []
+    /// Idle skipping (Reactor module doc, rule 8): the loop is not woken while there are no
+    /// peers. Set by the reactor from `ReactorConfiguration.skipsIdleTicks`.
+    var skipsIdleTicks = true
 
     public init(profile: BlockSyncProfile, startHeight: Int64, startTime: Nanoseconds) {
         self.profile = profile
@@ -343,6 +344,14 @@ public struct BlockPool<Block: Sendable>: Sendable {
 
     // MARK: Time
 
+    /// Which of the pool's timers `nextDeadline` is, in the tie order of `advance(to:)`.
+    public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
+        guard let due = nextDeadline else { return nil }
+        if peers.values.contains(where: { $0.timeoutDeadline == due }) { return (due, .peerTimeout) }
+        if requesters.contains(where: { $0.waiting && $0.retryDeadline == due }) { return (due, .requestRetry) }
+        return (due, .requesterLoop)
+    }
+
     /// Fires every timer due at or before `now`, earliest first; at equal times peer timeouts
     /// (arrival order), then request retries (height order), then the requester loop. The pool
     /// settles after each.
@@ -380,7 +389,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
                     created = spin(now: now)
                 }
             case .paced:
-                if afterInput && pacedLoopHasWork {
+                if afterInput && pacedLoopHasWork && !(skipsIdleTicks && peers.isEmpty) {
                     wakeLoop(now: now)
                 }
             }

@@ -1,14 +1,12 @@
 import CometWire
+import SyncMachine
 
 /// The versions of the v0 blocksync reactor this module can behave as (DESIGN.md §3 "Profiles").
-public enum BlockSyncProfileName: String, CaseIterable, Sendable {
-    case tmV034 = "tm-v0.34"
-    case tmV035 = "tm-v0.35"
-    case cometbftV038 = "cometbft-v0.38"
+extension ProfileName {
+    public static let tmV034: ProfileName = "tm-v0.34"
+    public static let tmV035: ProfileName = "tm-v0.35"
+    public static let cometbftV038: ProfileName = "cometbft-v0.38"
 }
-
-/// Virtual durations are nanoseconds, like the trace's `logTime`.
-public typealias Nanoseconds = UInt64
 
 extension Nanoseconds {
     static let millisecond: Nanoseconds = 1_000_000
@@ -84,7 +82,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
         case supplierBanned
     }
 
-    public var name: BlockSyncProfileName
+    public var name: ProfileName
     /// Which released versions this profile reproduces (README, `syncreplay --help`).
     public var matches: String
 
@@ -211,7 +209,7 @@ public struct BlockSyncProfile: Sendable, Equatable {
     public static let all: [BlockSyncProfile] = [.tmV034, .tmV035, .cometbftV038]
 
     public init(
-        name: BlockSyncProfileName, matches: String, requestInterval: Nanoseconds,
+        name: ProfileName, matches: String, requestInterval: Nanoseconds,
         requesterCreation: RequesterCreation, maxPendingPerPeer: Int, requestRetry: Nanoseconds?,
         minRecvRate: Int64, peerTimeout: Nanoseconds, banDuration: Nanoseconds?, peerOrder: PeerOrder,
         requesterStyle: RequesterStyle, unexpectedBlock: UnexpectedBlock, banOnLoweredRange: Bool,
@@ -249,17 +247,9 @@ public struct BlockSyncProfile: Sendable, Equatable {
     }
 
     /// The profile named `tm-v0.34`, `tm-v0.35` or `cometbft-v0.38`; nil for any other name.
-    public init?(named name: String) {
-        guard let known = BlockSyncProfileName(rawValue: name) else { return nil }
-        self.init(known)
-    }
-
-    public init(_ name: BlockSyncProfileName) {
-        switch name {
-        case .tmV034: self = .tmV034
-        case .tmV035: self = .tmV035
-        case .cometbftV038: self = .cometbftV038
-        }
+    public init?(named name: ProfileName) {
+        guard let known = Self.all.first(where: { $0.name == name }) else { return nil }
+        self = known
     }
 
     /// Second-peer window, or nil for single-peer requesters.

@@ -1,4 +1,5 @@
 import Foundation
+import SyncMachine
 
 /// The receive-rate monitor of a pool peer: CometBFT's `libs/flowrate` Monitor as created by
 /// `bpPeer.resetMonitor` (`flow.New(1 s sample, 40 s window)` then `SetREMA(minRecvRate·e)`),

@@ -1,5 +1,6 @@
 import CometWire
 import DequeModule
+import SyncMachine
 
 /// A deterministic in-process driver for `Reactor`: simulated peers that serve blocks from a
 /// `Chain` (honest or byzantine) after a fixed latency, answer status requests, and can be
@@ -58,7 +59,7 @@ public struct LoopbackNetwork: Sendable {
     /// Peers that were disconnected by the reactor or the script.
     public private(set) var disconnected: Set<PeerID> = []
     /// Every effect with the virtual time it happened at.
-    public private(set) var log: [(time: Nanoseconds, effect: ReactorEffect)] = []
+    public private(set) var log: [(time: Nanoseconds, effect: MachineEffect)] = []
     /// Inputs handed to the reactor so far (the "virtual events" of the bench).
     public private(set) var inputCount = 0
     private var queues: [Deque<Delivery>] = []
@@ -68,10 +69,16 @@ public struct LoopbackNetwork: Sendable {
     private var sizes: [Int64: Int] = [:]
     /// Record effects in `log` (off in the bench to measure the reactor only).
     public var recordsLog = true
+    /// Fed every input and its effects (`InvariantChecker`); the tests expect no violations.
+    public private(set) var checker: InvariantChecker
 
     public init(reactor: Reactor) {
         self.reactor = reactor
+        checker = InvariantChecker(view: reactor.invariantView)
     }
+
+    /// Invariants the reactor broke so far (each names its step).
+    public var violations: [InvariantViolation] { checker.violations }
 
     public var now: Nanoseconds { reactor.now }
 
@@ -125,13 +132,15 @@ public struct LoopbackNetwork: Sendable {
         }
     }
 
-    private mutating func feed(_ input: ReactorInput) {
+    private mutating func feed(_ input: MachineInput) {
         inputCount += 1
+        checker.willHandle(input)
         let effects = reactor.handle(input)
+        checker.did(effects, view: reactor.invariantView)
         for effect in effects { perform(effect) }
     }
 
-    private mutating func perform(_ effect: ReactorEffect) {
+    private mutating func perform(_ effect: MachineEffect) {
         if recordsLog { log.append((reactor.now, effect)) }
         switch effect {
         case .send(let message, let id):

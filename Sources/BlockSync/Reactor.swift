@@ -1,12 +1,14 @@
 import CometWire
 import OrderedCollections
+import SyncMachine
 
 // # BlockSync: the v0 blocksync reactor as a deterministic state machine
 //
 // `Reactor` is CometBFT's v0 blocksync reactor (`blocksync/reactor.go` + `pool.go`;
 // specs/cometbft-blocksync.md §2, §3) without clocks, goroutines or I/O (DESIGN.md §1): the
-// driver feeds `ReactorInput`s stamped with virtual time (ns) and carries out the returned
-// `ReactorEffect`s; `nextDeadline` says when the reactor's own timers want to run.
+// driver feeds `MachineInput`s stamped with virtual time (ns) and carries out the returned
+// `MachineEffect`s; `nextTimer` says which of its own timers (`ReactorTimer`) wants to run
+// when, and `fireTimers()` fires them naming each (SyncMachine's `BlockSyncMachine`).
 //
 // Determinism rules (where Go iterates a map or races goroutines):
 // 1. Time. Input times never go backwards (an earlier stamp is treated as "now"). Handling an
@@ -31,6 +33,15 @@ import OrderedCollections
 //    (`errorsCh` → `StopPeerForError` → `RemovePeer`) are handled at the instant they occur.
 // 7. Messages from peers that are not connected (never added, or already disconnected by
 //    the reactor) are ignored; the driver is expected not to deliver them.
+// 8. Idle skipping (issue 20): `nextTimer` is the next time the state or the output can
+//    change, never a tick that would only look and return. A switch check whose outcome
+//    cannot flip before a later grid point is skipped to that point (its clauses depend on
+//    time only through the no-progress timeout and the 5 s clause, both monotone), and the
+//    requester loop is not woken while the pool has no peers (its tick could only purge
+//    expired bans, which `isBanned` already ignores). What stays is what acts: peer
+//    timeouts, retries, the try-sync step with two blocks ready, and the 10 s status
+//    broadcast, whose every firing is a decision. Replay cost thus follows events, not
+//    virtual time; `skipsIdleTicks: false` keeps every tick, for tests to compare with.
 
 /// A block held by the pool, with the extended commit its response carried (v0.38).
 public struct PooledBlock: Sendable, Equatable {
@@ -38,57 +49,21 @@ public struct PooledBlock: Sendable, Equatable {
     public var extendedCommit: ExtendedCommit?
 }
 
-/// What happens to the node under test, at a virtual time (nanoseconds).
-public enum ReactorInput: Sendable, Equatable {
-    /// A peer connected (`AddPeer`): the reactor sends it our StatusResponse.
-    case peerAdded(PeerID, at: Nanoseconds)
-    /// The peer went away (`RemovePeer`).
-    case peerRemoved(PeerID, reason: String, at: Nanoseconds)
-    /// A blocksync message from `peer`, decoded, with its size on the wire.
-    case received(BlocksyncMessage, from: PeerID, wireSize: Int, at: Nanoseconds)
-    /// Bytes from `peer` that do not decode as a blocksync message (the node stops the peer).
-    case undecodable(from: PeerID, error: String, at: Nanoseconds)
-    /// Nothing happened until `to`: fire the timers due by then.
-    case timeAdvanced(to: Nanoseconds)
-
-    public var time: Nanoseconds {
-        switch self {
-        case .peerAdded(_, let t), .peerRemoved(_, _, let t), .received(_, _, _, let t),
-             .undecodable(_, _, let t), .timeAdvanced(let t): return t
-        }
-    }
-}
-
-/// Why the reactor left blocksync (§3.4).
-public enum SwitchReason: String, Sendable, Equatable {
-    /// `pool.IsCaughtUp()`.
-    case caughtUp = "caught_up"
-    /// cometbft v0.38.10+ (#3406): our validator holds ≥ 1/3 of the voting power.
-    case localNodeBlocksTheChain = "local_node_blocks_the_chain"
-    /// tm v0.35: no block applied for `syncTimeout` (60 s).
-    case noProgress = "no_progress"
-}
-
-/// What the reactor does; each maps to a decision of DESIGN.md §4.
-public enum ReactorEffect: Sendable, Equatable {
-    /// `request{peer,height}`, `respond{peer,height,found}`, our StatusResponse…
-    case send(BlocksyncMessage, to: PeerID)
-    /// `status_request`: StatusRequest to every peer.
-    case broadcastStatusRequest
-    /// `peer_removed{peer,reason}`: `StopPeerForError`.
-    case disconnect(PeerID, reason: String)
-    /// `peer_removed{peer,reason}` without a disconnect: the pool dropped the peer on its own
-    /// (§2.7 SetPeerRange); it stays connected and is still served.
-    case removeFromPool(PeerID, reason: String)
-    /// `peer_banned{peer,reason}`: the pool ignores the peer for the ban duration.
-    case ban(PeerID, reason: String)
-    /// `block_applied{height,hash}`: saved then applied, in this order.
-    case blockApplied(height: Int64, hash: [UInt8])
-    /// `verify_failed{heights,peers,reason}`: the pair (first, second) failed; the peers
-    /// blamed; the verification error as the node logs it ("Error in validation", unwrapped).
-    case verifyFailed(heights: [Int64], peers: [PeerID], reason: String)
-    /// `switch_to_consensus{height}`: the pool height when blocksync stopped.
-    case switchToConsensus(height: Int64, reason: SwitchReason)
+/// The v0 reactor's timers (specs/cometbft-blocksync.md §2.3, §2.5, §3.4), named in decisions
+/// and reports; at equal times they fire in this order (module doc, rule 2).
+public enum ReactorTimer: String, MachineTimer {
+    /// A peer sent nothing for `peerTimeout` while we wait for its block (§2.5).
+    case peerTimeout = "peer_timeout"
+    /// A requester's `requestRetrySeconds` timer (§2.6, #9518).
+    case requestRetry = "request_retry"
+    /// `makeRequestersRoutine`'s 2 ms loop (§2.3).
+    case requesterLoop = "requester_loop"
+    /// `trySyncTicker`: the processing step (§3.4).
+    case trySync = "try_sync"
+    /// `switchToConsensusTicker` (§3.4).
+    case switchCheck = "switch_check"
+    /// `statusUpdateTicker`: StatusRequest to every peer (§3.4).
+    case status = "status"
 }
 
 /// Options of one reactor instance that are not version behaviour.
@@ -105,10 +80,14 @@ public struct ReactorConfiguration: Sendable, Equatable {
     public var verifySignatures: Bool
     /// The application whose results `ValidateBlock` checks the next block against.
     public var application: ApplicationModel
+    /// Idle skipping (module doc, rule 8). Test-only when false: every switch check runs and
+    /// the requester loop wakes without peers, as a step-by-step reference to compare with.
+    public var skipsIdleTicks: Bool
 
     public init(startTime: Nanoseconds = 0, blocksync: Bool = true, voteExtensionsEnableHeight: Int64 = 0,
                 localValidatorAddress: [UInt8]? = nil, verifySignatures: Bool = true,
-                application: ApplicationModel = .unknown) {
+                application: ApplicationModel = .unknown, skipsIdleTicks: Bool = true) {
+        self.skipsIdleTicks = skipsIdleTicks
         self.startTime = startTime
         self.blocksync = blocksync
         self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
@@ -120,7 +99,7 @@ public struct ReactorConfiguration: Sendable, Equatable {
 
 /// The v0 blocksync reactor: a copyable value (snapshots share the pool's storage and the
 /// store's chunks until written).
-public struct Reactor: Sendable {
+public struct Reactor: BlockSyncMachine {
     public let profile: BlockSyncProfile
     public let configuration: ReactorConfiguration
     public private(set) var state: ChainState
@@ -130,6 +109,8 @@ public struct Reactor: Sendable {
     /// Connected peers in order of connection.
     public private(set) var peers: OrderedSet<PeerID> = []
     public private(set) var blocksSynced = 0
+    /// The first height the reactor syncs (store height + 1, or the initial height).
+    public let startHeight: Int64
     /// Set once the reactor switched to consensus.
     public private(set) var switched: (height: Int64, reason: SwitchReason)?
 
@@ -137,12 +118,15 @@ public struct Reactor: Sendable {
     private var lastTrySync: Nanoseconds?
     private var nextStatusUpdate: Nanoseconds?
     private var nextSwitchCheck: Nanoseconds?
-    private var effects: [ReactorEffect] = []
+    /// Effects so far in this step, each with the timer that caused it (nil: the input).
+    private var effects: [(timer: ReactorTimer?, effect: MachineEffect)] = []
+    /// The timer being fired, while `fireTimers` runs one.
+    private var firing: ReactorTimer?
 
     /// `NewReactor` + `OnStart`: the state must be at the store's height (Go panics otherwise);
     /// the pool starts at `store.height + 1` (or the initial height for an empty store).
     public init(profile: BlockSyncProfile, state: ChainState, store: NodeBlockStore,
-                configuration: ReactorConfiguration = ReactorConfiguration()) throws(ReactorError) {
+                configuration: ReactorConfiguration = ReactorConfiguration()) throws(NodeStateError) {
         guard state.lastBlockHeight == store.height else {
             throw .stateStoreMismatch(stateHeight: state.lastBlockHeight, storeHeight: store.height)
         }
@@ -152,7 +136,9 @@ public struct Reactor: Sendable {
         self.store = store
         self.now = configuration.startTime
         let start = store.height == 0 ? state.initialHeight : store.height &+ 1
+        startHeight = start
         pool = BlockPool(profile: profile, startHeight: start, startTime: configuration.startTime)
+        pool.skipsIdleTicks = configuration.skipsIdleTicks
         if configuration.blocksync {
             nextStatusUpdate = configuration.startTime &+ profile.statusUpdateInterval
             nextSwitchCheck = configuration.startTime &+ profile.switchToConsensusInterval
@@ -161,16 +147,57 @@ public struct Reactor: Sendable {
         }
     }
 
+    /// `init(profile:state:store:configuration:)` from a `NodeStart`.
+    public init(profile: BlockSyncProfile, start: NodeStart, verifySignatures: Bool = true) throws(NodeStateError) {
+        try self.init(profile: profile, state: start.state, store: start.store,
+                      configuration: ReactorConfiguration(startTime: start.startTime,
+                                                          voteExtensionsEnableHeight: start.voteExtensionsEnableHeight,
+                                                          localValidatorAddress: start.localValidatorAddress,
+                                                          verifySignatures: verifySignatures, application: start.application))
+    }
+
+    /// Its profile's limits and the pool's pending counts, for the invariant checker.
+    public var invariantView: InvariantView {
+        InvariantView(firstHeight: startHeight, maxPendingPerPeer: profile.maxPendingPerPeer, banDuration: profile.banDuration,
+                      pendingPerPeer: pool.peers.values.map { ($0.id, $0.numPending) })
+    }
+
     /// Whether the reactor is still syncing (the pool runs).
     public var isSyncing: Bool { pool.isRunning }
 
     /// When the reactor next wants to run (`.timeAdvanced(to:)`); nil when nothing is scheduled.
-    public var nextDeadline: Nanoseconds? {
-        [pool.nextDeadline, nextTrySync, nextSwitchCheck, nextStatusUpdate].compactMap { $0 }.min()
+    public var nextDeadline: Nanoseconds? { nextTimer?.deadline }
+
+    /// The earliest timer, in the tie order of rule 2 (pool timers first: peer timeout, request
+    /// retry, requester loop; then try-sync, switch check, status).
+    public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
+        var best = pool.nextTimer
+        for (deadline, timer) in [(nextTrySync, ReactorTimer.trySync), (nextActingSwitchCheck, .switchCheck), (nextStatusUpdate, .status)] {
+            if let d = deadline, best.map({ d < $0.deadline }) ?? true { best = (d, timer) }
+        }
+        return best
     }
 
     /// Handles one input; returns the effects in the order they happened.
-    public mutating func handle(_ input: ReactorInput) -> [ReactorEffect] {
+    public mutating func handle(_ input: MachineInput) -> [MachineEffect] {
+        step(input).map(\.effect)
+    }
+
+    /// Fires every timer due at the earliest deadline, as `.timeAdvanced(to:)` that deadline
+    /// does; each effect names its timer. Pool timers due at the same instant fire as one step
+    /// (the pool settles between them before the reactor sees their effects), named after the
+    /// first of them.
+    public mutating func fireTimers() -> [(timer: ReactorTimer, effect: MachineEffect)] {
+        guard let first = nextTimer else { return [] }
+        // Effects of the settling after the last timer belong to that timer.
+        var current = first.timer
+        return step(.timeAdvanced(to: first.deadline)).map { caused in
+            if let t = caused.timer { current = t }
+            return (current, caused.effect)
+        }
+    }
+
+    private mutating func step(_ input: MachineInput) -> [(timer: ReactorTimer?, effect: MachineEffect)] {
         let t = max(input.time, now)
         if case .timeAdvanced = input {
             fireTimers(through: t, inclusive: true)
@@ -277,18 +304,21 @@ public struct Reactor: Sendable {
     // MARK: Timers
 
     private mutating func fireTimers(through limit: Nanoseconds, inclusive: Bool) {
-        while let due = nextDeadline, due < limit || (inclusive && due == limit) {
+        while let (due, timer) = nextTimer, due < limit || (inclusive && due == limit) {
             now = due
-            if let d = pool.nextDeadline, d == due {
+            firing = timer
+            defer { firing = nil }
+            switch timer {
+            case .peerTimeout, .requestRetry, .requesterLoop:
                 pool.advance(to: due)
-            } else if nextTrySync == due {
+            case .trySync:
                 nextTrySync = nil
                 lastTrySync = due
                 processBlocks()
-            } else if nextSwitchCheck == due {
+            case .switchCheck:
                 nextSwitchCheck = due &+ profile.switchToConsensusInterval
                 checkSwitchToConsensus()
-            } else {
+            case .status:
                 nextStatusUpdate = due &+ profile.statusUpdateInterval
                 emit(.broadcastStatusRequest)
             }
@@ -423,19 +453,41 @@ public struct Reactor: Sendable {
 
     // MARK: Switch to consensus (§3.4)
 
-    private mutating func checkSwitchToConsensus() {
-        guard pool.isRunning else { return }
-        if missingExtension { return }
-        let reason: SwitchReason
-        if pool.isCaughtUp(now: now) {
-            reason = .caughtUp
-        } else if profile.localNodeBlocksTheChain && localNodeBlocksTheChain {
-            reason = .localNodeBlocksTheChain
-        } else if case .poolHeightNearMaxOrStalled(let timeout) = profile.caughtUp, now &- pool.lastAdvance > timeout {
-            reason = .noProgress
-        } else {
-            return
+    /// Why a switch check at `t` would switch, in the current state; nil: it would return.
+    private func switchReason(at t: Nanoseconds) -> SwitchReason? {
+        guard pool.isRunning, !missingExtension else { return nil }
+        if pool.isCaughtUp(now: t) { return .caughtUp }
+        if profile.localNodeBlocksTheChain && localNodeBlocksTheChain { return .localNodeBlocksTheChain }
+        if case .poolHeightNearMaxOrStalled(let timeout) = profile.caughtUp, t &- pool.lastAdvance > timeout { return .noProgress }
+        return nil
+    }
+
+    /// The first switch check (on its grid from the start, at or after the scheduled one and
+    /// `now`) that would switch if nothing else changes first (rule 8); nil when none would.
+    /// Checks before it see the same state and return, so skipping them changes nothing; any
+    /// change of state re-asks this before the next timer fires.
+    private var nextActingSwitchCheck: Nanoseconds? {
+        guard let scheduled = nextSwitchCheck else { return nil }
+        guard configuration.skipsIdleTicks else { return scheduled }
+        let first = Swift.max(scheduled, switchCheckGrid(atOrAfter: now))
+        // Only these clauses depend on time, each turning true once and staying true.
+        var candidates = [first]
+        switch profile.caughtUp {
+        case .poolHeightNearMax: candidates.append(switchCheckGrid(atOrAfter: pool.startTime &+ 5 * .second &+ 1))
+        case .poolHeightNearMaxOrStalled(let timeout): candidates.append(switchCheckGrid(atOrAfter: pool.lastAdvance &+ timeout &+ 1))
         }
+        return candidates.map { Swift.max($0, first) }.sorted().first { switchReason(at: $0) != nil }
+    }
+
+    /// The switch-check tick at or after `t` (ticks every `switchToConsensusInterval` from the start).
+    private func switchCheckGrid(atOrAfter t: Nanoseconds) -> Nanoseconds {
+        let start = configuration.startTime, step = profile.switchToConsensusInterval
+        guard t > start &+ step else { return start &+ step }
+        return start &+ (t &- start &+ step &- 1) / step &* step
+    }
+
+    private mutating func checkSwitchToConsensus() {
+        guard let reason = switchReason(at: now) else { return }
         pool.stop()
         nextTrySync = nil
         nextSwitchCheck = nil
@@ -462,5 +514,17 @@ public struct Reactor: Sendable {
         return enable > 0 && h >= enable
     }
 
-    private mutating func emit(_ effect: ReactorEffect) { effects.append(effect) }
+    private mutating func emit(_ effect: MachineEffect) { effects.append((firing, effect)) }
+}
+
+extension Reactor {
+    /// The v0 reactor's registry entry (`MachineRegistry`): its three profiles.
+    public static let implementation = MachineImplementation(
+        name: "v0",
+        summary: "CometBFT's v0 blocksync reactor (BlockPool + reactor)",
+        profiles: BlockSyncProfile.all.map { MachineProfile(name: $0.name, matches: $0.matches) },
+        make: { (name, start) throws(MachineStartError) in
+            guard let profile = BlockSyncProfile(named: name) else { throw MachineStartError("unknown v0 profile \(name)") }
+            do { return try Reactor(profile: profile, start: start) } catch { throw MachineStartError("\(error)") }
+        })
 }

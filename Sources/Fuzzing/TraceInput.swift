@@ -1,5 +1,7 @@
 import CometWire
+import Implementations
 import Replay
+import SyncMachine
 import SyncTrace
 
 /// The trace readers, as `cat`, `inspect`, `doctor` and `recover` use them.
@@ -41,10 +43,12 @@ enum TraceInput {
 enum ReplayInput {
     static func run(_ data: [UInt8]) {
         guard let trace = try? ReplayTraceLoader.load(bytes: data, path: "fuzz.trace") else { return }
-        let profile = trace.node.flatMap { ReplayProfile(rawValue: $0.profileHint) } ?? GoldenCase.defaultProfile
+        let registry = MachineRegistry.standard
+        let hinted = trace.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
+        guard let profile = hinted ?? registry.defaultProfile else { return }
         for mode in ReplayMode.allCases {
             _ = try? ReplaySession.replay(trace, options: ReplayOptions(profile: profile, mode: mode), hint: HintSelection(),
-                                          machine: ReactorMachine.factory)
+                                          machines: registry)
         }
     }
 }

@@ -93,6 +93,11 @@ public struct GoldenComparison: Equatable, Sendable {
                     slots.append(Slot(entry: e, member: i))
                     expectedKeys.append(AlignmentKey(kind: r.kind, height: r.firstHeight + Int64(i), peer: nil))
                 }
+            case .periodic(let p):
+                for i in 0..<p.count {
+                    slots.append(Slot(entry: e, member: i))
+                    expectedKeys.append(AlignmentKey(p.member(i)))
+                }
             }
         }
         let actualKeys = actual.map(AlignmentKey.init)
@@ -101,6 +106,8 @@ public struct GoldenComparison: Equatable, Sendable {
         var found: [(position: Int, divergence: Divergence)] = []
         // Per run entry: matched actual indices, missing member heights, first step position.
         var runMatched: [Int: [Int]] = [:], runMissing: [Int: [Int64]] = [:], runPosition: [Int: Int] = [:]
+        // Periodic entries report their first differing or missing member only.
+        var periodicReported: Set<Int> = []
         var nextEntry = 0
         for (position, step) in steps.enumerated() {
             switch step {
@@ -114,6 +121,11 @@ public struct GoldenComparison: Equatable, Sendable {
                 case .run:
                     runPosition[slot.entry] = runPosition[slot.entry] ?? position
                     runMatched[slot.entry, default: []].append(a)
+                case .periodic(let p):
+                    let changes = fieldChanges(expected: p.member(slot.member).json, actual: actual[a].json, pointer: "/decisions/\(slot.entry)")
+                    if !changes.isEmpty, periodicReported.insert(slot.entry).inserted {
+                        found.append((position, .changed(entry: slot.entry, actual: a, changes: changes)))
+                    }
                 }
             case let .missing(s):
                 let slot = slots[s]
@@ -123,6 +135,8 @@ public struct GoldenComparison: Equatable, Sendable {
                 case .run(let r):
                     runPosition[slot.entry] = runPosition[slot.entry] ?? position
                     runMissing[slot.entry, default: []].append(r.firstHeight + Int64(slot.member))
+                case .periodic:
+                    if periodicReported.insert(slot.entry).inserted { found.append((position, .missing(entry: slot.entry, heights: []))) }
                 }
             case let .extra(a):
                 found.append((position, .extra(actual: a, before: nextEntry)))
@@ -166,7 +180,7 @@ public struct GoldenComparison: Equatable, Sendable {
             case .decision(let d): if case .blockApplied(let h, let hash) = d.action { expected.append((h, hash)) }
             case .run(let r) where r.kind == .blockApplied:
                 for i in 0..<r.count { expected.append((r.firstHeight + Int64(i), nil)) }
-            case .run: break
+            case .run, .periodic: break
             }
         }
         var got: [(Int64, [UInt8])] = []

@@ -1,12 +1,13 @@
 import HexCoding
 import Crypto
+import SyncMachine
 
 /// A golden file could not be used (exit 2).
 public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(String)
     case syntax(JSONSyntaxError)
     case schema(found: String)
-    case unknownProfile(String)
+    case unknownProfile(String, known: String)
 
     public var description: String {
         switch self {
@@ -14,17 +15,10 @@ public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
         case .syntax(let e): return "not valid JSON at \(e)"
         case .schema(let found):
             return "golden schema \"\(found)\" is not \"\(GoldenFile.schema)\"; re-record it with this syncreplay (--record all)"
-        case .unknownProfile(let p):
-            return "unknown profile \"\(p)\" (expected one of \(ReplayProfile.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case .unknownProfile(let p, let known):
+            return "unknown profile \"\(p)\" (expected \(known))"
         }
     }
-}
-
-/// The behaviour profiles a golden may name (DESIGN.md §3; specs/cometbft-blocksync.md §2.1).
-public enum ReplayProfile: String, CaseIterable, Sendable {
-    case tmV034 = "tm-v0.34"
-    case tmV035 = "tm-v0.35"
-    case cometbftV038 = "cometbft-v0.38"
 }
 
 /// Replay modes (DESIGN.md §3).
@@ -36,8 +30,8 @@ public enum ReplayMode: String, CaseIterable, Sendable {
 }
 
 /// What a golden was made from. Everything here is checked: `schema` must match, `profile` and
-/// `mode` supply defaults and refuse conflicting options, `trace.sha256` must be the replayed
-/// trace's. `tool` is the version that wrote the file; a different version is reported in the
+/// `mode` supply defaults and refuse conflicting options, `implementation` must be the one
+/// registered for `profile` (`MachineRegistry`), `trace.sha256` must be the replayed trace's. `tool` is the version that wrote the file; a different version is reported in the
 /// header but does not fail (the decisions are what is compared).
 ///
 /// `profile` is absent for a trace without `/blocksync` events (issue 17: a pivot-only trace has
@@ -47,15 +41,18 @@ public enum ReplayMode: String, CaseIterable, Sendable {
 public struct Provenance: Equatable, Sendable {
     public var traceSHA256: String
     public var traceEvents: Int
-    public var profile: ReplayProfile?
+    /// The implementation that owns `profile` (`v0`…); present exactly when `profile` is.
+    public var implementation: String?
+    public var profile: ProfileName?
     public var mode: ReplayMode
     public var tool: String
     public var acceptsObservedMismatch: Bool
 
-    public init(traceSHA256: String, traceEvents: Int, profile: ReplayProfile?, mode: ReplayMode, tool: String,
+    public init(traceSHA256: String, traceEvents: Int, implementation: String?, profile: ProfileName?, mode: ReplayMode, tool: String,
                 acceptsObservedMismatch: Bool = false) {
         self.traceSHA256 = traceSHA256
         self.traceEvents = traceEvents
+        self.implementation = implementation
         self.profile = profile
         self.mode = mode
         self.tool = tool
@@ -66,6 +63,7 @@ public struct Provenance: Equatable, Sendable {
         var m: [String: JSONValue] = ["trace": .object(["sha256": .string(traceSHA256), "events": .int(Int64(traceEvents))]),
                                       "mode": .string(mode.rawValue), "tool": .string(tool)]
         if let profile { m["profile"] = .string(profile.rawValue) }
+        if let implementation { m["implementation"] = .string(implementation) }
         if acceptsObservedMismatch { m["accept_observed_mismatch"] = .bool(true) }
         return .object(m)
     }
@@ -73,11 +71,13 @@ public struct Provenance: Equatable, Sendable {
     init(json: JSONValue) throws(GoldenError) {
         guard case .object(let m) = json else { throw .invalid("\"provenance\" must be an object") }
         var reader = FieldReader(members: m)
-        var profile: ReplayProfile?
+        var profile: ProfileName?
+        var implementation: String?
         if m["profile"] != nil {
-            let profileName = try reader.string("profile")
-            guard let p = ReplayProfile(rawValue: profileName) else { throw .unknownProfile(profileName) }
-            profile = p
+            profile = ProfileName(try reader.string("profile"))
+            implementation = try reader.string("implementation")
+        } else if m["implementation"] != nil {
+            throw .invalid("\"provenance\" names an implementation but no profile")
         }
         let accepts = m["accept_observed_mismatch"] != nil ? try reader.bool("accept_observed_mismatch") : false
         let modeName = try reader.string("mode")
@@ -91,7 +91,7 @@ public struct Provenance: Equatable, Sendable {
         let events = try traceReader.uint("events")
         try traceReader.finish(kind: "provenance.trace")
         try reader.finish(kind: "provenance")
-        self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), profile: profile, mode: mode, tool: tool,
+        self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), implementation: implementation, profile: profile, mode: mode, tool: tool,
                   acceptsObservedMismatch: accepts)
     }
 }
@@ -182,15 +182,94 @@ public struct DecisionRun: Equatable, Sendable {
     }
 }
 
+/// A run of one timer's repeated decision at a fixed period kept as one golden line (issue 20;
+/// DESIGN.md §4): the 10 s status broadcast through a quiet night. Consecutive identical
+/// decisions caused by one timer, evenly spaced in virtual time; the line (kind, timer, first
+/// and last time, period, count) determines every member, so it expands back exactly and
+/// compares member by member — no digest needed.
+public struct PeriodicRun: Equatable, Sendable {
+    public static let compressibleKinds: Set<DecisionKind> = [.statusRequest]
+    /// Longer runs in a golden are refused (a line must not expand without bound); 2^24
+    /// status broadcasts are over five years of 10 s periods.
+    public static let maximumLength = 1 << 24
+
+    public var action: DecisionAction
+    public var timer: String
+    public var firstTime: UInt64
+    public var period: UInt64
+    public var count: Int
+
+    public var kind: DecisionKind { action.kind }
+    public var lastTime: UInt64 { firstTime + period * UInt64(count - 1) }
+
+    /// The decision at `index` (0 ..< count).
+    public func member(_ index: Int) -> Decision {
+        Decision(action, time: firstTime + period * UInt64(index), cause: .timer(timer))
+    }
+
+    /// The length of the periodic run starting at `decisions[start]` (1 when none starts there).
+    static func length(in decisions: [Decision], from start: Int) -> Int {
+        let d = decisions[start]
+        guard compressibleKinds.contains(d.kind), case .timer = d.cause, start + 1 < decisions.count,
+              decisions[start + 1].time > d.time else { return 1 }
+        let period = decisions[start + 1].time - d.time
+        var j = start + 1
+        while j < decisions.count, decisions[j].action == d.action, decisions[j].cause == d.cause,
+              decisions[j].time &- decisions[j - 1].time == period, decisions[j].time > decisions[j - 1].time {
+            j += 1
+        }
+        return j - start
+    }
+
+    init(members: ArraySlice<Decision>) {
+        let first = members.first!
+        action = first.action
+        if case .timer(let name) = first.cause { timer = name } else { timer = "" }
+        firstTime = first.time
+        period = members.count > 1 ? members[members.startIndex + 1].time - first.time : 0
+        count = members.count
+    }
+
+    var json: JSONValue {
+        .object(["kind": .string(kind.rawValue), "timer": .string(timer), "t": .array([.uint(firstTime), .uint(lastTime)]),
+                 "period": .uint(period), "count": .int(Int64(count))])
+    }
+
+    init(json m: [String: JSONValue]) throws(GoldenError) {
+        var reader = FieldReader(members: m)
+        let kindName = try reader.string("kind")
+        guard let kind = DecisionKind(rawValue: kindName), PeriodicRun.compressibleKinds.contains(kind) else {
+            throw .invalid("a periodic run of \"\(kindName)\" decisions is not allowed")
+        }
+        action = .statusRequest
+        timer = try reader.string("timer")
+        let p = try reader.uint("period")
+        let n = try reader.uint("count")
+        guard p > 0, n >= 2, n <= UInt64(PeriodicRun.maximumLength) else {
+            throw .invalid("periodic run needs \"period\" > 0 and 2 <= \"count\" <= \(PeriodicRun.maximumLength)")
+        }
+        guard let t = m["t"]?.arrayValue, t.count == 2, let t0 = t[0].uint64, let t1 = t[1].uint64,
+              case let (span, overflow) = p.multipliedReportingOverflow(by: n - 1), !overflow,
+              t0 <= UInt64.max - span, t1 == t0 + span else {
+            throw .invalid("periodic run \"t\" must be [first, first + period × (count − 1)]")
+        }
+        reader.markUsed("t")
+        try reader.finish(kind: "periodic run")
+        firstTime = t0; period = p; count = Int(n)
+    }
+}
+
 /// One line of a golden's `decisions` list.
 public enum GoldenEntry: Equatable, Sendable {
     case decision(Decision)
     case run(DecisionRun)
+    case periodic(PeriodicRun)
 
     public var json: JSONValue {
         switch self {
         case .decision(let d): return d.json
         case .run(let r): return r.json
+        case .periodic(let p): return p.json
         }
     }
 
@@ -198,6 +277,7 @@ public enum GoldenEntry: Equatable, Sendable {
         switch self {
         case .decision(let d): return d.kind
         case .run(let r): return r.kind
+        case .periodic(let p): return p.kind
         }
     }
 
@@ -206,6 +286,7 @@ public enum GoldenEntry: Equatable, Sendable {
         switch self {
         case .decision: return 1
         case .run(let r): return r.count
+        case .periodic(let p): return p.count
         }
     }
 }
@@ -239,12 +320,19 @@ public struct GoldenFile: Equatable, Sendable {
         self.init(provenance: provenance, entries: GoldenFile.compress(decisions))
     }
 
-    /// Groups maximal runs (see `DecisionRun`) of at least `DecisionRun.minimumLength` decisions.
+    /// Groups maximal runs (see `DecisionRun`, `PeriodicRun`) of at least
+    /// `DecisionRun.minimumLength` decisions.
     public static func compress(_ decisions: [Decision]) -> [GoldenEntry] {
         var out: [GoldenEntry] = []
         var i = 0
         while i < decisions.count {
             let d = decisions[i]
+            let periodic = PeriodicRun.length(in: decisions, from: i)
+            if periodic >= DecisionRun.minimumLength {
+                out.append(.periodic(PeriodicRun(members: decisions[i..<i + periodic])))
+                i += periodic
+                continue
+            }
             var j = i + 1
             if DecisionRun.compressibleKinds.contains(d.kind), var h = d.action.height {
                 while j < decisions.count, decisions[j].kind == d.kind, let next = decisions[j].action.height, next == h &+ 1,
@@ -294,7 +382,9 @@ public struct GoldenFile: Equatable, Sendable {
         for (i, item) in list.enumerated() {
             do {
                 guard case .object(let members) = item else { throw GoldenError.invalid("must be an object") }
-                if members["range"] != nil {
+                if members["period"] != nil {
+                    entries.append(.periodic(try PeriodicRun(json: members)))
+                } else if members["range"] != nil {
                     entries.append(.run(try DecisionRun(json: members)))
                 } else {
                     entries.append(.decision(try Decision(json: item)))

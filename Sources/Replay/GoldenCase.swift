@@ -1,5 +1,6 @@
 import FileInput
 import Foundation
+import SyncMachine
 
 /// `--record` modes (harness-notes.md §2.2): write goldens instead of failing.
 public enum RecordMode: String, CaseIterable, Sendable {
@@ -19,7 +20,8 @@ public struct CaseError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Golden naming (DESIGN.md §4): `NAME.trace` with `NAME.golden.json` or, one per profile,
-/// `NAME.<profile>.golden.json`; a pending golden is `… .golden.new.json` beside it.
+/// `NAME.<profile>.golden.json`; a pending golden is `… .golden.new.json` beside it. Profile
+/// names are unique across implementations (`MachineRegistry`), so these names never collide.
 public enum GoldenNaming {
     public static let traceSuffix = ".trace"
     public static let goldenSuffix = ".golden.json"
@@ -36,7 +38,7 @@ public enum GoldenNaming {
         trace.hasSuffix(traceSuffix) ? String(trace.dropLast(traceSuffix.count)) : trace
     }
 
-    public static func golden(trace: String, profile: ReplayProfile?) -> String {
+    public static func golden(trace: String, profile: ProfileName?) -> String {
         stem(trace: trace) + (profile.map { "." + $0.rawValue } ?? "") + goldenSuffix
     }
 
@@ -45,11 +47,12 @@ public enum GoldenNaming {
         golden.hasSuffix(goldenSuffix) ? String(golden.dropLast(goldenSuffix.count)) + pendingSuffix : golden + ".new.json"
     }
 
-    /// For `NAME.<profile>.golden.json`: NAME's stem and the profile; for `NAME.golden.json`: (stem, nil).
-    public static func parse(golden: String) -> (stem: String, profile: ReplayProfile?)? {
+    /// For `NAME.<profile>.golden.json` (one of `profiles`): NAME's stem and the profile; for
+    /// `NAME.golden.json`: (stem, nil).
+    public static func parse(golden: String, profiles: [ProfileName]) -> (stem: String, profile: ProfileName?)? {
         guard golden.hasSuffix(goldenSuffix), !golden.hasSuffix(pendingSuffix) else { return nil }
         let stem = String(golden.dropLast(goldenSuffix.count))
-        for p in ReplayProfile.allCases where stem.hasSuffix("." + p.rawValue) {
+        for p in profiles where stem.hasSuffix("." + p.rawValue) {
             return (String(stem.dropLast(p.rawValue.count + 1)), p)
         }
         return (stem, nil)
@@ -60,15 +63,16 @@ public enum GoldenNaming {
 /// harness-notes.md §2 (DESIGN.md §4).
 public struct GoldenCase: Sendable {
     /// Defaults when neither an option nor a golden names them (README explains why):
-    /// reactive works on any trace (strict needs the node's own outbound messages), and
-    /// cometbft-v0.38 is the maintained release line. A trace's `/node` profile hint, when it
-    /// names a known profile, comes before the default profile.
+    /// reactive works on any trace (strict needs the node's own outbound messages); the
+    /// profile is the registry's default (`MachineRegistry.defaultProfile`). A trace's `/node`
+    /// profile hint, when it names a registered profile, comes before the default profile.
     public static let defaultMode = ReplayMode.reactive
-    public static let defaultProfile = ReplayProfile.cometbftV038
 
+    /// The implementations and profiles this case may name.
+    public var registry: MachineRegistry
     public var tracePath: String
     public var goldenPath: String?
-    public var profile: ReplayProfile?
+    public var profile: ProfileName?
     public var mode: ReplayMode?
     public var record: RecordMode?
     /// `CI=true` in the environment: recording refused, no pending files.
@@ -81,9 +85,10 @@ public struct GoldenCase: Sendable {
     /// (marked accepted in its provenance). Without it they fail the case, `--record` or not.
     public var acceptObservedMismatch: Bool
 
-    public init(tracePath: String, goldenPath: String? = nil, profile: ReplayProfile? = nil, mode: ReplayMode? = nil,
+    public init(registry: MachineRegistry, tracePath: String, goldenPath: String? = nil, profile: ProfileName? = nil, mode: ReplayMode? = nil,
                 record: RecordMode? = nil, ci: Bool, contextSize: Int = 3, tool: String, extraArguments: [String] = [],
                 acceptObservedMismatch: Bool = false) {
+        self.registry = registry
         self.tracePath = tracePath
         self.goldenPath = goldenPath
         self.profile = profile
@@ -123,6 +128,9 @@ public struct GoldenCase: Sendable {
         if record != nil && ci {
             throw CaseError("recording goldens is refused when CI=true (review and commit goldens locally)")
         }
+        if let profile, registry.implementation(of: profile) == nil {
+            throw CaseError("unknown profile \(profile) (expected \(registry.profileList))")
+        }
         let fm = FileManager.default
         let trace: ReplayTrace
         do { trace = try load(tracePath) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
@@ -144,8 +152,17 @@ public struct GoldenCase: Sendable {
             let data: [UInt8]
             do { data = try InputFile.read(path, what: "golden") } catch { throw CaseError(error.description) }
             do { golden = try GoldenFile.decode(data) } catch { throw CaseError("golden \(path): \(error)") }
-            if let named = GoldenNaming.parse(golden: path)?.profile, named != golden!.provenance.profile {
-                throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(golden!.provenance.profile?.rawValue ?? "none (a trace without /blocksync events)")")
+            let g = golden!.provenance
+            if let goldenProfile = g.profile {
+                guard let owner = registry.implementation(of: goldenProfile) else {
+                    throw CaseError("golden \(path): \(GoldenError.unknownProfile(goldenProfile.rawValue, known: registry.profileList))")
+                }
+                if owner.name != g.implementation {
+                    throw CaseError("golden \(path): profile \(goldenProfile) belongs to implementation \(owner.name), not \(g.implementation ?? "none")")
+                }
+            }
+            if let named = GoldenNaming.parse(golden: path, profiles: registry.profileNames)?.profile, named != g.profile {
+                throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(g.profile?.rawValue ?? "none (a trace without /blocksync events)")")
             }
         }
         if let g = golden?.provenance {
@@ -156,9 +173,11 @@ public struct GoldenCase: Sendable {
                 throw CaseError("--mode \(mode.rawValue) conflicts with the golden's mode \(g.mode.rawValue) (\(path)); omit --mode")
             }
         }
-        let hinted = trace.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
-        let options = ReplayOptions(profile: profile ?? golden?.provenance.profile ?? hinted ?? GoldenCase.defaultProfile,
-                                    mode: mode ?? golden?.provenance.mode ?? GoldenCase.defaultMode)
+        let hinted = trace.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
+        guard let resolvedProfile = profile ?? golden?.provenance.profile ?? hinted ?? registry.defaultProfile else {
+            throw CaseError("no profile: pass --profile (\(registry.profileList))")
+        }
+        let options = ReplayOptions(profile: resolvedProfile, mode: mode ?? golden?.provenance.mode ?? GoldenCase.defaultMode)
         if let g = golden?.provenance, g.traceSHA256 != trace.sha256, record != .all {
             throw CaseError("golden \(path) was recorded from a different trace (sha256 \(g.traceSHA256), this trace is \(trace.sha256)); re-record with --record all")
         }
@@ -173,11 +192,13 @@ public struct GoldenCase: Sendable {
         let accepted = acceptObservedMismatch || goldenAccepts
         let provenanceProfile = profileFree ? nil : options.profile
         let provenance = Provenance(traceSHA256: trace.sha256, traceEvents: trace.events.count,
+                                    implementation: profileFree ? nil : registry.implementation(of: options.profile)?.name,
                                     profile: provenanceProfile, mode: options.mode, tool: tool,
                                     acceptsObservedMismatch: accepted && !mismatches.isEmpty)
         let actualGolden = GoldenFile(provenance: provenance, decisions: result.decisions)
         let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
-                                  goldenPath: path, profile: provenanceProfile, mode: options.mode, tool: tool,
+                                  goldenPath: path, implementation: provenance.implementation, profile: provenanceProfile,
+                                  mode: options.mode, tool: tool,
                                   goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 }, notes: notes)
         let profileArguments = provenanceProfile.map { ["--profile", $0.rawValue] } ?? []
         if !mismatches.isEmpty && !accepted {

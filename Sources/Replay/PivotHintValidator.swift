@@ -1,4 +1,5 @@
 import PivotHint
+import SyncMachine
 
 /// Where the pivot hint comes from: `--hint FILE --hint-checksum HEX`, or the trace's
 /// `pivot-hint.bin` attachment with the checksum in its metadata (or `--hint-checksum`).
@@ -83,10 +84,10 @@ public struct PivotHintValidator: PivotValidating {
 /// drives the engine.
 public enum ReplaySession {
     public static func replay(_ trace: ReplayTrace, options: ReplayOptions, hint: HintSelection,
-                              machine: MachineFactory?) throws(CaseError) -> ReplayResult {
+                              machines: MachineRegistry?) throws(CaseError) -> ReplayResult {
         let validator: (any PivotValidating)? = trace.hasPivot ? try hint.open(for: trace) : nil
         do {
-            return try ReplayEngine(trace: trace, options: options).run(machine: machine, pivot: validator)
+            return try ReplayEngine(trace: trace, options: options).run(machines: machines, pivot: validator)
         } catch {
             throw CaseError(error.description)
         }

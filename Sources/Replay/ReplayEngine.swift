@@ -1,19 +1,25 @@
 import CometWire
+import SyncMachine
 
 /// A replay could not run on this input (exit 2).
 public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
     case noNodeRecord
     case noMachine
+    case noImplementation(ProfileName)
     case noHint
     case pivot(event: Int, reason: String)
     case machine(String)
     case stalledClock(deadline: UInt64)
     case noOutbound
+    case invariant(InvariantViolation)
+    /// The event lies beyond `ReplayOptions.maxSpan` after the first one (issue 20).
+    case spanExceeded(event: Int, time: UInt64, start: UInt64, maxSpan: VirtualSpan)
 
     public var description: String {
         switch self {
         case .noNodeRecord: return "the trace has blocksync events but no /node record to start the reactor from"
         case .noMachine: return "the trace has blocksync events but no block-sync implementation is available to replay them"
+        case .noImplementation(let p): return "no registered block-sync implementation has the profile \(p)"
         case .noHint:
             return "the trace has pivot events but no pivot-hint attachment; pass --hint FILE --hint-checksum HEX"
         case .pivot(let e, let reason): return "pivot event #\(e): \(reason)"
@@ -21,13 +27,16 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noOutbound:
             return "strict mode compares the node's own outbound messages, and this trace records none; use --mode reactive"
         case .stalledClock(let d): return "internal: the reactor's timer at \(d) ns did not advance the virtual clock"
+        case .invariant(let v): return "the machine broke an invariant (--check-invariants): \(v)"
+        case .spanExceeded(let e, let t, let start, let span):
+            return "event #\(e) at \(t) ns lies \(t - start) ns after the first event (\(start) ns), beyond the maximum virtual span of \(span); pass --max-span to raise it"
         }
     }
 }
 
 /// Options of one replay.
 public struct ReplayOptions: Sendable {
-    public var profile: ReplayProfile
+    public var profile: ProfileName
     public var mode: ReplayMode
     /// After the last input event, timers keep firing for this long (virtual ns), or until the
     /// reactor switches to consensus.
@@ -46,11 +55,18 @@ public struct ReplayOptions: Sendable {
     /// Test-only: lets the decision order follow a `Dictionary`'s iteration order, to prove
     /// that `--check-determinism` catches such a dependence. Never set in normal use.
     public var plantDictionaryOrder: Bool
+    /// Run the invariant checker after every step (`InvariantChecker`); a violation fails the
+    /// replay (exit 2) naming the step.
+    public var checkInvariants: Bool
+    /// The most virtual time the trace's events may cover, first to last (`VirtualSpan`);
+    /// an event beyond it fails the replay (exit 2) before anything runs.
+    public var maxSpan: VirtualSpan = .defaultMaximum
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
 
-    public init(profile: ReplayProfile, mode: ReplayMode, drain: UInt64? = nil, plantDictionaryOrder: Bool = false) {
+    public init(profile: ProfileName, mode: ReplayMode, drain: UInt64? = nil, plantDictionaryOrder: Bool = false, checkInvariants: Bool = false) {
+        self.checkInvariants = checkInvariants
         self.profile = profile
         self.mode = mode
         self.drain = drain ?? (mode == .strict ? Self.strictDrain : Self.reactiveDrain)
@@ -98,19 +114,26 @@ public struct ReplayEngine {
         self.options = options
     }
 
-    /// Runs the replay. `machine` is required when the trace has blocksync events, `pivot` when
-    /// it has pivot events.
-    public func run(machine makeMachine: MachineFactory?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
+    /// Runs the replay. `machines` (the implementation owning `options.profile` starts from the
+    /// trace's `NodeStart`) is required when the trace has blocksync events, `pivot` when it
+    /// has pivot events.
+    public func run(machines: MachineRegistry?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
         var state = RunState(options: options, events: trace.events)
         if trace.hasBlocksync {
             guard trace.node != nil else { throw .noNodeRecord }
-            guard let makeMachine else { throw .noMachine }
+            guard let machines, !machines.implementations.isEmpty else { throw .noMachine }
+            guard machines.implementation(of: options.profile) != nil else { throw .noImplementation(options.profile) }
             if options.mode == .strict && !trace.events.contains(where: {
                 if case .blocksync(_, false, _) = $0.body { return true }; return false
             }) {
                 throw .noOutbound
             }
-            do { state.machine = try makeMachine(trace, options.profile) } catch { throw .machine(String(describing: error)) }
+            do {
+                let machine = try machines.makeMachine(profile: options.profile, start: try trace.nodeStart())
+                state.machine = options.checkInvariants ? machine.checked() : machine
+            } catch {
+                throw .machine(String(describing: error))
+            }
         }
         if trace.hasPivot {
             guard let pivot else { throw .noHint }
@@ -165,14 +188,16 @@ struct RunState {
     }
 
     mutating func run() throws(ReplayError) {
+        try checkSpan()  // issue 20: the span bound; idle skipping itself is the machine's (nextTimer)
         var next = 0
         let lastTime = events.last?.time ?? 0
         horizon = lastTime &+ options.drain
         var lastTimer: UInt64?
         while !finished {
+            if options.checkInvariants, let violation = machine?.invariantViolations.first { throw .invariant(violation) }
             let te = next < events.count ? events[next].time : nil
             let tg = replies.first?.time
-            let td = machine?.nextTimer?.deadline
+            let td = machine?.nextTimerName?.deadline
             if let te, te <= (tg ?? .max), te <= (td ?? .max) {
                 now = max(now, te)
                 try deliver(events[next])
@@ -185,13 +210,21 @@ struct RunState {
                 if let lastTimer, td <= lastTimer, td <= now { throw .stalledClock(deadline: td) }
                 lastTimer = td
                 now = max(now, td)
-                let name = machine?.nextTimer?.name ?? "timer"
-                apply(machine!.handle(.timersDue, at: now), cause: .timer(name))
+                apply(machine!.fireNamedTimers().map { ($0.effect, .timer($0.timer)) })
             } else {
                 break
             }
         }
+        if options.checkInvariants, let violation = machine?.invariantViolations.first { throw .invariant(violation) }
         flushOutbound()
+    }
+
+    /// Issue 20: refuses a trace whose events cover more than `options.maxSpan`, naming the
+    /// first event beyond it (events are in time order).
+    func checkSpan() throws(ReplayError) {
+        guard let start = events.first?.time,
+              let beyond = events.first(where: { options.maxSpan.isExceeded(from: start, to: $0.time) }) else { return }
+        throw .spanExceeded(event: beyond.index, time: beyond.time, start: start, maxSpan: options.maxSpan)
     }
 
     mutating func deliver(_ event: ReplayEvent) throws(ReplayError) {
@@ -203,10 +236,10 @@ struct RunState {
         case .peerConnected(let peer, _):
             guard machine != nil else { return }
             connected.insert(peer)
-            apply(machine!.handle(.peerAdded(peer: peer), at: now), cause: cause)
+            apply(machine!.handle(.peerAdded(peer, at: now)), cause: cause)
         case .peerDisconnected(let peer, let reason):
             guard machine != nil, connected.remove(peer) != nil else { return }
-            apply(machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now), cause: cause)
+            apply(machine!.handle(.peerRemoved(peer, reason: reason, at: now)), cause: cause)
         case .blocksync(let peer, let inbound, let bytes):
             guard machine != nil else { return }
             if !inbound {
@@ -223,7 +256,7 @@ struct RunState {
                 default: break
                 }
             }
-            apply(machine!.handle(.received(peer: peer, message: message, size: bytes.count), at: now), cause: cause)
+            apply(machine!.handle(.received(message, from: peer, wireSize: bytes.count, at: now)), cause: cause)
         case .pivotSwitch(let forkAt, let meHeight, let meHash, let branch, let observed):
             guard pivot != nil else { return }
             let evaluation: PivotEvaluation
@@ -262,7 +295,7 @@ struct RunState {
     mutating func deliverReply(_ reply: PendingReply) {
         guard machine != nil, connected.contains(reply.peer) else { return }
         guard let message = decodeOrRemove(peer: reply.peer, bytes: reply.message, cause: reply.cause) else { return }
-        apply(machine!.handle(.received(peer: reply.peer, message: message, size: reply.message.count), at: now), cause: reply.cause)
+        apply(machine!.handle(.received(message, from: reply.peer, wireSize: reply.message.count, at: now)), cause: reply.cause)
     }
 
     /// Decodes, or hands the bytes to the machine as undecodable (it stops the peer).
@@ -270,7 +303,7 @@ struct RunState {
         do {
             return try BlocksyncMessage.decode(bytes)
         } catch {
-            apply(machine!.handle(.undecodable(peer: peer, error: String(describing: error)), at: now), cause: cause)
+            apply(machine!.handle(.undecodable(from: peer, error: String(describing: error), at: now)), cause: cause)
             return nil
         }
     }
@@ -282,10 +315,16 @@ struct RunState {
     /// Turns effects into decisions, ghost replies and outbound matching; feeds disconnects
     /// back to the machine as the switch would (`StopPeerForError` → `RemovePeer`).
     mutating func apply(_ effects: [MachineEffect], cause: DecisionCause) {
+        apply(effects.map { ($0, cause) })
+    }
+
+    /// `apply` with each effect's own cause (timers name theirs); fed-back effects take the
+    /// cause of the disconnect that caused them.
+    mutating func apply(_ effects: [(effect: MachineEffect, cause: DecisionCause)]) {
         var queue = effects[...]
-        while let effect = queue.popFirst() {
+        while let (effect, cause) = queue.popFirst() {
             switch effect {
-            case .send(let peer, let message):
+            case .send(let message, let peer):
                 switch message {
                 case .blockRequest(let h): append(.request(peer: peer, height: h), cause: cause)
                 case .blockResponse(let block, _): append(.respond(peer: peer, height: block.header.height, found: true), cause: cause)
@@ -300,7 +339,7 @@ struct RunState {
             case .disconnect(let peer, let reason):
                 append(.peerRemoved(peer: peer, reason: reason), cause: cause)
                 if connected.remove(peer) != nil, machine != nil {
-                    queue.append(contentsOf: machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now))
+                    queue.append(contentsOf: machine!.handle(.peerRemoved(peer, reason: reason, at: now)).map { ($0, cause) })
                 }
             case .removeFromPool(let peer, let reason):
                 append(.peerRemoved(peer: peer, reason: reason), cause: cause)
@@ -312,7 +351,7 @@ struct RunState {
                 if options.mode == .reactive { horizon = max(horizon, now &+ options.drain) }
             case .verifyFailed(let heights, let peers, let reason):
                 append(.verifyFailed(heights: heights, peers: peers, reason: reason), cause: cause)
-            case .switchToConsensus(let h):
+            case .switchToConsensus(let h, _):
                 append(.switchToConsensus(height: h), cause: cause)
                 finished = true
             }

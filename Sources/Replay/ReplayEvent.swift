@@ -123,17 +123,14 @@ public struct ReplayTrace: Sendable {
         self.genesisAttachment = genesisAttachment
     }
 
-    /// The reactor's starting state: from the attached genesis document when there is one
-    /// (exact consensus parameters and app version), else from the `/node` record
-    /// (`ReplayNode.genesisState`). Throws when the attachment does not parse.
+    /// The attached genesis document's state (exact consensus parameters and app version), nil
+    /// without one. Throws when the attachment does not parse.
     public func initialState() throws(CaseError) -> ChainState? {
-        if let bytes = genesisAttachment {
-            let document: RPCDocument
-            do { document = try RPCJSON.parse(bytes) } catch { throw CaseError("the trace's genesis.json attachment: \(error)") }
-            guard case .genesis(let g) = document else { throw CaseError("the trace's genesis.json attachment is not a genesis document") }
-            return g.initialState
-        }
-        return node?.genesisState
+        guard let bytes = genesisAttachment else { return nil }
+        let document: RPCDocument
+        do { document = try RPCJSON.parse(bytes) } catch { throw CaseError("the trace's genesis.json attachment: \(error)") }
+        guard case .genesis(let g) = document else { throw CaseError("the trace's genesis.json attachment is not a genesis document") }
+        return g.initialState
     }
 
     /// The first `/node` record, if any.
@@ -154,6 +151,7 @@ public struct ReplayTrace: Sendable {
 }
 
 import CometWire
+import SyncMachine
 
 extension ReplayEvent {
     /// The report's view of this event.
@@ -184,47 +182,41 @@ extension ReplayEvent {
 }
 
 extension ReplayNode {
-    /// The node's state before its first block when it syncs from genesis (`storeHeight == 0`):
-    /// `MakeGenesisState` from the recorded chain id, initial height, genesis time, validators
-    /// (ordered as Go's `NewValidatorSet` orders them) and app hash, with CometBFT's default
-    /// consensus parameters and app version 0 (the `/node` record carries no others; attach
-    /// `genesis.json` for chains that differ, see `ReplayTrace.initialState`). Nil for a node that
-    /// resumes from a stored block: its state needs the application results of that block.
     /// The record's validators as a set (they sign the node's next block, from genesis or resumed).
     public var validatorSet: ValidatorSet {
         ValidatorSet(sorting: validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) })
     }
 
-    /// The node resuming from its stored block (store height > 0): the block at `storeHeight`
-    /// (`startBlock`) and the record's validators, which signed it and sign the next ones.
-    /// The trace does not carry the stored block's results hash, so the first synced block's
-    /// `AppHash`/`LastResultsHash` are not compared (`ChainState.resuming`); from the second
-    /// block on they are where the application is known (`ReactorMachine.application(for:)`).
-    public func resumingState() throws(CaseError) -> (state: ChainState, block: Block) {
-        guard !startBlock.isEmpty else {
-            throw CaseError("the /node record resumes at store height \(storeHeight) but carries no start block to resume from")
-        }
-        let block: Block
-        do { block = try Block(protobuf: startBlock) } catch {
-            throw CaseError("the /node record's start block does not decode: \(error)")
-        }
-        guard block.header.height == storeHeight else {
-            throw CaseError("the /node record's start block has height \(block.header.height), but the store height is \(storeHeight)")
-        }
-        guard block.header.chainID == chainID else {
-            throw CaseError("the /node record's start block belongs to chain \"\(block.header.chainID)\", not \"\(chainID)\"")
-        }
-        // The record's app hash is the one after the stored block: the application's state
-        // (it lets `.transactionCounter` continue); without the results hash the first synced
-        // block's application hashes stay unchecked.
-        return (ChainState.resuming(after: block, initialHeight: initialHeight == 0 ? 1 : initialHeight, validators: validatorSet,
-                                    appHash: appHash.isEmpty ? nil : appHash), block)
+    /// The record's fields as `NodeStart` reads them.
+    public var startRecord: NodeStart.Record {
+        NodeStart.Record(chainID: chainID, initialHeight: initialHeight, storeBase: storeBase, storeHeight: storeHeight,
+                         validators: validatorSet, appHash: appHash, startBlock: startBlock,
+                         genesisTime: Timestamp(seconds: genesisTimeSeconds, nanos: genesisTimeNanos),
+                         localValidatorAddress: localValidatorAddress)
     }
 
-    public var genesisState: ChainState? {
-        guard storeHeight == 0 else { return nil }
-        return ChainState.genesis(chainID: chainID, initialHeight: initialHeight == 0 ? 1 : initialHeight,
-                                  genesisTime: Timestamp(seconds: genesisTimeSeconds, nanos: genesisTimeNanos),
-                                  validators: validatorSet, appHash: appHash)
+    /// The application the replayed node runs (specs/cometbft-blocksync.md §3.4 step 6): a
+    /// simulator trace (`capture_method` `syncsim`) has `ChainBuilder`'s chain, whose application
+    /// is `.transactionCounter`, so app-hash checks are real; any other trace gets `.unknown`
+    /// (its application results are not checked after the first block).
+    public var application: ApplicationModel {
+        captureMethod == "syncsim" ? .transactionCounter : .unknown
+    }
+}
+
+extension ReplayTrace {
+    /// Where the node under test starts (`NodeStart(record:…)`): from its `/node` record — from
+    /// genesis (the attached `genesis.json` when present, else the record with CometBFT's
+    /// default consensus parameters and app version 0) or resuming from its stored block —,
+    /// with the application of `ReplayNode.application` and the clock at the first event's time.
+    public func nodeStart() throws(CaseError) -> NodeStart {
+        guard let node else { throw CaseError("the trace has no /node record") }
+        let genesis = node.storeHeight == 0 ? try initialState() : nil
+        do {
+            return try NodeStart(record: node.startRecord, genesis: genesis, application: node.application,
+                                 startTime: events.first?.time ?? 0)
+        } catch {
+            throw CaseError(error.message)
+        }
     }
 }

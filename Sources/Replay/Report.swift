@@ -1,4 +1,5 @@
 import Foundation
+import SyncMachine
 
 /// One input event as reports show it: index in file order, trace sequence, virtual time,
 /// peer and a one-line description of the message.
@@ -41,8 +42,10 @@ public struct ReportHeader: Equatable, Sendable {
     public var tracePath: String
     public var traceSHA256: String
     public var goldenPath: String
-    /// Nil for a trace without `/blocksync` events (no block-sync profile applies).
-    public var profile: ReplayProfile?
+    /// The implementation that ran (`v0`…); reports name its timers. Nil, like `profile`, for a
+    /// trace without `/blocksync` events (no block-sync profile applies).
+    public var implementation: String?
+    public var profile: ProfileName?
     public var mode: ReplayMode
     public var tool: String
     /// The tool version that wrote the golden, when it differs from this one.
@@ -51,7 +54,8 @@ public struct ReportHeader: Equatable, Sendable {
     public var notes: [String]
 
     public init(caseName: String, tracePath: String, traceSHA256: String, goldenPath: String,
-                profile: ReplayProfile?, mode: ReplayMode, tool: String, goldenTool: String?, notes: [String] = []) {
+                implementation: String?, profile: ProfileName?, mode: ReplayMode, tool: String, goldenTool: String?, notes: [String] = []) {
+        self.implementation = implementation
         self.caseName = caseName
         self.tracePath = tracePath
         self.traceSHA256 = traceSHA256
@@ -121,6 +125,7 @@ public struct DivergenceReport: Sendable {
             switch expected[e] {
             case .decision(let dec): return (dec.cause, dec.time)
             case .run(let r): return (nil, r.firstTime)
+            case .periodic(let p): return (.timer(p.timer), p.firstTime)
             }
         }
     }
@@ -202,7 +207,7 @@ public struct DivergenceReport: Sendable {
     public var text: String {
         var out: [String] = []
         let h = header
-        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  profile=\(h.profileName) mode=\(h.mode.rawValue)  \(h.tool)"
+        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  implementation=\(h.implementation ?? "none") profile=\(h.profileName) mode=\(h.mode.rawValue)  \(h.tool)"
         if let g = h.goldenTool { head += " (golden written by \(g))" }
         out.append(head)
         out.append(oneLine)
@@ -218,7 +223,7 @@ public struct DivergenceReport: Sendable {
                     out.append("  caused by input event #\(i)")
                 }
             case .timer(let name)?:
-                out.append("  caused by the reactor's \(name) timer at t=\(VirtualTime.format(c.time)) virtual")
+                out.append("  caused by the \(h.implementation ?? "block-sync") machine's \(name) timer at t=\(VirtualTime.format(c.time)) virtual")
             }
         }
         if case .changed(_, _, let changes)? = first {
@@ -269,7 +274,8 @@ public struct DivergenceReport: Sendable {
                 switch c.cause {
                 case nil: m["cause"] = .object(["t": .uint(c.time)])
                 case .event(let i)?: m["cause"] = causeEvent?.json ?? .object(["index": .int(Int64(i))])
-                case .timer(let name)?: m["cause"] = .object(["timer": .string(name), "t": .uint(c.time)])
+                case .timer(let name)?:
+                    m["cause"] = .object(["timer": .string(name), "implementation": header.implementation.map { .string($0) } ?? .null, "t": .uint(c.time)])
                 }
             }
             first = .object(m)
@@ -280,6 +286,7 @@ public struct DivergenceReport: Sendable {
             "case": .string(header.caseName),
             "trace": .object(["path": .string(header.tracePath), "sha256": .string(header.traceSHA256)]),
             "golden": .object(["path": .string(header.goldenPath), "tool": header.goldenTool.map { .string($0) } ?? .null]),
+            "implementation": header.implementation.map { .string($0) } ?? .null,
             "profile": header.profile.map { .string($0.rawValue) } ?? .null,
             "mode": .string(header.mode.rawValue),
             "tool": .string(header.tool),

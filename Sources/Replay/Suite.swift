@@ -1,6 +1,7 @@
 import HexCoding
 import Foundation
 import Crypto
+import SyncMachine
 
 /// One case of a suite: a trace and one of its goldens.
 public struct SuiteCase: Equatable, Sendable {
@@ -17,8 +18,9 @@ public struct SuiteLayout: Equatable, Sendable {
     public var orphanGoldens: [String]
     public var tracesWithoutGolden: [String]
 
-    /// Scans `directory` recursively, in sorted path order.
-    public static func scan(_ directory: String) throws(CaseError) -> SuiteLayout {
+    /// Scans `directory` recursively, in sorted path order; `profiles` are the names a golden's
+    /// file name may carry.
+    public static func scan(_ directory: String, profiles: [ProfileName]) throws(CaseError) -> SuiteLayout {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
@@ -32,7 +34,7 @@ public struct SuiteLayout: Equatable, Sendable {
         let traces = Set(files.filter { $0.hasSuffix(GoldenNaming.traceSuffix) })
         var cases: [SuiteCase] = [], orphans: [String] = [], used: Set<String> = []
         for file in files {
-            guard let parsed = GoldenNaming.parse(golden: file) else { continue }
+            guard let parsed = GoldenNaming.parse(golden: file, profiles: profiles) else { continue }
             let trace = parsed.stem + GoldenNaming.traceSuffix
             guard traces.contains(trace) else { orphans.append(root + file); continue }
             used.insert(trace)
@@ -50,7 +52,7 @@ public struct SuiteCaseResult: Sendable {
 
     public var suiteCase: SuiteCase
     public var status: Status
-    public var profile: ReplayProfile?
+    public var profile: ProfileName?
     public var mode: ReplayMode?
     public var traceSHA256: String?
     public var goldenSHA256: String?
@@ -153,10 +155,10 @@ public struct SuiteRun: Sendable {
     }
 
     /// Runs every case (of `shard`, when given), `jobs` at a time; results keep the scan order.
-    public static func run(directory: String, jobs: Int, ci: Bool, tool: String, shard: SuiteShard? = nil,
+    public static func run(directory: String, registry: MachineRegistry, jobs: Int, ci: Bool, tool: String, shard: SuiteShard? = nil,
                            load: @escaping @Sendable (String) throws -> ReplayTrace,
                            replay: @escaping @Sendable (ReplayTrace, ReplayOptions) throws -> ReplayResult) throws(CaseError) -> SuiteRun {
-        var layout = try SuiteLayout.scan(directory)
+        var layout = try SuiteLayout.scan(directory, profiles: registry.profileNames)
         if let shard { layout.cases = layout.cases.filter(shard.contains) }
         let box = ResultBox(count: layout.cases.count)
         let cases = layout.cases
@@ -164,13 +166,13 @@ public struct SuiteRun: Sendable {
         // `width` workers pull case indices from a shared counter.
         DispatchQueue.concurrentPerform(iterations: min(width, max(cases.count, 1))) { _ in
             while let i = box.nextIndex() {
-                box.set(i, SuiteRun.runCase(cases[i], ci: ci, tool: tool, load: load, replay: replay))
+                box.set(i, SuiteRun.runCase(cases[i], registry: registry, ci: ci, tool: tool, load: load, replay: replay))
             }
         }
         return SuiteRun(directory: directory, results: box.results.compactMap { $0 }, layout: layout)
     }
 
-    static func runCase(_ c: SuiteCase, ci: Bool, tool: String,
+    static func runCase(_ c: SuiteCase, registry: MachineRegistry, ci: Bool, tool: String,
                         load: (String) throws -> ReplayTrace,
                         replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult) -> SuiteCaseResult {
         let start = Date()
@@ -179,7 +181,7 @@ public struct SuiteRun: Sendable {
             r.goldenSHA256 = Hex.lower(Array(SHA256.hash(data: data)))
         }
         do {
-            let outcome = try GoldenCase(tracePath: c.tracePath, goldenPath: c.goldenPath, ci: ci, tool: tool)
+            let outcome = try GoldenCase(registry: registry, tracePath: c.tracePath, goldenPath: c.goldenPath, ci: ci, tool: tool)
                 .run(load: load, replay: replay)
             switch outcome {
             case .matched(let h, let result), .recorded(let h, let result, _, _):

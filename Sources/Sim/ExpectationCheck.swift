@@ -70,6 +70,7 @@ public enum ExpectationCheck {
             switch entry {
             case .decision(let d): if case .blockApplied(let h, _) = d.action { top = max(top, h) }
             case .run(let r): if r.kind == .blockApplied { top = max(top, r.lastHeight) }
+            case .periodic: break
             }
         }
         return top
@@ -102,6 +103,9 @@ public enum ExpectationCheck {
     /// the whole run) and `ambiguous` when the bound cuts the run where no time is recorded. A
     /// run cannot match other fields.
     static func match(_ entry: GoldenEntry, _ pattern: [String: PatternValue]) -> Match {
+        if case .periodic(let p) = entry {
+            return (0..<p.count).contains { matches(.decision(p.member($0)), pattern) } ? .yes : .no
+        }
         guard case .run(let r) = entry else { return matches(entry, pattern) ? .yes : .no }
         var bound: ClosedRange<UInt64> = 0...UInt64.max
         var height: Int64?
@@ -158,7 +162,7 @@ public enum ExpectationCheck {
                 }
             }
             return true
-        case .run:
+        case .run, .periodic:
             return match(entry, pattern) == .yes
         }
     }

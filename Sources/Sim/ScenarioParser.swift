@@ -1,6 +1,8 @@
 import FileInput
 import Foundation
+import Implementations
 import Replay
+import SyncMachine
 
 extension Scenario {
     /// Reads a scenario file; every problem is a `ScenarioError` naming line and key.
@@ -24,7 +26,7 @@ extension Scenario {
 
 /// The scenario grammar (documented in Traces/README.md).
 enum ScenarioParser {
-    static let profiles = ReplayProfile.allCases.map(\.rawValue)
+    static let profiles = MachineRegistry.standard.profileNames.map(\.rawValue)
 
     static func scenario(_ root: TOMLNode, defaultName: String) throws(ScenarioError) -> Scenario {
         let name = try root.optional("name")?.string() ?? defaultName
@@ -103,7 +105,14 @@ enum ScenarioParser {
         guard profiles.contains(profile) else {
             throw profileNode.error("unknown profile \"\(profile)\" (expected one of \(profiles.joined(separator: ", ")))")
         }
-        let duration = try n.optional("duration")?.duration() ?? 60_000_000_000
+        var duration: UInt64 = 60_000_000_000
+        if let d = try n.optional("duration") {
+            duration = try d.duration()
+            // Issue 20: the run's virtual span is bounded as replay's is (scripted times past it never run).
+            guard duration <= VirtualSpan.defaultMaximum.nanoseconds else {
+                throw d.error("must be at most \(VirtualSpan.defaultMaximum) (the maximum virtual span of a run)")
+            }
+        }
         var validator: Int?
         if let v = try n.optional("validator") {
             let index = try v.nonNegative()

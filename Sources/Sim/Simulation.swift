@@ -1,5 +1,5 @@
 import CometWire
-import Replay
+import SyncMachine
 import SyncTrace
 
 /// What a simulation did.
@@ -15,12 +15,15 @@ public enum SimulationError: Error, Equatable, Sendable, CustomStringConvertible
     case noReactor
     case machine(String)
     case trace(String)
+    /// The machine broke an invariant (`InvariantChecker`), at the step it names.
+    case invariant(String)
 
     public var description: String {
         switch self {
         case .noReactor: return "this build has no BlockSync reactor to drive the scenario's peers against"
         case .machine(let why): return "cannot start the reactor: \(why)"
         case .trace(let why): return "cannot write the trace: \(why)"
+        case .invariant(let why): return "the machine broke an invariant: \(why)"
         }
     }
 }
@@ -41,11 +44,12 @@ public enum SimulationError: Error, Equatable, Sendable, CustomStringConvertible
 /// the same scenario gives the same bytes.
 public struct Simulation {
     public let scenario: Scenario
-    public let machineFactory: MachineFactory?
+    /// The implementations the scenario's profile may name.
+    public let machines: MachineRegistry?
 
-    public init(scenario: Scenario, machine: MachineFactory?) {
+    public init(scenario: Scenario, machines: MachineRegistry?) {
         self.scenario = scenario
-        self.machineFactory = machine
+        self.machines = machines
     }
 
     /// The `/node` record for the scenario (genesis validator set, store at start).
@@ -62,11 +66,17 @@ public struct Simulation {
             localValidatorAddress: s.node.validator.map { builder.validatorSet.validators[$0].address } ?? [])
     }
 
-    static func replayNode(_ n: NodeRecord) -> ReplayNode {
-        ReplayNode(chainID: n.chainID, initialHeight: n.initialHeight, storeBase: n.storeBase, storeHeight: n.storeHeight,
-                   nodeID: n.nodeID, validators: n.validators.map { ($0.pubKey, $0.power) }, appHash: n.appHash,
-                   startBlock: n.startBlock, genesisTimeSeconds: n.genesisTime.seconds, genesisTimeNanos: n.genesisTime.nanos,
-                   profileHint: n.profileHint, captureMethod: n.captureMethod, localValidatorAddress: n.localValidatorAddress)
+    /// Where the node starts: what the replayer builds from the same `/node` record
+    /// (`NodeStart(record:…)`, the simulator's application, the clock at 0), so strict replay
+    /// reproduces the run.
+    static func nodeStart(_ n: NodeRecord) throws(MachineStartError) -> NodeStart {
+        let record = NodeStart.Record(
+            chainID: n.chainID, initialHeight: n.initialHeight, storeBase: n.storeBase, storeHeight: n.storeHeight,
+            validators: ValidatorSet(sorting: n.validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) }),
+            appHash: n.appHash, startBlock: n.startBlock,
+            genesisTime: Timestamp(seconds: n.genesisTime.seconds, nanos: n.genesisTime.nanos),
+            localValidatorAddress: n.localValidatorAddress)
+        return try NodeStart(record: record, application: .transactionCounter, startTime: 0)
     }
 
     /// Runs the scenario, writing the trace to `path`.
@@ -79,13 +89,13 @@ public struct Simulation {
 
         var machine: (any BlockSyncMachine)?
         if !s.peers.isEmpty {
-            guard let factory = machineFactory else { throw SimulationError.noReactor }
-            guard let profile = ReplayProfile(rawValue: s.node.profile) else { throw SimulationError.machine("unknown profile \(s.node.profile)") }
-            // The factory sees what the replayer will load from the trace: the /node record as
-            // the first event at time 0, and the attachments.
-            let view = ReplayTrace(path: "", sha256: "", events: [ReplayEvent(index: 0, sequence: 1, time: 0, body: .node(Simulation.replayNode(node)))],
-                                   hintAttachment: pivot.map { ($0.file, $0.checksum.hex) })
-            do { machine = try factory(view, profile) } catch { throw SimulationError.machine(String(describing: error)) }
+            guard let machines, !machines.implementations.isEmpty else { throw SimulationError.noReactor }
+            do {
+                // Every simulator run checks the invariants after every step.
+                machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: try Simulation.nodeStart(node)).checked()
+            } catch {
+                throw SimulationError.machine(String(describing: error))
+            }
         }
 
         var metadata = ["generator": "syncsim", "scenario": s.name]
@@ -220,7 +230,7 @@ struct SimRun {
         let horizon = scenario.node.duration
         while switchedAt == nil {
             let ta = queue.first?.time
-            let td = machine?.nextTimer?.deadline
+            let td = machine?.nextTimerName?.deadline
             if let ta, ta <= (td ?? .max) {
                 guard ta <= horizon else { break }
                 let item = queue.removeFirst()
@@ -229,7 +239,7 @@ struct SimRun {
             } else if let td {
                 guard td <= horizon else { break }
                 now = max(now, td)
-                try apply(machine!.handle(.timersDue, at: now))
+                try apply(machine!.fireNamedTimers().map(\.effect))
             } else {
                 break
             }
@@ -243,7 +253,7 @@ struct SimRun {
             peers[i].connected = true
             peers[i].epoch += 1
             try record(.p2p(PeerRecord(peerID: peers[i].spec.id, address: "\(peers[i].spec.id).syncsim:26656", outbound: true, kind: .connected)))
-            if machine != nil { try apply(machine!.handle(.peerAdded(peer: peers[i].spec.id), at: now)) }
+            if machine != nil { try apply(machine!.handle(.peerAdded(peers[i].spec.id, at: now))) }
             // AddPeer: each side sends its StatusResponse (specs/cometbft-blocksync.md §3.1).
             let r = peers[i].spec.range(at: now)
             reply(i, .statusResponse(height: r.height, base: r.base), delay: peers[i].spec.latency)
@@ -253,7 +263,7 @@ struct SimRun {
             let reason = "peer closed the connection"
             try record(.p2p(PeerRecord(peerID: peers[i].spec.id, address: "\(peers[i].spec.id).syncsim:26656", outbound: true,
                                        kind: .disconnected, reason: reason)))
-            if machine != nil { try apply(machine!.handle(.peerRemoved(peer: peers[i].spec.id, reason: reason), at: now)) }
+            if machine != nil { try apply(machine!.handle(.peerRemoved(peers[i].spec.id, reason: reason, at: now))) }
         case .message(let i, let epoch, let bytes):
             guard peers[i].connected, peers[i].epoch == epoch else { return }
             try deliver(i, bytes)
@@ -276,7 +286,7 @@ struct SimRun {
         let id = peers[i].spec.id
         try record(.blocksync(BlocksyncRecord(peerID: id, direction: .inbound, message: bytes)))
         guard machine != nil, let message = try? BlocksyncMessage.decode(bytes) else { return }
-        try apply(machine!.handle(.received(peer: id, message: message, size: bytes.count), at: now))
+        try apply(machine!.handle(.received(message, from: id, wireSize: bytes.count, at: now)))
     }
 
     mutating func reply(_ i: Int, _ message: BlocksyncMessage, delay: UInt64) {
@@ -329,10 +339,11 @@ struct SimRun {
     /// Records the machine's effects; sends reach the scripted peers, disconnects are fed back
     /// to the machine as the switch does (`StopPeerForError` → `RemovePeer`), as the replayer does.
     mutating func apply(_ effects: [MachineEffect]) throws {
+        if let violation = machine?.invariantViolations.first { throw SimulationError.invariant(violation.description) }
         var queue = effects[...]
         while let effect = queue.popFirst() {
             switch effect {
-            case .send(let peer, let message):
+            case .send(let message, let peer):
                 try record(.blocksync(BlocksyncRecord(peerID: peer, direction: .outbound, message: message.encode())))
                 if let i = peers.firstIndex(where: { $0.spec.id == peer }), peers[i].connected { peerReceives(i, message) }
             case .broadcastStatusRequest:
@@ -344,13 +355,13 @@ struct SimRun {
             case .disconnect(let peer, let reason):
                 if let i = peers.firstIndex(where: { $0.spec.id == peer }), peers[i].connected {
                     peers[i].connected = false
-                    if machine != nil { queue.append(contentsOf: machine!.handle(.peerRemoved(peer: peer, reason: reason), at: now)) }
+                    if machine != nil { queue.append(contentsOf: machine!.handle(.peerRemoved(peer, reason: reason, at: now))) }
                 }
             case .removeFromPool, .ban, .verifyFailed:
                 break
             case .blockApplied:
                 applied += 1
-            case .switchToConsensus(let h):
+            case .switchToConsensus(let h, _):
                 switchedAt = h
                 return
             }

@@ -7,6 +7,12 @@ public struct TraceProblem: Sendable, Equatable, CustomStringConvertible {
     public var offset: UInt64
     public var message: String
     public var description: String { "\(severity.rawValue) at offset \(offset): \(message)" }
+
+    public init(severity: Severity, offset: UInt64, message: String) {
+        self.severity = severity
+        self.offset = offset
+        self.message = message
+    }
 }
 
 /// Per-channel facts gathered by a scan.
@@ -42,6 +48,8 @@ public struct TraceDiagnosis: Sendable {
     /// End of the last record that was read completely; bytes after it (to `fileSize`) are lost.
     public var intactUntil: UInt64 = 0
     public var problems: [TraceProblem] = []
+    /// The longest stretch between consecutive messages (file order) and where it ends.
+    public var longestGap: (offset: UInt64, from: UInt64, to: UInt64)?
 
     public var isSyncReplayTrace: Bool { header?.profile == SyncTraceFormat.profile }
     public var formatVersion: String? {
@@ -144,6 +152,9 @@ public enum TraceDoctor {
                 c.minSeen = min(c.minSeen ?? m.logTime, m.logTime)
                 c.maxSeen = max(c.maxSeen ?? m.logTime, m.logTime)
                 chunkTimes = c
+            }
+            if let lt = lastTime, m.logTime > lt, m.logTime - lt > d.longestGap.map({ $0.to - $0.from }) ?? 0 {
+                d.longestGap = (offset, lt, m.logTime)
             }
             if let lt = lastTime, m.logTime < lt {
                 problem(offset, "log time \(m.logTime) decreases (previous \(lt))", d.isSyncReplayTrace ? .error : .warning)

@@ -1,6 +1,7 @@
 import CometWire
 import HexCoding
 import Replay
+import SyncMachine
 
 /// Builds a `Timeline` from a loaded trace, and from a replay's decision log when there is one.
 /// Peers keep their order of first appearance; dictionaries are used for look-ups only, never
@@ -85,7 +86,7 @@ public enum TimelineBuilder {
     /// peer served it, plus the peer's median latency (rule 4), marked `estimated`; none
     /// otherwise. The timeline approximates the ghosts from the trace, without rule 4's
     /// misbehaviour exceptions: the replay's log does not carry the ghosts' deliveries.
-    public static func replayed(trace: ReplayTrace, name: String, decisions: [Decision], profile: ReplayProfile?,
+    public static func replayed(trace: ReplayTrace, name: String, decisions: [Decision], profile: ProfileName?,
                                 mode: ReplayMode, divergence: DivergenceMark? = nil) -> Timeline {
         var lanes = Lanes()
         let recorded = RecordedAnswers(trace: trace)

@@ -1,4 +1,5 @@
 import Replay
+import SyncMachine
 
 /// Makes the timeline of one trace through the replayer's public entry points (load a trace,
 /// replay it with options, read the decision log), so it follows whatever engine drives them.
@@ -6,14 +7,14 @@ public struct TimelineSession: Sendable {
     public var tracePath: String
     /// Compare with this golden (its profile and mode apply); its first divergence is marked.
     public var goldenPath: String?
-    public var profile: ReplayProfile?
+    public var profile: ProfileName?
     public var mode: ReplayMode?
     /// Draw the trace alone, without replaying it.
     public var recorded: Bool
     public var hint: HintSelection
     public var tool: String
 
-    public init(tracePath: String, goldenPath: String? = nil, profile: ReplayProfile? = nil, mode: ReplayMode? = nil,
+    public init(tracePath: String, goldenPath: String? = nil, profile: ProfileName? = nil, mode: ReplayMode? = nil,
                 recorded: Bool = false, hint: HintSelection = HintSelection(), tool: String) {
         self.tracePath = tracePath
         self.goldenPath = goldenPath
@@ -26,16 +27,16 @@ public struct TimelineSession: Sendable {
 
     /// Loads, replays (unless `recorded`) and builds the model. Bad input throws `CaseError`.
     /// With a golden the comparison runs as in CI: nothing is written beside it.
-    public func timeline(machine: MachineFactory?) throws(CaseError) -> Timeline {
+    public func timeline(machines: MachineRegistry) throws(CaseError) -> Timeline {
         let trace = try ReplayTraceLoader.load(path: tracePath)
         let name = GoldenNaming.caseName(trace: tracePath)
         if recorded { return TimelineBuilder.recorded(trace: trace, name: name) }
         let hint = self.hint
         let replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult = {
-            try ReplaySession.replay($0, options: $1, hint: hint, machine: machine)
+            try ReplaySession.replay($0, options: $1, hint: hint, machines: machines)
         }
         if let goldenPath {
-            let golden = GoldenCase(tracePath: tracePath, goldenPath: goldenPath, profile: profile, mode: mode, ci: true, tool: tool,
+            let golden = GoldenCase(registry: machines, tracePath: tracePath, goldenPath: goldenPath, profile: profile, mode: mode, ci: true, tool: tool,
                                     extraArguments: hint.arguments)
             let outcome: GoldenCase.Outcome
             do { outcome = try golden.run(load: { _ in trace }, replay: replay) } catch let e as CaseError { throw e } catch {
@@ -52,9 +53,12 @@ public struct TimelineSession: Sendable {
                                                 mode: report.header.mode)
             }
         }
-        let hinted = trace.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
-        let options = ReplayOptions(profile: profile ?? hinted ?? GoldenCase.defaultProfile, mode: mode ?? GoldenCase.defaultMode)
-        let result = try ReplaySession.replay(trace, options: options, hint: hint, machine: machine)
-        return TimelineBuilder.replayed(trace: trace, name: name, decisions: result.decisions, profile: options.profile, mode: options.mode)
+        let hinted = trace.node.map { ProfileName($0.profileHint) }.flatMap { machines.implementation(of: $0) == nil ? nil : $0 }
+        guard let resolved = profile ?? hinted ?? machines.defaultProfile else {
+            throw CaseError("no profile: pass --profile (\(machines.profileList))")
+        }
+        let options = ReplayOptions(profile: resolved, mode: mode ?? GoldenCase.defaultMode)
+        let result = try ReplaySession.replay(trace, options: options, hint: hint, machines: machines)
+        return TimelineBuilder.replayed(trace: trace, name: name, decisions: result.decisions, profile: trace.hasBlocksync ? options.profile : nil, mode: options.mode)
     }
 }

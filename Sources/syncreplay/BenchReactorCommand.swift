@@ -2,6 +2,7 @@ import ArgumentParser
 import BlockSync
 import CometWire
 import Crypto
+import SyncMachine
 
 /// `syncreplay bench reactor`: a full blocksync of a real signed chain from honest in-memory
 /// peers (`LoopbackNetwork`), with commit signature verification on and off, next to the raw
@@ -26,12 +27,12 @@ struct BenchReactor: ParsableCommand {
     var peers: Int = 8
 
     @Option(parsing: .upToNextOption, help: "Profiles to run (tm-v0.34, tm-v0.35, cometbft-v0.38).")
-    var profile: [String] = BlockSyncProfileName.allCases.map(\.rawValue)
+    var profile: [String] = BlockSyncProfile.all.map(\.name.rawValue)
 
     func run() throws {
         guard blocks >= 2, peers >= 1 else { throw ValidationError("--blocks must be at least 2 and --peers at least 1") }
         let profiles = try profile.map { name -> BlockSyncProfile in
-            guard let p = BlockSyncProfile(named: name) else { throw ValidationError("unknown profile \(name)") }
+            guard let p = BlockSyncProfile(named: ProfileName(name)) else { throw ValidationError("unknown profile \(name)") }
             return p
         }
         let clock = ContinuousClock()

@@ -3,7 +3,9 @@ import CommandExit
 import Crypto
 import Foundation
 import PivotHint
+import Implementations
 import Replay
+import SyncMachine
 import SyncTrace
 
 /// `syncreplay bench replay`: replay throughput (events/s, blocks/s) in strict and reactive
@@ -78,15 +80,19 @@ struct BenchReplay: ParsableCommand {
         }
         var lines = ["trace \(label ?? path): \(bytes) bytes",
                      String(format: "  reference: read + SHA-256 %.1f MB/s", Double(bytes) / referenceSeconds / 1e6)]
-        let hinted: ReplayProfile?
-        do { hinted = try ReplayTraceLoader.load(path: path).node.flatMap { ReplayProfile(rawValue: $0.profileHint) } } catch {
+        let registry = MachineRegistry.standard
+        let hinted: ProfileName?
+        do {
+            hinted = try ReplayTraceLoader.load(path: path).node.map { ProfileName($0.profileHint) }
+                .flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
+        } catch {
             return .failure(error)
         }
         if hinted != nil || label == nil {
             lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s (swift-crypto)", BenchReference.ed25519VerifyRate()))
         }
         // Strict replay needs the profile the trace was recorded with (its /node hint).
-        let profile = hinted ?? GoldenCase.defaultProfile
+        guard let profile = hinted ?? registry.defaultProfile else { return .failure(CaseError("no profile registered")) }
         lines.append("  profile: \(profile.rawValue)\(hinted == nil ? " (default; the trace names none)" : " (the trace's /node hint)")")
         for mode in ReplayMode.allCases {
             var best = Double.infinity
@@ -98,7 +104,7 @@ struct BenchReplay: ParsableCommand {
                     let loaded = try ReplayTraceLoader.load(path: path)
                     events = loaded.events.count
                     let options = ReplayOptions(profile: profile, mode: mode)
-                    result = try ReplaySession.replay(loaded, options: options, hint: HintSelection(), machine: Machines.factory)
+                    result = try ReplaySession.replay(loaded, options: options, hint: HintSelection(), machines: registry)
                 } catch {
                     return .failure(error)
                 }

@@ -15,6 +15,8 @@ struct DeterminismCheck {
         if let m = command.mode { arguments += ["--mode", m.rawValue] }
         arguments += command.hintSelection.arguments
         if command.plantDictionaryOrder { arguments.append("--plant-dictionary-order") }
+        if command.checkInvariants { arguments.append("--check-invariants") }
+        if command.maxSpan != .defaultMaximum { arguments += ["--max-span", command.maxSpan.description] }
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "SWIFT_DETERMINISTIC_HASHING")
         let outputs = try (0..<2).map { _ in try child(arguments, environment: environment) }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import CommandExit
+import BlockSync
+import SyncMachine
 import SyncTrace
 
 /// `syncreplay doctor TRACE`: every structural, CRC and semantic check, each problem listed.
@@ -24,7 +26,8 @@ struct Doctor: ParsableCommand {
     func run() throws { try FileInputError.naming(trace) { try read() } }
 
     private func read() throws {
-        let d = try TraceDoctor.examine(source: try MCAPFileSource(path: trace), checkPayload: BlocksyncPayload.check)
+        var d = try TraceDoctor.examine(source: try MCAPFileSource(path: trace), checkPayload: BlocksyncPayload.check)
+        d.problems += Self.timeWarnings(d)
         for p in d.problems { print(p.description) }
         let what = "\(d.messageCount) messages in \(d.chunkCount) chunks"
         if d.isHealthy {
@@ -35,5 +38,22 @@ struct Doctor: ParsableCommand {
             print("\(trace): intact up to offset \(d.intactUntil); \(d.fileSize - d.intactUntil) bytes after it are lost. Run: syncreplay recover \(trace) -o FIXED.trace")
         }
         throw CommandFailure.problems("\(trace): \(d.errors.count) problems (\(what) readable)")
+    }
+
+    /// Issue 20: replay skips quiet time, but a gap far longer than any profile's longest timer
+    /// is worth a look (a wrong clock, a moved timestamp), and a span past the replay bound
+    /// will be refused.
+    static func timeWarnings(_ d: TraceDiagnosis) -> [TraceProblem] {
+        var warnings: [TraceProblem] = []
+        let longestTimer = BlockSyncProfile.all.map(\.longestTimer).max() ?? 0
+        if let gap = d.longestGap, gap.to - gap.from > BlockSyncProfile.quietGapFactor * longestTimer {
+            warnings.append(TraceProblem(severity: .warning, offset: gap.offset, message:
+                "quiet gap of \(gap.to - gap.from) ns (log time \(gap.from) to \(gap.to)), over \(BlockSyncProfile.quietGapFactor)× the longest reactor timer (\(longestTimer) ns)"))
+        }
+        if let first = d.firstTime, let last = d.lastTime, VirtualSpan.defaultMaximum.isExceeded(from: first, to: last) {
+            warnings.append(TraceProblem(severity: .warning, offset: 0, message:
+                "the events span \(last - first) ns, beyond replay's default maximum virtual span of \(VirtualSpan.defaultMaximum) (replay needs --max-span)"))
+        }
+        return warnings
     }
 }

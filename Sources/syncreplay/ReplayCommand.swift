@@ -1,23 +1,23 @@
 import ArgumentParser
 import CommandExit
 import Foundation
+import Implementations
 import Replay
+import SyncMachine
 
-extension ReplayProfile: ExpressibleByArgument {}
+extension ProfileName: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
 extension ReplayMode: ExpressibleByArgument {}
 extension RecordMode: ExpressibleByArgument {}
 extension CaseError: InputError {}
+extension VirtualSpan: ExpressibleByArgument {
+    public init?(argument: String) { self.init(text: argument) }
+}
 
 /// Report formats of the replay command.
 enum ReportFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json
-}
-
-/// The block-sync implementations the replayer can drive. The BlockSync reactor registers
-/// here once its adapter exists; until then traces with blocksync events exit 2 with
-/// "no block-sync implementation is available".
-enum Machines {
-    static let factory: MachineFactory? = ReactorMachine.factory
 }
 
 /// `syncreplay TRACE --expect GOLDEN.json …` (the default command; DESIGN.md §3, §4, §6).
@@ -53,8 +53,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The golden file to compare with.", valueName: "GOLDEN.json"))
     var expect: String?
 
-    @Option(help: "Behaviour profile: tm-v0.34, tm-v0.35 or cometbft-v0.38.")
-    var profile: ReplayProfile?
+    @Option(help: ArgumentHelp("Behaviour profile; names the implementation too (`syncreplay --help` lists them): \(MachineRegistry.standard.profileList).",
+                               valueName: "PROFILE"))
+    var profile: ProfileName?
 
     @Option(help: "strict (inbound as recorded, outbound compared) or reactive (ghost peers).")
     var mode: ReplayMode?
@@ -80,6 +81,13 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Replay in two separate processes and compare the decision-log digests (exit 4 on mismatch).")
     var checkDeterminism = false
 
+    @Flag(help: "Check the machine's invariants after every step (blocks applied once in order, requests inside the peer's range and under the pending cap, none to removed peers, time never backwards); a violation exits 2 naming the step.")
+    var checkInvariants = false
+
+    @Option(help: ArgumentHelp("The most virtual time the trace's events may cover, first to last, as a whole number with unit d, h, m or s; an event beyond it exits 2 naming it. Quiet stretches cost nothing (idle skipping), but the 10 s status broadcast is still one decision per period.",
+                               valueName: "SPAN"))
+    var maxSpan: VirtualSpan = .defaultMaximum
+
     @Flag(help: .hidden)
     var emitDecisions = false
 
@@ -95,18 +103,20 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func replayFunction() -> (ReplayTrace, ReplayOptions) throws -> ReplayResult {
-        let hint = hintSelection, plant = plantDictionaryOrder
+        let hint = hintSelection, plant = plantDictionaryOrder, check = checkInvariants, span = maxSpan
         return { trace, options in
             var o = options
             o.plantDictionaryOrder = plant
-            return try ReplaySession.replay(trace, options: o, hint: hint, machine: Machines.factory)
+            o.checkInvariants = check
+            o.maxSpan = span
+            return try ReplaySession.replay(trace, options: o, hint: hint, machines: .standard)
         }
     }
 
     func run() throws {
         if emitDecisions { return try emit() }
         if checkDeterminism { return try DeterminismCheck(command: self).run() }
-        let golden = GoldenCase(tracePath: trace, goldenPath: expect, profile: profile, mode: mode, record: record, ci: ci,
+        let golden = GoldenCase(registry: .standard, tracePath: trace, goldenPath: expect, profile: profile, mode: mode, record: record, ci: ci,
                                 contextSize: context, tool: "syncreplay \(SyncReplay.version)",
                                 extraArguments: hintSelection.arguments + (acceptObservedMismatch ? ["--accept-observed-mismatch"] : []),
                                 acceptObservedMismatch: acceptObservedMismatch)
@@ -158,9 +168,10 @@ struct ReplayCommand: ParsableCommand {
             resolvedProfile = resolvedProfile ?? g.provenance.profile
             resolvedMode = resolvedMode ?? g.provenance.mode
         }
-        let hinted = loaded.node.flatMap { ReplayProfile(rawValue: $0.profileHint) }
-        let options = ReplayOptions(profile: resolvedProfile ?? hinted ?? GoldenCase.defaultProfile,
-                                    mode: resolvedMode ?? GoldenCase.defaultMode)
+        let registry = MachineRegistry.standard
+        let hinted = loaded.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
+        guard let chosen = resolvedProfile ?? hinted ?? registry.defaultProfile else { throw CaseError("no profile registered") }
+        let options = ReplayOptions(profile: chosen, mode: resolvedMode ?? GoldenCase.defaultMode)
         let result = try replayFunction()(loaded, options)
         var out = ""
         for d in result.decisions { out += d.json.canonical + "\n" }

@@ -2,7 +2,9 @@ import ArgumentParser
 import CommandExit
 import FileInput
 import Foundation
+import Implementations
 import Replay
+import SyncMachine
 import Timeline
 
 /// `syncreplay suite`: `suite DIR …` runs a corpus (the default subcommand), `suite merge …`
@@ -36,6 +38,8 @@ struct SuiteRunCommand: ParsableCommand {
         --shard K/N runs the K-th of N slices, for a CI's parallel jobs: a case's shard depends only on its name and its trace's size class (README "Suite shards"), so shards 1/N … N/N run every case exactly once. `syncreplay suite merge` joins their JUnit or JSON outputs.
 
         --html writes one self-contained page with every case, the first divergence of failing cases and the coverage; --timelines DIR also writes each case's timeline there and links it from the page.
+
+        \(MachineRegistry.standard.helpText)
 
         Examples:
           syncreplay suite Traces --jobs 4 --junit syncreplay.xml
@@ -75,10 +79,10 @@ struct SuiteRunCommand: ParsableCommand {
 
     func run() throws {
         let run = try SuiteRun.run(
-            directory: directory, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
+            directory: directory, registry: .standard, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
             tool: "syncreplay \(SyncReplay.version)", shard: try shard.map { try SuiteShard(parsing: $0) },
             load: { try ReplayTraceLoader.load(path: $0) },
-            replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machine: Machines.factory) })
+            replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: .standard) })
         switch format {
         case .text:
             FileHandle.standardOutput.write(Data(run.text.utf8))

@@ -2,6 +2,8 @@ import ArgumentParser
 import CommandExit
 import Foundation
 import Replay
+import Implementations
+import SyncMachine
 import Timeline
 
 /// `syncreplay timeline TRACE -o OUT` (issue 15): a picture of one sync.
@@ -31,8 +33,8 @@ struct TimelineCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Compare with this golden and mark its first divergence.", valueName: "GOLDEN.json"))
     var golden: String?
 
-    @Option(help: "Behaviour profile: tm-v0.34, tm-v0.35 or cometbft-v0.38.")
-    var profile: ReplayProfile?
+    @Option(help: ArgumentHelp("Behaviour profile; names the implementation too: \(MachineRegistry.standard.profileList).", valueName: "P"))
+    var profile: ProfileName?
 
     @Option(help: "strict (inbound as recorded) or reactive (ghost peers).")
     var mode: ReplayMode?
@@ -62,7 +64,7 @@ struct TimelineCommand: ParsableCommand {
     func run() throws {
         let session = TimelineSession(tracePath: trace, goldenPath: golden, profile: profile, mode: mode, recorded: recorded,
                                       hint: HintSelection(path: hint, checksum: hintChecksum), tool: "syncreplay \(SyncReplay.version)")
-        let timeline = try session.timeline(machine: Machines.factory)
+        let timeline = try session.timeline(machines: .standard)
         let text = format == .html ? TimelineHTML.render(timeline) : PerfettoTrace.render(timeline)
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)

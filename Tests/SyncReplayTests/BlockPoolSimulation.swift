@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 
 /// A tiny in-test driver for `BlockPool<Int64>` (the payload is the height): scripted peers

@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 import Testing
 

@@ -1,3 +1,6 @@
+import BlockSync
+import Implementations
+import SyncMachine
 import HexCoding
 import Foundation
 import Replay
@@ -80,9 +83,9 @@ import Crypto
     /// Runs keep one peer, and a pattern a run cannot decide is reported, not passed.
     @Test func compressedRunsAreCheckedOnlyWhereTheyAreExact() throws {
         let ms: UInt64 = 1_000_000
-        let p1 = (1...10).map { Decision(.request(peer: "p1", height: Int64($0)), time: UInt64($0) * ms, cause: .timer("reactor")) }
+        let p1 = (1...10).map { Decision(.request(peer: "p1", height: Int64($0)), time: UInt64($0) * ms, cause: .timer("requester_loop")) }
         let golden = GoldenFile(provenance: Provenance(traceSHA256: String(repeating: "0", count: 64), traceEvents: 1,
-                                                       profile: .tmV034, mode: .strict, tool: "test"), decisions: p1)
+                                                       implementation: "v0", profile: .tmV034, mode: .strict, tool: "test"), decisions: p1)
         guard case .run(let run)? = golden.entries.first, golden.entries.count == 1 else {
             Issue.record("ten requests to one peer should compress into one run"); return
         }
@@ -99,7 +102,7 @@ import Crypto
         e.decisionsInclude = [["kind": .string("request"), "height": .int(5), "t_max": .int(Int64(3 * ms))]]
         #expect(ExpectationCheck.failures(e, golden: golden).count == 1)
         // Alternating peers never share a run.
-        let mixed = (1...10).map { Decision(.request(peer: $0 % 2 == 0 ? "p2" : "p1", height: Int64($0)), time: 0, cause: .timer("reactor")) }
+        let mixed = (1...10).map { Decision(.request(peer: $0 % 2 == 0 ? "p2" : "p1", height: Int64($0)), time: 0, cause: .timer("requester_loop")) }
         #expect(GoldenFile.compress(mixed).allSatisfy { if case .decision = $0 { true } else { false } })
     }
 
@@ -115,9 +118,9 @@ import Crypto
         let e = try #require(try Scenario.parse(text).expectations.first)
         #expect(e.decisionsInclude == [["kind": .string("verify_failed"), "heights": .ints([14, 15]), "reason": .string("wrong block ID")]])
         let d = Decision(.verifyFailed(heights: [14, 15], peers: ["p2"], reason: "invalid commit -- wrong block ID: want A, got B"),
-                         time: 1, cause: .timer("reactor"))
+                         time: 1, cause: .timer("try_sync"))
         let golden = GoldenFile(provenance: Provenance(traceSHA256: String(repeating: "0", count: 64), traceEvents: 1,
-                                                       profile: .tmV034, mode: .strict, tool: "t"), decisions: [d])
+                                                       implementation: "v0", profile: .tmV034, mode: .strict, tool: "t"), decisions: [d])
         #expect(ExpectationCheck.matches(golden, e.decisionsInclude[0]))
         let kind: [String: PatternValue] = ["kind": .string("verify_failed")]
         #expect(ExpectationCheck.matches(golden, kind.merging(["heights": .int(15)]) { $1 }))
@@ -137,7 +140,7 @@ import Crypto
                 counts[e.profile, default: 0] += 1
             }
         }
-        let short = ReplayProfile.allCases.filter { counts[$0.rawValue, default: 0] < 5 }
+        let short = MachineRegistry.standard.profileNames.filter { counts[$0.rawValue, default: 0] < 5 }
             .map { "\($0.rawValue) has \(counts[$0.rawValue, default: 0]) block-sync goldens" }
         let pending = try Self.scenarioFiles().contains { file in
             let stem = file.lastPathComponent.replacingOccurrences(of: ".scenario.toml", with: "")

@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 import CometWire
 import Foundation
@@ -31,6 +32,7 @@ extension ReactorTests {
         net.connect(.init(id: "fast", chain: chain, height: 10, latency: 5 * Self.ms), at: 0)
         net.connect(slow, at: 0)
         net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         let firstAsked = net.log.first { if case .send(.blockRequest, "slow") = $0.effect { true } else { false } }!.time
         let drops = Self.disconnects(net)
         // Whether the rate is ever read: busy-spin pools only once `maxTotalRequesters` exist.
@@ -86,10 +88,12 @@ extension ReactorTests {
         net.connect(q, at: 0)
         for t in Int64(1)...50 {
             net.run(until: Nanoseconds(t) * Self.s) { !$0.reactor.isSyncing }
+            #expect(net.violations.isEmpty, "\(net.violations)")
             if !net.reactor.isSyncing { break }
             for id in ["p", "q"] { net.report(id, base: 1, height: 20 + t) }
         }
         net.run(until: 70 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         let asked = Self.requests(net, height: 10)
         let applied10 = net.log.first { if case .blockApplied(10, _) = $0.effect { true } else { false } }?.time
         let lost = asked.first!.time
@@ -121,6 +125,8 @@ extension ReactorTests {
                 #expect(Set(asked.map(\.peer)) == ["p", "q"] && asked.allSatisfy { $0.time == lost })
                 #expect(applied10.map { $0 < lost + Self.s } == true)
             }
+        default:
+            Issue.record("no expectation for profile \(profile.name)")
         }
     }
 }

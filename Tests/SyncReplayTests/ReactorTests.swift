@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 import CometWire
 import Testing
@@ -47,6 +48,7 @@ import Testing
         var net = Self.network(profile, chain: chain)
         for i in 0..<4 { net.connect(.init(id: "p\(i)", chain: chain, latency: (5 + Nanoseconds(i)) * Self.ms), at: 0) }
         net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...59))
         let hashes = net.log.compactMap { if case .blockApplied(let h, let hash) = $0.effect { (h, hash) } else { nil } }
         #expect(hashes.allSatisfy { chain.blockID(at: $0.0)?.hash == $0.1 })
@@ -83,6 +85,7 @@ import Testing
         var net = Self.network(profile, chain: chain)
         net.connect(.init(id: "p0", chain: chain, latency: 5 * Self.ms), at: 0)
         net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         var reactor = net.reactor
         let t = reactor.now + Self.s
         _ = reactor.handle(.peerAdded("asker", at: t))
@@ -102,6 +105,7 @@ import Testing
         var net = Self.network(profile, chain: chain)
         net.connect(.init(id: "p0", chain: chain, latency: 5 * Self.ms), at: 0)
         net.run(until: 10 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.switched(net)?.time == Self.s)
         #expect(Self.switched(net)?.height == 1)
         #expect(Self.switched(net)?.reason == .caughtUp)
@@ -120,6 +124,7 @@ import Testing
         net.connect(.init(id: "honest", chain: honest, height: 5, latency: 5 * Self.ms), at: 0)
         net.connect(.init(id: "byz", chain: byzantine, latency: 7 * Self.ms), at: 0)
         net.run(until: 30 * Self.s)
+        #expect(net.violations.isEmpty, "\(net.violations)")
         let failures = net.log.compactMap { if case .verifyFailed(let hs, let ps, _) = $0.effect { (hs, ps) } else { nil } }
         #expect(failures.count == 1)
         #expect(failures.first.map { $0.0 == [5, 6] && $0.1 == ["honest", "byz"] } == true, "\(failures)")
@@ -144,6 +149,7 @@ import Testing
         net.connect(byz, at: 0)
         net.connect(.init(id: "honest", chain: honest, latency: 300 * Self.ms), at: 0)
         net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         return net
     }
 
@@ -202,6 +208,7 @@ import Testing
         net.connect(silent, at: 0)
         net.connect(.init(id: "honest", chain: chain, latency: 5 * Self.ms), at: 0)
         net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         let firstAsked = net.log.first { if case .send(.blockRequest, "silent") = $0.effect { true } else { false } }?.time
         let drops = Self.disconnects(net)
         #expect(drops.count == 1)
@@ -224,6 +231,7 @@ import Testing
         var net = Self.network(profile, chain: chain)
         net.connect(peer, at: 0)
         net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         let asked = Self.requests(net, height: 10)
         let refusedAt = asked.first.map { $0.time + 5 * Self.ms }
         if profile.redoOnNoBlockResponse {
@@ -255,10 +263,12 @@ import Testing
         tall.silent = true
         net.connect(tall, at: 0)
         net.run(until: 2 * Self.s)
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(net.reactor.pool.maxPeerHeight == 1_000_000)
         net.drop("tall", at: 2 * Self.s)
         #expect(net.reactor.pool.maxPeerHeight == 20)
         net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.switched(net)?.height == 20)
         #expect(Self.applied(net) == Array(1...19))
     }
@@ -273,8 +283,10 @@ import Testing
         net.connect(.init(id: "honest", chain: chain, latency: 5 * Self.ms), at: 0)
         net.connect(.init(id: "liar", chain: chain, height: .max, latency: 5 * Self.ms), at: 0)
         net.run(until: 100 * Self.ms)
+        #expect(net.violations.isEmpty, "\(net.violations)")
         net.report("liar", base: 1, height: 20)
         net.run(until: 40 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...19))
         if profile.banOnLoweredRange {
             #expect(net.log.contains { $0.effect == .ban("liar", reason: "peer reported height/base lower than it previously reported") })
@@ -322,7 +334,7 @@ import Testing
         var oversized = block
         oversized.lastCommit?.signatures = Array(repeating: CommitSig(blockIDFlag: .absent, validatorAddress: [], timestamp: .goZero, signature: []),
                                                  count: Limits.maxVotesCount + 1)
-        func disconnectReason(_ effects: [ReactorEffect], _ peer: PeerID) -> String? {
+        func disconnectReason(_ effects: [MachineEffect], _ peer: PeerID) -> String? {
             effects.compactMap { if case .disconnect(let p, let r) = $0, p == peer { r } else { nil } }.first
         }
         let filtered = profile.filterBlockResponses
@@ -384,6 +396,7 @@ extension ReactorTests {
         net.connect(liar, at: 0)
         net.connect(.init(id: "honest", chain: chain, latency: 10 * Self.ms), at: 0)
         net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...39))
         #expect(Self.switched(net)?.height == 40)
         let disconnects = Self.disconnects(net)
@@ -415,6 +428,7 @@ extension ReactorTests {
         net.connect(.init(id: "honest", chain: chain, latency: 10 * Self.ms), at: 0)
         net.connect(.init(id: "honest2", chain: chain, latency: 20 * Self.ms), at: 0)
         net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...39))
         #expect(net.log.last { if case .blockApplied = $0.effect { true } else { false } }.map { $0.time < 3_100 * Self.ms } == true)
         #expect(Self.switched(net) == nil)

@@ -1,3 +1,4 @@
+import SyncMachine
 import BlockSync
 import CometWire
 import Testing
@@ -37,6 +38,7 @@ extension ReactorTests {
         var net = LoopbackNetwork(reactor: Self.extensionReactor(profile, state: chain.genesisState, store: NodeBlockStore()))
         net.connect(peer, at: 0)
         net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...11))
         #expect(Self.verifyFailures(net).isEmpty)
         #expect(Self.disconnects(net).isEmpty)
@@ -103,6 +105,7 @@ extension ReactorTests {
         var net = LoopbackNetwork(reactor: Self.extensionReactor(profile, state: chain.genesisState, store: NodeBlockStore()))
         net.connect(faulty, at: 0)
         net.run(until: 10 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         let failures = Self.verifyFailures(net)
         let bans = net.log.compactMap { if case .ban(let p, let r) = $0.effect { (p, r) } else { nil } }
         guard profile.extendedCommits else {
@@ -149,6 +152,7 @@ extension ReactorTests {
         // The honest peer finishes the sync, extended commits and all.
         net.connect(honest, at: 10 * Self.s)
         net.run(until: 20 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...11))
         #expect(Self.switched(net)?.reason == .caughtUp)
         #expect((Self.extensionsFrom...11).allSatisfy {
@@ -170,6 +174,7 @@ extension ReactorTests {
             var net = LoopbackNetwork(reactor: Self.extensionReactor(profile, state: chain.state(after: 8), store: store))
             net.connect(.init(id: "p", chain: chain, height: 9, latency: 5 * Self.ms), at: 0)
             net.run(until: 10 * Self.s) { !$0.reactor.isSyncing }
+            #expect(net.violations.isEmpty, "\(net.violations)")
             let blocked = profile.extendedCommits && !hasExtendedCommit
             #expect(Self.switched(net).map { $0.time == Self.s && $0.height == 9 } == (blocked ? nil : true),
                     "store has extended commit: \(hasExtendedCommit)")
@@ -177,7 +182,7 @@ extension ReactorTests {
             let t = reactor.now + Self.s
             _ = reactor.handle(.peerAdded("asker", at: t))
             let effects = reactor.handle(.received(.blockRequest(height: 8), from: "asker", wireSize: 3, at: t))
-            let served: [ReactorEffect] = blocked ? []
+            let served: [MachineEffect] = blocked ? []
                 : [.send(.blockResponse(block: chain.block(at: 8)!, extCommit: profile.extendedCommits ? ext : nil), to: "asker")]
             #expect(effects == served, "store has extended commit: \(hasExtendedCommit)")
             let missing = reactor.handle(.received(.blockRequest(height: 3), from: "asker", wireSize: 3, at: t))

@@ -1,3 +1,4 @@
+import SyncMachine
 import Foundation
 import Replay
 import Testing

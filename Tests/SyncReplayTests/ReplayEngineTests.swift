@@ -1,3 +1,4 @@
+import SyncMachine
 import CometWire
 import Foundation
 import Replay
@@ -9,27 +10,37 @@ import Testing
     /// Asks every new peer for its status, requests every height a status covers, drops a peer
     /// on NoBlockResponse, and broadcasts a status request every second.
     struct ScriptedMachine: BlockSyncMachine {
+        enum Timer: String, MachineTimer { case status }
+
+        /// A trivial test-only implementation, registered from the test target.
+        static let registry = TestImplementations.registry(name: "scripted", profile: "scripted-1") { _ in ScriptedMachine() }
+
+        var now: UInt64 = 0
         var nextTick: UInt64 = 1_000_000_000
         var requested: Int64 = 0
 
-        mutating func handle(_ input: MachineInput, at time: UInt64) -> [MachineEffect] {
+        mutating func handle(_ input: MachineInput) -> [MachineEffect] {
+            now = input.time
             switch input {
-            case .peerAdded(let p): return [.send(peer: p, message: .statusRequest)]
-            case .peerRemoved: return []
-            case .received(let p, .statusResponse(let height, _), _):
+            case .peerAdded(let p, _): return [.send(.statusRequest, to: p)]
+            case .peerRemoved, .timeAdvanced: return []
+            case .received(.statusResponse(let height, _), let p, _, _):
                 var out: [MachineEffect] = []
-                while requested < height { requested += 1; out.append(.send(peer: p, message: .blockRequest(height: requested))) }
+                while requested < height { requested += 1; out.append(.send(.blockRequest(height: requested), to: p)) }
                 return out
-            case .received(let p, .noBlockResponse(let h), _): return [.disconnect(peer: p, reason: "no block \(h)")]
-            case .undecodable(let p, let error): return [.disconnect(peer: p, reason: "undecodable message: \(error)")]
+            case .received(.noBlockResponse(let h), let p, _, _): return [.disconnect(p, reason: "no block \(h)")]
+            case .undecodable(let p, let error, _): return [.disconnect(p, reason: "undecodable message: \(error)")]
             case .received: return []
-            case .timersDue:
-                nextTick += 1_000_000_000
-                return [.broadcastStatusRequest]
             }
         }
 
-        var nextTimer: (deadline: UInt64, name: String)? { (nextTick, "status") }
+        mutating func fireTimers() -> [(timer: Timer, effect: MachineEffect)] {
+            now = nextTick
+            nextTick += 1_000_000_000
+            return [(.status, .broadcastStatusRequest)]
+        }
+
+        var nextTimer: (deadline: UInt64, timer: Timer)? { (nextTick, .status) }
     }
 
     static let node = ReplayNode(chainID: "c", initialHeight: 1, storeBase: 0, storeHeight: 0, nodeID: "n", validators: [],
@@ -55,8 +66,8 @@ import Testing
     ])
 
     static func run(_ trace: ReplayTrace, _ mode: ReplayMode) throws -> [String] {
-        let result = try ReplayEngine(trace: trace, options: ReplayOptions(profile: .tmV034, mode: mode))
-            .run(machine: { _, _ in ScriptedMachine() }, pivot: nil)
+        let result = try ReplayEngine(trace: trace, options: ReplayOptions(profile: "scripted-1", mode: mode))
+            .run(machines: ScriptedMachine.registry, pivot: nil)
         return result.decisions.map(\.json.canonical)
     }
 
@@ -139,8 +150,8 @@ import Testing
             == GhostPeers.Reply(message: Self.response(1), delay: 4 * Self.ms, sourceIndex: 4, count: 2))
         #expect(ghosts.unsolicited == [6])
         // The unsolicited block is delivered at its recorded time, before anyone asks for it.
-        let result = try ReplayEngine(trace: recording, options: ReplayOptions(profile: .tmV034, mode: .reactive))
-            .run(machine: { _, _ in ScriptedMachine() }, pivot: nil)
+        let result = try ReplayEngine(trace: recording, options: ReplayOptions(profile: "scripted-1", mode: .reactive))
+            .run(machines: ScriptedMachine.registry, pivot: nil)
         #expect(result.eventsDelivered == recording.events.count)
     }
 
@@ -202,15 +213,15 @@ import Testing
             (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.statusResponse(height: 3, base: 1).encode())),
         ])
         #expect(throws: ReplayError.noOutbound) {
-            try ReplayEngine(trace: inboundOnly, options: ReplayOptions(profile: .tmV034, mode: .strict))
-                .run(machine: { _, _ in ScriptedMachine() }, pivot: nil)
+            try ReplayEngine(trace: inboundOnly, options: ReplayOptions(profile: "scripted-1", mode: .strict))
+                .run(machines: ScriptedMachine.registry, pivot: nil)
         }
         #expect((try? Self.run(inboundOnly, .reactive))?.isEmpty == false)
     }
 
     @Test func blocksyncWithoutAMachineIsAnInputError() {
         #expect(throws: ReplayError.noMachine) {
-            try ReplayEngine(trace: Self.recording, options: ReplayOptions(profile: .tmV034, mode: .strict)).run(machine: nil, pivot: nil)
+            try ReplayEngine(trace: Self.recording, options: ReplayOptions(profile: "scripted-1", mode: .strict)).run(machines: nil, pivot: nil)
         }
     }
 }
@@ -224,7 +235,7 @@ import Testing
                               nodeID: "n", validators: genesis.validators.validators.map { ($0.pubKey.bytes, $0.votingPower) },
                               appHash: genesis.appHash, startBlock: [], genesisTimeSeconds: genesis.genesisTime.seconds,
                               genesisTimeNanos: genesis.genesisTime.nanos, profileHint: "tm-v0.34")
-        var state = try #require(node.genesisState)
+        var state = try NodeStart(record: node.startRecord, application: .unknown, startTime: 0).state
         #expect(state.validators.hash() == block.header.validatorsHash)
         // The genesis attachment gives the genesis document's own state.
         let genesisBytes = [UInt8](try Data(contentsOf: CometWireFixtureTests.directory.appendingPathComponent("genesis.json")))
@@ -238,6 +249,6 @@ import Testing
         try state.validateBlock(block)
         var resumed = node
         resumed.storeHeight = 5
-        #expect(resumed.genesisState == nil)
+        #expect(throws: MachineStartError.self) { try NodeStart(record: resumed.startRecord, application: .unknown, startTime: 0) }
     }
 }

@@ -1,3 +1,6 @@
+import BlockSync
+import Implementations
+import SyncMachine
 import Foundation
 import Replay
 import Testing
@@ -14,7 +17,7 @@ import Testing
     }
 
     static let provenance = Provenance(traceSHA256: String(repeating: "ab", count: 32), traceEvents: 10,
-                                       profile: .tmV034, mode: .reactive, tool: "syncreplay test")
+                                       implementation: "v0", profile: .tmV034, mode: .reactive, tool: "syncreplay test")
 
     @Test func canonicalLayoutRoundTrips() throws {
         let decisions = (1...3).map { Self.request($0) } + (1...20).map { Self.applied($0) }
@@ -39,14 +42,14 @@ import Testing
     /// in one canonical line that reads back to the same decision.
     @Test func verifyFailedLineHasThePairAndTheReason() throws {
         let d = Decision(.verifyFailed(heights: [14, 15], peers: ["p2"], reason: "invalid commit -- wrong block ID: want A, got B"),
-                         time: 30, cause: .timer("reactor"))
+                         time: 30, cause: .timer("try_sync"))
         let golden = GoldenFile(provenance: Self.provenance, decisions: [d])
         let line = golden.encoded().split(separator: "\n")[2]
-        #expect(line == #"    {"heights":[14,15],"kind":"verify_failed","peers":["p2"],"reason":"invalid commit -- wrong block ID: want A, got B","t":30,"timer":"reactor"}"#)
+        #expect(line == #"    {"heights":[14,15],"kind":"verify_failed","peers":["p2"],"reason":"invalid commit -- wrong block ID: want A, got B","t":30,"timer":"try_sync"}"#)
         #expect(try GoldenFile.decode(Array(golden.encoded().utf8)) == golden)
         #expect(d.action.height == 14)
         // The old single-height form is refused with a clear message, not half-read.
-        let old = #"{"decisions":[{"height":14,"kind":"verify_failed","peers":["p2"],"t":30,"timer":"reactor"}],"provenance":{"mode":"reactive","profile":"tm-v0.34","tool":"t","trace":{"events":1,"sha256":"\#(String(repeating: "ab", count: 32))"}},"schema":"syncreplay-golden/1"}"#
+        let old = #"{"decisions":[{"height":14,"kind":"verify_failed","peers":["p2"],"t":30,"timer":"try_sync"}],"provenance":{"implementation":"v0","mode":"reactive","profile":"tm-v0.34","tool":"t","trace":{"events":1,"sha256":"\#(String(repeating: "ab", count: 32))"}},"schema":"syncreplay-golden/1"}"#
         #expect(throws: GoldenError.invalid("/decisions/0: missing member \"heights\"")) { try GoldenFile.decode(Array(old.utf8)) }
     }
 
@@ -55,7 +58,7 @@ import Testing
         let golden = GoldenFile(provenance: Self.provenance, decisions: [d])
         // Keys reordered, whitespace changed, hex in upper case: the same golden.
         let reordered = """
-        {"schema":"syncreplay-golden/1","provenance":{"tool":"syncreplay test","trace":{"sha256":"\(String(repeating: "AB", count: 32))","events":10},"profile":"tm-v0.34","mode":"reactive"},
+        {"schema":"syncreplay-golden/1","provenance":{"implementation":"v0","tool":"syncreplay test","trace":{"sha256":"\(String(repeating: "AB", count: 32))","events":10},"profile":"tm-v0.34","mode":"reactive"},
           "decisions":[ { "t":5, "kind":"block_applied", "hash":"ABCD", "height":7, "event":2 } ]}
         """
         let decoded = try GoldenFile.decode(Array(reordered.utf8))
@@ -144,7 +147,7 @@ import Testing
         actual.remove(at: 10)
         let golden = GoldenFile.compress(decisions)
         let header = ReportHeader(caseName: "c", tracePath: "c.trace", traceSHA256: String(repeating: "0", count: 64),
-                                  goldenPath: "c.golden.json", profile: .tmV034, mode: .reactive, tool: "t", goldenTool: nil)
+                                  goldenPath: "c.golden.json", implementation: "v0", profile: .tmV034, mode: .reactive, tool: "t", goldenTool: nil)
         let report = DivergenceReport(header: header, comparison: GoldenComparison.compare(expected: golden, actual: actual),
                                       expected: golden, actual: actual, events: [], reproduceCommand: "r", updateCommand: "u")
         #expect(report.oneLine == "first divergence at decision #0 (/decisions/0): missing block_applied at heights 11")
@@ -155,7 +158,7 @@ import Testing
         slow[0].time += 7
         let r2 = DivergenceReport(header: header, comparison: GoldenComparison.compare(expected: decisions.map { .decision($0) }, actual: slow),
                                   expected: decisions.map { .decision($0) }, actual: slow, events: [], reproduceCommand: "r", updateCommand: "u")
-        #expect(r2.text.contains("caused by the reactor's try_sync timer at t=+0.000001507s virtual"))
+        #expect(r2.text.contains("caused by the v0 machine's try_sync timer at t=+0.000001507s virtual"))
         #expect(r2.oneLine == "first divergence at decision #0 (/decisions/0/t): expected 1500, got 1507")
     }
 
@@ -198,8 +201,9 @@ import Testing
         let wrongSchema = #"{"schema":"syncreplay-golden/9","provenance":{},"decisions":[]}"#
         #expect(throws: GoldenError.schema(found: "syncreplay-golden/9")) { try GoldenFile.decode(Array(wrongSchema.utf8)) }
         let badProfile = #"{"schema":"syncreplay-golden/1","decisions":[],"provenance":{"mode":"strict","profile":"tm-v0.99","tool":"x","trace":{"events":1,"sha256":"\#(String(repeating: "0", count: 64))"}}}"#
-        #expect(throws: GoldenError.unknownProfile("tm-v0.99")) { try GoldenFile.decode(Array(badProfile.utf8)) }
-        let extraMember = #"{"schema":"syncreplay-golden/1","decisions":[{"kind":"status_request","t":1,"event":0,"note":"x"}],"provenance":{"mode":"strict","profile":"tm-v0.34","tool":"x","trace":{"events":1,"sha256":"\#(String(repeating: "0", count: 64))"}}}"#
+        // A provenance must name its implementation (which profile names exist is the registry's business: GoldenCase).
+        #expect(throws: GoldenError.self) { try GoldenFile.decode(Array(badProfile.utf8)) }
+        let extraMember = #"{"schema":"syncreplay-golden/1","decisions":[{"kind":"status_request","t":1,"event":0,"note":"x"}],"provenance":{"implementation":"v0","mode":"strict","profile":"tm-v0.34","tool":"x","trace":{"events":1,"sha256":"\#(String(repeating: "0", count: 64))"}}}"#
         #expect(throws: GoldenError.invalid("/decisions/0: unexpected member \"note\" in a status_request decision")) {
             try GoldenFile.decode(Array(extraMember.utf8))
         }
@@ -218,7 +222,8 @@ import Testing
         #expect(GoldenNaming.golden(trace: "T/fork.trace", profile: nil) == "T/fork.golden.json")
         #expect(GoldenNaming.golden(trace: "T/fork.trace", profile: .tmV035) == "T/fork.tm-v0.35.golden.json")
         #expect(GoldenNaming.pending(golden: "T/fork.tm-v0.35.golden.json") == "T/fork.tm-v0.35.golden.new.json")
-        #expect(GoldenNaming.parse(golden: "fork.cometbft-v0.38.golden.json")! == ("fork", .cometbftV038))
-        #expect(GoldenNaming.parse(golden: "fork.golden.new.json") == nil)
+        let profiles = MachineRegistry.standard.profileNames
+        #expect(GoldenNaming.parse(golden: "fork.cometbft-v0.38.golden.json", profiles: profiles)! == ("fork", .cometbftV038))
+        #expect(GoldenNaming.parse(golden: "fork.golden.new.json", profiles: profiles) == nil)
     }
 }

@@ -1,3 +1,4 @@
+import SyncMachine
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

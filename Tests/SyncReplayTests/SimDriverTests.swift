@@ -1,3 +1,4 @@
+import SyncMachine
 import CometWire
 import Foundation
 import Replay
@@ -9,19 +10,26 @@ import Testing
 /// each known peer for the next missing height on a 100 ms tick, applies blocks in order and
 /// drops a peer that sends a NoBlockResponse.
 struct ToyMachine: BlockSyncMachine {
+    enum Timer: String, MachineTimer { case tick = "toy_tick" }
+
+    /// Registered from the test target under the scenario's profile name, in a registry of its own.
+    static let registry = TestImplementations.registry(name: "toy", profile: "tm-v0.34") { _ in ToyMachine() }
+
+    var now: UInt64 = 0
     var peers: [String: Int64] = [:]
     var next: Int64 = 1
     var asked: Set<Int64> = []
     var tick: UInt64 = 100_000_000
     var target: Int64 = 0
 
-    mutating func handle(_ input: MachineInput, at time: UInt64) -> [MachineEffect] {
+    mutating func handle(_ input: MachineInput) -> [MachineEffect] {
+        now = input.time
         switch input {
-        case .peerAdded(let p): return [.send(peer: p, message: .statusResponse(height: 0, base: 0))]
-        case .peerRemoved(let p, _):
+        case .peerAdded(let p, _): return [.send(.statusResponse(height: 0, base: 0), to: p)]
+        case .peerRemoved(let p, _, _):
             peers[p] = nil
             return []
-        case .received(let p, let m, _):
+        case .received(let m, let p, _, _):
             switch m {
             case .statusResponse(let h, _):
                 peers[p] = h
@@ -30,29 +38,34 @@ struct ToyMachine: BlockSyncMachine {
             case .blockResponse(let b, _) where b.header.height == next:
                 next += 1
                 var out: [MachineEffect] = [.blockApplied(height: b.header.height, hash: b.hash() ?? [])]
-                if next > target - 1 { out.append(.switchToConsensus(height: next)) }
+                if next > target - 1 { out.append(.switchToConsensus(height: next, reason: .caughtUp)) }
                 return out
             case .noBlockResponse:
                 peers[p] = nil
-                return [.disconnect(peer: p, reason: "no block"), .ban(peer: p, reason: "no block")]
+                return [.disconnect(p, reason: "no block"), .ban(p, reason: "no block")]
             default: return []
             }
-        case .undecodable(let p, _):
-            return [.disconnect(peer: p, reason: "undecodable")]
-        case .timersDue:
-            tick = tick &+ 100_000_000
-            var out: [MachineEffect] = []
-            for (p, h) in peers.sorted(by: { $0.key < $1.key }) where h >= next && !asked.contains(next) {
-                asked.insert(next)
-                out.append(.send(peer: p, message: .blockRequest(height: next)))
-                break
-            }
-            if tick % 1_000_000_000 == 0 { out.append(.broadcastStatusRequest); asked.removeAll() }
-            return out
+        case .undecodable(let p, _, _):
+            return [.disconnect(p, reason: "undecodable")]
+        case .timeAdvanced:
+            return []
         }
     }
 
-    var nextTimer: (deadline: UInt64, name: String)? { (tick, "toy_tick") }
+    mutating func fireTimers() -> [(timer: Timer, effect: MachineEffect)] {
+        now = tick
+        tick = tick &+ 100_000_000
+        var out: [MachineEffect] = []
+        for (p, h) in peers.sorted(by: { $0.key < $1.key }) where h >= next && !asked.contains(next) {
+            asked.insert(next)
+            out.append(.send(.blockRequest(height: next), to: p))
+            break
+        }
+        if tick % 1_000_000_000 == 0 { out.append(.broadcastStatusRequest); asked.removeAll() }
+        return out.map { (.tick, $0) }
+    }
+
+    var nextTimer: (deadline: UInt64, timer: Timer)? { (tick, .tick) }
 }
 
 @Suite struct SimDriverTests {
@@ -81,8 +94,7 @@ struct ToyMachine: BlockSyncMachine {
     """
 
     func simulate(_ path: String) throws -> SimulationSummary {
-        let factory: MachineFactory = { _, _ in ToyMachine() }
-        return try Simulation(scenario: try Scenario.parse(Self.scenario), machine: factory).run(to: path)
+        try Simulation(scenario: try Scenario.parse(Self.scenario), machines: ToyMachine.registry).run(to: path)
     }
 
     /// Strict replay of a simulated trace with the same machine reproduces the run exactly:
@@ -94,8 +106,8 @@ struct ToyMachine: BlockSyncMachine {
         #expect(summary.blocksApplied >= 10)
         #expect(summary.switchedAt != nil)
         let trace = try ReplayTraceLoader.load(path: path)
-        let factory: MachineFactory = { _, _ in ToyMachine() }
-        let result = try ReplayEngine(trace: trace, options: ReplayOptions(profile: .tmV034, mode: .strict)).run(machine: factory, pivot: nil)
+        let result = try ReplayEngine(trace: trace, options: ReplayOptions(profile: "tm-v0.34", mode: .strict))
+            .run(machines: ToyMachine.registry, pivot: nil)
         let strays = result.decisions.filter { $0.kind == .outboundExtra || $0.kind == .outboundMissing }
         #expect(strays.isEmpty, "\(strays.map(\.json.canonical))")
         #expect(result.blocksApplied == summary.blocksApplied)

@@ -1,6 +1,8 @@
 import CometWire
 import Foundation
+import Implementations
 import Replay
+import SyncMachine
 import Testing
 import Timeline
 
@@ -42,10 +44,10 @@ import Timeline
     @Test func replayedModelFollowsTheDecisionLog() throws {
         let path = Self.trace("bad-signature-pair-blame")
         let session = TimelineSession(tracePath: path, goldenPath: Self.golden("bad-signature-pair-blame", "cometbft-v0.38"), tool: "test")
-        let t = try session.timeline(machine: ReactorMachine.factory)
+        let t = try session.timeline(machines: .standard)
         let trace = try ReplayTraceLoader.load(path: path)
         let result = try ReplaySession.replay(trace, options: ReplayOptions(profile: .cometbftV038, mode: .reactive),
-                                              hint: HintSelection(), machine: ReactorMachine.factory)
+                                              hint: HintSelection(), machines: .standard)
         let requests = result.decisions.filter { $0.kind == .request }.count
         #expect(t.peers.reduce(0) { $0 + $1.spans.count } == requests)
         #expect(t.profile == "cometbft-v0.38" && t.mode == "reactive" && t.divergence == nil)
@@ -61,8 +63,8 @@ import Timeline
 
     @Test func htmlIsSelfContainedDeterministicAndHasItsLanes() throws {
         let session = TimelineSession(tracePath: Self.trace("catchup-basic"), goldenPath: Self.golden("catchup-basic", "tm-v0.34"), tool: "test")
-        let html = TimelineHTML.render(try session.timeline(machine: ReactorMachine.factory))
-        #expect(html == TimelineHTML.render(try session.timeline(machine: ReactorMachine.factory)))
+        let html = TimelineHTML.render(try session.timeline(machines: .standard))
+        #expect(html == TimelineHTML.render(try session.timeline(machines: .standard)))
         #expect(html.contains("Content-Security-Policy\" content=\"default-src 'none'"))
         // No external resource: the only URL is the SVG namespace, which is a name, not a fetch.
         let urls = html.components(separatedBy: "://").dropFirst().map { String($0.prefix(20)) }
@@ -83,7 +85,7 @@ import Timeline
         d.action = .switchToConsensus(height: h + 1)
         golden.entries[i] = .decision(d)
         try Data(golden.encoded().utf8).write(to: URL(fileURLWithPath: goldenPath))
-        let t = try TimelineSession(tracePath: Self.trace("catchup-basic"), goldenPath: goldenPath, tool: "test").timeline(machine: ReactorMachine.factory)
+        let t = try TimelineSession(tracePath: Self.trace("catchup-basic"), goldenPath: goldenPath, tool: "test").timeline(machines: .standard)
         let mark = try #require(t.divergence)
         #expect(mark.time == d.time)
         #expect(mark.detail.hasPrefix("first divergence at decision #") && mark.detail.contains("switch_to_consensus"))

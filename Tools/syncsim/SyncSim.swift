@@ -2,16 +2,12 @@ import ArgumentParser
 import CommandExit
 import FileInput
 import Foundation
+import Implementations
 import Replay
 import Sim
 
 extension ScenarioError: InputError {}
 extension SimulationError: InputError {}
-
-/// The block-sync machine the scripted peers talk to (the BlockSync reactor's adapter).
-enum SimMachines {
-    static let factory: MachineFactory? = ReactorMachine.factory
-}
 
 /// `syncsim SCENARIO.toml -o OUT.trace` (DESIGN.md §6; issue 7).
 @main
@@ -63,7 +59,7 @@ struct SyncSim: ParsableCommand {
         }
         if review { return try reviewGoldens(parsed) }
         guard let output else { return }
-        let summary = try Simulation(scenario: parsed, machine: SimMachines.factory).run(to: output)
+        let summary = try Simulation(scenario: parsed, machines: .standard).run(to: output)
         var line = "wrote \(output): \(summary.events) events, \(summary.blocksApplied) blocks applied"
         if let h = summary.switchedAt { line += ", switched to consensus at \(h)" }
         line += String(format: ", %.3f s virtual", Double(summary.endTime) / 1e9)

@@ -38,7 +38,7 @@ public struct NodeBlockStore: Sendable, Equatable {
 
     /// A store that declares `base…height` and holds `blocks`, which must be consecutive and end
     /// at `height` (typically just the block at `height`).
-    public init(base: Int64, height: Int64, blocks: [StoredBlock]) throws(ReactorError) {
+    public init(base: Int64, height: Int64, blocks: [StoredBlock]) throws(NodeStateError) {
         self.base = base
         self.height = height
         self.firstHeld = height &- Int64(blocks.count) &+ 1
@@ -57,7 +57,7 @@ public struct NodeBlockStore: Sendable, Equatable {
     }
 
     /// `SaveBlock`: the next height after `height`.
-    mutating func save(_ stored: StoredBlock) {
+    public mutating func save(_ stored: StoredBlock) {
         if heldCount == 0 { firstHeld = stored.block.header.height }
         if base == 0 { base = stored.block.header.height }
         height = stored.block.header.height
@@ -76,7 +76,7 @@ public struct NodeBlockStore: Sendable, Equatable {
 }
 
 /// Why a reactor cannot be built from the given state and store (Go panics here).
-public enum ReactorError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum NodeStateError: Error, Equatable, Sendable, CustomStringConvertible {
     case stateStoreMismatch(stateHeight: Int64, storeHeight: Int64)
     case storeBlocksNotConsecutive(expected: Int64, got: Int64)
 

@@ -1,0 +1,101 @@
+/// One registered profile: its name and the released versions it reproduces.
+public struct MachineProfile: Sendable, Equatable {
+    public var name: ProfileName
+    /// Which released versions it matches (README, `syncreplay --help`).
+    public var matches: String
+
+    public init(name: ProfileName, matches: String) {
+        self.name = name
+        self.matches = matches
+    }
+}
+
+/// A block-sync implementation (the v0 reactor, later v2…): its name, its profiles, and how to
+/// start it for a profile from a `NodeStart`.
+public struct MachineImplementation: Sendable {
+    /// Short name recorded in goldens' provenance and reports (`v0`).
+    public var name: String
+    /// One line for `--help` and `suite`.
+    public var summary: String
+    public var profiles: [MachineProfile]
+    /// Starts the machine for one of `profiles`.
+    public var make: @Sendable (ProfileName, NodeStart) throws(MachineStartError) -> any BlockSyncMachine
+
+    public init(name: String, summary: String, profiles: [MachineProfile],
+                make: @escaping @Sendable (ProfileName, NodeStart) throws(MachineStartError) -> any BlockSyncMachine) {
+        self.name = name
+        self.summary = summary
+        self.profiles = profiles
+        self.make = make
+    }
+}
+
+/// The implementations a tool can drive, and their profiles. Profile names are unique across
+/// implementations, so golden file names (`NAME.<profile>.golden.json`) never collide and a
+/// profile name alone picks the implementation.
+public struct MachineRegistry: Sendable {
+    public private(set) var implementations: [MachineImplementation] = []
+    /// The profile used when neither an option, a golden nor the trace names one.
+    public var defaultProfile: ProfileName?
+
+    public init() {}
+
+    /// A registry of `implementations`; `defaultProfile` must be one of their profiles.
+    public init(_ implementations: [MachineImplementation], defaultProfile: ProfileName?) throws(MachineStartError) {
+        for implementation in implementations { try register(implementation) }
+        if let defaultProfile, self.implementation(of: defaultProfile) == nil {
+            throw MachineStartError("the default profile \(defaultProfile) is not registered")
+        }
+        self.defaultProfile = defaultProfile
+    }
+
+    /// Adds an implementation; refuses a name or a profile name that is already registered.
+    public mutating func register(_ implementation: MachineImplementation) throws(MachineStartError) {
+        if implementations.contains(where: { $0.name == implementation.name }) {
+            throw MachineStartError("implementation \(implementation.name) is already registered")
+        }
+        for p in implementation.profiles where self.implementation(of: p.name) != nil || implementation.profiles.filter({ $0.name == p.name }).count > 1 {
+            throw MachineStartError("profile \(p.name) is already registered")
+        }
+        implementations.append(implementation)
+    }
+
+    /// Every profile with its implementation, in registration order.
+    public var profiles: [(implementation: String, profile: MachineProfile)] {
+        implementations.flatMap { i in i.profiles.map { (i.name, $0) } }
+    }
+
+    public var profileNames: [ProfileName] { profiles.map(\.profile.name) }
+
+    /// The implementation that owns `profile`.
+    public func implementation(of profile: ProfileName) -> MachineImplementation? {
+        implementations.first { $0.profiles.contains { $0.name == profile } }
+    }
+
+    /// "tm-v0.34, tm-v0.35 or cometbft-v0.38": for help texts and errors.
+    public var profileList: String {
+        let names = profileNames.map(\.rawValue)
+        guard names.count > 1 else { return names.first ?? "(none)" }
+        return names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+
+    /// Starts the implementation that owns `profile`.
+    public func makeMachine(profile: ProfileName, start: NodeStart) throws(MachineStartError) -> any BlockSyncMachine {
+        guard let implementation = implementation(of: profile) else {
+            throw MachineStartError("unknown profile \(profile) (expected \(profileList))")
+        }
+        return try implementation.make(profile, start)
+    }
+}
+
+extension MachineRegistry {
+    /// The registered implementations and their profiles, for `--help` and `suite`.
+    public var helpText: String {
+        var lines = ["Implementations and their profiles (--profile names both; default \(defaultProfile?.rawValue ?? "none")):"]
+        for i in implementations {
+            lines.append("  \(i.name): \(i.summary)")
+            for p in i.profiles { lines.append("    \(p.name.rawValue)  \(p.matches)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,118 @@
+import CometWire
+
+/// A machine could not be started from what it was given (exit 2 for the CLIs).
+public struct MachineStartError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Where the node under test starts: its chain state, its block store, the application that
+/// produces `ApplyBlock`'s results, the virtual start time, its own validator address and the
+/// vote-extension enable height. Built once — from a trace's `/node` record (`init(record:…)`),
+/// from a genesis state (`init(genesis:…)`), or by the simulator from a scenario (which writes
+/// the same record) — and handed to any implementation (`MachineImplementation.make`).
+public struct NodeStart: Sendable {
+    public var state: ChainState
+    public var store: NodeBlockStore
+    public var application: ApplicationModel
+    public var startTime: Nanoseconds
+    /// Our validator's address (for `localNodeBlocksTheChain`); nil for a non-validator.
+    public var localValidatorAddress: [UInt8]?
+    /// `VoteExtensionsEnableHeight` from the consensus params (0: disabled).
+    public var voteExtensionsEnableHeight: Int64
+
+    public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel = .unknown, startTime: Nanoseconds = 0,
+                localValidatorAddress: [UInt8]? = nil, voteExtensionsEnableHeight: Int64 = 0) {
+        self.state = state
+        self.store = store
+        self.application = application
+        self.startTime = startTime
+        self.localValidatorAddress = localValidatorAddress
+        self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
+    }
+
+    /// A node syncing from genesis: `state` before its first block, an empty store.
+    public init(genesis state: ChainState, application: ApplicationModel = .unknown, startTime: Nanoseconds = 0,
+                localValidatorAddress: [UInt8]? = nil) {
+        self.init(state: state, store: NodeBlockStore(), application: application, startTime: startTime,
+                  localValidatorAddress: localValidatorAddress)
+    }
+
+    /// What a `/node` record (DESIGN.md §2) says about the node, field by field.
+    public struct Record: Sendable {
+        public var chainID: String
+        public var initialHeight: Int64
+        public var storeBase: Int64
+        public var storeHeight: Int64
+        /// The validators as recorded (ordered as Go's `NewValidatorSet` orders them here).
+        public var validators: ValidatorSet
+        public var appHash: [UInt8]
+        /// Encoded `tendermint.types.Block` at `storeHeight`; empty when syncing from genesis.
+        public var startBlock: [UInt8]
+        public var genesisTime: Timestamp
+        public var localValidatorAddress: [UInt8]
+
+        public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, validators: ValidatorSet,
+                    appHash: [UInt8], startBlock: [UInt8], genesisTime: Timestamp, localValidatorAddress: [UInt8]) {
+            self.chainID = chainID
+            self.initialHeight = initialHeight
+            self.storeBase = storeBase
+            self.storeHeight = storeHeight
+            self.validators = validators
+            self.appHash = appHash
+            self.startBlock = startBlock
+            self.genesisTime = genesisTime
+            self.localValidatorAddress = localValidatorAddress
+        }
+
+        var initialHeightOrOne: Int64 { initialHeight == 0 ? 1 : initialHeight }
+    }
+
+    /// The node as its `/node` record describes it. Syncing from genesis (store height 0): the
+    /// `genesis` state when the trace attached a genesis document, else `MakeGenesisState` from
+    /// the record with CometBFT's default consensus parameters and app version 0. Resuming
+    /// (store height > 0): from the record's start block and validators; the store declares the
+    /// recorded `base…height` but holds only that block (a peer asking for an older stored
+    /// height gets NoBlockResponse — the trace does not carry those blocks), and the first synced
+    /// block's `AppHash`/`LastResultsHash` are not compared (`ChainState.resuming`: the stored
+    /// block's results are not on the wire).
+    public init(record r: Record, genesis: ChainState? = nil, application: ApplicationModel, startTime: Nanoseconds) throws(MachineStartError) {
+        let address = r.localValidatorAddress.isEmpty ? nil : r.localValidatorAddress
+        guard r.storeHeight > 0 else {
+            let state = genesis ?? ChainState.genesis(chainID: r.chainID, initialHeight: r.initialHeightOrOne, genesisTime: r.genesisTime,
+                                                      validators: r.validators, appHash: r.appHash)
+            self.init(genesis: state, application: application, startTime: startTime, localValidatorAddress: address)
+            return
+        }
+        let block = try Self.startBlock(of: r)
+        // The record's app hash is the one after the stored block: the application's state
+        // (it lets `.transactionCounter` continue).
+        let state = ChainState.resuming(after: block, initialHeight: r.initialHeightOrOne, validators: r.validators,
+                                        appHash: r.appHash.isEmpty ? nil : r.appHash)
+        let store: NodeBlockStore
+        do {
+            store = try NodeBlockStore(base: r.storeBase > 0 ? r.storeBase : r.storeHeight, height: r.storeHeight,
+                                       blocks: [StoredBlock(block: block)])
+        } catch { throw MachineStartError("cannot build the node's store: \(error)") }
+        self.init(state: state, store: store, application: application, startTime: startTime, localValidatorAddress: address)
+    }
+
+    /// The record's start block, checked against its store height and chain.
+    public static func startBlock(of r: Record) throws(MachineStartError) -> Block {
+        guard !r.startBlock.isEmpty else {
+            throw MachineStartError("the /node record resumes at store height \(r.storeHeight) but carries no start block to resume from")
+        }
+        let block: Block
+        do { block = try Block(protobuf: r.startBlock) } catch {
+            throw MachineStartError("the /node record's start block does not decode: \(error)")
+        }
+        guard block.header.height == r.storeHeight else {
+            throw MachineStartError("the /node record's start block has height \(block.header.height), but the store height is \(r.storeHeight)")
+        }
+        guard block.header.chainID == r.chainID else {
+            throw MachineStartError("the /node record's start block belongs to chain \"\(block.header.chainID)\", not \"\(r.chainID)\"")
+        }
+        return block
+    }
+}
