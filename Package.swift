@@ -51,6 +51,12 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
+        // tendermint's blockchain/v2 reactor (scheduler + processor + demux) as a sans-IO state
+        // machine (issue 13, specs/cometbft-blocksync-v2.md).
+        .target(name: "BlockSyncV2", dependencies: [
+            "CometWire", "SyncMachine", "HexCoding",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
         // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
         .target(name: "Replay", dependencies: [
             "HexCoding",
@@ -58,7 +64,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The registry of every shipped block-sync implementation (the CLIs and tests use it).
-        .target(name: "Implementations", dependencies: ["SyncMachine", "BlockSync"]),
+        .target(name: "Implementations", dependencies: ["SyncMachine", "BlockSync", "BlockSyncV2"]),
         // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
@@ -94,6 +100,9 @@ let package = Package(
             "Capture", "PcapSource", "Replay", "Sim", "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "BlockSyncV2Tests", dependencies: [
+            "CometWire", "SyncMachine", "BlockSync", "BlockSyncV2", "Implementations",
         ]),
     ]
 )

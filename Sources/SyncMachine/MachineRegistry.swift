@@ -18,14 +18,17 @@ public struct MachineImplementation: Sendable {
     /// One line for `--help` and `suite`.
     public var summary: String
     public var profiles: [MachineProfile]
+    /// The `NodeStart.implementationOptions` names it takes.
+    public var options: [String]
     /// Starts the machine for one of `profiles`.
     public var make: @Sendable (ProfileName, NodeStart) throws(MachineStartError) -> any BlockSyncMachine
 
-    public init(name: String, summary: String, profiles: [MachineProfile],
+    public init(name: String, summary: String, profiles: [MachineProfile], options: [String] = [],
                 make: @escaping @Sendable (ProfileName, NodeStart) throws(MachineStartError) -> any BlockSyncMachine) {
         self.name = name
         self.summary = summary
         self.profiles = profiles
+        self.options = options
         self.make = make
     }
 }
@@ -83,6 +86,9 @@ public struct MachineRegistry: Sendable {
     public func makeMachine(profile: ProfileName, start: NodeStart) throws(MachineStartError) -> any BlockSyncMachine {
         guard let implementation = implementation(of: profile) else {
             throw MachineStartError("unknown profile \(profile) (expected \(profileList))")
+        }
+        if let option = start.implementationOptions.keys.sorted().first(where: { !implementation.options.contains($0) }) {
+            throw MachineStartError("--\(option) does not apply to profile \(profile) (implementation \(implementation.name))")
         }
         return try implementation.make(profile, start)
     }
