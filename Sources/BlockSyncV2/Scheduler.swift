@@ -24,11 +24,11 @@ public struct Scheduler: Sendable, Equatable {
     public let minRecvRate: Int64
     public let syncTimeout: Nanoseconds
 
-    public private(set) var initHeight: Int64
+    public internal(set) var initHeight: Int64
     /// The next height to process; every lower height counts as Processed.
-    public private(set) var height: Int64
+    public internal(set) var height: Int64
     /// Last block processed or state reset (construction time at first, DET-12).
-    public private(set) var lastAdvance: Nanoseconds
+    public internal(set) var lastAdvance: Nanoseconds
     public var peers: [PeerID: Peer] = [:]
     public var blockStates: [Int64: BlockState] = [:]
     public var pendingBlocks: [Int64: PeerID] = [:]
