@@ -200,10 +200,16 @@ public struct Demux: BlockSyncMachine {
     private mutating func receive(_ message: BlocksyncMessage, from peer: PeerID, wireSize: Int) {
         do {
             try message.validate()
-            if case .blockResponse(let block, _) = message { try block.validateFromProto() }
         } catch {
-            report(peer, reason: "\(error)")
+            // `ValidateMsg`'s own text ("negative Height", "base %v cannot be greater than height %v").
+            if case .invalidMessage(let text) = error { report(peer, reason: text) } else { report(peer, reason: "\(error)") }
             return
+        }
+        if case .blockResponse(let block, _) = message {
+            do { try block.validateFromProto() } catch {
+                report(peer, reason: "\(error)")
+                return
+            }
         }
         switch message {
         case .statusRequest:
