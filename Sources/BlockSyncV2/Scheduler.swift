@@ -199,10 +199,13 @@ public struct Scheduler: Sendable, Equatable {
     /// H4.
     public mutating func addNewBlocks() {
         guard Int64(blockStates.count) < targetPending else { return }
-        let top = maxHeight()
-        for h in height..<(height &+ targetPending) {
-            if h > top { break }
+        // Saturating: a height near Int64.max (a crafted initial height) must not trap.
+        let top = min(maxHeight(), height > Int64.max - targetPending ? Int64.max : height + targetPending - 1)
+        var h = height
+        while h <= top {
             if state(at: h) == .unknown { blockStates[h] = .new }
+            if h == Int64.max { break }
+            h += 1
         }
     }
 
@@ -253,7 +256,8 @@ public struct Scheduler: Sendable, Equatable {
         guard let requested = pendingTime[h], elapsed(since: requested, to: now) > 0 else {
             return "clock error: block \(h) received at \(pendingTime[h].map { "\($0)" } ?? "0") but requested at \(now)"
         }
-        peers[peer]!.lastRate = size / elapsed(since: requested, to: now)
+        let rate = size / elapsed(since: requested, to: now)
+        peers[peer]?.lastRate = rate
         blockStates[h] = .received
         pendingBlocks[h] = nil
         pendingTime[h] = nil

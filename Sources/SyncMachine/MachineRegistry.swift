@@ -95,6 +95,25 @@ public struct MachineRegistry: Sendable {
 }
 
 extension MachineRegistry {
+    /// This registry with `option` set to `value` in the `NodeStart` of every implementation
+    /// that takes it (a CLI flag such as `--v2-queue heap`); the others are unchanged, and
+    /// `makeMachine` still refuses the option for them if a start carries it.
+    public func setting(_ option: String, to value: String) -> MachineRegistry {
+        var copy = self
+        copy.implementations = implementations.map { i in
+            guard i.options.contains(option) else { return i }
+            var changed = i
+            let make = i.make
+            changed.make = { (profile, start) throws(MachineStartError) in
+                var start = start
+                start.implementationOptions[option] = value
+                return try make(profile, start)
+            }
+            return changed
+        }
+        return copy
+    }
+
     /// The registered implementations and their profiles, for `--help` and `suite`.
     public var helpText: String {
         var lines = ["Implementations and their profiles (--profile names both; default \(defaultProfile?.rawValue ?? "none")):"]

@@ -1,6 +1,7 @@
 @testable import BlockSyncV2
 import CometWire
 import HexCoding
+import BlockSync
 import Implementations
 import SyncMachine
 import Testing
@@ -226,6 +227,10 @@ import Testing
         #expect(throws: MachineStartError("--v2-queue does not apply to profile tm-v0.34 (implementation v0)")) {
             _ = try registry.makeMachine(profile: "tm-v0.34", start: start)
         }
+        let heap = registry.setting(V2QueueModel.optionName, to: "heap")
+        let viaRegistry = try heap.makeMachine(profile: .tmV03422V2, start: NodeStart(genesis: F.chain20.genesisState))
+        #expect((viaRegistry as? Demux)?.queueModel == .heap)
+        #expect(try heap.makeMachine(profile: "tm-v0.34", start: NodeStart(genesis: F.chain20.genesisState)) is Reactor)
         start.implementationOptions = [V2QueueModel.optionName: "lifo"]
         #expect(throws: MachineStartError("--v2-queue must be fifo or heap, not \"lifo\"")) {
             _ = try registry.makeMachine(profile: .tmV034V2, start: start)

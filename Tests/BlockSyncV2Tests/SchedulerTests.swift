@@ -279,3 +279,17 @@ import Testing
         #expect(more.handleRemovePeer("P9") == .scPeerError(peer: "P9", reason: "peer was stopped"))
     }
 }
+
+/// Bad input never traps: heights at the edge of Int64 (a crafted initial height, a peer
+/// claiming Int64.max).
+@Suite struct SchedulerEdgeTests {
+    @Test func heightsNearInt64MaxDoNotTrap() {
+        var sc = Scheduler(initHeight: Int64.max - 3, startTime: 0)
+        #expect(sc.handleStatusResponse("P1", base: 0, height: Int64.max) == .noOp)
+        #expect(sc.blockStates.keys.sorted() == [Int64.max - 3, Int64.max - 2, Int64.max - 1, Int64.max])
+        #expect(sc.handleTrySchedule(time: 1) == .scBlockRequest(peer: "P1", height: Int64.max - 3))
+        var low = Scheduler(initHeight: 1, startTime: 0)
+        #expect(low.handleStatusResponse("P1", base: 0, height: Int64.max) == .noOp)
+        #expect(low.blockStates.count == 10)
+    }
+}
