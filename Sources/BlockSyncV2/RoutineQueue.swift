@@ -3,17 +3,17 @@ import DequeModule
 /// A routine's input queue (§v2.1.3, DET-4): FIFO in Model A; in Model B the original's
 /// unbounded binary min-heap on priority (Workiva `PriorityQueue`), whose equal priorities pop
 /// in array order, not FIFO (pushed A, B, C → A, C, B).
-struct RoutineQueue: Sendable {
-    let model: V2QueueModel
+public struct RoutineQueue: Sendable {
+    public let model: V2QueueModel
     private var fifo: Deque<V2Event> = []
     private var heap: [V2Event] = []
 
-    init(_ model: V2QueueModel) { self.model = model }
+    public init(_ model: V2QueueModel) { self.model = model }
 
-    var isEmpty: Bool { fifo.isEmpty && heap.isEmpty }
-    var count: Int { fifo.count + heap.count }
+    public var isEmpty: Bool { fifo.isEmpty && heap.isEmpty }
+    public var count: Int { fifo.count + heap.count }
 
-    mutating func push(_ event: V2Event) {
+    public mutating func push(_ event: V2Event) {
         guard model == .heap else { return fifo.append(event) }
         heap.append(event)
         // Sift up while the parent ((i−1)/2, truncating toward zero: the root is its own
@@ -27,7 +27,7 @@ struct RoutineQueue: Sendable {
         }
     }
 
-    mutating func pop() -> V2Event? {
+    public mutating func pop() -> V2Event? {
         guard model == .heap else { return fifo.popFirst() }
         guard let top = heap.first else { return nil }
         let last = heap.removeLast()
@@ -47,7 +47,7 @@ struct RoutineQueue: Sendable {
         return top
     }
 
-    mutating func removeAll() {
+    public mutating func removeAll() {
         fifo.removeAll()
         heap.removeAll()
     }

@@ -17,6 +17,14 @@ public struct Scheduler: Sendable, Equatable {
         public var height: Int64 = -1
         public var lastTouched: Nanoseconds?
         public var lastRate: Int64 = 0
+
+        public init(state: PeerState = .new, base: Int64 = -1, height: Int64 = -1, lastTouched: Nanoseconds? = nil, lastRate: Int64 = 0) {
+            self.state = state
+            self.base = base
+            self.height = height
+            self.lastTouched = lastTouched
+            self.lastRate = lastRate
+        }
     }
 
     public let targetPending: Int64
@@ -24,11 +32,11 @@ public struct Scheduler: Sendable, Equatable {
     public let minRecvRate: Int64
     public let syncTimeout: Nanoseconds
 
-    public internal(set) var initHeight: Int64
+    public private(set) var initHeight: Int64
     /// The next height to process; every lower height counts as Processed.
-    public internal(set) var height: Int64
+    public private(set) var height: Int64
     /// Last block processed or state reset (construction time at first, DET-12).
-    public internal(set) var lastAdvance: Nanoseconds
+    public private(set) var lastAdvance: Nanoseconds
     public var peers: [PeerID: Peer] = [:]
     public var blockStates: [Int64: BlockState] = [:]
     public var pendingBlocks: [Int64: PeerID] = [:]
@@ -311,7 +319,10 @@ public struct Scheduler: Sendable, Equatable {
         pendingBlocks.filter { $0.value == peer && state(at: $0.key) == .pending }.map(\.key).sorted()
     }
 
-    public struct SelectionError: Error, Equatable { public var message: String }
+    public struct SelectionError: Error, Equatable {
+        public var message: String
+        public init(message: String) { self.message = message }
+    }
 
     /// H16: fewest pending requests, ties to the lowest ID.
     public func selectPeer(height h: Int64) -> Result<PeerID, SelectionError> {

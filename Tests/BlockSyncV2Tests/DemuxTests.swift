@@ -1,4 +1,4 @@
-@testable import BlockSyncV2
+import BlockSyncV2
 import CometWire
 import HexCoding
 import BlockSync
@@ -55,6 +55,19 @@ import Testing
         #expect(a.log == b.log)
         let heapA = Self.honest(.tmV034, .heap), heapB = Self.honest(.tmV034, .heap)
         #expect(heapA.log == heapB.log)
+    }
+
+    /// DET-12: `lastAdvance` starts at the machine's start (construction), not at 0: with no
+    /// peer at all the 60 s no-advance timeout ends the sync at the first schedule tick past
+    /// start + 60 s. DET-11: a status may come before the peer's `bcAddNewPeer`.
+    @Test func noAdvanceTimeoutCountsFromTheStartAndStatusMayPrecedeAdd() {
+        var net = V2Net(F.demux(.tmV034, start: 5 * s))
+        net.run(until: 120 * s)
+        #expect(net.switched?.time == 65 * s + 20 * ms && net.switched?.reason == .noProgress && net.switched?.height == 1)
+        var sc = Scheduler(initHeight: 1, startTime: 0)
+        #expect(sc.handle(.bcStatusResponse(peer: "P1", base: 0, height: 8), now: 0) == .noOp)
+        #expect(sc.handle(.bcAddNewPeer(peer: "P1"), now: 0) == .noOp)
+        #expect(sc.peers["P1"]?.state == .ready && sc.peers["P1"]?.height == 8)
     }
 
     /// DET-3: the status broadcast at the start and every 10 s; the schedule and process

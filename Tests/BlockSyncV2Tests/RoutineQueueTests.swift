@@ -1,4 +1,4 @@
-@testable import BlockSyncV2
+import BlockSyncV2
 import Testing
 
 /// §v2.1.3: the routine queue's exact order (Model B's heap) against the spec's examples, and

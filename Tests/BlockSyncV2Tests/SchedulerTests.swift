@@ -1,4 +1,4 @@
-@testable import BlockSyncV2
+import BlockSyncV2
 import CometWire
 import SyncMachine
 import Testing

@@ -1,4 +1,4 @@
-@testable import BlockSyncV2
+import BlockSyncV2
 import CometWire
 import SyncMachine
 
@@ -36,12 +36,11 @@ enum V2Fixtures {
     }
 
     /// A scheduler at height `h` with `peers`, `S{states}` New unless pending or received.
-    static func scheduler(height h: Int64 = 1, initHeight: Int64? = nil, targetPending: Int64 = 10, peerTimeout: Nanoseconds = 15 * s,
+    static func scheduler(height h: Int64 = 1, targetPending: Int64 = 10, peerTimeout: Nanoseconds = 15 * s,
                           minRecvRate: Int64 = 0, syncTimeout: Nanoseconds = 10 * s, peers: [P] = [], states: ClosedRange<Int64>? = nil,
                           pending: [Int64: PeerID] = [:], pendingAt: Nanoseconds = t, received: [Int64: PeerID] = [:]) -> Scheduler {
-        var sc = Scheduler(initHeight: initHeight ?? h, startTime: t, targetPending: targetPending, peerTimeout: peerTimeout,
+        var sc = Scheduler(initHeight: h, startTime: t, targetPending: targetPending, peerTimeout: peerTimeout,
                            minRecvRate: minRecvRate, syncTimeout: syncTimeout)
-        sc.height = h
         for p in peers {
             sc.peers[p.id] = Scheduler.Peer(state: p.state, base: p.base, height: p.height, lastTouched: p.lastTouched, lastRate: p.lastRate)
         }
