@@ -53,6 +53,12 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
+        // tendermint's blockchain/v2 reactor (scheduler + processor + demux) as a sans-IO state
+        // machine (issue 13, specs/cometbft-blocksync-v2.md).
+        .target(name: "BlockSyncV2", dependencies: [
+            "CometWire", "SyncMachine", "HexCoding",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
         // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
         .target(name: "Replay", dependencies: [
             "HexCoding",
@@ -63,7 +69,7 @@ let package = Package(
         // Pictures of a sync: the timeline model, its HTML page and its Perfetto (Chrome trace-event) JSON (issue 15).
         .target(name: "Timeline", dependencies: ["Replay", "SyncMachine", "CometWire", "HexCoding"]),
         // The registry of every shipped block-sync implementation (the CLIs and tests use it).
-        .target(name: "Implementations", dependencies: ["SyncMachine", "BlockSync"]),
+        .target(name: "Implementations", dependencies: ["SyncMachine", "BlockSync", "BlockSyncV2"]),
         // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
@@ -110,6 +116,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "Timeline", "FileInput",
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "BlockSyncV2Tests", dependencies: [
+            "CometWire", "SyncMachine", "BlockSync", "BlockSyncV2", "Implementations",
         ]),
     ]
 )

@@ -155,7 +155,7 @@ public struct LoopbackNetwork: Sendable {
                 disconnected.insert(id)
                 queues[i].removeAll()
             }
-        case .removeFromPool, .ban, .blockApplied, .verifyFailed, .switchToConsensus:
+        case .removeFromPool, .ban, .blockApplied, .verifyFailed, .switchToConsensus, .reactorPanic:
             break
         }
     }

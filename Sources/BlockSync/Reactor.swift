@@ -102,13 +102,15 @@ public struct ReactorConfiguration: Sendable, Equatable {
 public struct Reactor: BlockSyncMachine {
     public let profile: BlockSyncProfile
     public let configuration: ReactorConfiguration
-    public private(set) var state: ChainState
-    public private(set) var store: NodeBlockStore
+    /// The node's state and store, advanced by the shared block processor (`SyncedChain`).
+    public private(set) var chain: SyncedChain
+    public var state: ChainState { chain.state }
+    public var store: NodeBlockStore { chain.store }
+    public var blocksSynced: Int { chain.blocksSynced }
     public private(set) var pool: BlockPool<PooledBlock>
     public private(set) var now: Nanoseconds
     /// Connected peers in order of connection.
     public private(set) var peers: OrderedSet<PeerID> = []
-    public private(set) var blocksSynced = 0
     /// The first height the reactor syncs (store height + 1, or the initial height).
     public let startHeight: Int64
     /// Set once the reactor switched to consensus.
@@ -132,8 +134,7 @@ public struct Reactor: BlockSyncMachine {
         }
         self.profile = profile
         self.configuration = configuration
-        self.state = state
-        self.store = store
+        self.chain = SyncedChain(state: state, store: store, application: configuration.application)
         self.now = configuration.startTime
         let start = store.height == 0 ? state.initialHeight : store.height &+ 1
         startHeight = start
@@ -272,7 +273,7 @@ public struct Reactor: BlockSyncMachine {
     /// `respondToPeer`: the block (with its extended commit where vote extensions are enabled;
     /// nothing at all if that is missing), or NoBlockResponse.
     private mutating func respond(to peer: PeerID, height h: Int64) {
-        guard let stored = store.block(at: h) else {
+        guard let stored = chain.storedBlock(at: h) else {
             emit(.send(.noBlockResponse(height: h), to: peer))
             return
         }
@@ -386,12 +387,9 @@ public struct Reactor: BlockSyncMachine {
             } else {
                 pool.popRequest(now: now)
                 let ext = voteExtensionsEnabled(at: first.block.header.height) ? first.extendedCommit : nil
-                store.save(StoredBlock(block: first.block, extendedCommit: ext))
                 // ApplyBlock: the results come from the application, never from `second`'s
                 // unverified header (a tampered second block must not poison the state).
-                state = configuration.application.applying(first.block, blockID: firstID, to: state)
-                blocksSynced += 1
-                emit(.blockApplied(height: first.block.header.height, hash: firstID.hash))
+                emit(chain.saveAndApply(first.block, id: firstID, extendedCommit: ext))
             }
             settlePool()
         }
@@ -415,14 +413,8 @@ public struct Reactor: BlockSyncMachine {
         guard let lastCommit = second.block.lastCommit else { return "nil commit" }
         do {
             if configuration.verifySignatures {
-                switch profile.commitCheck {
-                case .light:
-                    try state.validators.verifyCommitLight(chainID: state.chainID, blockID: firstID, height: h,
-                                                           commit: lastCommit, options: options)
-                case .fullSkippingLastCommitAfterFirst:
-                    try state.validators.verifyCommit(chainID: state.chainID, blockID: firstID, height: h,
-                                                      commit: lastCommit, options: options)
-                }
+                try chain.verifyCommit(of: first.block, id: firstID, by: lastCommit,
+                                       check: profile.commitCheck == .light ? .light : .full, options: options)
                 if enabled, let ext = first.extendedCommit {
                     try state.validators.verifyExtendedCommit(chainID: state.chainID, blockID: firstID, height: h,
                                                               extendedCommit: ext, options: options)
@@ -430,7 +422,7 @@ public struct Reactor: BlockSyncMachine {
             }
             let checkLastCommit = configuration.verifySignatures
                 && (profile.commitCheck == .light || blocksSynced == 0)
-            try state.validateBlock(first.block, verifyLastCommit: checkLastCommit, commitOptions: options)
+            try chain.validate(first.block, verifyLastCommit: checkLastCommit, options: options)
         } catch {
             return "\(error)"
         }

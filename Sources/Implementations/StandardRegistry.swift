@@ -1,4 +1,5 @@
 import BlockSync
+import BlockSyncV2
 import SyncMachine
 
 extension MachineRegistry {
@@ -7,7 +8,7 @@ extension MachineRegistry {
     /// the maintained release line (README "Replay and golden files").
     public static let standard: MachineRegistry = {
         do {
-            return try MachineRegistry([Reactor.implementation], defaultProfile: .cometbftV038)
+            return try MachineRegistry([Reactor.implementation, Demux.implementation], defaultProfile: .cometbftV038)
         } catch {
             preconditionFailure("the standard registry is inconsistent: \(error)")
         }

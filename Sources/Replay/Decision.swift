@@ -34,6 +34,8 @@ public enum DecisionKind: String, CaseIterable, Sendable, Comparable {
     case verifyFailed = "verify_failed"
     case blockApplied = "block_applied"
     case switchToConsensus = "switch_to_consensus"
+    /// The original would panic here (tendermint blocksync v2); the replay ends.
+    case reactorPanic = "reactor_panic"
     case pivotSwitch = "pivot_switch"
     case pivotExtend = "pivot_extend"
     case hintDisabled = "hint_disabled"
@@ -78,6 +80,7 @@ public enum DecisionAction: Equatable, Sendable {
     case verifyFailed(heights: [Int64], peers: [String], reason: String)
     case blockApplied(height: Int64, hash: [UInt8])
     case switchToConsensus(height: Int64)
+    case reactorPanic(message: String)
     case pivotSwitch(forkAt: UInt64, meHeight: UInt64, checkHeight: UInt64?, section: HintSection?, allowed: Bool, reason: PivotReason)
     case pivotExtend(height: UInt64, allowed: Bool, reason: PivotReason)
     case hintDisabled(page: UInt64, error: String)
@@ -99,6 +102,7 @@ public enum DecisionAction: Equatable, Sendable {
         case .verifyFailed: .verifyFailed
         case .blockApplied: .blockApplied
         case .switchToConsensus: .switchToConsensus
+        case .reactorPanic: .reactorPanic
         case .pivotSwitch: .pivotSwitch
         case .pivotExtend: .pivotExtend
         case .hintDisabled: .hintDisabled
@@ -135,7 +139,7 @@ public enum DecisionAction: Equatable, Sendable {
         switch self {
         case .peerRemoved(_, let r), .peerBanned(_, let r), .verifyFailed(_, _, let r): return r
         case .pivotSwitch(_, _, _, _, _, let r), .pivotExtend(_, _, let r), .observedMismatch(_, _, _, _, let r): return r.rawValue
-        case .hintDisabled(_, let e): return e
+        case .hintDisabled(_, let e), .reactorPanic(let e): return e
         default: return nil
         }
     }
@@ -151,6 +155,7 @@ public enum DecisionAction: Equatable, Sendable {
             return ["heights": .array(heights.map { .int($0) }), "peers": .array(peers.map { .string($0) }), "reason": .string(reason)]
         case let .blockApplied(height, hash): return ["height": .int(height), "hash": .string(Hex.lower(hash))]
         case let .switchToConsensus(height): return ["height": .int(height)]
+        case let .reactorPanic(message): return ["message": .string(message)]
         case let .pivotSwitch(forkAt, meHeight, checkHeight, section, allowed, reason):
             return ["fork_at": .uint(forkAt), "me_height": .uint(meHeight),
                     "check_height": checkHeight.map { .uint($0) } ?? .null,
@@ -211,6 +216,7 @@ extension Decision {
             action = .verifyFailed(heights: try reader.ints("heights"), peers: try reader.strings("peers"), reason: try reader.string("reason"))
         case .blockApplied: action = .blockApplied(height: try reader.int("height"), hash: try reader.hex("hash"))
         case .switchToConsensus: action = .switchToConsensus(height: try reader.int("height"))
+        case .reactorPanic: action = .reactorPanic(message: try reader.string("message"))
         case .pivotSwitch:
             let section = try reader.optionalString("section")
             guard section == nil || HintSection(rawValue: section!) != nil else { throw .invalid("unknown hint section \"\(section!)\"") }

@@ -354,6 +354,9 @@ struct RunState {
             case .switchToConsensus(let h, _):
                 append(.switchToConsensus(height: h), cause: cause)
                 finished = true
+            case .reactorPanic(let message):
+                append(.reactorPanic(message: message), cause: cause)
+                finished = true
             }
         }
     }

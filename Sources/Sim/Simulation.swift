@@ -364,6 +364,8 @@ struct SimRun {
             case .switchToConsensus(let h, _):
                 switchedAt = h
                 return
+            case .reactorPanic:
+                return
             }
         }
     }

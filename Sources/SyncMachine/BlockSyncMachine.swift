@@ -69,6 +69,10 @@ public enum MachineEffect: Sendable, Equatable {
     case verifyFailed(heights: [Int64], peers: [PeerID], reason: String)
     /// `switch_to_consensus{height}`: the height when block sync stopped.
     case switchToConsensus(height: Int64, reason: SwitchReason)
+    /// `reactor_panic{message}`: the original would panic here (the node process dies); the
+    /// machine stops and does nothing more. `message` is the original's panic text (tendermint
+    /// blocksync v2, specs/cometbft-blocksync-v2.md §v2.1.3, §v2.2.4 i, §v2.3).
+    case reactorPanic(message: String)
 }
 
 /// An implementation's own timers, by the names decisions and reports use (`try_sync`…).

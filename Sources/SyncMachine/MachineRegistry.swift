@@ -18,14 +18,17 @@ public struct MachineImplementation: Sendable {
     /// One line for `--help` and `suite`.
     public var summary: String
     public var profiles: [MachineProfile]
+    /// The `NodeStart.implementationOptions` names it takes.
+    public var options: [String]
     /// Starts the machine for one of `profiles`.
     public var make: @Sendable (ProfileName, NodeStart) throws(MachineStartError) -> any BlockSyncMachine
 
-    public init(name: String, summary: String, profiles: [MachineProfile],
+    public init(name: String, summary: String, profiles: [MachineProfile], options: [String] = [],
                 make: @escaping @Sendable (ProfileName, NodeStart) throws(MachineStartError) -> any BlockSyncMachine) {
         self.name = name
         self.summary = summary
         self.profiles = profiles
+        self.options = options
         self.make = make
     }
 }
@@ -84,11 +87,33 @@ public struct MachineRegistry: Sendable {
         guard let implementation = implementation(of: profile) else {
             throw MachineStartError("unknown profile \(profile) (expected \(profileList))")
         }
+        if let option = start.implementationOptions.keys.sorted().first(where: { !implementation.options.contains($0) }) {
+            throw MachineStartError("--\(option) does not apply to profile \(profile) (implementation \(implementation.name))")
+        }
         return try implementation.make(profile, start)
     }
 }
 
 extension MachineRegistry {
+    /// This registry with `option` set to `value` in the `NodeStart` of every implementation
+    /// that takes it (a CLI flag such as `--v2-queue heap`); the others are unchanged, and
+    /// `makeMachine` still refuses the option for them if a start carries it.
+    public func setting(_ option: String, to value: String) -> MachineRegistry {
+        var copy = self
+        copy.implementations = implementations.map { i in
+            guard i.options.contains(option) else { return i }
+            var changed = i
+            let make = i.make
+            changed.make = { (profile, start) throws(MachineStartError) in
+                var start = start
+                start.implementationOptions[option] = value
+                return try make(profile, start)
+            }
+            return changed
+        }
+        return copy
+    }
+
     /// The registered implementations and their profiles, for `--help` and `suite`.
     public var helpText: String {
         var lines = ["Implementations and their profiles (--profile names both; default \(defaultProfile?.rawValue ?? "none")):"]

@@ -21,6 +21,9 @@ public struct NodeStart: Sendable {
     public var localValidatorAddress: [UInt8]?
     /// `VoteExtensionsEnableHeight` from the consensus params (0: disabled).
     public var voteExtensionsEnableHeight: Int64
+    /// Options of one implementation by name (the v2 reactor's `v2-queue`: `fifo` or `heap`);
+    /// the registry refuses an option the chosen profile's implementation does not take.
+    public var implementationOptions: [String: String] = [:]
 
     public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel = .unknown, startTime: Nanoseconds = 0,
                 localValidatorAddress: [UInt8]? = nil, voteExtensionsEnableHeight: Int64 = 0) {

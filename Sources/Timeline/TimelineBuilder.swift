@@ -154,6 +154,8 @@ public enum TimelineBuilder {
             case .switchToConsensus(let h):
                 nodeMarks.append(LaneMark(time: d.time, kind: .switchToConsensus, detail: "switch to consensus at height \(h) (\(cause))"))
             case .statusRequest: break
+            case .reactorPanic(let message):
+                nodeMarks.append(LaneMark(time: d.time, kind: .reactorPanic, detail: "reactor panic: \(message) (\(cause))"))
             case .pivotSwitch(let forkAt, let meHeight, let check, let section, let allowed, let reason):
                 pivot.append(PivotMark(time: d.time, kind: .switch, allowed: allowed,
                                        detail: "switch fork_at \(forkAt), me_height \(meHeight): \(allowed ? "allowed" : "denied"), \(reason.rawValue)"

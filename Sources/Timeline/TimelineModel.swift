@@ -83,6 +83,8 @@ public struct LaneMark: Equatable, Sendable {
         case outboundMissing = "outbound_missing"
         case verifyFailed = "verify_failed"
         case switchToConsensus = "switch_to_consensus"
+        /// The implementation hit one of the original's panics (`reactor_panic`, v2): replay ends.
+        case reactorPanic = "reactor_panic"
         /// A `/capture` event: something the recorder could not see.
         case capture
     }

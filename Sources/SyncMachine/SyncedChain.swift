@@ -1,0 +1,72 @@
+import CometWire
+
+/// The shared block processor (issue 12 item 3): the node's chain state and block store as block
+/// sync advances them, with the steps every reactor version runs the same way — authenticate a
+/// block by the next block's `LastCommit`, `ValidateBlock`, `SaveBlock` then `ApplyBlock`, and
+/// `LoadBlock` to serve a request. Each reactor decides *when* to call them and what a failure
+/// means (the v0 reactor: specs/cometbft-blocksync.md §3.4; v2: specs/cometbft-blocksync-v2.md
+/// §v2.3).
+public struct SyncedChain: Sendable {
+    public private(set) var state: ChainState
+    public private(set) var store: NodeBlockStore
+    /// Where `ApplyBlock`'s results come from.
+    public let application: ApplicationModel
+    /// Blocks saved and applied so far.
+    public private(set) var blocksSynced = 0
+
+    public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel) {
+        self.state = state
+        self.store = store
+        self.application = application
+    }
+
+    /// How the second block's `LastCommit` must commit the first (§3.4 step 4, §v2.3 step 3).
+    public enum CommitCheck: Sendable, Equatable {
+        /// `VerifyCommitLight`: stops once +2/3 of the power is tallied.
+        case light
+        /// `VerifyCommit`: every signature.
+        case full
+    }
+
+    /// Authenticates `first` (whose ID is `firstID`) with `commit` (the next block's
+    /// `LastCommit`) against the current validators, in `check`'s way.
+    public func verifyCommit(of first: Block, id firstID: BlockID, by commit: Commit, check: CommitCheck,
+                             options: CommitVerificationOptions) throws(CommitVerificationError) {
+        let h = first.header.height
+        switch check {
+        case .light:
+            try state.validators.verifyCommitLight(chainID: state.chainID, blockID: firstID, height: h, commit: commit, options: options)
+        case .full:
+            try state.validators.verifyCommit(chainID: state.chainID, blockID: firstID, height: h, commit: commit, options: options)
+        }
+    }
+
+    /// `ValidateBlock` against the current state (its own `LastCommit` fully verified unless
+    /// `verifyLastCommit` is false).
+    public func validate(_ block: Block, verifyLastCommit: Bool, options: CommitVerificationOptions) throws(BlockValidationError) {
+        try state.validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: options)
+    }
+
+    /// `SaveBlock` then `ApplyBlock` of a block already checked: the state takes the
+    /// application's results (never those of an unverified next header); returns the
+    /// `block_applied` effect.
+    public mutating func saveAndApply(_ block: Block, id: BlockID, extendedCommit: ExtendedCommit? = nil) -> MachineEffect {
+        save(block, extendedCommit: extendedCommit)
+        return apply(block, id: id)
+    }
+
+    /// `SaveBlock` alone (v2 saves before `ApplyBlock` validates, §v2.3 step 5).
+    public mutating func save(_ block: Block, extendedCommit: ExtendedCommit? = nil) {
+        store.save(StoredBlock(block: block, extendedCommit: extendedCommit))
+    }
+
+    /// `ApplyBlock` of a block already saved; returns the `block_applied` effect.
+    public mutating func apply(_ block: Block, id: BlockID) -> MachineEffect {
+        state = application.applying(block, blockID: id, to: state)
+        blocksSynced += 1
+        return .blockApplied(height: block.header.height, hash: id.hash)
+    }
+
+    /// `LoadBlock(h)` for a peer's BlockRequest; nil: NoBlockResponse.
+    public func storedBlock(at h: Int64) -> StoredBlock? { store.block(at: h) }
+}
