@@ -22,7 +22,7 @@ struct Play: ParsableCommand {
           synccapture play --trace Traces/catchup-basic.trace --peer p1 --port 26656
           kill -INT %1; synccapture -r sync.pcap -o sync.trace
 
-          synccapture play --trace Traces/catchup-basic.trace --all-peers --encrypted-peer p2 --keylog sync.keylog --linger 6
+          synccapture play --trace Traces/catchup-basic.trace --all-peers --linger 6
         """)
 
     @Option(help: ArgumentHelp("Play one peer's /blocksync events of this trace.", valueName: "TRACE"))
