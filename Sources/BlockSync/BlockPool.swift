@@ -259,7 +259,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
         switch profile.requesterStyle {
         case .single:
             guard r.block == nil, r.peerID == id else {
-                sendError(id, "invalid peer")
+                sendError(id, profile.addBlockMismatchError)
                 return false
             }
             r.block = block
@@ -267,7 +267,8 @@ public struct BlockPool<Block: Sendable>: Sendable {
             signalled = true
         case .dual:
             guard r.didRequestFrom(id) else {
-                sendError(id, "requested block #\(blockHeight) from \(r.requestedFrom), not \(id)")
+                // Go's `%v` of a peer-ID slice: `[p2 p3]`, no quotes (cometbft v0.38 pool.go).
+                sendError(id, "requested block #\(blockHeight) from [\(r.requestedFrom.joined(separator: " "))], not \(id)")
                 return false
             }
             if r.block == nil {

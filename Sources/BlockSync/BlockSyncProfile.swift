@@ -129,6 +129,25 @@ public struct BlockSyncProfile: Sendable, Equatable {
     public var trySyncInterval: Nanoseconds
     public var statusUpdateInterval: Nanoseconds
     public var switchToConsensusInterval: Nanoseconds
+    /// Who checks a received message before the reactor sees it (specs/cometbft-blocksync.md §1.5).
+    public var messageCheck: MessageCheck = .validateMsg
+    /// `AddBlock`'s error when the block comes from a peer other than the requester's, or a
+    /// second time (single requesters, §2.5): tm v0.34.24 `errors.New("invalid peer")`; tm
+    /// v0.35.9 `errors.New("requester is different or block already exists")` (pool.go).
+    public var addBlockMismatchError = "invalid peer"
+
+    /// §1.5: the switch's `ValidateMsg` (tm v0.34, cometbft v0.38; tm v0.35's legacy p2p shim),
+    /// or tm v0.35.9's default router, which unmarshals and delivers without validating.
+    public enum MessageCheck: Sendable, Equatable {
+        /// Undecodable bytes, negative heights, a negative base or base > height: `StopPeerForError`.
+        case validateMsg
+        /// `Router.receivePeer`: bytes that do not unmarshal are dropped with the peer kept; the
+        /// message reaches the handler unchecked — a BlockRequest{-1} is answered with
+        /// NoBlockResponse{-1}, a StatusResponse with a negative height or base > height is
+        /// stored by `SetPeerRange`. A BlockResponse still fails in `BlockFromProto` (a
+        /// `PeerError`: the peer is evicted).
+        case routerUnchecked
+    }
 
     /// tendermint v0.34.24 (also cometbft v0.34.x): 600 requesters, 7680 B/s, the 30 s retry of
     /// #9518, map-order peers, NoBlockResponse only logged, no bans.
@@ -162,7 +181,8 @@ public struct BlockSyncProfile: Sendable, Equatable {
     )
 
     /// tendermint v0.35.9 (internal/blocksync/v0): as v0.34 but without the 30 s request retry,
-    /// and with the 60 s no-progress `syncTimeout` switch.
+    /// with the 60 s no-progress `syncTimeout` switch, and behind the default router, which
+    /// does not validate messages (§1.5; `messageCheck`).
     public static let tmV035: BlockSyncProfile = {
         var p = tmV034
         p.name = .tmV035
@@ -170,6 +190,8 @@ public struct BlockSyncProfile: Sendable, Equatable {
         p.requestRetry = nil
         p.validationErrorPrefix = ""
         p.caughtUp = .poolHeightNearMaxOrStalled(syncTimeout: 60 * .second)
+        p.messageCheck = .routerUnchecked
+        p.addBlockMismatchError = "requester is different or block already exists"
         return p
     }()
 

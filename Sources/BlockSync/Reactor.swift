@@ -215,7 +215,10 @@ public struct Reactor: BlockSyncMachine {
         case .peerRemoved(let peer, _, _):
             if peers.remove(peer) != nil { pool.removePeer(peer) }
         case .undecodable(let peer, let error, _):
-            if peers.contains(peer) { stopPeer(peer, reason: "invalid message: \(error)") }
+            // §1.5: v0.35.9's router drops what does not unmarshal and keeps the peer. Divergence:
+            // a BlockResponse without its block unmarshals in Go and is evicted by the handler's
+            // BlockFromProto; our decoder rejects it first, so here it is dropped too (README).
+            if peers.contains(peer), profile.messageCheck == .validateMsg { stopPeer(peer, reason: "invalid message: \(error)") }
         case .received(let message, let peer, _, _):
             if peers.contains(peer) { receive(message, from: peer) }
         case .timeAdvanced:
@@ -230,11 +233,13 @@ public struct Reactor: BlockSyncMachine {
     // MARK: Receive (§3.2)
 
     private mutating func receive(_ message: BlocksyncMessage, from peer: PeerID) {
-        do {
-            try message.validate()
-        } catch {
-            stopPeer(peer, reason: "invalid message: \(error)")
-            return
+        if profile.messageCheck == .validateMsg {
+            do {
+                try message.validate()
+            } catch {
+                stopPeer(peer, reason: "invalid message: \(error)")
+                return
+            }
         }
         switch message {
         case .blockRequest(let h):

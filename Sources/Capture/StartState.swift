@@ -45,6 +45,24 @@ public enum StartState {
                           startBlock: block.encoded())
     }
 
+    /// The start state of the node in a trace's `/node` record: for a capture of a conversation
+    /// played from that trace (`synccapture play --trace T`), whose node starts where T's did.
+    /// Only the chain state is kept (chain id, heights, validators, app hash, start block, genesis
+    /// time, local validator); the node id, capture method and profile hint come from the capture.
+    public static func fromTrace(path: String) throws -> NodeRecord {
+        let entries: [TraceEntry]
+        do { entries = try TraceReader(path: path).readAll() } catch {
+            throw CaptureError.badStartState(path: path, reason: "\(error)")
+        }
+        for entry in entries {
+            guard case .node(let n) = entry.event else { continue }
+            return NodeRecord(chainID: n.chainID, initialHeight: n.initialHeight, storeBase: n.storeBase, storeHeight: n.storeHeight,
+                              validators: n.validators, appHash: n.appHash, startBlock: n.startBlock, genesisTime: n.genesisTime,
+                              localValidatorAddress: n.localValidatorAddress)
+        }
+        throw CaptureError.badStartState(path: path, reason: "the trace has no /node record")
+    }
+
     static func record(_ v: Validator) -> ValidatorRecord {
         ValidatorRecord(pubKey: v.pubKey.bytes, power: v.votingPower)
     }

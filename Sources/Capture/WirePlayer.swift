@@ -52,23 +52,31 @@ public struct WirePlayer: Sendable {
 
     /// The conversation of one peer in a trace (`peer` nil: the first peer with `/blocksync` events).
     public static func conversation(fromTrace path: String, peer: String? = nil) throws -> (peer: String, messages: [WireMessage], chainID: String) {
+        let all = try conversations(fromTrace: path)
+        let chosen = peer == nil ? all.peers.first : all.peers.first { $0.peer == peer }
+        guard let chosen else {
+            throw WirePlayerError.noConversation(peer.map { "no /blocksync events for peer \($0)" } ?? "the trace has no /blocksync events")
+        }
+        return (chosen.peer, chosen.messages, all.chainID)
+    }
+
+    /// Every peer's conversation in a trace, in the order the peers first appear in `/blocksync`
+    /// events, with the trace's chain id.
+    public static func conversations(fromTrace path: String) throws -> (peers: [(peer: String, messages: [WireMessage])], chainID: String) {
         let reader = try TraceReader(path: path)
-        var chosen = peer
-        var messages: [WireMessage] = []
+        var order: [String] = []
+        var byPeer: [String: [WireMessage]] = [:]
         var chainID = ""
         for entry in try reader.readAll() {
             switch entry.event {
             case .node(let node): chainID = node.chainID
             case .blocksync(let record):
-                if chosen == nil { chosen = record.peerID }
-                if record.peerID == chosen { messages.append(WireMessage(fromNode: record.direction == .outbound, bytes: record.message)) }
+                if byPeer[record.peerID] == nil { order.append(record.peerID) }
+                byPeer[record.peerID, default: []].append(WireMessage(fromNode: record.direction == .outbound, bytes: record.message))
             default: break
             }
         }
-        guard let chosen, !messages.isEmpty else {
-            throw WirePlayerError.noConversation(peer.map { "no /blocksync events for peer \($0)" } ?? "the trace has no /blocksync events")
-        }
-        return (chosen, messages, chainID.isEmpty ? "syncreplay-wire" : chainID)
+        return (order.map { ($0, byPeer[$0]!) }, chainID.isEmpty ? "syncreplay-wire" : chainID)
     }
 
     /// Node keys of the two sides (deterministic, so their node ids are stable across runs).
@@ -79,6 +87,19 @@ public struct WirePlayer: Sendable {
 
     public static func nodeID(node: Bool) -> String {
         SecretConnection.nodeID(fromEd25519: Array(nodeKey(node: node).publicKey.rawRepresentation))
+    }
+
+    /// A dialing peer's node key: the single-peer key of `nodeKey(node: false)` when unnamed (the
+    /// committed captures were recorded with it), else derived from the name — SHA-256 of
+    /// "syncreplay-wire-peer:" + name — so each peer of a multi-peer session has its own stable id.
+    public static func peerKey(name: String?) -> Curve25519.Signing.PrivateKey {
+        guard let name else { return nodeKey(node: false) }
+        let seedBytes = Array(SHA256.hash(data: Array("syncreplay-wire-peer:\(name)".utf8)))
+        return try! Curve25519.Signing.PrivateKey(rawRepresentation: seedBytes)  // 32 bytes: cannot fail
+    }
+
+    public static func peerID(name: String?) -> String {
+        SecretConnection.nodeID(fromEd25519: Array(peerKey(name: name).publicKey.rawRepresentation))
     }
 
     /// What a run produced.
@@ -92,59 +113,22 @@ public struct WirePlayer: Sendable {
     /// Runs the conversation. `port` 0 picks a free port. `ready` is called with the listening port
     /// before the peer dials (a live capture can start then).
     public func play(port: UInt16 = 0, ready: (UInt16) -> Void = { _ in }) throws -> Outcome {
-        let listener = try TCPListener.listen(host: "127.0.0.1", port: port)
-        defer { listener.close() }
-        ready(listener.port)
-        let conversation = self.conversation, encrypted = self.encrypted, chainID = self.chainID
-        let listenPort = listener.port
-        let peerResult = Mutex<Result<UInt16, WirePlayerError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let seed = self.seed
-        let thread = Thread {
-            do {
-                let connection = try TCPConnection.connect(host: "127.0.0.1", port: listenPort)
-                let localPort = Self.localPort(connection.descriptor)
-                try Self.runSide(node: false, connection: connection, conversation: conversation, encrypted: encrypted,
-                                 chainID: chainID, listenPort: 0, seed: seed, keyLog: { _ in })
-                peerResult.withLock { $0 = .success(localPort) }
-            } catch let e as WirePlayerError {
-                peerResult.withLock { $0 = .failure(e) }
-            } catch {
-                peerResult.withLock { $0 = .failure(.endpoint(side: "peer", reason: "\(error)")) }
-            }
-            done.signal()
-        }
-        thread.start()
-        let lines = Mutex<[String]>([])
-        var nodeError: Error?
-        do {
-            let connection = try listener.accept()
-            try Self.runSide(node: true, connection: connection, conversation: conversation, encrypted: encrypted,
-                             chainID: chainID, listenPort: listenPort, seed: seed, keyLog: { line in lines.withLock { $0.append(line) } })
-        } catch {
-            nodeError = error
-        }
-        done.wait()
-        if let nodeError {
-            if let e = nodeError as? WirePlayerError { throw e }
-            throw WirePlayerError.endpoint(side: "node", reason: "\(nodeError)")
-        }
-        switch peerResult.withLock({ $0 }) {
-        case .success(let peerPort)?:
-            return Outcome(nodePort: listenPort, peerPort: peerPort, keyLog: lines.withLock { $0 })
-        case .failure(let e)?: throw e
-        case nil: throw WirePlayerError.endpoint(side: "peer", reason: "did not finish")
-        }
+        let session = WireSession(peers: [WirePeer(name: nil, conversation: conversation, encrypted: encrypted)],
+                                  chainID: chainID, seed: seed)
+        let outcome = try session.play(port: port, ready: ready)
+        return Outcome(nodePort: outcome.nodePort, peerPort: outcome.peers[0].port, keyLog: outcome.keyLog)
     }
 
     /// One side: handshake, NodeInfo, then the script; closes the connection at the end (FIN).
-    private static func runSide(node: Bool, connection: TCPConnection, conversation: [WireMessage], encrypted: Bool,
-                                chainID: String, listenPort: UInt16, seed: UInt8?, keyLog: @escaping (String) -> Void) throws {
+    static func runSide(node: Bool, peerName: String?, connection: TCPConnection, conversation: [WireMessage], encrypted: Bool,
+                        chainID: String, listenPort: UInt16, seed: UInt8?, linger: Double = 0,
+                        keyLog: @escaping (String) -> Void) throws {
         defer { connection.close() }
-        let key = nodeKey(node: node)
-        let info = NodeInfo(nodeID: nodeID(node: node), listenAddr: "tcp://127.0.0.1:\(listenPort)", network: chainID,
+        let key = node ? nodeKey(node: true) : peerKey(name: peerName)
+        let info = NodeInfo(nodeID: SecretConnection.nodeID(fromEd25519: Array(key.publicKey.rawRepresentation)),
+                            listenAddr: "tcp://127.0.0.1:\(listenPort)", network: chainID,
                             version: "syncreplay-wire", channels: [ChannelDescriptor.blocksyncChannelID],
-                            moniker: node ? "node" : "peer")
+                            moniker: node ? "node" : (peerName ?? "peer"))
         let side: any WireSide
         if encrypted {
             var ephemeral = [UInt8](repeating: 0, count: 32)
@@ -170,15 +154,120 @@ public struct WirePlayer: Sendable {
                 }
             }
         }
+        // Stay connected, idle, like a real peer after the conversation (`WireSession.linger`).
+        if linger > 0 { Thread.sleep(forTimeInterval: linger) }
     }
 
-    private static func localPort(_ fd: Int32) -> UInt16 {
+    static func localPort(_ fd: Int32) -> UInt16 {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         return rc == 0 ? UInt16(bigEndian: address.sin_port) : 0
+    }
+}
+
+/// One dialing peer of a `WireSession`.
+public struct WirePeer: Sendable {
+    /// The trace's peer id it plays (its node key derives from it; nil: the single-peer key).
+    public var name: String?
+    public var conversation: [WireMessage]
+    public var encrypted: Bool
+    public init(name: String?, conversation: [WireMessage], encrypted: Bool) {
+        self.name = name
+        self.conversation = conversation
+        self.encrypted = encrypted
+    }
+}
+
+/// Several peers syncing one node over loopback at once: the node listens, the peers dial one
+/// after another (peer k dials once the node has accepted peer k−1, so the accept order is the
+/// peers' order), then every conversation runs concurrently on its own connection — a real
+/// multi-peer sync on the wire, with the interleaving the kernel gives it.
+public struct WireSession: Sendable {
+    public var peers: [WirePeer]
+    public var chainID: String
+    public var seed: UInt8?
+    /// Seconds each connection stays open, idle, after its conversation before it is closed: a
+    /// real peer stays connected, and a node that waits before its first request (cometbft
+    /// v0.38 waits 3 s) needs its peers still there when replayed reactively.
+    public var linger: Double
+
+    public init(peers: [WirePeer], chainID: String, seed: UInt8? = nil, linger: Double = 0) {
+        self.peers = peers
+        self.chainID = chainID
+        self.seed = seed
+        self.linger = linger
+    }
+
+    public struct Outcome: Sendable {
+        public var nodePort: UInt16
+        /// Per peer, in `peers` order: its node id and the local port it dialed from.
+        public var peers: [(id: String, port: UInt16)]
+        /// Key-log lines of the encrypted connections, in `peers` order.
+        public var keyLog: [String]
+    }
+
+    public func play(port: UInt16 = 0, ready: (UInt16) -> Void = { _ in }) throws -> Outcome {
+        guard !peers.isEmpty else { throw WirePlayerError.noConversation("no peers to play") }
+        let listener = try TCPListener.listen(host: "127.0.0.1", port: port)
+        defer { listener.close() }
+        ready(listener.port)
+        let listenPort = listener.port, chainID = self.chainID, seed = self.seed, linger = self.linger
+        let count = peers.count
+        let results = Mutex<[Result<UInt16, WirePlayerError>?]>(Array(repeating: nil, count: count))
+        let nodeErrors = Mutex<[WirePlayerError?]>(Array(repeating: nil, count: count))
+        let keyLines = Mutex<[[String]]>(Array(repeating: [], count: count))
+        let finished = DispatchGroup()
+        for (k, peer) in peers.enumerated() {
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                do {
+                    let connection = try TCPConnection.connect(host: "127.0.0.1", port: listenPort)
+                    let localPort = WirePlayer.localPort(connection.descriptor)
+                    try WirePlayer.runSide(node: false, peerName: peer.name, connection: connection, conversation: peer.conversation,
+                                           encrypted: peer.encrypted, chainID: chainID, listenPort: 0, seed: seed, linger: linger,
+                                           keyLog: { _ in })
+                    results.withLock { $0[k] = .success(localPort) }
+                } catch let e as WirePlayerError {
+                    results.withLock { $0[k] = .failure(e) }
+                } catch {
+                    results.withLock { $0[k] = .failure(.endpoint(side: "peer \(peer.name ?? "")", reason: "\(error)")) }
+                }
+            }.start()
+            // Handed to exactly one thread, which owns and closes it.
+            nonisolated(unsafe) let connection: TCPConnection
+            do { connection = try listener.accept() } catch {
+                nodeErrors.withLock { $0[k] = .endpoint(side: "node", reason: "\(error)") }
+                break
+            }
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                do {
+                    try WirePlayer.runSide(node: true, peerName: nil, connection: connection, conversation: peer.conversation,
+                                           encrypted: peer.encrypted, chainID: chainID, listenPort: listenPort, seed: seed, linger: linger,
+                                           keyLog: { line in keyLines.withLock { $0[k].append(line) } })
+                } catch let e as WirePlayerError {
+                    nodeErrors.withLock { $0[k] = e }
+                } catch {
+                    nodeErrors.withLock { $0[k] = .endpoint(side: "node", reason: "\(error)") }
+                }
+            }.start()
+        }
+        finished.wait()
+        if let e = nodeErrors.withLock({ $0.compactMap { $0 }.first }) { throw e }
+        var played: [(id: String, port: UInt16)] = []
+        for (k, result) in results.withLock({ $0 }).enumerated() {
+            switch result {
+            case .success(let port)?: played.append((WirePlayer.peerID(name: peers[k].name), port))
+            case .failure(let e)?: throw e
+            case nil: throw WirePlayerError.endpoint(side: "peer \(peers[k].name ?? "")", reason: "did not finish")
+            }
+        }
+        return Outcome(nodePort: listenPort, peers: played, keyLog: keyLines.withLock { $0.flatMap { $0 } })
     }
 }
 

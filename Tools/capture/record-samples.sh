@@ -8,6 +8,7 @@ bin="${1:-$(swift build --show-bin-path)}"
 fixtures="${FIXTURES:-../shared/fixtures/cometbft-v0.34}"
 out=Traces/capture
 mkdir -p "$out"
+. Tools/capture/start-args.sh
 
 record() {  # NAME PORT play-args...
     local name=$1 port=$2; shift 2
@@ -20,12 +21,16 @@ record() {  # NAME PORT play-args...
     kill -INT "$dump"; wait "$dump" || true
     local keyarg=()
     [ -e "$out/$name.keylog" ] && keyarg=(--keylog "$out/$name.keylog")
-    # All samples are conversations on the fixture chain (dockerchain): the node syncs from its genesis.
-    "$bin/synccapture" -r "$out/$name.pcap" "${keyarg[@]}" --genesis "$fixtures/genesis.json" -o "$out/$name.trace" --quiet
+    # shellcheck disable=SC2046 # start_args prints whole arguments without spaces inside
+    "$bin/synccapture" -r "$out/$name.pcap" "${keyarg[@]}" $(start_args "$name") -o "$out/$name.trace" --quiet
 }
 
 record plain-sync 26656 --blocks "$fixtures/block_at_height_1.json" "$fixtures/block_at_height_10.json"
 record secret-sync 26657 --blocks "$fixtures/block_at_height_1.json" "$fixtures/block_at_height_10.json" \
     --encrypted --keylog "$out/secret-sync.keylog"
 record secret-handwritten 26658 --trace Tests/Fixtures/example-handwritten.trace --encrypted --keylog "$out/secret-handwritten.keylog"
+# A whole sync: the four peers of the corpus case catch-up-basic (40 blocks) at once, p2 over
+# SecretConnection, each staying connected 6 s after its conversation (cometbft-v0.38 waits 3 s
+# before its first request, so a reactive replay needs the peers still there).
+record sim-sync 26659 --trace Traces/catchup-basic.trace --all-peers --encrypted-peer p2 --keylog "$out/sim-sync.keylog" --linger 6
 ls -l "$out"

@@ -7,12 +7,13 @@ cd "$(dirname "$0")/../.."
 tmp="${1:?usage: regen-traces.sh TMPDIR}"
 bin="${SYNCREPLAY_BIN:?set SYNCREPLAY_BIN to the directory holding synccapture}"
 fixtures="${FIXTURES:-../shared/fixtures/cometbft-v0.34}"
+. Tools/capture/start-args.sh
 n=0
 for pcap in Traces/capture/*.pcap; do
     name="$(basename "$pcap" .pcap)"
     keyarg=()
     [ -e "Traces/capture/$name.keylog" ] && keyarg=(--keylog "Traces/capture/$name.keylog")
-    "$bin/synccapture" -r "$pcap" "${keyarg[@]}" --genesis "$fixtures/genesis.json" -o "$tmp/$name.capture.trace" --quiet
+    "$bin/synccapture" -r "$pcap" "${keyarg[@]}" $(start_args "$name") -o "$tmp/$name.capture.trace" --quiet
     cmp "$tmp/$name.capture.trace" "Traces/capture/$name.trace" || { echo "capture: $pcap does not regenerate Traces/capture/$name.trace byte for byte" >&2; exit 1; }
     n=$((n + 1))
 done

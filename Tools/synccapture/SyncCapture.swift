@@ -79,6 +79,9 @@ struct Record: ParsableCommand {
     @Option(help: ArgumentHelp("The validator set after the start block (CometBFT /validators JSON).", valueName: "V.json"))
     var startValidators: String?
 
+    @Option(help: ArgumentHelp("Start the node where this trace's /node record does (a capture of `synccapture play --trace` of it).", valueName: "TRACE"))
+    var nodeFrom: String?
+
     @Option(help: ArgumentHelp("With --start-block: the lowest height in the node's store (default: the initial height, 1).", valueName: "HEIGHT"))
     var storeBase: Int64?
 
@@ -119,7 +122,9 @@ struct Record: ParsableCommand {
         if (startBlock == nil) != (startValidators == nil) {
             throw ArgumentParser.ValidationError("--start-block and --start-validators go together")
         }
-        if genesis != nil && startBlock != nil { throw ArgumentParser.ValidationError("give --genesis or --start-block, not both") }
+        if [genesis != nil, startBlock != nil, nodeFrom != nil].filter({ $0 }).count > 1 {
+            throw ArgumentParser.ValidationError("give one of --genesis, --start-block or --node-from")
+        }
     }
 
     func run() throws {
@@ -134,6 +139,7 @@ struct Record: ParsableCommand {
         // Inputs other than the capture are read first: a bad file fails before a long capture.
         var start: NodeRecord?
         if let genesis { start = try StartState.fromGenesis(try Self.read(genesis), path: genesis) }
+        if let nodeFrom { start = try StartState.fromTrace(path: nodeFrom) }
         if let startBlock, let startValidators {
             start = try StartState.fromStore(block: try Self.read(startBlock), blockPath: startBlock,
                                              validators: try Self.read(startValidators), validatorsPath: startValidators,
