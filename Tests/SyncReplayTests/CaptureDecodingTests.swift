@@ -377,9 +377,16 @@ struct CaptureCorpusTests {
             let name = String(pcap.dropLast(5))
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).trace").path
             defer { try? FileManager.default.removeItem(atPath: out) }
-            // As Tools/capture/record-samples.sh made them: every sample syncs the fixture chain from genesis.
+            // As Tools/capture/record-samples.sh made them: NAME.args names the node's start state
+            // (relative to the package), else the sample syncs the fixture chain from genesis.
             let genesis = SyncReplayProcess.sharedDirectory.appendingPathComponent("fixtures/cometbft-v0.34/genesis.json").path
-            var args = ["-r", dir.appendingPathComponent(pcap).path, "--genesis", genesis, "-o", out, "--quiet"]
+            var start = ["--genesis", genesis]
+            if let line = try? String(contentsOf: dir.appendingPathComponent(name + ".args"), encoding: .utf8) {
+                start = line.split(whereSeparator: \.isWhitespace).map(String.init).map { arg in
+                    arg.hasPrefix("Traces/") ? SyncReplayProcess.packageDirectory.appendingPathComponent(arg).path : arg
+                }
+            }
+            var args = ["-r", dir.appendingPathComponent(pcap).path] + start + ["-o", out, "--quiet"]
             let keylog = dir.appendingPathComponent(name + ".keylog").path
             if FileManager.default.fileExists(atPath: keylog) { args += ["--keylog", keylog] }
             let r = try SyncCaptureProcess.run(args)

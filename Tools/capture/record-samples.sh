@@ -8,7 +8,9 @@ bin="${1:-$(swift build --show-bin-path)}"
 fixtures="${FIXTURES:-../shared/fixtures/cometbft-v0.34}"
 out=Traces/capture
 mkdir -p "$out"
-. Tools/capture/start-args.sh
+# The node's start state: NAME.args when present (one line of synccapture arguments, e.g.
+# --node-from TRACE), else the fixture chain's genesis (the node syncs from it).
+start_args() { if [ -e "Traces/capture/$1.args" ]; then cat "Traces/capture/$1.args"; else echo "--genesis $fixtures/genesis.json"; fi; }
 
 record() {  # NAME PORT play-args...
     local name=$1 port=$2; shift 2

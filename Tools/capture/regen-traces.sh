@@ -7,7 +7,9 @@ cd "$(dirname "$0")/../.."
 tmp="${1:?usage: regen-traces.sh TMPDIR}"
 bin="${SYNCREPLAY_BIN:?set SYNCREPLAY_BIN to the directory holding synccapture}"
 fixtures="${FIXTURES:-../shared/fixtures/cometbft-v0.34}"
-. Tools/capture/start-args.sh
+# The node's start state: NAME.args when present (one line of synccapture arguments, e.g.
+# --node-from TRACE), else the fixture chain's genesis (the node syncs from it).
+start_args() { if [ -e "Traces/capture/$1.args" ]; then cat "Traces/capture/$1.args"; else echo "--genesis $fixtures/genesis.json"; fi; }
 n=0
 for pcap in Traces/capture/*.pcap; do
     name="$(basename "$pcap" .pcap)"
