@@ -157,7 +157,7 @@ public struct SuiteRun: Sendable {
     /// Runs every case (of `shard`, when given), `jobs` at a time; results keep the scan order.
     public static func run(directory: String, registry: MachineRegistry, jobs: Int, ci: Bool, tool: String, shard: SuiteShard? = nil,
                            load: @escaping @Sendable (String) throws -> ReplayTrace,
-                           replay: @escaping @Sendable (ReplayTrace, ReplayOptions) throws -> ReplayResult) throws(CaseError) -> SuiteRun {
+                           replay: @escaping @Sendable (ReplayTrace, ResolvedReplay) throws -> ReplayResult) throws(CaseError) -> SuiteRun {
         var layout = try SuiteLayout.scan(directory, profiles: registry.profileNames)
         if let shard { layout.cases = layout.cases.filter(shard.contains) }
         let box = ResultBox(count: layout.cases.count)
@@ -174,7 +174,7 @@ public struct SuiteRun: Sendable {
 
     static func runCase(_ c: SuiteCase, registry: MachineRegistry, ci: Bool, tool: String,
                         load: (String) throws -> ReplayTrace,
-                        replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult) -> SuiteCaseResult {
+                        replay: (ReplayTrace, ResolvedReplay) throws -> ReplayResult) -> SuiteCaseResult {
         let start = Date()
         var r = SuiteCaseResult(suiteCase: c, status: .error, decisions: [], seconds: 0)
         if let data = FileManager.default.contents(atPath: c.goldenPath) {

@@ -82,7 +82,7 @@ struct SuiteRunCommand: ParsableCommand {
             directory: directory, registry: .standard, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
             tool: "syncreplay \(SyncReplay.version)", shard: try shard.map { try SuiteShard(parsing: $0) },
             load: { try ReplayTraceLoader.load(path: $0) },
-            replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: .standard) })
+            replay: { try ReplaySession.replay($0, $1, machines: .standard) })
         switch format {
         case .text:
             FileHandle.standardOutput.write(Data(run.text.utf8))
