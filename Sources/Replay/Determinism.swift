@@ -1,3 +1,4 @@
+import JSON
 /// The determinism self-check (DESIGN.md §1; harness-notes.md §0 item 5): the same replay run
 /// in two separate processes must give byte-identical decision logs. Each child prints its
 /// canonical decision lines and a final `digest …` line; this compares the two outputs.

@@ -2,6 +2,7 @@ import HexCoding
 import Foundation
 import Crypto
 import SyncMachine
+import JSON
 
 /// One case of a suite: a trace and one of its goldens.
 public struct SuiteCase: Equatable, Sendable {
@@ -123,13 +124,13 @@ public struct Coverage: Equatable, Sendable {
     }
 
     public var json: JSONValue {
-        var reached: [String: JSONValue] = [:]
+        var reached: JSONObject = [:]
         for (kind, count) in kinds {
-            var m: [String: JSONValue] = ["count": .int(Int64(count))]
-            if let r = reasons[kind] { m["reasons"] = .object(r.mapValues { .int(Int64($0)) }) }
+            var m: JSONObject = ["count": .int(Int64(count))]
+            if let r = reasons[kind] { m["reasons"] = .object(JSONObject(sorting: r.mapValues { .int(Int64($0)) })) }
             reached[kind.rawValue] = .object(m)
         }
-        var neverReasons: [String: JSONValue] = [:]
+        var neverReasons: JSONObject = [:]
         for (kind, missing) in pivotReasonsNeverReached { neverReasons[kind.rawValue] = .array(missing.map { .string($0) }) }
         return .object(["reached": .object(reached),
                         "never_reached": .array(kindsNeverReached.map { .string($0.rawValue) }),

@@ -1,4 +1,5 @@
 import Replay
+import JSON
 
 /// The timeline as one self-contained HTML page: inline CSS, inline SVG drawn by a little inline
 /// JavaScript from the model embedded as JSON, no network (a Content-Security-Policy forbids

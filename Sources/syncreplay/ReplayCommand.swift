@@ -4,6 +4,7 @@ import Foundation
 import Implementations
 import Replay
 import SyncMachine
+import JSON
 
 extension ProfileName: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
@@ -146,10 +147,10 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    func output(text: String, json: [String: Replay.JSONValue]) {
+    func output(text: String, json: JSONObject) {
         switch report {
         case .text: print(text)
-        case .json: print(Replay.JSONValue.object(json).canonical)
+        case .json: print(JSONValue.object(json).canonical)
         }
     }
 

@@ -2,6 +2,7 @@ import SyncMachine
 import Foundation
 import Replay
 import Testing
+import JSON
 
 /// `syncreplay TRACE --expect GOLDEN` end to end, through the built binary (DESIGN.md §4, §6).
 @Suite final class ReplayCommandTests {
