@@ -29,6 +29,11 @@ let package = Package(
         .target(name: "CommandExit", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The one JSON value (ordered objects), its canonical (sorted keys: goldens) and as-built
+        // (cat/inspect --json) writers, and the strict parser with line/column errors.
+        .target(name: "JSON", dependencies: [
+            .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
         // Whole input files read with a reason when they cannot be (missing, empty, not a regular file, permission).
         .target(name: "FileInput"),
         // The trace container: MCAP writer/readers and the syncreplay event schema.
@@ -64,10 +69,10 @@ let package = Package(
             "HexCoding",
             "SyncTrace", "CometWire", "PivotHint", "SyncMachine",
             .product(name: "Crypto", package: "swift-crypto"),
-            "FileInput",
+            "FileInput", "JSON",
         ]),
         // Pictures of a sync: the timeline model, its HTML page and its Perfetto (Chrome trace-event) JSON (issue 15).
-        .target(name: "Timeline", dependencies: ["Replay", "SyncMachine", "CometWire", "HexCoding"]),
+        .target(name: "Timeline", dependencies: ["Replay", "SyncMachine", "CometWire", "HexCoding", "JSON"]),
         // The registry of every shipped block-sync implementation (the CLIs and tests use it).
         .target(name: "Implementations", dependencies: ["SyncMachine", "BlockSync", "BlockSyncV2"]),
         // libpcap, for the capture tool only: `syncreplay` itself builds without it (DESIGN.md §5).
@@ -101,7 +106,7 @@ let package = Package(
             "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
-            "Timeline", "FileInput",
+            "Timeline", "FileInput", "JSON",
         ]),
         // One entry point per decoder family that reads hostile input (issue 16): the fuzz
         // targets below call it, and the unit tests replay the seeds and reproducers through it.
@@ -114,7 +119,7 @@ let package = Package(
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             "Capture", "PcapSource", "Replay", "Sim", "Fuzzing", "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            "Timeline", "FileInput",
+            "Timeline", "FileInput", "JSON",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "BlockSyncV2Tests", dependencies: [

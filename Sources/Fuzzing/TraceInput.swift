@@ -44,11 +44,9 @@ enum ReplayInput {
     static func run(_ data: [UInt8]) {
         guard let trace = try? ReplayTraceLoader.load(bytes: data, path: "fuzz.trace") else { return }
         let registry = MachineRegistry.standard
-        let hinted = trace.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
-        guard let profile = hinted ?? registry.defaultProfile else { return }
         for mode in ReplayMode.allCases {
-            _ = try? ReplaySession.replay(trace, options: ReplayOptions(profile: profile, mode: mode), hint: HintSelection(),
-                                          machines: registry)
+            guard let resolved = try? ReplayRequest(mode: mode).resolve(trace: trace, golden: nil, registry: registry) else { return }
+            _ = try? ReplaySession.replay(trace, resolved, machines: registry)
         }
     }
 }

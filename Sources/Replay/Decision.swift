@@ -1,5 +1,6 @@
 import HexCoding
 import PivotHint
+import JSON
 /// What caused a decision: an input event of the trace (by its index in file order, 0-based) or
 /// one of the reactor's own timers firing at the decision's virtual time (DESIGN.md §3).
 public enum DecisionCause: Hashable, Sendable {
@@ -145,7 +146,7 @@ public enum DecisionAction: Equatable, Sendable {
     }
 
     /// The golden fields of this action (without `kind`, `t` and the cause).
-    var fields: [String: JSONValue] {
+    var fields: JSONObject {
         switch self {
         case let .request(peer, height): return ["peer": .string(peer), "height": .int(height)]
         case .statusRequest: return [:]
@@ -244,10 +245,10 @@ extension Decision {
 
 /// Reads typed members of a golden object and checks that none is left unread.
 struct FieldReader {
-    let members: [String: JSONValue]
+    let members: JSONObject
     private var used: Set<String> = []
 
-    init(members: [String: JSONValue]) { self.members = members }
+    init(members: JSONObject) { self.members = members }
 
     /// Marks a member checked by the caller.
     mutating func markUsed(_ key: String) { used.insert(key) }

@@ -1,3 +1,4 @@
+import JSON
 /// The determinism self-check (DESIGN.md §1; harness-notes.md §0 item 5): the same replay run
 /// in two separate processes must give byte-identical decision logs. Each child prints its
 /// canonical decision lines and a final `digest …` line; this compares the two outputs.
@@ -9,6 +10,9 @@ public struct DeterminismComparison: Sendable {
     }
 
     public var trace: String
+    /// The replay command's options both children were given: the parent's resolved options
+    /// (`ResolvedReplay.arguments`).
+    public var options: [String]
     public var first: Run
     public var second: Run
 
@@ -21,8 +25,9 @@ public struct DeterminismComparison: Sendable {
         return Run(lines: lines, digest: String(parts[1]), trailer: last)
     }
 
-    public init(trace: String, first: Run, second: Run) {
+    public init(trace: String, options: [String], first: Run, second: Run) {
         self.trace = trace
+        self.options = options
         self.first = first
         self.second = second
     }
@@ -41,11 +46,13 @@ public struct DeterminismComparison: Sendable {
     public var text: String {
         if deterministic {
             return "deterministic: 2 processes gave digest \(first.digest) (\(first.lines.count) decisions) for \(trace)\n"
+                + "  both replayed with \(options.joined(separator: " "))\n"
         }
         let i = firstDifference ?? 0
         var out = ["NONDETERMINISM \(trace): two processes replaying the same trace with the same options gave different decision logs",
                    "  process 1: digest \(first.digest) (\(first.lines.count) decisions)",
                    "  process 2: digest \(second.digest) (\(second.lines.count) decisions)",
+                   "  both replayed with \(options.joined(separator: " "))",
                    "first difference at decision #\(i) (/decisions/\(i)):",
                    "  process 1: " + (i < first.lines.count ? first.lines[i] : "(no decision)"),
                    "  process 2: " + (i < second.lines.count ? second.lines[i] : "(no decision)"),
@@ -58,6 +65,7 @@ public struct DeterminismComparison: Sendable {
         .object([
             "status": .string(deterministic ? "deterministic" : "nondeterministic"),
             "trace": .string(trace),
+            "options": .array(options.map { .string($0) }),
             "digests": .array([.string(first.digest), .string(second.digest)]),
             "decisions": .array([.int(Int64(first.lines.count)), .int(Int64(second.lines.count))]),
             "first_difference": firstDifference.map { i in

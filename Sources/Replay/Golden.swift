@@ -1,6 +1,7 @@
 import HexCoding
 import Crypto
 import SyncMachine
+import JSON
 
 /// A golden file could not be used (exit 2).
 public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -60,7 +61,7 @@ public struct Provenance: Equatable, Sendable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = ["trace": .object(["sha256": .string(traceSHA256), "events": .int(Int64(traceEvents))]),
+        var m: JSONObject = ["trace": .object(["sha256": .string(traceSHA256), "events": .int(Int64(traceEvents))]),
                                       "mode": .string(mode.rawValue), "tool": .string(tool)]
         if let profile { m["profile"] = .string(profile.rawValue) }
         if let implementation { m["implementation"] = .string(implementation) }
@@ -147,7 +148,7 @@ public struct DecisionRun: Equatable, Sendable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = [
+        var m: JSONObject = [
             "kind": .string(kind.rawValue),
             "range": .array([.int(firstHeight), .int(lastHeight)]),
             "t": .array([.uint(firstTime), .uint(lastTime)]),
@@ -157,7 +158,7 @@ public struct DecisionRun: Equatable, Sendable {
         return .object(m)
     }
 
-    init(json m: [String: JSONValue]) throws(GoldenError) {
+    init(json m: JSONObject) throws(GoldenError) {
         var reader = FieldReader(members: m)
         let kindName = try reader.string("kind")
         guard let kind = DecisionKind(rawValue: kindName), DecisionRun.compressibleKinds.contains(kind) else {
@@ -235,7 +236,7 @@ public struct PeriodicRun: Equatable, Sendable {
                  "period": .uint(period), "count": .int(Int64(count))])
     }
 
-    init(json m: [String: JSONValue]) throws(GoldenError) {
+    init(json m: JSONObject) throws(GoldenError) {
         var reader = FieldReader(members: m)
         let kindName = try reader.string("kind")
         guard let kind = DecisionKind(rawValue: kindName), PeriodicRun.compressibleKinds.contains(kind) else {

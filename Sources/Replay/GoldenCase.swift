@@ -62,37 +62,30 @@ public enum GoldenNaming {
 /// One trace checked against one golden, with the record and pending-file workflow of
 /// harness-notes.md §2 (DESIGN.md §4).
 public struct GoldenCase: Sendable {
-    /// Defaults when neither an option nor a golden names them (README explains why):
-    /// reactive works on any trace (strict needs the node's own outbound messages); the
-    /// profile is the registry's default (`MachineRegistry.defaultProfile`). A trace's `/node`
-    /// profile hint, when it names a registered profile, comes before the default profile.
-    public static let defaultMode = ReplayMode.reactive
-
     /// The implementations and profiles this case may name.
     public var registry: MachineRegistry
     public var tracePath: String
     public var goldenPath: String?
-    public var profile: ProfileName?
-    public var mode: ReplayMode?
+    /// The options asked for; the rest come from the golden (`ReplayRequest.resolve`).
+    public var request: ReplayRequest
     public var record: RecordMode?
     /// `CI=true` in the environment: recording refused, no pending files.
     public var ci: Bool
     public var contextSize: Int
     public var tool: String
-    /// Options repeated in the reproduce and update commands (e.g. `--hint FILE --hint-checksum HEX`).
+    /// Options repeated in the reproduce and update commands besides the hint's (e.g. `--accept-observed-mismatch`).
     public var extraArguments: [String]
     /// `--accept-observed-mismatch`: a recorded golden may hold `observed_mismatch` decisions
     /// (marked accepted in its provenance). Without it they fail the case, `--record` or not.
     public var acceptObservedMismatch: Bool
 
-    public init(registry: MachineRegistry, tracePath: String, goldenPath: String? = nil, profile: ProfileName? = nil, mode: ReplayMode? = nil,
+    public init(registry: MachineRegistry, tracePath: String, goldenPath: String? = nil, request: ReplayRequest = ReplayRequest(),
                 record: RecordMode? = nil, ci: Bool, contextSize: Int = 3, tool: String, extraArguments: [String] = [],
                 acceptObservedMismatch: Bool = false) {
         self.registry = registry
         self.tracePath = tracePath
         self.goldenPath = goldenPath
-        self.profile = profile
-        self.mode = mode
+        self.request = request
         self.record = record
         self.ci = ci
         self.contextSize = contextSize
@@ -121,14 +114,24 @@ public struct GoldenCase: Sendable {
         }
     }
 
-    /// Resolves options against the golden, replays, compares, and writes what the record
-    /// mode asks for. Throws `CaseError` (exit 2, nothing written) for unusable input.
-    public func run(load: (String) throws -> ReplayTrace,
-                    replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult) throws -> Outcome {
-        if record != nil && ci {
-            throw CaseError("recording goldens is refused when CI=true (review and commit goldens locally)")
-        }
-        if let profile, registry.implementation(of: profile) == nil {
+    /// A case ready to replay: its trace, its golden (if one exists) and the resolved options.
+    public struct Prepared: Sendable {
+        public var trace: ReplayTrace
+        /// The golden compared with or written: explicit, else `NAME.<profile>.golden.json` when
+        /// it exists (or is to be recorded), else `NAME.golden.json`.
+        public var goldenPath: String
+        public var golden: GoldenFile?
+        public var resolved: ResolvedReplay
+        /// Issue 17: the trace has no /blocksync event, so no block-sync profile applies.
+        public var profileFree: Bool
+        /// Said on stderr (e.g. an ignored `--profile`).
+        public var notes: [String]
+    }
+
+    /// Loads the trace and the golden and resolves the options, as `run` does before it replays
+    /// (`--check-determinism` hands the result to its children). Throws `CaseError` (exit 2).
+    public func prepare(load: (String) throws -> ReplayTrace) throws(CaseError) -> Prepared {
+        if let profile = request.profile, registry.implementation(of: profile) == nil {
             throw CaseError("unknown profile \(profile) (expected \(registry.profileList))")
         }
         let fm = FileManager.default
@@ -137,10 +140,12 @@ public struct GoldenCase: Sendable {
         // Issue 17: no /blocksync event, no block-sync profile — in the golden's name and provenance.
         let profileFree = !trace.hasBlocksync
         var notes: [String] = []
-        if profileFree, let ignored = profile {
+        var request = self.request
+        if profileFree, let ignored = request.profile {
             notes.append("note: --profile \(ignored.rawValue) ignored: \(tracePath) has no /blocksync events, so no block-sync profile applies")
+            request.profile = nil
         }
-        let profile = profileFree ? nil : self.profile
+        let profile = request.profile
         // Which golden: explicit, else NAME.<profile>.golden.json when it exists, else NAME.golden.json.
         var path = goldenPath ?? GoldenNaming.golden(trace: tracePath, profile: nil)
         if goldenPath == nil, let profile {
@@ -165,24 +170,25 @@ public struct GoldenCase: Sendable {
                 throw CaseError("golden \(path) is named for profile \(named.rawValue) but its provenance says \(g.profile?.rawValue ?? "none (a trace without /blocksync events)")")
             }
         }
-        if let g = golden?.provenance {
-            if let profile, let golden = g.profile, profile != golden {
-                throw CaseError("--profile \(profile.rawValue) conflicts with the golden's profile \(golden.rawValue) (\(path)); omit --profile or use NAME.\(profile.rawValue).golden.json")
-            }
-            if let mode, mode != g.mode {
-                throw CaseError("--mode \(mode.rawValue) conflicts with the golden's mode \(g.mode.rawValue) (\(path)); omit --mode")
-            }
+        let resolved = try request.resolve(trace: trace, golden: golden.map { (path, $0.provenance) }, registry: registry)
+        return Prepared(trace: trace, goldenPath: path, golden: golden, resolved: resolved, profileFree: profileFree, notes: notes)
+    }
+
+    /// Resolves options against the golden, replays, compares, and writes what the record
+    /// mode asks for. Throws `CaseError` (exit 2, nothing written) for unusable input.
+    public func run(load: (String) throws -> ReplayTrace,
+                    replay: (ReplayTrace, ResolvedReplay) throws -> ReplayResult) throws -> Outcome {
+        if record != nil && ci {
+            throw CaseError("recording goldens is refused when CI=true (review and commit goldens locally)")
         }
-        let hinted = trace.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
-        guard let resolvedProfile = profile ?? golden?.provenance.profile ?? hinted ?? registry.defaultProfile else {
-            throw CaseError("no profile: pass --profile (\(registry.profileList))")
-        }
-        let options = ReplayOptions(profile: resolvedProfile, mode: mode ?? golden?.provenance.mode ?? GoldenCase.defaultMode)
+        let prepared = try prepare(load: load)
+        let trace = prepared.trace, path = prepared.goldenPath, golden = prepared.golden, profileFree = prepared.profileFree
+        let options = prepared.resolved.options
         if let g = golden?.provenance, g.traceSHA256 != trace.sha256, record != .all {
             throw CaseError("golden \(path) was recorded from a different trace (sha256 \(g.traceSHA256), this trace is \(trace.sha256)); re-record with --record all")
         }
         let result: ReplayResult
-        do { result = try replay(trace, options) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
+        do { result = try replay(trace, prepared.resolved) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
 
         // Observed vs replayed (issue 17): a golden may hold disagreements with the real node only
         // when they were accepted explicitly — by --accept-observed-mismatch, or by the golden
@@ -199,8 +205,9 @@ public struct GoldenCase: Sendable {
         let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
                                   goldenPath: path, implementation: provenance.implementation, profile: provenanceProfile,
                                   mode: options.mode, tool: tool,
-                                  goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 }, notes: notes)
+                                  goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 }, notes: prepared.notes)
         let profileArguments = provenanceProfile.map { ["--profile", $0.rawValue] } ?? []
+        let extraArguments = request.hint.arguments + self.extraArguments
         if !mismatches.isEmpty && !accepted {
             return .disagreed(report: ObservedMismatchReport(header: header, decisions: result.decisions, events: trace.events,
                                                              recordRefused: record != nil),

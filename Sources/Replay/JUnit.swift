@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
+import JSON
 #endif
 
 /// One `<testcase>` of a JUnit report (Ant/Jenkins schema).
@@ -59,25 +60,25 @@ public struct JUnitDocument: Equatable, Sendable {
         let total = String(format: "%.3f", cases.reduce(0.0) { $0 + (Double($1.time) ?? 0) })
         var out = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
                    "<testsuites name=\"syncreplay\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">",
-                   "  <testsuite name=\"\(XML.escape(suiteName))\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(total)\" timestamp=\"\(XML.escape(timestamp))\">"]
+                   "  <testsuite name=\"\(Markup.xml(suiteName))\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(total)\" timestamp=\"\(Markup.xml(timestamp))\">"]
         let coverageProperties = coverage.junitProperties
         if !coverageProperties.isEmpty {
             out.append("    <properties>")
-            for p in coverageProperties { out.append("      <property name=\"\(XML.escape(p.name))\" value=\"\(XML.escape(p.value))\"/>") }
+            for p in coverageProperties { out.append("      <property name=\"\(Markup.xml(p.name))\" value=\"\(Markup.xml(p.value))\"/>") }
             out.append("    </properties>")
         }
         for c in cases {
-            out.append("    <testcase classname=\"\(XML.escape(c.classname))\" name=\"\(XML.escape(c.name))\" time=\"\(XML.escape(c.time))\">")
+            out.append("    <testcase classname=\"\(Markup.xml(c.classname))\" name=\"\(Markup.xml(c.name))\" time=\"\(Markup.xml(c.time))\">")
             out.append("      <properties>")
-            for p in c.properties { out.append("        <property name=\"\(XML.escape(p.name))\" value=\"\(XML.escape(p.value))\"/>") }
+            for p in c.properties { out.append("        <property name=\"\(Markup.xml(p.name))\" value=\"\(Markup.xml(p.value))\"/>") }
             out.append("      </properties>")
             switch c.outcome {
             case .pass: break
             case let .failure(message, type, body, systemOut):
-                out.append("      <failure message=\"\(XML.escape(message))\" type=\"\(XML.escape(type))\">\(XML.escape(body))</failure>")
-                out.append("      <system-out>\(XML.escape(systemOut))</system-out>")
+                out.append("      <failure message=\"\(Markup.xml(message))\" type=\"\(Markup.xml(type))\">\(Markup.xml(body))</failure>")
+                out.append("      <system-out>\(Markup.xml(systemOut))</system-out>")
             case let .error(message, type):
-                out.append("      <error message=\"\(XML.escape(message))\" type=\"\(XML.escape(type))\"/>")
+                out.append("      <error message=\"\(Markup.xml(message))\" type=\"\(Markup.xml(type))\"/>")
             }
             out.append("    </testcase>")
         }

@@ -1,4 +1,5 @@
 import CometWire
+import JSON
 
 /// Observed vs replayed (issue 17): the pivot checks where the validator under test decided
 /// against the result the real node logged, and no golden or option accepted that. Each line
@@ -67,7 +68,7 @@ public struct ObservedMismatchReport: Sendable {
             "golden": .string(header.goldenPath),
             "recorded": .bool(false),
             "mismatches": .array(lines.map { l in
-                var m: [String: JSONValue] = ["decision": l.decision.json, "index": .int(Int64(l.decisionIndex)),
+                var m: JSONObject = ["decision": l.decision.json, "index": .int(Int64(l.decisionIndex)),
                                               "time": .string(Self.wallClock(l.decision.time))]
                 if let e = l.event { m["event"] = .string(e.description) }
                 if let c = l.checkHeight { m["check_height"] = .uint(c) }

@@ -3,7 +3,7 @@ import SyncMachine
 
 /// Where the pivot hint comes from: `--hint FILE --hint-checksum HEX`, or the trace's
 /// `pivot-hint.bin` attachment with the checksum in its metadata (or `--hint-checksum`).
-public struct HintSelection: Sendable {
+public struct HintSelection: Sendable, Equatable {
     public var path: String?
     public var checksum: String?
     public init(path: String? = nil, checksum: String? = nil) {

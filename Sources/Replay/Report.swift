@@ -1,5 +1,6 @@
 import Foundation
 import SyncMachine
+import JSON
 
 /// One input event as reports show it: index in file order, trace sequence, virtual time,
 /// peer and a one-line description of the message.
@@ -253,7 +254,7 @@ public struct DivergenceReport: Sendable {
     public var json: JSONValue {
         var first: JSONValue = .null
         if let d = self.first {
-            var m: [String: JSONValue] = ["decision_index": .int(Int64(d.entry)), "pointer": .string(d.pointer), "summary": .string(oneLine)]
+            var m: JSONObject = ["decision_index": .int(Int64(d.entry)), "pointer": .string(d.pointer), "summary": .string(oneLine)]
             switch d {
             case .changed(let e, let a, let changes):
                 m["type"] = .string("changed")

@@ -2,6 +2,7 @@ import HexCoding
 import Foundation
 import Crypto
 import SyncMachine
+import JSON
 
 /// One case of a suite: a trace and one of its goldens.
 public struct SuiteCase: Equatable, Sendable {
@@ -123,13 +124,13 @@ public struct Coverage: Equatable, Sendable {
     }
 
     public var json: JSONValue {
-        var reached: [String: JSONValue] = [:]
+        var reached: JSONObject = [:]
         for (kind, count) in kinds {
-            var m: [String: JSONValue] = ["count": .int(Int64(count))]
-            if let r = reasons[kind] { m["reasons"] = .object(r.mapValues { .int(Int64($0)) }) }
+            var m: JSONObject = ["count": .int(Int64(count))]
+            if let r = reasons[kind] { m["reasons"] = .object(JSONObject(sorting: r.mapValues { .int(Int64($0)) })) }
             reached[kind.rawValue] = .object(m)
         }
-        var neverReasons: [String: JSONValue] = [:]
+        var neverReasons: JSONObject = [:]
         for (kind, missing) in pivotReasonsNeverReached { neverReasons[kind.rawValue] = .array(missing.map { .string($0) }) }
         return .object(["reached": .object(reached),
                         "never_reached": .array(kindsNeverReached.map { .string($0.rawValue) }),
@@ -157,7 +158,7 @@ public struct SuiteRun: Sendable {
     /// Runs every case (of `shard`, when given), `jobs` at a time; results keep the scan order.
     public static func run(directory: String, registry: MachineRegistry, jobs: Int, ci: Bool, tool: String, shard: SuiteShard? = nil,
                            load: @escaping @Sendable (String) throws -> ReplayTrace,
-                           replay: @escaping @Sendable (ReplayTrace, ReplayOptions) throws -> ReplayResult) throws(CaseError) -> SuiteRun {
+                           replay: @escaping @Sendable (ReplayTrace, ResolvedReplay) throws -> ReplayResult) throws(CaseError) -> SuiteRun {
         var layout = try SuiteLayout.scan(directory, profiles: registry.profileNames)
         if let shard { layout.cases = layout.cases.filter(shard.contains) }
         let box = ResultBox(count: layout.cases.count)
@@ -174,7 +175,7 @@ public struct SuiteRun: Sendable {
 
     static func runCase(_ c: SuiteCase, registry: MachineRegistry, ci: Bool, tool: String,
                         load: (String) throws -> ReplayTrace,
-                        replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult) -> SuiteCaseResult {
+                        replay: (ReplayTrace, ResolvedReplay) throws -> ReplayResult) -> SuiteCaseResult {
         let start = Date()
         var r = SuiteCaseResult(suiteCase: c, status: .error, decisions: [], seconds: 0)
         if let data = FileManager.default.contents(atPath: c.goldenPath) {
@@ -338,25 +339,5 @@ final class ResultBox: @unchecked Sendable {
     func set(_ i: Int, _ r: SuiteCaseResult) {
         lock.lock(); defer { lock.unlock() }
         results[i] = r
-    }
-}
-
-/// XML 1.0 text and attribute escaping; characters XML 1.0 forbids become U+FFFD.
-enum XML {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n", "\t", "\r": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || (0xFFFE...0xFFFF).contains(scalar.value) { out += "\u{FFFD}" } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out
     }
 }

@@ -1,3 +1,4 @@
+import JSON
 /// `syncreplay suite merge`: the JSON outputs of several shards (`suite --format json`) as one
 /// report — cases in the order of the files given, warnings without repeats, coverage added up,
 /// the summary recounted. The JUnit side is `JUnitDocument.merged`.

@@ -13,9 +13,12 @@ public enum ReplayTraceLoader {
         return try load(bytes: bytes, path: path)
     }
 
+    /// The trace's identity in a golden's provenance: the SHA-256 of its bytes, lowercase hex.
+    public static func sha256(_ bytes: [UInt8]) -> String { Hex.lower(Array(SHA256.hash(data: bytes))) }
+
     /// Reads a trace from its bytes; `path` names it in messages (the fuzz target's entry).
     public static func load(bytes: [UInt8], path: String) throws(CaseError) -> ReplayTrace {
-        let sha = Hex.lower(Array(SHA256.hash(data: bytes)))
+        let sha = sha256(bytes)
         let recover = "; run `syncreplay doctor \(ShellQuote.quote(path))` to see what was lost and `syncreplay recover \(ShellQuote.quote(path)) -o FIXED.trace` to rebuild a valid trace"
         let reader: TraceReader
         let entries: [TraceEntry]

@@ -1,5 +1,6 @@
 import Replay
 import CometWire
+import SyncMachine
 
 /// A simulation scenario (Traces/README.md "Scenario files"), in the spirit of CometBFT's e2e
 /// manifests: the chain, the node under test, scripted peers, an optional pivot-hint script,
@@ -202,10 +203,20 @@ public enum PatternValue: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Scenario {
-    /// The golden an `[expect."<profile>"]` table is checked against, beside the scenario:
-    /// `NAME.<profile>.golden.json`, or `NAME.golden.json` when the scenario has no peers — its
-    /// trace has no `/blocksync` events, so no block-sync profile names its golden (issue 17).
-    public func goldenFileName(stem: String, profile: String) -> String {
-        stem + (peers.isEmpty ? "" : "." + profile) + GoldenNaming.goldenSuffix
+    /// `NAME.scenario.toml`.
+    public static let fileSuffix = ".scenario.toml"
+
+    /// `dir/NAME.scenario.toml` → `dir/NAME.trace`, the trace syncsim records from it.
+    public static func tracePath(scenarioPath: String) -> String {
+        let stem = scenarioPath.hasSuffix(fileSuffix) ? String(scenarioPath.dropLast(fileSuffix.count)) : scenarioPath
+        return stem + GoldenNaming.traceSuffix
+    }
+
+    /// The golden an `[expect."<profile>"]` table is checked against, beside the scenario
+    /// (`GoldenNaming`): `NAME.<profile>.golden.json`, or `NAME.golden.json` when the scenario has
+    /// no peers — its trace has no `/blocksync` events, so no block-sync profile names its golden
+    /// (issue 17).
+    public func goldenPath(scenarioPath: String, profile: String) -> String {
+        GoldenNaming.golden(trace: Self.tracePath(scenarioPath: scenarioPath), profile: peers.isEmpty ? nil : ProfileName(profile))
     }
 }

@@ -1,4 +1,5 @@
 import Replay
+import JSON
 
 /// The timeline in Chrome's trace-event JSON format (the "JSON Object Format" that
 /// ui.perfetto.dev and chrome://tracing open): one process for the trace, one thread per peer,
@@ -76,11 +77,11 @@ public enum PerfettoTrace {
         Int64(truncatingIfNeeded: (t &- timeline.start) / 1000)
     }
 
-    static func metadata(_ name: String, tid: Int64, _ args: [String: JSONValue]) -> JSONValue {
+    static func metadata(_ name: String, tid: Int64, _ args: JSONObject) -> JSONValue {
         .object(["ph": .string("M"), "pid": .int(pid), "tid": .int(tid), "name": .string(name), "args": .object(args)])
     }
 
-    static func instant(_ name: String, cat: String, tid: Int64, ts: Int64, _ args: [String: JSONValue], scope: String = "t") -> JSONValue {
+    static func instant(_ name: String, cat: String, tid: Int64, ts: Int64, _ args: JSONObject, scope: String = "t") -> JSONValue {
         .object(["ph": .string("i"), "s": .string(scope), "pid": .int(pid), "tid": .int(tid), "ts": .int(ts),
                  "name": .string(name), "cat": .string(cat), "args": .object(args)])
     }

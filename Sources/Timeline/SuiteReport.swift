@@ -7,7 +7,7 @@ import Replay
 public enum SuiteReportHTML {
     /// `links[i]` is the href of case i's timeline (relative to the page), nil when none.
     public static func render(_ run: SuiteRun, links: [String?]) -> String {
-        let esc = TimelineHTML.escape
+        let esc = Markup.html
         var rows = ""
         for (i, r) in run.results.enumerated() {
             let link = i < links.count ? links[i] : nil

@@ -1,4 +1,5 @@
 import Replay
+import JSON
 
 /// The timeline as one self-contained HTML page: inline CSS, inline SVG drawn by a little inline
 /// JavaScript from the model embedded as JSON, no network (a Content-Security-Policy forbids
@@ -19,25 +20,25 @@ public enum TimelineHTML {
         <meta charset="utf-8">
         <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>syncreplay timeline: \(escape(timeline.name))</title>
+        <title>syncreplay timeline: \(Markup.html(timeline.name))</title>
         <style>\(TimelinePage.css)</style>
         </head>
         <body data-network-violations="0">
         <header>
-        <h1>\(escape(timeline.name))</h1>
+        <h1>\(Markup.html(timeline.name))</h1>
         <dl id="facts">
-        <dt>profile</dt><dd id="profile">\(escape(timeline.profile))</dd>
-        <dt>mode</dt><dd id="mode">\(escape(timeline.mode))</dd>
-        <dt>span</dt><dd>\(escape(VirtualTime.format(timeline.end &- timeline.start)))</dd>
+        <dt>profile</dt><dd id="profile">\(Markup.html(timeline.profile))</dd>
+        <dt>mode</dt><dd id="mode">\(Markup.html(timeline.mode))</dd>
+        <dt>span</dt><dd>\(Markup.html(VirtualTime.format(timeline.end &- timeline.start)))</dd>
         <dt>peers</dt><dd>\(timeline.peers.count)</dd>
         <dt>requests</dt><dd>\(timeline.peers.reduce(0) { $0 + $1.spans.count })</dd>
-        <dt>\(escape(timeline.node.heightsLabel))</dt><dd>\(timeline.node.heights.last.map { String($0.height) } ?? "none")</dd>
+        <dt>\(Markup.html(timeline.node.heightsLabel))</dt><dd>\(timeline.node.heights.last.map { String($0.height) } ?? "none")</dd>
         </dl>
         </header>
 
         """
         if let d = timeline.divergence {
-            page += "<p id=\"divergence\" class=\"divergence-note\">First divergence from the golden at \(escape(VirtualTime.format(d.time &- timeline.start))): \(escape(d.detail))</p>\n"
+            page += "<p id=\"divergence\" class=\"divergence-note\">First divergence from the golden at \(Markup.html(VirtualTime.format(d.time &- timeline.start))): \(Markup.html(d.detail))</p>\n"
         }
         page += """
         <nav id="controls">
@@ -88,19 +89,5 @@ public enum TimelineHTML {
         ]).canonical
         // Inside <script>, "</" would end the element; in JSON it can only occur inside a string.
         return json.replacingOccurrences(of: "</", with: "<\\/")
-    }
-
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
     }
 }

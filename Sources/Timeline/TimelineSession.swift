@@ -7,21 +7,17 @@ public struct TimelineSession: Sendable {
     public var tracePath: String
     /// Compare with this golden (its profile and mode apply); its first divergence is marked.
     public var goldenPath: String?
-    public var profile: ProfileName?
-    public var mode: ReplayMode?
+    /// The options asked for (profile, mode, hint); resolved as replay resolves them.
+    public var request: ReplayRequest
     /// Draw the trace alone, without replaying it.
     public var recorded: Bool
-    public var hint: HintSelection
     public var tool: String
 
-    public init(tracePath: String, goldenPath: String? = nil, profile: ProfileName? = nil, mode: ReplayMode? = nil,
-                recorded: Bool = false, hint: HintSelection = HintSelection(), tool: String) {
+    public init(tracePath: String, goldenPath: String? = nil, request: ReplayRequest = ReplayRequest(), recorded: Bool = false, tool: String) {
         self.tracePath = tracePath
         self.goldenPath = goldenPath
-        self.profile = profile
-        self.mode = mode
+        self.request = request
         self.recorded = recorded
-        self.hint = hint
         self.tool = tool
     }
 
@@ -31,13 +27,9 @@ public struct TimelineSession: Sendable {
         let trace = try ReplayTraceLoader.load(path: tracePath)
         let name = GoldenNaming.caseName(trace: tracePath)
         if recorded { return TimelineBuilder.recorded(trace: trace, name: name) }
-        let hint = self.hint
-        let replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult = {
-            try ReplaySession.replay($0, options: $1, hint: hint, machines: machines)
-        }
+        let replay: (ReplayTrace, ResolvedReplay) throws -> ReplayResult = { try ReplaySession.replay($0, $1, machines: machines) }
         if let goldenPath {
-            let golden = GoldenCase(registry: machines, tracePath: tracePath, goldenPath: goldenPath, profile: profile, mode: mode, ci: true, tool: tool,
-                                    extraArguments: hint.arguments)
+            let golden = GoldenCase(registry: machines, tracePath: tracePath, goldenPath: goldenPath, request: request, ci: true, tool: tool)
             let outcome: GoldenCase.Outcome
             do { outcome = try golden.run(load: { _ in trace }, replay: replay) } catch let e as CaseError { throw e } catch {
                 throw CaseError("\(error)")
@@ -53,12 +45,9 @@ public struct TimelineSession: Sendable {
                                                 mode: report.header.mode)
             }
         }
-        let hinted = trace.node.map { ProfileName($0.profileHint) }.flatMap { machines.implementation(of: $0) == nil ? nil : $0 }
-        guard let resolved = profile ?? hinted ?? machines.defaultProfile else {
-            throw CaseError("no profile: pass --profile (\(machines.profileList))")
-        }
-        let options = ReplayOptions(profile: resolved, mode: mode ?? GoldenCase.defaultMode)
-        let result = try ReplaySession.replay(trace, options: options, hint: hint, machines: machines)
-        return TimelineBuilder.replayed(trace: trace, name: name, decisions: result.decisions, profile: trace.hasBlocksync ? options.profile : nil, mode: options.mode)
+        let resolved = try request.resolve(trace: trace, golden: nil, registry: machines)
+        let result = try ReplaySession.replay(trace, resolved, machines: machines)
+        return TimelineBuilder.replayed(trace: trace, name: name, decisions: result.decisions, profile: trace.hasBlocksync ? resolved.profile : nil,
+                                        mode: resolved.mode)
     }
 }

@@ -81,30 +81,29 @@ struct BenchReplay: ParsableCommand {
         var lines = ["trace \(label ?? path): \(bytes) bytes",
                      String(format: "  reference: read + SHA-256 %.1f MB/s", Double(bytes) / referenceSeconds / 1e6)]
         let registry = MachineRegistry.standard
-        let hinted: ProfileName?
-        do {
-            hinted = try ReplayTraceLoader.load(path: path).node.map { ProfileName($0.profileHint) }
-                .flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
-        } catch {
+        // Strict replay needs the profile the trace was recorded with: resolved as replay does
+        // without a golden (the trace's /node hint, else the default).
+        let resolved: ResolvedReplay
+        do { resolved = try ReplayRequest().resolve(trace: try ReplayTraceLoader.load(path: path), golden: nil, registry: registry) } catch {
             return .failure(error)
         }
-        if hinted != nil || label == nil {
+        let hinted = resolved.profileSource == .traceHint
+        if hinted || label == nil {
             lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s (swift-crypto)", BenchReference.ed25519VerifyRate()))
         }
-        // Strict replay needs the profile the trace was recorded with (its /node hint).
-        guard let profile = hinted ?? registry.defaultProfile else { return .failure(CaseError("no profile registered")) }
-        lines.append("  profile: \(profile.rawValue)\(hinted == nil ? " (default; the trace names none)" : " (the trace's /node hint)")")
+        lines.append("  profile: \(resolved.profile.rawValue)\(hinted ? " (the trace's /node hint)" : " (default; the trace names none)")")
         for mode in ReplayMode.allCases {
             var best = Double.infinity
             var result: ReplayResult?
             var events = 0
+            var request = resolved.request
+            request.mode = mode
             for _ in 0..<iterations {
                 let start = DispatchTime.now()
                 do {
                     let loaded = try ReplayTraceLoader.load(path: path)
                     events = loaded.events.count
-                    let options = ReplayOptions(profile: profile, mode: mode)
-                    result = try ReplaySession.replay(loaded, options: options, hint: HintSelection(), machines: registry)
+                    result = try ReplaySession.replay(loaded, try request.resolve(trace: loaded, golden: nil, registry: registry), machines: registry)
                 } catch {
                     return .failure(error)
                 }

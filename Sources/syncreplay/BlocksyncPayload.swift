@@ -1,5 +1,6 @@
 import CometWire
 import SyncTrace
+import JSON
 
 /// How `cat` and `doctor` read a `/blocksync` payload: CometWire's `BlocksyncSummary` of the
 /// raw `tendermint.blocksync.Message` (specs/cometbft-blocksync.md §1.5).

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandExit
 import Foundation
 import SyncTrace
+import JSON
 
 /// `syncreplay cat TRACE [--json] [--raw]`: one line per event, in file (= replay) order.
 struct Cat: ParsableCommand {

@@ -9,21 +9,22 @@ struct DeterminismCheck {
     let command: ReplayCommand
 
     func run() throws {
-        var arguments = [command.trace, "--emit-decisions"]
-        if let e = command.expect { arguments += ["--expect", e] }
-        if let p = command.profile { arguments += ["--profile", p.rawValue] }
-        if let m = command.mode { arguments += ["--mode", m.rawValue] }
-        arguments += command.hintSelection.arguments
-        if command.plantDictionaryOrder { arguments.append("--plant-dictionary-order") }
-        if command.checkInvariants { arguments.append("--check-invariants") }
-        if command.maxSpan != .defaultMaximum { arguments += ["--max-span", command.maxSpan.description] }
+        // The parent resolves (golden, trace hint, defaults) exactly as a replay would; the
+        // children get every option spelt out, so they cannot resolve differently.
+        let prepared = try command.goldenCase.prepare(load: { try ReplayTraceLoader.load(path: $0) })
+        let options = prepared.resolved.arguments
+        let arguments = [command.trace, "--emit-decisions"] + options
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "SWIFT_DETERMINISTIC_HASHING")
         let outputs = try (0..<2).map { _ in try child(arguments, environment: environment) }
         guard let first = DeterminismComparison.parse(outputs[0]), let second = DeterminismComparison.parse(outputs[1]) else {
             throw CommandFailure(.internalError, "a determinism child produced no decision log")
         }
-        let comparison = DeterminismComparison(trace: command.trace, first: first, second: second)
+        let expected = "profile \(prepared.resolved.profile.rawValue) mode \(prepared.resolved.mode.rawValue)"
+        guard first.trailer.hasSuffix(expected), second.trailer.hasSuffix(expected) else {
+            throw CommandFailure(.internalError, "a determinism child replayed with other options than \(expected)")
+        }
+        let comparison = DeterminismComparison(trace: command.trace, options: options, first: first, second: second)
         switch command.report {
         case .text: FileHandle.standardOutput.write(Data(comparison.text.utf8))
         case .json: print(comparison.json.canonical)

@@ -1,4 +1,5 @@
 import SyncTrace
+import JSON
 
 /// Turns trace events into ordered fields for `cat` (JSON lines or `key=value` text).
 ///
@@ -22,9 +23,9 @@ struct EventFormatter {
             var f: [(String, JSONValue)] = [
                 ("chain_id", .string(n.chainID)), ("initial_height", .int(n.initialHeight)),
                 ("store_base", .int(n.storeBase)), ("store_height", .int(n.storeHeight)), ("node_id", .string(n.nodeID)),
-                ("validators", .array(n.validators.map { .object([("pub_key", .hex($0.pubKey)), ("power", .int($0.power))]) })),
+                ("validators", .array(n.validators.map { .object(["pub_key": .hex($0.pubKey), "power": .int($0.power)]) })),
                 ("app_hash", .hex(n.appHash)), ("start_block_size", .uint(UInt64(n.startBlock.count))),
-                ("genesis_time", .object([("seconds", .int(n.genesisTime.seconds)), ("nanos", .int(Int64(n.genesisTime.nanos)))])),
+                ("genesis_time", .object(["seconds": .int(n.genesisTime.seconds), "nanos": .int(Int64(n.genesisTime.nanos))])),
                 ("capture_method", .string(n.captureMethod)), ("profile_hint", .string(n.profileHint)),
             ]
             if !n.localValidatorAddress.isEmpty { f.append(("local_validator_address", .hex(n.localValidatorAddress))) }
@@ -42,7 +43,7 @@ struct EventFormatter {
         case .pivot(.switch(let s)):
             return [("kind", .string("switch")), ("fork_at", .uint(s.forkAt)), ("me_height", .uint(s.meHeight)),
                     ("me_hash", .hex(s.meHash)),
-                    ("branch", .array(s.branch.map { .object([("height", .uint($0.height)), ("hash", .hex($0.hash))]) })),
+                    ("branch", .array(s.branch.map { .object(["height": .uint($0.height), "hash": .hex($0.hash)]) })),
                     ("observed", .string(s.observed.rawValue))]
         case .pivot(.extend(let e)):
             return [("kind", .string("extend")), ("height", .uint(e.height)), ("hash", .hex(e.hash)),
@@ -61,7 +62,7 @@ struct EventFormatter {
         return f
     }
 
-    static func json(_ fields: [(String, JSONValue)]) -> String { JSONValue.object(fields).rendered }
+    static func json(_ fields: [(String, JSONValue)]) -> String { JSONValue.object(JSONObject(fields)).asBuilt }
 
     static func text(_ fields: [(String, JSONValue)]) -> String {
         fields.map { "\($0.0)=\($0.1.text)" }.joined(separator: " ")

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandExit
 import Foundation
 import SyncTrace
+import JSON
 
 /// `syncreplay inspect TRACE [--json]`: what a trace holds and whether it is intact.
 struct Inspect: ParsableCommand {
@@ -29,7 +30,7 @@ struct Inspect: ParsableCommand {
 
     private func read() throws {
         let d = try TraceDoctor.examine(source: try MCAPFileSource(path: trace))
-        print(json ? Inspect.json(d, path: trace).rendered : Inspect.text(d, path: trace))
+        print(json ? Inspect.json(d, path: trace).asBuilt : Inspect.text(d, path: trace))
     }
 
     static func verdict(_ d: TraceDiagnosis) -> String {
@@ -69,28 +70,28 @@ struct Inspect: ParsableCommand {
     static func json(_ d: TraceDiagnosis, path: String) -> JSONValue {
         func opt(_ v: UInt64?) -> JSONValue { v.map { .uint($0) } ?? .null }
         return .object([
-            ("path", .string(path)),
-            ("size", .uint(d.fileSize)),
-            ("profile", d.header.map { .string($0.profile) } ?? .null),
-            ("library", d.header.map { .string($0.library) } ?? .null),
-            ("format_version", d.formatVersion.map { .string($0) } ?? .null),
-            ("message_count", .uint(d.messageCount)),
-            ("channels", .array(d.channels.map { c in
-                .object([("id", .uint(UInt64(c.id))), ("topic", .string(c.topic)), ("message_encoding", .string(c.messageEncoding)),
-                         ("schema_name", .string(c.schemaName)), ("schema_encoding", .string(c.schemaEncoding)),
-                         ("message_count", .uint(c.messageCount))])
-            })),
-            ("start_time", opt(d.firstTime)),
-            ("end_time", opt(d.lastTime)),
-            ("first_sequence", opt(d.firstSequence.map(UInt64.init))),
-            ("last_sequence", opt(d.lastSequence.map(UInt64.init))),
-            ("peers", .array(d.peers.map { .string($0) })),
-            ("chunk_count", .uint(UInt64(d.chunkCount))),
-            ("attachments", .array(d.attachments.map { .object([("name", .string($0.name)), ("media_type", .string($0.mediaType)), ("size", .uint(UInt64($0.size)))]) })),
-            ("indexed", .bool(d.summary.map { !$0.chunkIndexes.isEmpty } ?? false)),
-            ("statistics_message_count", opt(d.summary?.statistics?.messageCount)),
-            ("healthy", .bool(d.isHealthy)),
-            ("problems", .array(d.problems.map { .string($0.description) })),
+            "path": .string(path),
+            "size": .uint(d.fileSize),
+            "profile": d.header.map { .string($0.profile) } ?? .null,
+            "library": d.header.map { .string($0.library) } ?? .null,
+            "format_version": d.formatVersion.map { .string($0) } ?? .null,
+            "message_count": .uint(d.messageCount),
+            "channels": .array(d.channels.map { c in
+                .object(["id": .uint(UInt64(c.id)), "topic": .string(c.topic), "message_encoding": .string(c.messageEncoding),
+                         "schema_name": .string(c.schemaName), "schema_encoding": .string(c.schemaEncoding),
+                         "message_count": .uint(c.messageCount)])
+            }),
+            "start_time": opt(d.firstTime),
+            "end_time": opt(d.lastTime),
+            "first_sequence": opt(d.firstSequence.map(UInt64.init)),
+            "last_sequence": opt(d.lastSequence.map(UInt64.init)),
+            "peers": .array(d.peers.map { .string($0) }),
+            "chunk_count": .uint(UInt64(d.chunkCount)),
+            "attachments": .array(d.attachments.map { .object(["name": .string($0.name), "media_type": .string($0.mediaType), "size": .uint(UInt64($0.size))]) }),
+            "indexed": .bool(d.summary.map { !$0.chunkIndexes.isEmpty } ?? false),
+            "statistics_message_count": opt(d.summary?.statistics?.messageCount),
+            "healthy": .bool(d.isHealthy),
+            "problems": .array(d.problems.map { .string($0.description) }),
         ])
     }
 }

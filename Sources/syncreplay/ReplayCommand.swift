@@ -4,6 +4,7 @@ import Foundation
 import Implementations
 import Replay
 import SyncMachine
+import JSON
 
 extension ProfileName: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
@@ -53,24 +54,13 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The golden file to compare with.", valueName: "GOLDEN.json"))
     var expect: String?
 
-    @Option(help: ArgumentHelp("Behaviour profile; names the implementation too (`syncreplay --help` lists them): \(MachineRegistry.standard.profileList).",
-                               valueName: "PROFILE"))
-    var profile: ProfileName?
-
-    @Option(help: "strict (inbound as recorded, outbound compared) or reactive (ghost peers).")
-    var mode: ReplayMode?
+    @OptionGroup var choice: ReplayChoiceOptions
 
     @Option(help: "Write goldens: missing (new ones only), failed (rewrite failing ones), all.")
     var record: RecordMode?
 
     @Option(help: "Report format on stdout: text or json (json writes only JSON).")
     var report: ReportFormat = .text
-
-    @Option(help: ArgumentHelp("Pivot-hint file (overrides the trace's attachment).", valueName: "FILE"))
-    var hint: String?
-
-    @Option(help: ArgumentHelp("Checksum of the pivot-hint file, 64 hex digits.", valueName: "HEX"))
-    var hintChecksum: String?
 
     @Flag(help: "Record observed_mismatch decisions (the validator disagrees with a result the real node logged) in the golden as known disagreements instead of failing.")
     var acceptObservedMismatch = false
@@ -95,32 +85,37 @@ struct ReplayCommand: ParsableCommand {
     var plantDictionaryOrder = false
 
     var ci: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
-    var hintSelection: HintSelection { HintSelection(path: hint, checksum: hintChecksum) }
+
+    /// Everything the replay is parameterised by, as given on the command line.
+    var request: ReplayRequest {
+        var r = choice.request
+        r.maxSpan = maxSpan
+        r.checkInvariants = checkInvariants
+        r.plantDictionaryOrder = plantDictionaryOrder
+        return r
+    }
+
+    /// The golden case this command runs (also what `--check-determinism` resolves with).
+    var goldenCase: GoldenCase {
+        GoldenCase(registry: .standard, tracePath: trace, goldenPath: expect, request: request, record: record, ci: ci,
+                   contextSize: context, tool: "syncreplay \(SyncReplay.version)",
+                   extraArguments: acceptObservedMismatch ? ["--accept-observed-mismatch"] : [],
+                   acceptObservedMismatch: acceptObservedMismatch)
+    }
 
     func validate() throws {
         if context < 0 { throw ValidationError("--context must be 0 or more") }
         if checkDeterminism && record != nil { throw ValidationError("--check-determinism cannot be combined with --record") }
-    }
-
-    func replayFunction() -> (ReplayTrace, ReplayOptions) throws -> ReplayResult {
-        let hint = hintSelection, plant = plantDictionaryOrder, check = checkInvariants, span = maxSpan
-        return { trace, options in
-            var o = options
-            o.plantDictionaryOrder = plant
-            o.checkInvariants = check
-            o.maxSpan = span
-            return try ReplaySession.replay(trace, options: o, hint: hint, machines: .standard)
+        if emitDecisions && (choice.profile == nil || choice.mode == nil) {
+            throw ValidationError("--emit-decisions replays with the options it is given: pass --profile and --mode")
         }
     }
 
     func run() throws {
         if emitDecisions { return try emit() }
         if checkDeterminism { return try DeterminismCheck(command: self).run() }
-        let golden = GoldenCase(registry: .standard, tracePath: trace, goldenPath: expect, profile: profile, mode: mode, record: record, ci: ci,
-                                contextSize: context, tool: "syncreplay \(SyncReplay.version)",
-                                extraArguments: hintSelection.arguments + (acceptObservedMismatch ? ["--accept-observed-mismatch"] : []),
-                                acceptObservedMismatch: acceptObservedMismatch)
-        let outcome = try golden.run(load: { try ReplayTraceLoader.load(path: $0) }, replay: replayFunction())
+        let outcome = try goldenCase.run(load: { try ReplayTraceLoader.load(path: $0) },
+                                         replay: { try ReplaySession.replay($0, $1, machines: .standard) })
         for note in outcome.header.notes { CommandRunner.printError(note) }
         switch outcome {
         case .matched(let h, let result):
@@ -152,30 +147,23 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    func output(text: String, json: [String: Replay.JSONValue]) {
+    func output(text: String, json: JSONObject) {
         switch report {
         case .text: print(text)
-        case .json: print(Replay.JSONValue.object(json).canonical)
+        case .json: print(JSONValue.object(json).canonical)
         }
     }
 
-    /// Child mode of `--check-determinism`: print the canonical decision lines, then the digest.
+    /// Child mode of `--check-determinism`: replay with exactly the options given (the parent's
+    /// resolved ones, `ResolvedReplay.arguments`; no golden is read), print the canonical
+    /// decision lines, then the digest.
     func emit() throws {
         let loaded = try ReplayTraceLoader.load(path: trace)
-        var resolvedProfile = profile, resolvedMode = mode
-        let goldenPath = expect ?? GoldenNaming.golden(trace: trace, profile: profile)
-        if let data = FileManager.default.contents(atPath: goldenPath), let g = try? GoldenFile.decode(Array(data)) {
-            resolvedProfile = resolvedProfile ?? g.provenance.profile
-            resolvedMode = resolvedMode ?? g.provenance.mode
-        }
-        let registry = MachineRegistry.standard
-        let hinted = loaded.node.map { ProfileName($0.profileHint) }.flatMap { registry.implementation(of: $0) == nil ? nil : $0 }
-        guard let chosen = resolvedProfile ?? hinted ?? registry.defaultProfile else { throw CaseError("no profile registered") }
-        let options = ReplayOptions(profile: chosen, mode: resolvedMode ?? GoldenCase.defaultMode)
-        let result = try replayFunction()(loaded, options)
+        let resolved = try request.resolve(trace: loaded, golden: nil, registry: .standard)
+        let result = try ReplaySession.replay(loaded, resolved, machines: .standard)
         var out = ""
         for d in result.decisions { out += d.json.canonical + "\n" }
-        out += "digest \(result.digest) decisions \(result.decisions.count) profile \(options.profile.rawValue) mode \(options.mode.rawValue)\n"
+        out += "digest \(result.digest) decisions \(result.decisions.count) profile \(resolved.profile.rawValue) mode \(resolved.mode.rawValue)\n"
         FileHandle.standardOutput.write(Data(out.utf8))
     }
 }

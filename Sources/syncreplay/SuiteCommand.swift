@@ -6,6 +6,7 @@ import Implementations
 import Replay
 import SyncMachine
 import Timeline
+import JSON
 
 /// `syncreplay suite`: `suite DIR …` runs a corpus (the default subcommand), `suite merge …`
 /// joins the reports of shards.
@@ -82,7 +83,7 @@ struct SuiteRunCommand: ParsableCommand {
             directory: directory, registry: .standard, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
             tool: "syncreplay \(SyncReplay.version)", shard: try shard.map { try SuiteShard(parsing: $0) },
             load: { try ReplayTraceLoader.load(path: $0) },
-            replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: .standard) })
+            replay: { try ReplaySession.replay($0, $1, machines: .standard) })
         switch format {
         case .text:
             FileHandle.standardOutput.write(Data(run.text.utf8))
@@ -148,7 +149,7 @@ struct SuiteMergeCommand: ParsableCommand {
         let summary: (cases: Int, bad: Int, coverage: Coverage)
         if isJSON[0] {
             guard json != nil, junit == nil else { throw CommandFailure.badInput("JSON reports merge into --json FILE") }
-            var docs: [(path: String, value: Replay.JSONValue)] = []
+            var docs: [(path: String, value: JSONValue)] = []
             for (path, bytes) in inputs {
                 do { docs.append((path, try JSONParser.parse(bytes))) } catch { throw CommandFailure.badInput("\(path): \(error)") }
             }

@@ -33,11 +33,7 @@ struct TimelineCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Compare with this golden and mark its first divergence.", valueName: "GOLDEN.json"))
     var golden: String?
 
-    @Option(help: ArgumentHelp("Behaviour profile; names the implementation too: \(MachineRegistry.standard.profileList).", valueName: "P"))
-    var profile: ProfileName?
-
-    @Option(help: "strict (inbound as recorded) or reactive (ghost peers).")
-    var mode: ReplayMode?
+    @OptionGroup var choice: ReplayChoiceOptions
 
     @Flag(help: "Draw the trace as recorded, without replaying it.")
     var recorded = false
@@ -48,22 +44,16 @@ struct TimelineCommand: ParsableCommand {
     @Option(help: "html (a self-contained page) or perfetto (Chrome trace-event JSON).")
     var format: Format = .html
 
-    @Option(help: ArgumentHelp("Pivot-hint file (overrides the trace's attachment).", valueName: "FILE"))
-    var hint: String?
-
-    @Option(help: ArgumentHelp("Checksum of the pivot-hint file, 64 hex digits.", valueName: "HEX"))
-    var hintChecksum: String?
-
     func validate() throws {
-        if golden != nil && profile != nil { throw ValidationError("--golden names the profile; use --golden or --profile, not both") }
-        if recorded && (golden != nil || profile != nil || mode != nil) {
+        if golden != nil && choice.profile != nil { throw ValidationError("--golden names the profile; use --golden or --profile, not both") }
+        if recorded && (golden != nil || choice.profile != nil || choice.mode != nil) {
             throw ValidationError("--recorded draws the trace without replaying it; it takes no --golden, --profile or --mode")
         }
     }
 
     func run() throws {
-        let session = TimelineSession(tracePath: trace, goldenPath: golden, profile: profile, mode: mode, recorded: recorded,
-                                      hint: HintSelection(path: hint, checksum: hintChecksum), tool: "syncreplay \(SyncReplay.version)")
+        let session = TimelineSession(tracePath: trace, goldenPath: golden, request: choice.request, recorded: recorded,
+                                      tool: "syncreplay \(SyncReplay.version)")
         let timeline = try session.timeline(machines: .standard)
         let text = format == .html ? TimelineHTML.render(timeline) : PerfettoTrace.render(timeline)
         do {

@@ -2,6 +2,7 @@ import HexCoding
 import CometWire
 import Foundation
 import Testing
+import JSON
 
 /// The real kvstore chain of specs/cometbft-blocksync.md §4.6 (tendermint-rs v0.34 fixtures):
 /// every hash and signature must be reproduced from the decoded contents.

@@ -30,30 +30,15 @@ import Crypto
         for file in files {
             let scenario = try Scenario.load(path: file.path)
             let stem = file.lastPathComponent.replacingOccurrences(of: ".scenario.toml", with: "")
-            let trace = Self.traces.appendingPathComponent(stem + ".trace")
-            guard let traceData = FileManager.default.contents(atPath: trace.path) else {
+            guard FileManager.default.fileExists(atPath: Scenario.tracePath(scenarioPath: file.path)) else {
                 if scenario.peers.isEmpty { problems.append("\(stem): no \(stem).trace") } else { pending.append(stem) }
                 continue
             }
-            let sha = Hex.lower(Array(SHA256.hash(data: traceData)))
             if scenario.expectations.isEmpty { problems.append("\(stem): no [expect] table") }
-            for e in scenario.expectations {
-                let path = Self.traces.appendingPathComponent(scenario.goldenFileName(stem: stem, profile: e.profile)).path
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    problems.append("\(stem): missing golden for \(e.profile)"); continue
-                }
-                let golden = try GoldenFile.decode(Array(data))
-                if golden.provenance.traceSHA256 != sha {
-                    problems.append("\(stem).\(e.profile): golden was recorded from another trace (sha256 differs)")
-                }
-                let failures = ExpectationCheck.failures(e, golden: golden)
-                if let why = e.knownDivergence {
-                    // A documented divergence must still diverge; when it stops, drop the note.
-                    if failures.isEmpty { problems.append("\(stem).\(e.profile): known_divergence (\(why)) no longer diverges") }
-                } else {
-                    for f in failures { problems.append("\(stem).\(e.profile): \(f)") }
-                }
-            }
+            // The review syncsim --review prints: the golden belongs to this trace, and every
+            // table holds (or, marked known_divergence, still diverges).
+            let review = try GoldenReview.review(scenario, scenarioPath: file.path)
+            problems += review.tables.filter(\.fails).flatMap(\.lines).map { "\(stem).\($0)" }
         }
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
         if !pending.isEmpty {
@@ -61,6 +46,22 @@ import Crypto
                 Issue.record("no trace for \(pending.count) block-sync scenarios: \(pending.joined(separator: ", "))")
             }
         }
+    }
+
+    /// The review names a golden recorded from another trace than the one beside the scenario.
+    @Test func theReviewCatchesAGoldenOfAnotherTrace() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("review-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (from, to) in [("catchup-basic.scenario.toml", "catchup-basic.scenario.toml"), ("disconnect-reconnect.trace", "catchup-basic.trace"),
+                           ("catchup-basic.tm-v0.34.golden.json", "catchup-basic.tm-v0.34.golden.json")] {
+            try FileManager.default.copyItem(at: Self.traces.appendingPathComponent(from), to: dir.appendingPathComponent(to))
+        }
+        let path = dir.appendingPathComponent("catchup-basic.scenario.toml").path
+        let review = try GoldenReview.review(try Scenario.load(path: path), scenarioPath: path)
+        #expect(review.tables.map(\.verdict) == [.noGolden, .otherTrace, .noGolden])
+        #expect(review.failed == 3)
+        #expect(review.lines[1] == "tm-v0.34: golden \(dir.path)/catchup-basic.tm-v0.34.golden.json was recorded from another trace (sha256 differs)")
     }
 
     /// The check is not vacuous: a wrong expectation against a committed golden fails.

@@ -2,6 +2,7 @@ import SyncMachine
 import Foundation
 import Replay
 import Testing
+import JSON
 
 /// `syncreplay TRACE --expect GOLDEN` end to end, through the built binary (DESIGN.md §4, §6).
 @Suite final class ReplayCommandTests {
@@ -250,6 +251,27 @@ import Testing
         let json = try run([trace, "--check-determinism", "--plant-dictionary-order", "--report", "json"])
         #expect(json.status == 4)
         #expect(try JSONParser.parse(json.stdout)["status"] == .string("nondeterministic"))
+    }
+
+    /// The children of `--check-determinism` replay with the parent's resolved options. Here the
+    /// golden is `c.golden.json` (strict, cometbft-v0.38) and `--profile cometbft-v0.38` is given:
+    /// replay compares with that golden, so the mode is strict, and so must the children's be
+    /// (they once looked for `c.cometbft-v0.38.golden.json` and fell back to reactive).
+    @Test func determinismChildrenGetTheParentsOptions() throws {
+        let corpus = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces")
+        let c = dir.appendingPathComponent("c.trace").path
+        try FileManager.default.copyItem(atPath: corpus.appendingPathComponent("catchup-basic.trace").path, toPath: c)
+        try FileManager.default.copyItem(atPath: corpus.appendingPathComponent("catchup-basic.cometbft-v0.38.golden.json").path,
+                                         toPath: dir.appendingPathComponent("c.golden.json").path)
+        let replayed = try run([c, "--profile", "cometbft-v0.38"])
+        #expect(replayed.status == 0 && replayed.stdout.contains("(profile cometbft-v0.38, mode strict)"), "\(replayed.stdout)\(replayed.stderr)")
+        let checked = try run([c, "--profile", "cometbft-v0.38", "--check-determinism", "--report", "json"])
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+        let json = try JSONParser.parse(checked.stdout)
+        #expect(json["options"] == .array(["--profile", "cometbft-v0.38", "--mode", "strict", "--max-span", "7d"].map { .string($0) }))
+        // A child given only part of the options refuses rather than resolving on its own.
+        let child = try run([c, "--emit-decisions", "--profile", "cometbft-v0.38"])
+        #expect(child.status == 2, "\(child.stderr)")
     }
 
     /// Points the golden's provenance at the current trace (as a reviewer re-recording only the

@@ -4,6 +4,7 @@ import SyncMachine
 import Foundation
 import Replay
 import Testing
+import JSON
 
 /// The golden file format, semantic comparison and alignment (DESIGN.md §4, harness-notes.md §2.5).
 @Suite struct ReplayGoldenTests {

@@ -5,6 +5,7 @@ import FoundationXML
 #endif
 import Replay
 import Testing
+import JSON
 
 /// `syncreplay suite DIR`: cases, warnings, coverage, JUnit/TAP/JSON (harness-notes.md §6).
 @Suite final class ReplaySuiteTests {

@@ -2,6 +2,7 @@ import Foundation
 import Replay
 import Testing
 import Timeline
+import JSON
 
 /// `suite --shard K/N`, `suite merge` and `suite --html` (issue 15).
 @Suite final class SuiteShardTests {

@@ -29,11 +29,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let tracePath = dir.appendingPathComponent("case.trace").path
         let registry = ReplayEngineTests.ScriptedMachine.registry
-        let replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult = {
-            try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: registry)
+        let replay: (ReplayTrace, ResolvedReplay) throws -> ReplayResult = {
+            try ReplaySession.replay($0, $1, machines: registry)
         }
         let load: (String) throws -> ReplayTrace = { _ in ReplayEngineTests.recording }
-        let recorded = try GoldenCase(registry: registry, tracePath: tracePath, profile: "scripted-1", mode: .reactive,
+        let recorded = try GoldenCase(registry: registry, tracePath: tracePath, request: ReplayRequest(profile: "scripted-1", mode: .reactive),
                                       record: .missing, ci: false, tool: "t").run(load: load, replay: replay)
         guard case .recorded(let header, _, let path, _) = recorded else { Issue.record("not recorded: \(recorded)"); return }
         #expect(path == dir.appendingPathComponent("case.scripted-1.golden.json").path)

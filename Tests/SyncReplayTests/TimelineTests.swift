@@ -5,6 +5,7 @@ import Replay
 import SyncMachine
 import Testing
 import Timeline
+import JSON
 
 /// `syncreplay timeline` (issue 15): the model from a corpus trace and its decision log, the
 /// self-contained HTML page, the Perfetto JSON, the golden's first divergence.

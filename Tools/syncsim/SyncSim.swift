@@ -1,6 +1,5 @@
 import ArgumentParser
 import CommandExit
-import FileInput
 import Foundation
 import Implementations
 import Replay
@@ -8,6 +7,7 @@ import Sim
 
 extension ScenarioError: InputError {}
 extension SimulationError: InputError {}
+extension CaseError: InputError {}
 
 /// `syncsim SCENARIO.toml -o OUT.trace` (DESIGN.md §6; issue 7).
 @main
@@ -66,35 +66,12 @@ struct SyncSim: ParsableCommand {
         print(line)
     }
 
-    /// `--review`: the check CorpusTests runs, for one scenario, readable by the person
-    /// recording its goldens (issue 7: a wrong golden cannot be blessed silently).
+    /// `--review`: the check CorpusTests runs (`GoldenReview`), for one scenario, readable by
+    /// the person recording its goldens.
     func reviewGoldens(_ parsed: Scenario) throws {
-        let stem = URL(fileURLWithPath: scenario).lastPathComponent.replacingOccurrences(of: ".scenario.toml", with: "")
-        let directory = URL(fileURLWithPath: scenario).deletingLastPathComponent()
-        var failed = 0
-        for e in parsed.expectations {
-            let path = directory.appendingPathComponent(parsed.goldenFileName(stem: stem, profile: e.profile)).path
-            guard FileManager.default.fileExists(atPath: path) else {
-                print("\(e.profile): no golden at \(path)"); failed += 1; continue
-            }
-            let data: [UInt8]
-            do { data = try InputFile.read(path, what: "golden") } catch { throw CommandFailure.badInput(error.description) }
-            let golden: GoldenFile
-            do { golden = try GoldenFile.decode(data) } catch {
-                throw CommandFailure.badInput("golden \(path): \(error)")
-            }
-            let failures = ExpectationCheck.failures(e, golden: golden)
-            if let why = e.knownDivergence {
-                print("\(e.profile): known divergence (\(why)); \(failures.count) expectation(s) fail")
-                for f in failures { print("  \(f)") }
-            } else if failures.isEmpty {
-                print("\(e.profile): ok")
-            } else {
-                failed += 1
-                for f in failures { print("\(e.profile): \(f)") }
-            }
-        }
-        if failed > 0 { throw CommandFailure.problems("\(failed) of \(parsed.expectations.count) expectation tables fail") }
+        let review = try GoldenReview.review(parsed, scenarioPath: scenario)
+        review.lines.forEach { print($0) }
+        if review.failed > 0 { throw CommandFailure.problems("\(review.failed) of \(review.tables.count) expectation tables fail") }
     }
 
     static func main() {
