@@ -1,5 +1,6 @@
 import HexCoding
 import Foundation
+import SyncDriver
 
 /// One differing value, addressed by an RFC 6901 JSON Pointer into the golden.
 public struct FieldChange: Equatable, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
+import SyncDriver
 #endif
 
 /// One `<testcase>` of a JUnit report (Ant/Jenkins schema).

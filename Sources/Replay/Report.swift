@@ -1,5 +1,6 @@
 import Foundation
 import SyncMachine
+import SyncDriver
 
 /// One input event as reports show it: index in file order, trace sequence, virtual time,
 /// peer and a one-line description of the message.

@@ -2,6 +2,7 @@ import HexCoding
 import Foundation
 import Crypto
 import SyncMachine
+import SyncDriver
 
 /// One case of a suite: a trace and one of its goldens.
 public struct SuiteCase: Equatable, Sendable {

@@ -1,4 +1,4 @@
-import Replay
+import SyncDriver
 import CometWire
 
 /// A simulation scenario (Traces/README.md "Scenario files"), in the spirit of CometBFT's e2e

@@ -4,6 +4,7 @@ import FileInput
 import Foundation
 import Implementations
 import Replay
+import ScenarioReview
 import Sim
 
 extension ScenarioError: InputError {}
