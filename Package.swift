@@ -64,10 +64,13 @@ let package = Package(
             "CometWire", "SyncMachine", "HexCoding",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
+        // The one driver core (issue 12): virtual clock, tie rule, switch and disconnect feedback,
+        // invariant checks, peer sources as a protocol (loopback peers for the tests and the bench).
+        .target(name: "SyncDriver", dependencies: ["SyncMachine", "CometWire"]),
         // The replayer: virtual clock, ghost peers, decision log, goldens, diff, reports, suite.
         .target(name: "Replay", dependencies: [
             "HexCoding",
-            "SyncTrace", "CometWire", "PivotHint", "SyncMachine",
+            "SyncTrace", "CometWire", "PivotHint", "SyncMachine", "SyncDriver",
             .product(name: "Crypto", package: "swift-crypto"),
             "FileInput", "JSON",
         ]),
@@ -93,11 +96,13 @@ let package = Package(
         // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that
         // writes byte-reproducible traces (issue 7; Traces/README.md).
         .target(name: "Sim", dependencies: [
-            "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "SyncMachine", "Implementations", "Replay",
+            "HexCoding", "SyncTrace", "CometWire", "PivotHint", "Keccak", "SyncMachine", "Implementations", "SyncDriver",
             "FileInput",
         ]),
+        // A scenario's expectations checked against a recorded golden (syncsim --review, the corpus tests).
+        .target(name: "ScenarioReview", dependencies: ["Sim", "Replay", "FileInput", "SyncMachine"]),
         .executableTarget(name: "syncsim", dependencies: [
-            "Sim", "CommandExit", "Implementations",
+            "Sim", "CommandExit", "Implementations", "ScenarioReview", "Replay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FileInput",
         ], path: "Tools/syncsim"),
@@ -106,7 +111,7 @@ let package = Package(
             "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
-            "Timeline", "FileInput", "JSON",
+            "Timeline", "FileInput", "JSON", "SyncDriver",
         ]),
         // One entry point per decoder family that reads hostile input (issue 16): the fuzz
         // targets below call it, and the unit tests replay the seeds and reproducers through it.
@@ -119,7 +124,7 @@ let package = Package(
             "ProtoWire", "Keccak", "HexCoding", "CommandExit", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync",
             "Capture", "PcapSource", "Replay", "Sim", "Fuzzing", "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            "Timeline", "FileInput", "JSON",
+            "Timeline", "FileInput", "JSON", "SyncDriver", "ScenarioReview",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "BlockSyncV2Tests", dependencies: [

@@ -1,6 +1,7 @@
 import HexCoding
 import Foundation
 import JSON
+import SyncDriver
 
 /// One differing value, addressed by an RFC 6901 JSON Pointer into the golden.
 public struct FieldChange: Equatable, Sendable {

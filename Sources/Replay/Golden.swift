@@ -2,6 +2,7 @@ import HexCoding
 import Crypto
 import SyncMachine
 import JSON
+import SyncDriver
 
 /// A golden file could not be used (exit 2).
 public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -20,14 +21,6 @@ public enum GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown profile \"\(p)\" (expected \(known))"
         }
     }
-}
-
-/// Replay modes (DESIGN.md §3).
-public enum ReplayMode: String, CaseIterable, Sendable {
-    /// Inbound delivered exactly as recorded; the reactor's outbound compared with the recorded.
-    case strict
-    /// Ghost peers built from the trace answer whatever the reactor asks.
-    case reactive
 }
 
 /// What a golden was made from. Everything here is checked: `schema` must match, `profile` and

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 import JSON
+import SyncDriver
 #endif
 
 /// One `<testcase>` of a JUnit report (Ant/Jenkins schema).

@@ -1,4 +1,6 @@
 import CometWire
+// Replay's users get the driver's vocabulary (`ReplayMode`, `DecisionKind`, `GoldenNaming`) with it.
+@_exported import SyncDriver
 import SyncMachine
 
 /// A replay could not run on this input (exit 2).
@@ -118,7 +120,8 @@ public struct ReplayEngine {
     /// trace's `NodeStart`) is required when the trace has blocksync events, `pivot` when it
     /// has pivot events.
     public func run(machines: MachineRegistry?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
-        var state = RunState(options: options, events: trace.events)
+        var peers = RecordedPeers(options: options, events: trace.events)
+        var machine: (any BlockSyncMachine)?
         if trace.hasBlocksync {
             guard trace.node != nil else { throw .noNodeRecord }
             guard let machines, !machines.implementations.isEmpty else { throw .noMachine }
@@ -129,54 +132,80 @@ public struct ReplayEngine {
                 throw .noOutbound
             }
             do {
-                let machine = try machines.makeMachine(profile: options.profile, start: try trace.nodeStart())
-                state.machine = options.checkInvariants ? machine.checked() : machine
+                let started = try machines.makeMachine(profile: options.profile, start: try trace.nodeStart())
+                machine = options.checkInvariants ? started.checked() : started
             } catch {
                 throw .machine(String(describing: error))
             }
+            peers.drivesMachine = true
         }
         if trace.hasPivot {
             guard let pivot else { throw .noHint }
-            state.pivot = pivot
+            peers.pivot = pivot
         }
-        try state.run()
-        var decisions = state.decisions
+        try checkSpan()  // issue 20: the span bound; idle skipping itself is the machine's (nextTimer)
+        var driver = Driver(machine: machine, source: peers)
+        for (i, event) in trace.events.enumerated() {
+            driver.schedule(Scheduled(.recorded(i), at: event.time, lane: 0, cause: .event(event.index)))
+        }
+        let horizon = (trace.events.last?.time ?? 0) &+ options.drain
+        do {
+            try driver.run(until: .drain(horizon: horizon, progress: options.mode == .reactive ? options.drain : nil))
+        } catch let error as ReplayError {
+            throw error
+        } catch DriverError.invariant(let violation) {
+            throw .invariant(violation)
+        } catch DriverError.stalledClock(let deadline) {
+            throw .stalledClock(deadline: deadline)
+        } catch {
+            throw .machine(String(describing: error))
+        }
+        let state = driver.source
+        var decisions = state.decisions + state.unmatchedOutbound()
         if options.plantDictionaryOrder {
             // Deliberately wrong: a Dictionary's iteration order differs between processes.
             var byLine: [String: Decision] = [:]
             for d in decisions { byLine[d.json.canonical] = d }
             decisions = Array(byLine.values)
         }
-        return ReplayResult(decisions: decisions, eventsDelivered: state.delivered, blocksApplied: state.applied, endTime: state.now)
+        return ReplayResult(decisions: decisions, eventsDelivered: state.delivered, blocksApplied: state.applied, endTime: driver.now)
+    }
+
+    /// Issue 20: refuses a trace whose events cover more than `options.maxSpan`, naming the
+    /// first event beyond it (events are in time order).
+    func checkSpan() throws(ReplayError) {
+        let events = trace.events
+        guard let start = events.first?.time,
+              let beyond = events.first(where: { options.maxSpan.isExceeded(from: start, to: $0.time) }) else { return }
+        throw .spanExceeded(event: beyond.index, time: beyond.time, start: start, maxSpan: options.maxSpan)
     }
 }
 
-/// A ghost reply waiting in the virtual clock's queue.
-struct PendingReply {
-    var time: UInt64
-    var order: Int
-    var peer: String
-    var message: [UInt8]
-    var cause: DecisionCause
+/// What replay schedules on the driver's clock: a recorded event (by position) or a ghost's reply.
+enum ReplayArrival {
+    case recorded(Int)
+    case reply(peer: String, message: [UInt8])
 }
 
-struct RunState {
+/// The trace's peers as the driver's peer source (`SyncDriver`): recorded events delivered as
+/// recorded, ghost peers (`GhostPeers`) answering in reactive mode, the node's recorded outbound
+/// messages matched in strict mode; and the decision log, built from the machine's effects
+/// and the pivot events.
+struct RecordedPeers: PeerSource {
+    /// Lanes at equal virtual times: recorded events before ghost replies.
+    static let recordedLane = 0, replyLane = 1
+
     let options: ReplayOptions
     let events: [ReplayEvent]
-    var machine: (any BlockSyncMachine)?
+    /// Whether a block-sync machine runs (the trace has blocksync events).
+    var drivesMachine = false
     var pivot: (any PivotValidating)?
     var ghosts: GhostPeers?
     var decisions: [Decision] = []
-    var now: UInt64 = 0
     var delivered = 0
     var applied = 0
-    var finished = false
-    /// Timers fire up to this virtual time once the trace is exhausted (`ReplayOptions.drain`).
-    var horizon: UInt64 = 0
-    /// Peers currently connected (and not disconnected by the reactor).
-    var connected: Set<String> = []
-    var replies: [PendingReply] = []
-    var replyOrder = 0
+    /// The driver's clock at the current callback (decisions are stamped with it).
+    var now: UInt64 = 0
     // Strict-mode outbound matching, per peer, in order.
     var recordedUnmatched: [String: [(message: BlocksyncMessage, time: UInt64, index: Int)]] = [:]
     var sentUnmatched: [String: [(message: BlocksyncMessage, time: UInt64, cause: DecisionCause)]] = [:]
@@ -187,78 +216,48 @@ struct RunState {
         if options.mode == .reactive { ghosts = GhostPeers(events: events) }
     }
 
-    mutating func run() throws(ReplayError) {
-        try checkSpan()  // issue 20: the span bound; idle skipping itself is the machine's (nextTimer)
-        var next = 0
-        let lastTime = events.last?.time ?? 0
-        horizon = lastTime &+ options.drain
-        var lastTimer: UInt64?
-        while !finished {
-            if options.checkInvariants, let violation = machine?.invariantViolations.first { throw .invariant(violation) }
-            let te = next < events.count ? events[next].time : nil
-            let tg = replies.first?.time
-            let td = machine?.nextTimerName?.deadline
-            if let te, te <= (tg ?? .max), te <= (td ?? .max) {
-                now = max(now, te)
-                try deliver(events[next])
-                next += 1
-            } else if let tg, tg <= (td ?? .max) {
-                let reply = replies.removeFirst()
-                now = max(now, tg)
-                deliverReply(reply)
-            } else if let td, td <= horizon || next < events.count || !replies.isEmpty {
-                if let lastTimer, td <= lastTimer, td <= now { throw .stalledClock(deadline: td) }
-                lastTimer = td
-                now = max(now, td)
-                apply(machine!.fireNamedTimers().map { ($0.effect, .timer($0.timer)) })
-            } else {
-                break
-            }
+    mutating func happen(_ arrival: ReplayArrival, cause: EffectCause, at now: UInt64, connected: Set<PeerID>) throws -> [PeerStep<ReplayArrival>] {
+        switch arrival {
+        case .recorded(let i):
+            self.now = now
+            return try deliver(events[i], connected: connected)
+        case .reply(let peer, let message): return [.deliver(message, from: peer)]
         }
-        if options.checkInvariants, let violation = machine?.invariantViolations.first { throw .invariant(violation) }
-        flushOutbound()
     }
 
-    /// Issue 20: refuses a trace whose events cover more than `options.maxSpan`, naming the
-    /// first event beyond it (events are in time order).
-    func checkSpan() throws(ReplayError) {
-        guard let start = events.first?.time,
-              let beyond = events.first(where: { options.maxSpan.isExceeded(from: start, to: $0.time) }) else { return }
-        throw .spanExceeded(event: beyond.index, time: beyond.time, start: start, maxSpan: options.maxSpan)
-    }
-
-    mutating func deliver(_ event: ReplayEvent) throws(ReplayError) {
+    /// A recorded event, at its recorded time.
+    mutating func deliver(_ event: ReplayEvent, connected: Set<PeerID>) throws(ReplayError) -> [PeerStep<ReplayArrival>] {
         delivered += 1
         let cause = DecisionCause.event(event.index)
         switch event.body {
         case .node, .capture:
-            break
+            return []
         case .peerConnected(let peer, _):
-            guard machine != nil else { return }
-            connected.insert(peer)
-            apply(machine!.handle(.peerAdded(peer, at: now)), cause: cause)
+            return drivesMachine ? [.connect(peer)] : []
         case .peerDisconnected(let peer, let reason):
-            guard machine != nil, connected.remove(peer) != nil else { return }
-            apply(machine!.handle(.peerRemoved(peer, reason: reason, at: now)), cause: cause)
+            return drivesMachine ? [.hangUp(peer, reason: reason)] : []
         case .blocksync(let peer, let inbound, let bytes):
-            guard machine != nil else { return }
+            guard drivesMachine else { return [] }
             if !inbound {
                 if options.mode == .strict, let message = try? BlocksyncMessage.decode(bytes) {
                     recordOutbound(peer: peer, message: message, time: event.time, index: event.index)
                 }
-                return
+                return []
             }
-            guard connected.contains(peer) else { return }
-            guard let message = decodeOrRemove(peer: peer, bytes: bytes, cause: cause) else { return }
+            guard connected.contains(peer) else { return [] }
+            let message: BlocksyncMessage
+            do { message = try BlocksyncMessage.decode(bytes) } catch {
+                return [.undecodable(from: peer, error: String(describing: error))]
+            }
             if options.mode == .reactive, ghosts?.unsolicited.contains(event.index) != true {
                 switch message {
-                case .blockResponse, .noBlockResponse: return  // ghosts answer instead (rules 3, 4; 6 delivers)
+                case .blockResponse, .noBlockResponse: return []  // ghosts answer instead (rules 3, 4; 6 delivers)
                 default: break
                 }
             }
-            apply(machine!.handle(.received(message, from: peer, wireSize: bytes.count, at: now)), cause: cause)
+            return [.receive(message, from: peer, wireSize: bytes.count)]
         case .pivotSwitch(let forkAt, let meHeight, let meHash, let branch, let observed):
-            guard pivot != nil else { return }
+            guard pivot != nil else { return [] }
             let evaluation: PivotEvaluation
             do {
                 evaluation = try PivotEvaluation.allowSwitch(&pivot!, forkAt: forkAt, meHeight: meHeight, meHash: meHash, branch: branch)
@@ -267,14 +266,15 @@ struct RunState {
             }
             guard case .decided(let outcome) = evaluation else {
                 if case .unknown(let h) = evaluation { append(.unknown(forkAt: forkAt, meHeight: meHeight, height: h), cause: cause) }
-                return
+                return []
             }
             append(.pivotSwitch(forkAt: forkAt, meHeight: meHeight, checkHeight: outcome.checkHeight,
                                 section: outcome.section, allowed: outcome.allowed, reason: outcome.reason), cause: cause)
             compare(observed, with: outcome, check: .switch, height: forkAt, cause: cause)
             if let d = outcome.disabled { append(.hintDisabled(page: d.page, error: d.error), cause: cause) }
+            return []
         case .pivotExtend(let height, let hash, let observed):
-            guard pivot != nil else { return }
+            guard pivot != nil else { return [] }
             let outcome: PivotOutcome
             do { outcome = try pivot!.allowExtend(height: height, hash: hash) } catch {
                 throw .pivot(event: event.index, reason: String(describing: error))
@@ -282,6 +282,7 @@ struct RunState {
             append(.pivotExtend(height: height, allowed: outcome.allowed, reason: outcome.reason), cause: cause)
             compare(observed, with: outcome, check: .extend, height: height, cause: cause)
             if let d = outcome.disabled { append(.hintDisabled(page: d.page, error: d.error), cause: cause) }
+            return []
         }
     }
 
@@ -292,95 +293,63 @@ struct RunState {
         append(.observedMismatch(check: check, height: height, observed: node, decided: outcome.allowed, reason: outcome.reason), cause: cause)
     }
 
-    mutating func deliverReply(_ reply: PendingReply) {
-        guard machine != nil, connected.contains(reply.peer) else { return }
-        guard let message = decodeOrRemove(peer: reply.peer, bytes: reply.message, cause: reply.cause) else { return }
-        apply(machine!.handle(.received(message, from: reply.peer, wireSize: reply.message.count, at: now)), cause: reply.cause)
-    }
-
-    /// Decodes, or hands the bytes to the machine as undecodable (it stops the peer).
-    mutating func decodeOrRemove(peer: String, bytes: [UInt8], cause: DecisionCause) -> BlocksyncMessage? {
-        do {
-            return try BlocksyncMessage.decode(bytes)
-        } catch {
-            apply(machine!.handle(.undecodable(from: peer, error: String(describing: error), at: now)), cause: cause)
-            return nil
-        }
-    }
-
     mutating func append(_ action: DecisionAction, cause: DecisionCause) {
         decisions.append(Decision(action, time: now, cause: cause))
     }
 
-    /// Turns effects into decisions, ghost replies and outbound matching; feeds disconnects
-    /// back to the machine as the switch would (`StopPeerForError` → `RemovePeer`).
-    mutating func apply(_ effects: [MachineEffect], cause: DecisionCause) {
-        apply(effects.map { ($0, cause) })
+    /// Every effect becomes its decision (the driver then sends, feeds disconnects back…).
+    mutating func observe(_ effect: MachineEffect, cause: EffectCause, at now: UInt64) {
+        self.now = now
+        let cause = DecisionCause(cause)
+        switch effect {
+        case .send(let message, let peer):
+            switch message {
+            case .blockRequest(let h): append(.request(peer: peer, height: h), cause: cause)
+            case .blockResponse(let block, _): append(.respond(peer: peer, height: block.header.height, found: true), cause: cause)
+            case .noBlockResponse(let h): append(.respond(peer: peer, height: h, found: false), cause: cause)
+            case .statusRequest: append(.statusRequest, cause: cause)
+            case .statusResponse: break
+            }
+        case .broadcastStatusRequest:
+            append(.statusRequest, cause: cause)
+        case .disconnect(let peer, let reason), .removeFromPool(let peer, let reason):
+            append(.peerRemoved(peer: peer, reason: reason), cause: cause)
+        case .ban(let peer, let reason):
+            append(.peerBanned(peer: peer, reason: reason), cause: cause)
+        case .blockApplied(let h, let hash):
+            applied += 1
+            append(.blockApplied(height: h, hash: hash), cause: cause)
+        case .verifyFailed(let heights, let peers, let reason):
+            append(.verifyFailed(heights: heights, peers: peers, reason: reason), cause: cause)
+        case .switchToConsensus(let h, _):
+            append(.switchToConsensus(height: h), cause: cause)
+        case .reactorPanic(let message):
+            append(.reactorPanic(message: message), cause: cause)
+        }
     }
 
-    /// `apply` with each effect's own cause (timers name theirs); fed-back effects take the
-    /// cause of the disconnect that caused them.
-    mutating func apply(_ effects: [(effect: MachineEffect, cause: DecisionCause)]) {
-        var queue = effects[...]
-        while let (effect, cause) = queue.popFirst() {
-            switch effect {
-            case .send(let message, let peer):
-                switch message {
-                case .blockRequest(let h): append(.request(peer: peer, height: h), cause: cause)
-                case .blockResponse(let block, _): append(.respond(peer: peer, height: block.header.height, found: true), cause: cause)
-                case .noBlockResponse(let h): append(.respond(peer: peer, height: h, found: false), cause: cause)
-                case .statusRequest: append(.statusRequest, cause: cause)
-                case .statusResponse: break
-                }
-                outbound(peer: peer, message: message, cause: cause)
-            case .broadcastStatusRequest:
-                append(.statusRequest, cause: cause)
-                for peer in connected.sorted() { outbound(peer: peer, message: .statusRequest, cause: cause) }
-            case .disconnect(let peer, let reason):
-                append(.peerRemoved(peer: peer, reason: reason), cause: cause)
-                if connected.remove(peer) != nil, machine != nil {
-                    queue.append(contentsOf: machine!.handle(.peerRemoved(peer, reason: reason, at: now)).map { ($0, cause) })
-                }
-            case .removeFromPool(let peer, let reason):
-                append(.peerRemoved(peer: peer, reason: reason), cause: cause)
-            case .ban(let peer, let reason):
-                append(.peerBanned(peer: peer, reason: reason), cause: cause)
-            case .blockApplied(let h, let hash):
-                applied += 1
-                append(.blockApplied(height: h, hash: hash), cause: cause)
-                if options.mode == .reactive { horizon = max(horizon, now &+ options.drain) }
-            case .verifyFailed(let heights, let peers, let reason):
-                append(.verifyFailed(heights: heights, peers: peers, reason: reason), cause: cause)
-            case .switchToConsensus(let h, _):
-                append(.switchToConsensus(height: h), cause: cause)
-                finished = true
-            case .reactorPanic(let message):
-                append(.reactorPanic(message: message), cause: cause)
-                finished = true
-            }
-        }
+    mutating func send(_ message: BlocksyncMessage, to peer: PeerID, connected: Bool, cause: EffectCause, at now: UInt64) -> [Scheduled<ReplayArrival>] {
+        self.now = now
+        return outbound(peer: peer, message: message, connected: connected, cause: DecisionCause(cause))
     }
 
     /// A message the machine sends: a ghost answers it (reactive) or it is matched against the
     /// recording (strict).
-    mutating func outbound(peer: String, message: BlocksyncMessage, cause: DecisionCause) {
+    mutating func outbound(peer: String, message: BlocksyncMessage, connected: Bool, cause: DecisionCause) -> [Scheduled<ReplayArrival>] {
         switch options.mode {
         case .reactive:
-            guard connected.contains(peer), let reply = ghosts?.answer(message, to: peer, at: now) else { return }
-            for _ in 0..<max(1, reply.count) {
-                let pending = PendingReply(time: now &+ reply.delay, order: replyOrder, peer: peer, message: reply.message,
-                                           cause: reply.sourceIndex.map { .event($0) } ?? .timer("ghost_reply"))
-                replyOrder += 1
-                // Keep the queue sorted by (time, order): insert after every reply due no later.
-                let at = replies.firstIndex { $0.time > pending.time } ?? replies.count
-                replies.insert(pending, at: at)
-            }
+            guard connected, let reply = ghosts?.answer(message, to: peer, at: now) else { return [] }
+            let replyCause: EffectCause = reply.sourceIndex.map { .event($0) } ?? .timer("ghost_reply")
+            let pending = Scheduled(ReplayArrival.reply(peer: peer, message: reply.message), at: now &+ reply.delay,
+                                    lane: Self.replyLane, cause: replyCause)
+            return Array(repeating: pending, count: max(1, reply.count))
         case .strict:
             if let i = recordedUnmatched[peer]?.firstIndex(where: { $0.message == message }) {
                 recordedUnmatched[peer]!.remove(at: i)
             } else {
                 sentUnmatched[peer, default: []].append((message, now, cause))
             }
+            return []
         }
     }
 
@@ -393,7 +362,7 @@ struct RunState {
     }
 
     /// Strict mode: left-overs become decisions, sorted by (time, cause, peer) for determinism.
-    mutating func flushOutbound() {
+    func unmatchedOutbound() -> [Decision] {
         var extra: [Decision] = []
         for peer in recordedUnmatched.keys.sorted() {
             for m in recordedUnmatched[peer]! {
@@ -409,7 +378,7 @@ struct RunState {
             if a.time != b.time { return a.time < b.time }
             return a.json.canonical < b.json.canonical
         }
-        decisions += extra
+        return extra
     }
 
     func describe(_ m: BlocksyncMessage) -> String {
@@ -418,6 +387,15 @@ struct RunState {
         case .blockResponse(let b, _): return "block_response \(b.header.height)"
         case .statusRequest: return "status_request"
         case .statusResponse(let h, let base): return "status_response \(base)..\(h)"
+        }
+    }
+}
+
+extension DecisionCause {
+    init(_ cause: EffectCause) {
+        switch cause {
+        case .event(let i): self = .event(i)
+        case .timer(let name): self = .timer(name)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SyncMachine
 import JSON
+import SyncDriver
 
 /// One input event as reports show it: index in file order, trace sequence, virtual time,
 /// peer and a one-line description of the message.

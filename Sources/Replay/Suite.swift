@@ -3,6 +3,7 @@ import Foundation
 import Crypto
 import SyncMachine
 import JSON
+import SyncDriver
 
 /// One case of a suite: a trace and one of its goldens.
 public struct SuiteCase: Equatable, Sendable {

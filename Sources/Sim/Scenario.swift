@@ -1,4 +1,4 @@
-import Replay
+import SyncDriver
 import CometWire
 import SyncMachine
 

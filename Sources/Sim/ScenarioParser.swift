@@ -1,7 +1,7 @@
 import FileInput
 import Foundation
 import Implementations
-import Replay
+import SyncDriver
 import SyncMachine
 
 extension Scenario {

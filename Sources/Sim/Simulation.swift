@@ -1,4 +1,5 @@
 import CometWire
+import SyncDriver
 import SyncMachine
 import SyncTrace
 
@@ -102,15 +103,23 @@ public struct Simulation {
         if let pivot { metadata[TraceAttachmentName.pivotHintChecksumKey] = pivot.checksum.hex }
         let writer: TraceWriter
         do { writer = try TraceWriter(path: path, metadata: metadata) } catch { throw SimulationError.trace("\(path): \(error)") }
-        var run = SimRun(scenario: s, builder: builder, honest: chain, writer: writer, machine: machine, pivot: pivot)
-        try run.record(.node(node))
+        var driver = Driver(machine: machine, source: ScriptedPeers(scenario: s, builder: builder, honest: chain, writer: writer, pivot: pivot))
+        try driver.source.record(.node(node), at: 0)
         if let pivot {
             try writer.attach(name: TraceAttachmentName.pivotHint, mediaType: TraceAttachmentName.pivotHintMediaType, data: pivot.file)
         }
-        try run.execute()
-        try run.recordEnd()
+        for item in driver.source.script() { driver.schedule(item) }
+        do {
+            try driver.run(until: .at(s.node.duration))
+        } catch DriverError.invariant(let violation) {
+            throw SimulationError.invariant(violation.description)
+        } catch let error as DriverError {
+            throw SimulationError.machine(error.description)
+        }
+        if driver.switchedAt == nil { driver.wait(until: s.node.duration) }
+        try driver.source.recordEnd(switchedAt: driver.switchedAt, at: driver.now)
         try writer.finish()
-        return SimulationSummary(events: writer.eventCount, blocksApplied: run.applied, switchedAt: run.switchedAt, endTime: run.now)
+        return SimulationSummary(events: writer.eventCount, blocksApplied: driver.source.applied, switchedAt: driver.switchedAt, endTime: driver.now)
     }
 }
 
@@ -139,30 +148,26 @@ struct PeerState {
     let chain: Chain
     /// Block `height` replaced after signing (`wrong_hash`).
     let tampered: Int64?
-    var connected = false
+    /// Connections so far (a message sent on an earlier one is dropped).
     var epoch = 0
-    /// `drop_once` heights whose first request was already lost.
-    var dropped: Set<Int64> = []
-    /// When the serial link (`service_time`) is free again.
-    var linkFree: UInt64 = 0
+    /// `drop_once`.
+    var lost = LoseOnce()
+    /// The serial link of `service_time`.
+    var link = SerialLink()
 }
 
-struct SimRun {
+/// The scenario's scripted peers as the driver's peer source (`SyncDriver`): they connect,
+/// answer and misbehave as scripted, and every message crossing the node is recorded.
+struct ScriptedPeers: PeerSource {
     let scenario: Scenario
     let writer: TraceWriter
-    var machine: (any BlockSyncMachine)?
     let pivot: PivotScript?
     var peers: [PeerState]
-    var queue: [(time: UInt64, order: Int, arrival: Arrival)] = []
-    var order = 0
-    var now: UInt64 = 0
     var applied = 0
-    var switchedAt: Int64?
 
-    init(scenario: Scenario, builder: ChainBuilder, honest: Chain, writer: TraceWriter, machine: (any BlockSyncMachine)?, pivot: PivotScript?) {
+    init(scenario: Scenario, builder: ChainBuilder, honest: Chain, writer: TraceWriter, pivot: PivotScript?) {
         self.scenario = scenario
         self.writer = writer
-        self.machine = machine
         self.pivot = pivot
         var variants: [ChainBuilder.Variant: Chain] = [.valid: honest]
         peers = scenario.peers.map { spec in
@@ -183,190 +188,128 @@ struct SimRun {
         }
     }
 
-    mutating func schedule(_ time: UInt64, _ arrival: Arrival) {
-        let entry = (time: time, order: order, arrival: arrival)
-        order += 1
-        // Keep (time, order) order: insert after everything due no later.
-        var lo = 0, hi = queue.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if queue[mid].time <= time { lo = mid + 1 } else { hi = mid }
-        }
-        queue.insert(entry, at: lo)
-    }
-
-    mutating func record(_ event: TraceEvent) throws {
+    func record(_ event: TraceEvent, at now: UInt64) throws {
         try writer.append(event, logTime: now)
     }
 
     /// The recording ends when the node switched to consensus, else at the scenario's
     /// duration: a `/capture` end marker says so, so replay covers the quiet time after the last
     /// event (e.g. a 60 s no-progress timeout) exactly as far as the recording did.
-    mutating func recordEnd() throws {
-        let detail: String
-        if let h = switchedAt {
-            detail = "syncsim: the node switched to consensus at height \(h)"
-        } else {
-            now = max(now, scenario.node.duration)
-            detail = "syncsim: the scenario's duration ended"
-        }
-        try record(.capture(CaptureRecord(kind: .end, detail: detail)))
+    func recordEnd(switchedAt: Int64?, at now: UInt64) throws {
+        let detail = switchedAt.map { "syncsim: the node switched to consensus at height \($0)" } ?? "syncsim: the scenario's duration ended"
+        try record(.capture(CaptureRecord(kind: .end, detail: detail)), at: now)
     }
 
-    mutating func execute() throws {
+    /// Everything the scenario schedules up front, peer by peer, then the pivot events.
+    func script() -> [Scheduled<Arrival>] {
+        var out: [Scheduled<Arrival>] = []
         for (i, p) in peers.enumerated() {
-            schedule(p.spec.connectAt, .connect(peer: i))
+            out.append(Scheduled(.connect(peer: i), at: p.spec.connectAt))
             for point in p.spec.status.dropFirst() where point.send {
-                schedule(point.at, .scripted(peer: i, action: .status(base: point.base, height: point.height)))
+                out.append(Scheduled(.scripted(peer: i, action: .status(base: point.base, height: point.height)), at: point.at))
             }
-            for u in p.spec.unsolicited { schedule(u.at, .scripted(peer: i, action: .unsolicited(height: u.height))) }
-            for a in p.spec.asks { schedule(a.at, .scripted(peer: i, action: .ask(height: a.height))) }
-            for t in p.spec.statusRequests { schedule(t, .scripted(peer: i, action: .statusRequest)) }
-            if let d = p.spec.disconnectAt { schedule(d, .hangUp(peer: i)) }
-            if let r = p.spec.reconnectAt { schedule(r, .connect(peer: i)) }
+            for u in p.spec.unsolicited { out.append(Scheduled(.scripted(peer: i, action: .unsolicited(height: u.height)), at: u.at)) }
+            for a in p.spec.asks { out.append(Scheduled(.scripted(peer: i, action: .ask(height: a.height)), at: a.at)) }
+            for t in p.spec.statusRequests { out.append(Scheduled(.scripted(peer: i, action: .statusRequest), at: t)) }
+            if let d = p.spec.disconnectAt { out.append(Scheduled(.hangUp(peer: i), at: d)) }
+            if let r = p.spec.reconnectAt { out.append(Scheduled(.connect(peer: i), at: r)) }
         }
-        if let pivot { for e in pivot.spec.events { schedule(e.at, .pivot(e)) } }
-
-        let horizon = scenario.node.duration
-        while switchedAt == nil {
-            let ta = queue.first?.time
-            let td = machine?.nextTimerName?.deadline
-            if let ta, ta <= (td ?? .max) {
-                guard ta <= horizon else { break }
-                let item = queue.removeFirst()
-                now = max(now, item.time)
-                try handle(item.arrival)
-            } else if let td {
-                guard td <= horizon else { break }
-                now = max(now, td)
-                try apply(machine!.fireNamedTimers().map(\.effect))
-            } else {
-                break
-            }
-        }
+        if let pivot { for e in pivot.spec.events { out.append(Scheduled(.pivot(e), at: e.at)) } }
+        return out
     }
 
-    mutating func handle(_ arrival: Arrival) throws {
+    func address(_ i: Int) -> String { "\(peers[i].spec.id).syncsim:26656" }
+
+    mutating func happen(_ arrival: Arrival, cause: EffectCause, at now: UInt64, connected: Set<PeerID>) throws -> [PeerStep<Arrival>] {
         switch arrival {
         case .connect(let i):
-            guard !peers[i].connected else { return }
-            peers[i].connected = true
+            let id = peers[i].spec.id
+            guard !connected.contains(id) else { return [] }
             peers[i].epoch += 1
-            try record(.p2p(PeerRecord(peerID: peers[i].spec.id, address: "\(peers[i].spec.id).syncsim:26656", outbound: true, kind: .connected)))
-            if machine != nil { try apply(machine!.handle(.peerAdded(peers[i].spec.id, at: now))) }
+            try record(.p2p(PeerRecord(peerID: id, address: address(i), outbound: true, kind: .connected)), at: now)
             // AddPeer: each side sends its StatusResponse (specs/cometbft-blocksync.md §3.1).
             let r = peers[i].spec.range(at: now)
-            reply(i, .statusResponse(height: r.height, base: r.base), delay: peers[i].spec.latency)
+            return [.connect(id), .schedule(reply(i, .statusResponse(height: r.height, base: r.base), delay: peers[i].spec.latency, at: now))]
         case .hangUp(let i):
-            guard peers[i].connected else { return }
-            peers[i].connected = false
+            let id = peers[i].spec.id
+            guard connected.contains(id) else { return [] }
             let reason = "peer closed the connection"
-            try record(.p2p(PeerRecord(peerID: peers[i].spec.id, address: "\(peers[i].spec.id).syncsim:26656", outbound: true,
-                                       kind: .disconnected, reason: reason)))
-            if machine != nil { try apply(machine!.handle(.peerRemoved(peers[i].spec.id, reason: reason, at: now))) }
+            try record(.p2p(PeerRecord(peerID: id, address: address(i), outbound: true, kind: .disconnected, reason: reason)), at: now)
+            return [.hangUp(id, reason: reason)]
         case .message(let i, let epoch, let bytes):
-            guard peers[i].connected, peers[i].epoch == epoch else { return }
-            try deliver(i, bytes)
+            guard connected.contains(peers[i].spec.id), peers[i].epoch == epoch else { return [] }
+            return try deliver(i, bytes, at: now)
         case .scripted(let i, let action):
-            guard peers[i].connected else { return }
+            guard connected.contains(peers[i].spec.id) else { return [] }
             switch action {
-            case .status(let base, let height): try deliver(i, BlocksyncMessage.statusResponse(height: height, base: base).encode())
-            case .unsolicited(let h): if let b = blockBytes(i, h) { try deliver(i, b) }
-            case .ask(let h): try deliver(i, BlocksyncMessage.blockRequest(height: h).encode())
-            case .statusRequest: try deliver(i, BlocksyncMessage.statusRequest.encode())
+            case .status(let base, let height): return try deliver(i, BlocksyncMessage.statusResponse(height: height, base: base).encode(), at: now)
+            case .unsolicited(let h): return try blockBytes(i, h).map { try deliver(i, $0, at: now) } ?? []
+            case .ask(let h): return try deliver(i, BlocksyncMessage.blockRequest(height: h).encode(), at: now)
+            case .statusRequest: return try deliver(i, BlocksyncMessage.statusRequest.encode(), at: now)
             }
         case .pivot(let e):
-            try record(.pivot(pivot!.record(e)))
+            try record(.pivot(pivot!.record(e)), at: now)
+            return []
         }
     }
 
-    /// Records an inbound message and hands it to the machine (undecodable bytes never occur:
-    /// the peers only send what `BlocksyncMessage.encode()` produced).
-    mutating func deliver(_ i: Int, _ bytes: [UInt8]) throws {
+    /// Records an inbound message and hands it on (undecodable bytes never occur: the peers only
+    /// send what `BlocksyncMessage.encode()` produced).
+    func deliver(_ i: Int, _ bytes: [UInt8], at now: UInt64) throws -> [PeerStep<Arrival>] {
         let id = peers[i].spec.id
-        try record(.blocksync(BlocksyncRecord(peerID: id, direction: .inbound, message: bytes)))
-        guard machine != nil, let message = try? BlocksyncMessage.decode(bytes) else { return }
-        try apply(machine!.handle(.received(message, from: id, wireSize: bytes.count, at: now)))
+        try record(.blocksync(BlocksyncRecord(peerID: id, direction: .inbound, message: bytes)), at: now)
+        return [.deliver(bytes, from: id)]
     }
 
-    mutating func reply(_ i: Int, _ message: BlocksyncMessage, delay: UInt64) {
-        reply(i, bytes: message.encode(), delay: delay)
+    func reply(_ i: Int, _ message: BlocksyncMessage, delay: UInt64, at now: UInt64) -> Scheduled<Arrival> {
+        reply(i, bytes: message.encode(), delay: delay, at: now)
     }
 
-    mutating func reply(_ i: Int, bytes: [UInt8], delay: UInt64) {
-        schedule(now &+ delay, .message(peer: i, epoch: peers[i].epoch, bytes: bytes))
+    func reply(_ i: Int, bytes: [UInt8], delay: UInt64, at now: UInt64) -> Scheduled<Arrival> {
+        Scheduled(.message(peer: i, epoch: peers[i].epoch, bytes: bytes), at: now &+ delay)
     }
 
     /// The block response peer `i` serves for `h` (its chain, tampered as scripted).
     func blockBytes(_ i: Int, _ h: Int64) -> [UInt8]? {
-        guard var block = peers[i].chain.block(at: h) else { return nil }
-        if peers[i].tampered == h {
-            // Changed after signing: the committed block ID no longer matches this block.
-            block.header.appHash = Array(repeating: 0xAB, count: 32)
-        }
-        return BlocksyncMessage.blockResponse(block: block, extCommit: nil).encode()
+        guard let block = peers[i].chain.block(at: h) else { return nil }
+        let served = peers[i].tampered == h ? PeerTricks.tamperedAfterSigning(block) : block
+        return BlocksyncMessage.blockResponse(block: served, extCommit: nil).encode()
+    }
+
+    mutating func observe(_ effect: MachineEffect, cause: EffectCause, at now: UInt64) throws {
+        if case .blockApplied = effect { applied += 1 }
+    }
+
+    /// Records what the node sends; a connected scripted peer answers it.
+    mutating func send(_ message: BlocksyncMessage, to peer: PeerID, connected: Bool, cause: EffectCause, at now: UInt64) throws -> [Scheduled<Arrival>] {
+        try record(.blocksync(BlocksyncRecord(peerID: peer, direction: .outbound, message: message.encode())), at: now)
+        guard connected, let i = peers.firstIndex(where: { $0.spec.id == peer }) else { return [] }
+        return peerReceives(i, message, at: now)
     }
 
     /// A scripted peer's answer to what the node sent it.
-    mutating func peerReceives(_ i: Int, _ message: BlocksyncMessage) {
+    mutating func peerReceives(_ i: Int, _ message: BlocksyncMessage, at now: UInt64) -> [Scheduled<Arrival>] {
         let spec = peers[i].spec
         switch message {
         case .statusRequest:
             let r = spec.range(at: now)
-            reply(i, .statusResponse(height: r.height, base: r.base), delay: spec.latency)
+            return [reply(i, .statusResponse(height: r.height, base: r.base), delay: spec.latency, at: now)]
         case .blockRequest(let h):
-            if spec.silent.contains(h) { return }
-            if spec.dropOnce.contains(h) && peers[i].dropped.insert(h).inserted { return }
+            if spec.silent.contains(h) { return [] }
+            if peers[i].lost.loses(h, listed: spec.dropOnce.contains(h)) { return [] }
             let r = spec.range(at: now)
             guard !spec.noBlock.contains(h), h >= r.base, h <= r.height, let bytes = blockBytes(i, h) else {
-                reply(i, .noBlockResponse(height: h), delay: spec.latency)
-                return
+                return [reply(i, .noBlockResponse(height: h), delay: spec.latency, at: now)]
             }
             var delay = spec.latency &+ spec.slow
             if spec.serviceTime > 0 {
                 // Serial link: this answer leaves when the previous one is through.
-                let departure = max(now, peers[i].linkFree) &+ spec.serviceTime
-                peers[i].linkFree = departure
-                delay &+= departure &- now
+                delay &+= peers[i].link.departure(at: now, serviceTime: spec.serviceTime) &- now
             }
-            reply(i, bytes: bytes, delay: delay)
-            if spec.duplicate.contains(h) { reply(i, bytes: bytes, delay: delay) }
+            let answer = reply(i, bytes: bytes, delay: delay, at: now)
+            return spec.duplicate.contains(h) ? [answer, answer] : [answer]
         default:
-            break
-        }
-    }
-
-    /// Records the machine's effects; sends reach the scripted peers, disconnects are fed back
-    /// to the machine as the switch does (`StopPeerForError` → `RemovePeer`), as the replayer does.
-    mutating func apply(_ effects: [MachineEffect]) throws {
-        if let violation = machine?.invariantViolations.first { throw SimulationError.invariant(violation.description) }
-        var queue = effects[...]
-        while let effect = queue.popFirst() {
-            switch effect {
-            case .send(let message, let peer):
-                try record(.blocksync(BlocksyncRecord(peerID: peer, direction: .outbound, message: message.encode())))
-                if let i = peers.firstIndex(where: { $0.spec.id == peer }), peers[i].connected { peerReceives(i, message) }
-            case .broadcastStatusRequest:
-                for i in peers.indices.sorted(by: { peers[$0].spec.id < peers[$1].spec.id }) where peers[i].connected {
-                    try record(.blocksync(BlocksyncRecord(peerID: peers[i].spec.id, direction: .outbound,
-                                                          message: BlocksyncMessage.statusRequest.encode())))
-                    peerReceives(i, .statusRequest)
-                }
-            case .disconnect(let peer, let reason):
-                if let i = peers.firstIndex(where: { $0.spec.id == peer }), peers[i].connected {
-                    peers[i].connected = false
-                    if machine != nil { queue.append(contentsOf: machine!.handle(.peerRemoved(peer, reason: reason, at: now))) }
-                }
-            case .removeFromPool, .ban, .verifyFailed:
-                break
-            case .blockApplied:
-                applied += 1
-            case .switchToConsensus(let h, _):
-                switchedAt = h
-                return
-            case .reactorPanic:
-                return
-            }
+            return []
         }
     }
 }

@@ -2,10 +2,11 @@ import ArgumentParser
 import BlockSync
 import CometWire
 import Crypto
+import SyncDriver
 import SyncMachine
 
 /// `syncreplay bench reactor`: a full blocksync of a real signed chain from honest in-memory
-/// peers (`LoopbackNetwork`), with commit signature verification on and off, next to the raw
+/// peers (`LoopbackPeers` through the driver core, `LoopbackRun`), with commit signature verification on and off, next to the raw
 /// ed25519 verify rate measured in the same run.
 struct BenchReactor: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,15 +47,15 @@ struct BenchReactor: ParsableCommand {
             for verify in [true, false] {
                 let reactor = try Reactor(profile: p, state: chain.genesisState, store: NodeBlockStore(),
                                           configuration: ReactorConfiguration(verifySignatures: verify))
-                var net = LoopbackNetwork(reactor: reactor)
+                var net = LoopbackRun(machine: reactor)
                 net.recordsLog = false
                 for i in 0..<peers {
                     net.connect(.init(id: "peer\(i)", chain: chain, latency: Nanoseconds(5 + i) * 1_000_000), at: 0)
                 }
                 let start = clock.now
-                net.run(until: 3_600 * 1_000_000_000) { !$0.reactor.isSyncing }
+                net.run(until: 3_600 * 1_000_000_000)
                 let real = seconds(clock.now - start)
-                let applied = net.reactor.blocksSynced
+                let applied = net.machine.blocksSynced
                 guard applied == blocks else {
                     throw CleanExit.message("\(p.name.rawValue): applied \(applied) of \(blocks) blocks")
                 }

@@ -4,6 +4,7 @@ import SyncMachine
 import HexCoding
 import Foundation
 import Replay
+import ScenarioReview
 import Sim
 import Testing
 import Crypto

@@ -1,5 +1,6 @@
 import SyncMachine
 import BlockSync
+import SyncDriver
 import CometWire
 import Foundation
 import Testing
@@ -26,12 +27,12 @@ extension ReactorTests {
         let blockSize = chain.block(at: 20)!.encodedSize
         // The slow link's rate is below every profile's minimum.
         #expect(Int64(blockSize) < BlockSyncProfile.tmV034.minRecvRate)
-        var slow = LoopbackNetwork.Peer(id: "slow", chain: chain, latency: 5 * Self.ms)
+        var slow = LoopbackPeer(id: "slow", chain: chain, latency: 5 * Self.ms)
         slow.serviceTime = Self.s
         var net = Self.network(profile, chain: chain)
         net.connect(.init(id: "fast", chain: chain, height: 10, latency: 5 * Self.ms), at: 0)
         net.connect(slow, at: 0)
-        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 60 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         let firstAsked = net.log.first { if case .send(.blockRequest, "slow") = $0.effect { true } else { false } }!.time
         let drops = Self.disconnects(net)
@@ -49,13 +50,13 @@ extension ReactorTests {
             #expect(drops.first.map { $0.time >= firstAsked + 40 * Self.s && $0.time <= firstAsked + crossing + 1500 * Self.ms } == true,
                     "dropped at \(drops.first.map { $0.time } ?? 0), first asked at \(firstAsked), crossing \(crossing)")
             #expect(Self.switched(net).map { $0.height >= 10 && $0.reason == .caughtUp } == true)
-            #expect(net.reactor.peers.contains("fast"))
-            #expect(net.reactor.pool.maxPeerHeight == 10)
+            #expect(net.machine.peers.contains("fast"))
+            #expect(net.machine.pool.maxPeerHeight == 10)
         } else {
             // Never checked: still connected and syncing at one block a second after 60 s.
             #expect(drops.isEmpty)
-            #expect(net.reactor.isSyncing)
-            #expect(net.reactor.pool.peers["slow"] != nil)
+            #expect(net.machine.isSyncing)
+            #expect(net.machine.pool.peers["slow"] != nil)
             #expect(Self.applied(net).count >= 50)
             #expect(Self.applied(net) == Array(1...Int64(Self.applied(net).count)))
         }
@@ -79,20 +80,20 @@ extension ReactorTests {
     @Test(arguments: BlockSyncProfile.all, [false, true])
     func lostRequestRetriedAfter30Seconds(profile: BlockSyncProfile, bothLose: Bool) {
         let chain = Self.chain(70)
-        var p = LoopbackNetwork.Peer(id: "p", chain: chain, height: 20, latency: 5 * Self.ms)
+        var p = LoopbackPeer(id: "p", chain: chain, height: 20, latency: 5 * Self.ms)
         p.dropOnce = [10]
-        var q = LoopbackNetwork.Peer(id: "q", chain: chain, height: 20, latency: 5 * Self.ms)
+        var q = LoopbackPeer(id: "q", chain: chain, height: 20, latency: 5 * Self.ms)
         if bothLose { q.dropOnce = [10] }
         var net = Self.network(profile, chain: chain)
         net.connect(p, at: 0)
         net.connect(q, at: 0)
         for t in Int64(1)...50 {
-            net.run(until: Nanoseconds(t) * Self.s) { !$0.reactor.isSyncing }
+            net.run(until: Nanoseconds(t) * Self.s)
             #expect(net.violations.isEmpty, "\(net.violations)")
-            if !net.reactor.isSyncing { break }
+            if !net.machine.isSyncing { break }
             for id in ["p", "q"] { net.report(id, base: 1, height: 20 + t) }
         }
-        net.run(until: 70 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 70 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         let asked = Self.requests(net, height: 10)
         let applied10 = net.log.first { if case .blockApplied(10, _) = $0.effect { true } else { false } }?.time

@@ -1,5 +1,6 @@
 import SyncMachine
 import BlockSync
+import SyncDriver
 import CometWire
 import Testing
 
@@ -15,9 +16,9 @@ import Testing
     }
     static let chain60 = chain(60)
 
-    static func network(_ profile: BlockSyncProfile, chain: Chain) -> LoopbackNetwork {
+    static func network(_ profile: BlockSyncProfile, chain: Chain) -> LoopbackRun<Reactor> {
         // A node syncing from genesis: empty store.
-        LoopbackNetwork(reactor: try! Reactor(profile: profile, state: chain.genesisState, store: NodeBlockStore()))
+        LoopbackRun(machine: try! Reactor(profile: profile, state: chain.genesisState, store: NodeBlockStore()))
     }
 
     static func requestTime(_ profile: BlockSyncProfile) -> Nanoseconds {
@@ -25,16 +26,16 @@ import Testing
         return 0
     }
 
-    static func applied(_ net: LoopbackNetwork) -> [Int64] {
+    static func applied(_ net: LoopbackRun<Reactor>) -> [Int64] {
         net.log.compactMap { if case .blockApplied(let h, _) = $0.effect { h } else { nil } }
     }
-    static func disconnects(_ net: LoopbackNetwork) -> [(time: Nanoseconds, peer: PeerID, reason: String)] {
+    static func disconnects(_ net: LoopbackRun<Reactor>) -> [(time: Nanoseconds, peer: PeerID, reason: String)] {
         net.log.compactMap { if case .disconnect(let p, let r) = $0.effect { ($0.time, p, r) } else { nil } }
     }
-    static func switched(_ net: LoopbackNetwork) -> (time: Nanoseconds, height: Int64, reason: SwitchReason)? {
+    static func switched(_ net: LoopbackRun<Reactor>) -> (time: Nanoseconds, height: Int64, reason: SwitchReason)? {
         net.log.lazy.compactMap { if case .switchToConsensus(let h, let r) = $0.effect { ($0.time, h, r) } else { nil } }.first
     }
-    static func requests(_ net: LoopbackNetwork, height: Int64) -> [(time: Nanoseconds, peer: PeerID)] {
+    static func requests(_ net: LoopbackRun<Reactor>, height: Int64) -> [(time: Nanoseconds, peer: PeerID)] {
         net.log.compactMap {
             if case .send(.blockRequest(let h), let p) = $0.effect, h == height { ($0.time, p) } else { nil }
         }
@@ -47,7 +48,7 @@ import Testing
         let chain = Self.chain60
         var net = Self.network(profile, chain: chain)
         for i in 0..<4 { net.connect(.init(id: "p\(i)", chain: chain, latency: (5 + Nanoseconds(i)) * Self.ms), at: 0) }
-        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 60 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...59))
         let hashes = net.log.compactMap { if case .blockApplied(let h, let hash) = $0.effect { (h, hash) } else { nil } }
@@ -55,8 +56,8 @@ import Testing
         #expect(Self.switched(net)?.height == 60)
         #expect(Self.switched(net)?.reason == .caughtUp)
         #expect(Self.disconnects(net).isEmpty)
-        #expect(net.reactor.state.lastBlockHeight == 59)
-        #expect(net.reactor.store.height == 59)
+        #expect(net.machine.state.lastBlockHeight == 59)
+        #expect(net.machine.store.height == 59)
         let firstRequest = net.log.first { if case .send(.blockRequest, _) = $0.effect { true } else { false } }
         // Peers enter the pool with their StatusResponse (5 ms latency); paced profiles wait 3 s.
         #expect(firstRequest?.time == max(Self.requestTime(profile), 5 * Self.ms))
@@ -84,9 +85,9 @@ import Testing
         let chain = Self.chain60
         var net = Self.network(profile, chain: chain)
         net.connect(.init(id: "p0", chain: chain, latency: 5 * Self.ms), at: 0)
-        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 60 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
-        var reactor = net.reactor
+        var reactor = net.machine
         let t = reactor.now + Self.s
         _ = reactor.handle(.peerAdded("asker", at: t))
         for (h, found) in [(Int64(10), true), (1, true), (59, true), (60, false), (100, false)] {
@@ -104,7 +105,7 @@ import Testing
         let chain = Self.chain(1)
         var net = Self.network(profile, chain: chain)
         net.connect(.init(id: "p0", chain: chain, latency: 5 * Self.ms), at: 0)
-        net.run(until: 10 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 10 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.switched(net)?.time == Self.s)
         #expect(Self.switched(net)?.height == 1)
@@ -132,28 +133,28 @@ import Testing
         #expect(Set(Self.disconnects(net).map(\.peer)) == ["honest", "byz"])
         let bans = net.log.compactMap { if case .ban(let p, _) = $0.effect { p } else { nil } }
         #expect(bans == (profile.banDuration == nil ? [] : ["honest", "byz"]))
-        #expect(net.reactor.isSyncing)
+        #expect(net.machine.isSyncing)
     }
 
     /// Three peers for a failed-pair case: "short" serves 1–5 fast, "byz" serves `byzantine`
     /// (with `tampered` heights altered after signing) a little slower, "honest" the whole honest
     /// chain slowly: byz supplies the bad block, honest supplies the redone heights.
     static func failedPairNetwork(_ profile: BlockSyncProfile, application: ApplicationModel, honest: Chain,
-                                  byzantine: Chain, tampered: Set<Int64> = []) -> LoopbackNetwork {
+                                  byzantine: Chain, tampered: Set<Int64> = []) -> LoopbackRun<Reactor> {
         let reactor = try! Reactor(profile: profile, state: honest.genesisState, store: NodeBlockStore(),
                                    configuration: ReactorConfiguration(application: application))
-        var net = LoopbackNetwork(reactor: reactor)
+        var net = LoopbackRun(machine: reactor)
         net.connect(.init(id: "short", chain: honest, height: 5, latency: 5 * Self.ms), at: 0)
-        var byz = LoopbackNetwork.Peer(id: "byz", chain: byzantine, latency: 7 * Self.ms)
+        var byz = LoopbackPeer(id: "byz", chain: byzantine, latency: 7 * Self.ms)
         byz.tamperedAfterSigning = tampered
         net.connect(byz, at: 0)
         net.connect(.init(id: "honest", chain: honest, latency: 300 * Self.ms), at: 0)
-        net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 30 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         return net
     }
 
-    static func verifyFailures(_ net: LoopbackNetwork) -> [(heights: [Int64], peers: [PeerID], reason: String)] {
+    static func verifyFailures(_ net: LoopbackRun<Reactor>) -> [(heights: [Int64], peers: [PeerID], reason: String)] {
         net.log.compactMap { if case .verifyFailed(let hs, let ps, let r) = $0.effect { (hs, ps, r) } else { nil } }
     }
 
@@ -190,10 +191,10 @@ import Testing
         #expect(failures.first?.heights == [8, 9], "\(failures)")
         #expect(failures.first?.reason.hasPrefix("wrong Block.Header.AppHash.") == true, "\(failures)")
         #expect(Self.applied(net) == Array(1...13))
-        #expect(net.reactor.state.appHash == honest.appHashes[12])
+        #expect(net.machine.state.appHash == honest.appHashes[12])
         let unknown = Self.failedPairNetwork(profile, application: .unknown, honest: honest, byzantine: byzantine)
         #expect(Self.verifyFailures(unknown).isEmpty)
-        #expect(unknown.reactor.store.block(at: 8)?.block == byzantine.block(at: 8))
+        #expect(unknown.machine.store.block(at: 8)?.block == byzantine.block(at: 8))
     }
 
     /// A peer that never answers is dropped "peer did not send us anything" exactly 15 s after
@@ -202,12 +203,12 @@ import Testing
     @Test(arguments: BlockSyncProfile.all)
     func silentPeerDroppedAfterPeerTimeout(profile: BlockSyncProfile) {
         let chain = Self.chain(30)
-        var silent = LoopbackNetwork.Peer(id: "silent", chain: chain, height: 40, latency: 5 * Self.ms)
+        var silent = LoopbackPeer(id: "silent", chain: chain, height: 40, latency: 5 * Self.ms)
         silent.silent = true
         var net = Self.network(profile, chain: chain)
         net.connect(silent, at: 0)
         net.connect(.init(id: "honest", chain: chain, latency: 5 * Self.ms), at: 0)
-        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 60 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         let firstAsked = net.log.first { if case .send(.blockRequest, "silent") = $0.effect { true } else { false } }?.time
         let drops = Self.disconnects(net)
@@ -226,11 +227,11 @@ import Testing
     @Test(arguments: BlockSyncProfile.all)
     func noBlockResponse(profile: BlockSyncProfile) {
         let chain = Self.chain(40)
-        var peer = LoopbackNetwork.Peer(id: "p", chain: chain, latency: 5 * Self.ms)
+        var peer = LoopbackPeer(id: "p", chain: chain, latency: 5 * Self.ms)
         peer.refuseOnce = [10]
         var net = Self.network(profile, chain: chain)
         net.connect(peer, at: 0)
-        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 60 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         let asked = Self.requests(net, height: 10)
         let refusedAt = asked.first.map { $0.time + 5 * Self.ms }
@@ -248,7 +249,7 @@ import Testing
             let drops = Self.disconnects(net)
             #expect(drops.map(\.reason) == ["peer did not send us anything"])
             #expect(lastBlockAt.map { drops.first?.time == $0 + 15 * Self.s } == true)
-            #expect(net.reactor.isSyncing)
+            #expect(net.machine.isSyncing)
         }
     }
 
@@ -259,15 +260,15 @@ import Testing
         let chain = Self.chain(20)
         var net = Self.network(profile, chain: chain)
         net.connect(.init(id: "honest", chain: chain, latency: 5 * Self.ms), at: 0)
-        var tall = LoopbackNetwork.Peer(id: "tall", chain: chain, height: 1_000_000, latency: 5 * Self.ms)
+        var tall = LoopbackPeer(id: "tall", chain: chain, height: 1_000_000, latency: 5 * Self.ms)
         tall.silent = true
         net.connect(tall, at: 0)
         net.run(until: 2 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
-        #expect(net.reactor.pool.maxPeerHeight == 1_000_000)
+        #expect(net.machine.pool.maxPeerHeight == 1_000_000)
         net.drop("tall", at: 2 * Self.s)
-        #expect(net.reactor.pool.maxPeerHeight == 20)
-        net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        #expect(net.machine.pool.maxPeerHeight == 20)
+        net.run(until: 30 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.switched(net)?.height == 20)
         #expect(Self.applied(net) == Array(1...19))
@@ -285,7 +286,7 @@ import Testing
         net.run(until: 100 * Self.ms)
         #expect(net.violations.isEmpty, "\(net.violations)")
         net.report("liar", base: 1, height: 20)
-        net.run(until: 40 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 40 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...19))
         if profile.banOnLoweredRange {
@@ -293,7 +294,7 @@ import Testing
             #expect(Self.switched(net)?.height == 20)
         } else {
             #expect(Self.switched(net) == nil)
-            #expect(net.reactor.pool.maxPeerHeight == .max)
+            #expect(net.machine.pool.maxPeerHeight == .max)
         }
     }
 
@@ -392,12 +393,12 @@ extension ReactorTests {
     func maliciousNode(profile: BlockSyncProfile) {
         let chain = Self.chain(40)
         var net = Self.network(profile, chain: chain)
-        var liar = LoopbackNetwork.Peer(id: "liar", chain: chain, height: 45, latency: 5 * Self.ms)
+        var liar = LoopbackPeer(id: "liar", chain: chain, height: 45, latency: 5 * Self.ms)
         liar.refuseOnce = [5, 6, 7]
         liar.tamperedAfterSigning = [10]
         net.connect(liar, at: 0)
         net.connect(.init(id: "honest", chain: chain, latency: 10 * Self.ms), at: 0)
-        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 60 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...39))
         #expect(Self.switched(net)?.height == 40)
@@ -423,13 +424,13 @@ extension ReactorTests {
     @Test func maliciousNodeAgainstV038() {
         let chain = Self.chain(40)
         var net = Self.network(.cometbftV038, chain: chain)
-        var liar = LoopbackNetwork.Peer(id: "liar", chain: chain, height: 45, latency: 5 * Self.ms)
+        var liar = LoopbackPeer(id: "liar", chain: chain, height: 45, latency: 5 * Self.ms)
         liar.refuseOnce = [5, 6, 7]
         liar.tamperedAfterSigning = [10]
         net.connect(liar, at: 0)
         net.connect(.init(id: "honest", chain: chain, latency: 10 * Self.ms), at: 0)
         net.connect(.init(id: "honest2", chain: chain, latency: 20 * Self.ms), at: 0)
-        net.run(until: 60 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 60 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...39))
         #expect(net.log.last { if case .blockApplied = $0.effect { true } else { false } }.map { $0.time < 3_100 * Self.ms } == true)
@@ -440,6 +441,6 @@ extension ReactorTests {
                                               "peer did not send us anything", "peer did not send us anything"])
         #expect(disconnects.dropFirst().allSatisfy { $0.time > 18 * Self.s && $0.time < 18_100 * Self.ms })
         #expect(Self.verifyFailures(net).isEmpty)
-        #expect(net.reactor.pool.peers.isEmpty)
+        #expect(net.machine.pool.peers.isEmpty)
     }
 }

@@ -1,5 +1,6 @@
 import SyncMachine
 import BlockSync
+import SyncDriver
 import CometWire
 import Testing
 
@@ -33,23 +34,23 @@ extension ReactorTests {
     @Test(arguments: BlockSyncProfile.all)
     func voteExtensionsSyncedSavedAndServed(profile: BlockSyncProfile) {
         let chain = Self.extensionChain
-        var peer = LoopbackNetwork.Peer(id: "p", chain: chain, latency: 5 * Self.ms)
+        var peer = LoopbackPeer(id: "p", chain: chain, latency: 5 * Self.ms)
         peer.extendedCommits = Self.honestExtendedCommits
-        var net = LoopbackNetwork(reactor: Self.extensionReactor(profile, state: chain.genesisState, store: NodeBlockStore()))
+        var net = LoopbackRun(machine: Self.extensionReactor(profile, state: chain.genesisState, store: NodeBlockStore()))
         net.connect(peer, at: 0)
-        net.run(until: 30 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 30 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...11))
         #expect(Self.verifyFailures(net).isEmpty)
         #expect(Self.disconnects(net).isEmpty)
         #expect(Self.switched(net)?.reason == .caughtUp)
         for h in Int64(1)...11 {
-            let stored = net.reactor.store.block(at: h)
+            let stored = net.machine.store.block(at: h)
             #expect(stored?.block == chain.block(at: h))
             let expected = profile.extendedCommits && h >= Self.extensionsFrom ? Self.honestExtendedCommits[h] : nil
             #expect(stored?.extendedCommit == expected, "height \(h)")
         }
-        var reactor = net.reactor
+        var reactor = net.machine
         let t = reactor.now + Self.s
         _ = reactor.handle(.peerAdded("asker", at: t))
         for h: Int64 in [3, 8] {
@@ -98,13 +99,13 @@ extension ReactorTests {
     @Test(arguments: BlockSyncProfile.all, ExtendedCommitFault.allCases)
     func faultyExtendedCommitPeer(profile: BlockSyncProfile, fault: ExtendedCommitFault) {
         let chain = Self.extensionChain
-        var faulty = LoopbackNetwork.Peer(id: "faulty", chain: chain, latency: 5 * Self.ms)
+        var faulty = LoopbackPeer(id: "faulty", chain: chain, latency: 5 * Self.ms)
         faulty.extendedCommits = fault.extendedCommits
-        var honest = LoopbackNetwork.Peer(id: "honest", chain: chain, latency: 5 * Self.ms)
+        var honest = LoopbackPeer(id: "honest", chain: chain, latency: 5 * Self.ms)
         honest.extendedCommits = Self.honestExtendedCommits
-        var net = LoopbackNetwork(reactor: Self.extensionReactor(profile, state: chain.genesisState, store: NodeBlockStore()))
+        var net = LoopbackRun(machine: Self.extensionReactor(profile, state: chain.genesisState, store: NodeBlockStore()))
         net.connect(faulty, at: 0)
-        net.run(until: 10 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 10 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         let failures = Self.verifyFailures(net)
         let bans = net.log.compactMap { if case .ban(let p, let r) = $0.effect { (p, r) } else { nil } }
@@ -148,15 +149,15 @@ extension ReactorTests {
             // before the next tick, and blocks 3–5 leave with the peer (block 5, never verified).
             #expect(Self.applied(net) == [1, 2])
         }
-        #expect(net.reactor.isSyncing)
+        #expect(net.machine.isSyncing)
         // The honest peer finishes the sync, extended commits and all.
         net.connect(honest, at: 10 * Self.s)
-        net.run(until: 20 * Self.s) { !$0.reactor.isSyncing }
+        net.run(until: 20 * Self.s)
         #expect(net.violations.isEmpty, "\(net.violations)")
         #expect(Self.applied(net) == Array(1...11))
         #expect(Self.switched(net)?.reason == .caughtUp)
         #expect((Self.extensionsFrom...11).allSatisfy {
-            net.reactor.store.block(at: $0)?.extendedCommit == Self.honestExtendedCommits[$0]
+            net.machine.store.block(at: $0)?.extendedCommit == Self.honestExtendedCommits[$0]
         })
     }
 
@@ -171,14 +172,14 @@ extension ReactorTests {
         for hasExtendedCommit in [false, true] {
             let ext = hasExtendedCommit ? Self.honestExtendedCommits[8] : nil
             let store = try NodeBlockStore(base: 1, height: 8, blocks: [StoredBlock(block: chain.block(at: 8)!, extendedCommit: ext)])
-            var net = LoopbackNetwork(reactor: Self.extensionReactor(profile, state: chain.state(after: 8), store: store))
+            var net = LoopbackRun(machine: Self.extensionReactor(profile, state: chain.state(after: 8), store: store))
             net.connect(.init(id: "p", chain: chain, height: 9, latency: 5 * Self.ms), at: 0)
-            net.run(until: 10 * Self.s) { !$0.reactor.isSyncing }
+            net.run(until: 10 * Self.s)
             #expect(net.violations.isEmpty, "\(net.violations)")
             let blocked = profile.extendedCommits && !hasExtendedCommit
             #expect(Self.switched(net).map { $0.time == Self.s && $0.height == 9 } == (blocked ? nil : true),
                     "store has extended commit: \(hasExtendedCommit)")
-            var reactor = net.reactor
+            var reactor = net.machine
             let t = reactor.now + Self.s
             _ = reactor.handle(.peerAdded("asker", at: t))
             let effects = reactor.handle(.received(.blockRequest(height: 8), from: "asker", wireSize: 3, at: t))

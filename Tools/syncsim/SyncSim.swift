@@ -3,6 +3,7 @@ import CommandExit
 import Foundation
 import Implementations
 import Replay
+import ScenarioReview
 import Sim
 
 extension ScenarioError: InputError {}

@@ -1,6 +1,7 @@
 import FileInput
 import Foundation
 import Replay
+import Sim
 import SyncMachine
 
 /// A scenario's `[expect."<profile>"]` tables checked against the goldens recorded beside it

@@ -1,4 +1,5 @@
 import Replay
+import Sim
 
 /// Checks a scenario's `[expect."<profile>"]` table against a recorded golden, so a golden that
 /// contradicts the spec-derived expectations cannot be blessed silently (issue 7). Returns the
