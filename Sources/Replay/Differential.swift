@@ -7,10 +7,14 @@ import SyncMachine
 public struct DifferentialFilter: Equatable, Sendable {
     public var ignoredKinds: [DecisionKind]
     public var ignoreTime: Bool
+    /// Compare without the cause only (set with the observed side: a recording's decision is
+    /// caused by its own event, a replayed one by what triggered it).
+    public var ignoreCause: Bool
 
-    public init(ignoredKinds: [DecisionKind] = [], ignoreTime: Bool = false) {
+    public init(ignoredKinds: [DecisionKind] = [], ignoreTime: Bool = false, ignoreCause: Bool = false) {
         self.ignoredKinds = Array(Set(ignoredKinds)).sorted()
         self.ignoreTime = ignoreTime
+        self.ignoreCause = ignoreCause
     }
 
     /// The decisions that take part in the comparison, as recorded.
@@ -20,7 +24,8 @@ public struct DifferentialFilter: Equatable, Sendable {
 
     /// A kept decision as it is compared: without time and cause under `ignoreTime`.
     func compared(_ decision: Decision) -> Decision {
-        ignoreTime ? Decision(decision.action, time: 0, cause: .event(0)) : decision
+        if ignoreTime { return Decision(decision.action, time: 0, cause: .event(0)) }
+        return ignoreCause ? Decision(decision.action, time: decision.time, cause: .event(0)) : decision
     }
 }
 
@@ -182,7 +187,8 @@ public struct DifferentialReport: Sendable {
     var comparedLine: String {
         var s = "compared: every decision kind"
         if !filter.ignoredKinds.isEmpty { s = "compared: all but " + filter.ignoredKinds.map(\.rawValue).joined(separator: ", ") }
-        return s + (filter.ignoreTime ? "; without t and cause (--ignore-time)" : "; with t and cause")
+        if filter.ignoreTime { return s + "; without t and cause (--ignore-time)" }
+        return s + (filter.ignoreCause ? "; with t, without cause (the observed side)" : "; with t and cause")
     }
 
     public var text: String {
@@ -220,6 +226,7 @@ public struct DifferentialReport: Sendable {
             "tool": .string(tool),
             "ignore": .array(filter.ignoredKinds.map { .string($0.rawValue) }),
             "ignore_time": .bool(filter.ignoreTime),
+            "ignore_cause": .bool(filter.ignoreTime || filter.ignoreCause),
             "profiles": .array(sides.map { s in
                 .object(["profile": .string(s.name), "implementation": s.implementation.map { .string($0) } ?? .null,
                          "decisions": .int(Int64(s.decisions.count)), "summary": DifferentialSummary(s).json])
@@ -239,7 +246,9 @@ public struct DifferentialReport: Sendable {
 
 /// Differential replay (issue 14 §1): the same trace into several profiles, their decision logs
 /// aligned pairwise with the golden comparison. No implementation is special-cased: the sides
-/// are whatever the registry holds under the names given.
+/// are whatever the registry holds under the names given, plus `observed` (§3: the recorded
+/// node's own decisions, `ObservedSide`; its presence narrows the comparison to what a
+/// recording shows).
 public enum DifferentialReplay {
     /// `replay` runs one side (the CLI passes `ReplaySession.replay`); an error it throws for
     /// one side is that side's panic, for every side the trace's fault (`CaseError`, exit 2).
@@ -247,11 +256,21 @@ public enum DifferentialReplay {
                            registry: MachineRegistry, contextSize: Int = 3, tool: String,
                            replay: (ReplayTrace, ReplayOptions) throws -> ReplayResult) throws(CaseError) -> DifferentialReport {
         guard profiles.count >= 2 else { throw CaseError("name at least two profiles to compare (--profiles A,B)") }
-        for p in profiles where registry.implementation(of: p) == nil {
-            throw CaseError("unknown profile \(p) (expected \(registry.profileList), or all)")
+        for p in profiles where registry.implementation(of: p) == nil && p.rawValue != ObservedSide.name {
+            throw CaseError("unknown profile \(p) (expected \(registry.profileList), \(ObservedSide.name) or all)")
         }
         var sides: [DifferentialSide] = []
+        var filter = filter
         for p in profiles {
+            if p.rawValue == ObservedSide.name {
+                guard trace.events.contains(where: ObservedSide.shows) else {
+                    throw CaseError("\(trace.path) records none of the node's own outbound messages and no pivot result, so there is no observed side to compare")
+                }
+                sides.append(DifferentialSide(name: ObservedSide.name, implementation: nil, decisions: ObservedSide.decisions(trace)))
+                filter = DifferentialFilter(ignoredKinds: filter.ignoredKinds + DecisionKind.allCases.filter { !ObservedSide.kinds.contains($0) },
+                                            ignoreTime: filter.ignoreTime, ignoreCause: true)
+                continue
+            }
             let implementation = trace.hasBlocksync ? registry.implementation(of: p)?.name : nil
             do {
                 let result = try replay(trace, ReplayOptions(profile: p, mode: mode))

@@ -3,7 +3,8 @@ import SyncMachine
 /// How a failure is recognised while reducing (issue 14 §2, "failure identity"): a candidate
 /// counts only if it fails the same way. Heights and times may shift; the words may not.
 public struct FailureIdentity: Equatable, Sendable, CustomStringConvertible {
-    /// `changed`, `missing` (the expected side has a decision the other lacks) or `extra`.
+    /// `changed`, `missing` (the expected side has a decision the other lacks) or `extra`;
+    /// with `--diff`: `changed`, `only in A` or `only in B`.
     public var change: String
     public var kind: DecisionKind
     /// The JSON Pointer below `/decisions/N` (`/reason`, `/hash`…; empty for missing and extra).
@@ -37,6 +38,11 @@ public enum ReductionTarget: Sendable {
 }
 
 /// Decides whether a candidate trace fails the same way as the original (issue 14 §2).
+///
+/// **Between two profiles** the first difference must be of the same kind (the issue's
+/// identity), and also the same change (changed, only in A, only in B), pointer tail and reason
+/// text, so a candidate cannot slip to another difference of that kind (e.g. a removal for a
+/// different reason, decided by the other profile).
 ///
 /// **Against a golden** the golden describes the original trace only, so a candidate is judged
 /// by the decision at the first divergence: a `changed` one must still be decided with the same
@@ -114,16 +120,23 @@ public struct ReductionOracle: Sendable {
             let report = DifferentialReplay.report(trace: trace, sides: [DifferentialSide(name: a.rawValue, implementation: nil, decisions: da),
                                                                          DifferentialSide(name: b.rawValue, implementation: nil, decisions: db)],
                                                    mode: mode, filter: filter, tool: "")
-            guard let d = report.pairs[0].report.first else { return nil }
             let r = report.pairs[0].report
-            let kind: DecisionKind
+            guard let d = r.first else { return nil }
+            let identity: FailureIdentity
             switch d {
-            case .changed(let e, _, _), .missing(let e, _): kind = r.expected[e].kind
-            case .extra(let x, _): kind = r.actual[x].kind
+            case .changed(let e, let x, let changes):
+                identity = FailureIdentity(change: "changed", kind: r.expected[e].kind,
+                                           pointerTail: String(changes[0].pointer.dropFirst("/decisions/\(e)".count)),
+                                           reason: r.actual[x].action.reason, profiles: [a.rawValue, b.rawValue])
+            case .missing(let e, _):
+                guard case .decision(let only) = r.expected[e] else { return nil }
+                identity = FailureIdentity(change: "only in \(a)", kind: only.kind, pointerTail: "", reason: only.action.reason,
+                                           profiles: [a.rawValue, b.rawValue])
+            case .extra(let x, _):
+                identity = FailureIdentity(change: "only in \(b)", kind: r.actual[x].kind, pointerTail: "", reason: r.actual[x].action.reason,
+                                           profiles: [a.rawValue, b.rawValue])
             }
-            return ReductionObservation(identity: FailureIdentity(change: "differs", kind: kind, pointerTail: "", reason: nil,
-                                                                  profiles: [a.rawValue, b.rawValue]),
-                                        goldens: [(a, da), (b, db)])
+            return ReductionObservation(identity: identity, goldens: [(a, da), (b, db)])
         case .golden(_, let profile, let mode):
             guard let identity, let template,
                   let actual = try? replay(trace, ReplayOptions(profile: profile, mode: mode)).decisions else { return nil }

@@ -51,7 +51,7 @@ public struct TraceReducer {
         let all = trace.repaired(trace.all)
         let identity = try oracle.start(trace.replayTrace(all, shortenChain: false))
         guard let first = oracle.test(trace.replayTrace(all, shortenChain: false)) else {
-            throw CaseError("\(trace.path): the failure (\(identity)) does not reproduce on a second replay; the replay is not deterministic here")
+            throw CaseError("\(trace.path): the original trace itself does not pass the test for its failure (\(identity)): a decision with the same words occurs elsewhere in the replay; reduce with --diff A,B instead")
         }
         var search = Search(trace: trace, oracle: oracle, maxRuns: maxRuns, jobs: jobs, current: all, best: first)
         search.runs = 2
@@ -165,7 +165,7 @@ struct Search {
     /// Tests the traces in parallel (one replay per core, `--jobs`).
     static func evaluate(_ traces: [ReplayTrace], oracle: ReductionOracle) -> [ReductionObservation?] {
         if traces.count == 1 { return [oracle.test(traces[0])] }
-        let results = ResultSlots(count: traces.count)
+        let results = ResultSlots<ReductionObservation>(count: traces.count)
         DispatchQueue.concurrentPerform(iterations: traces.count) { i in results.set(i, oracle.test(traces[i])) }
         return results.values
     }
@@ -185,10 +185,10 @@ struct Search {
 }
 
 /// Result slots written from `concurrentPerform` workers, one slot per worker.
-final class ResultSlots: @unchecked Sendable {
-    private var slots: [ReductionObservation?]
+final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+    private var slots: [Value?]
     private let lock = NSLock()
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: ReductionObservation?) { lock.lock(); slots[i] = value; lock.unlock() }
-    var values: [ReductionObservation?] { lock.lock(); defer { lock.unlock() }; return slots }
+    func set(_ i: Int, _ value: Value?) { lock.lock(); slots[i] = value; lock.unlock() }
+    var values: [Value?] { lock.lock(); defer { lock.unlock() }; return slots }
 }

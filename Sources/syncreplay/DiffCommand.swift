@@ -19,8 +19,8 @@ struct ProfileSelection: ExpressibleByArgument {
         if names == ["all"] { return registry.profileNames }
         return try names.map { name in
             let p = ProfileName(name)
-            guard registry.implementation(of: p) != nil else {
-                throw CommandFailure.badInput("unknown profile \(name) in --profiles (expected \(registry.profileList), or all)")
+            guard registry.implementation(of: p) != nil || name == ObservedSide.name else {
+                throw CommandFailure.badInput("unknown profile \(name) in --profiles (expected \(registry.profileList), \(ObservedSide.name) or all)")
             }
             return p
         }
@@ -53,6 +53,8 @@ struct DiffCommand: ParsableCommand {
 
         Exit 0 when all decide the same, 1 when they differ, 2 on bad input.
 
+        `observed` is the recorded node itself: its outbound messages in the trace as request, respond and status_request decisions (a capture from a real node), so `--profiles observed,P` diffs the real node against an implementation; with it, only request, respond, status_request and observed_mismatch are compared, and without their cause (a recorded message is caused by itself).
+
         --ignore KIND[,KIND] drops decision kinds from the comparison (e.g. request, whose timing legitimately differs between versions); --ignore-time compares decisions without t and without their cause (event or timer), asking "same outcome?" rather than "same steps?".
 
         \(MachineRegistry.standard.helpText)
@@ -68,7 +70,7 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "The trace to replay (NAME.trace).")
     var trace: String
 
-    @Option(help: ArgumentHelp("Profiles to compare, comma-separated, or all.", valueName: "A,B[,C…]"))
+    @Option(help: ArgumentHelp("Profiles to compare, comma-separated (observed: the recorded node), or all.", valueName: "A,B[,C…]"))
     var profiles: ProfileSelection
 
     @Option(help: "strict (inbound as recorded, outbound compared) or reactive (ghost peers).")

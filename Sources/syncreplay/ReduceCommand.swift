@@ -17,7 +17,7 @@ struct ReduceCommand: ParsableCommand {
         discussion: """
         Delta debugging (hierarchical ddmin) over the trace: whole peers (all their /p2p and /blocksync events), then contiguous height ranges, then single events, then shortening the chain the trace serves (no peer claims a block that no event holds); repeated until a pass removes nothing. Every candidate is a valid trace: the /node record and the end marker stay, a peer's messages only while it is connected.
 
-        Failure identity (printed first): a candidate counts only if it fails the same way. With --expect, the decision at the golden's first divergence must still be decided the same way: same kind, same JSON Pointer tail, same reason text and words (heights and times may shift); an extra decision must still be decided, a missing one still be missing after the decision before it. With --diff, the first difference must be between the same two profiles, in the same decision kind.
+        Failure identity (printed first): a candidate counts only if it fails the same way. With --expect, the decision at the golden's first divergence must still be decided the same way: same kind, same JSON Pointer tail, same reason text and words (heights and times may shift); an extra decision must still be decided, a missing one still be missing after the decision before it. With --diff, the first difference must be between the same two profiles, in the same decision kind, and also the same change (changed, only in A, only in B), pointer tail and reason text.
 
         Writes MIN.trace (-o) and beside it, for MIN.trace named MIN.trace: with --expect, MIN.<profile>.golden.json — the reduced trace's decisions with the golden's side put back at the first divergence, so `syncreplay MIN.trace --expect MIN.<profile>.golden.json` fails the same way; with --diff A,B, MIN.A.golden.json and MIN.B.golden.json, each profile's own decisions, so both pass and `syncreplay diff MIN.trace --profiles A,B` shows the difference. Existing files are replaced.
 
@@ -25,9 +25,11 @@ struct ReduceCommand: ParsableCommand {
 
         Examples:
           syncreplay reduce Traces/noblockresponse-rerequest-2475.trace \\
-            --diff tm-v0.34,cometbft-v0.38 -o min.trace
-          syncreplay reduce case.trace --expect case.tm-v0.34.golden.json \\
-            -o min.trace --max-runs 500 --timeout 120
+            --diff tm-v0.34,cometbft-v0.38 --ignore request,status_request \\
+            --ignore-time -o min.trace
+          syncreplay reduce Traces/local-validator-blocks-chain-3406.trace \\
+            --diff tm-v0.35,cometbft-v0.38 -o min2.trace --max-runs 500 \\
+            --timeout 120
         """
     )
 
@@ -95,6 +97,9 @@ struct ReduceCommand: ParsableCommand {
     func reductionTarget(_ registry: MachineRegistry) throws -> ReductionTarget {
         if let diff {
             let p = try diff.resolve(in: registry)
+            if p.contains(where: { $0.rawValue == ObservedSide.name }) {
+                throw CommandFailure.badInput("reduce --diff takes two registered profiles; the observed side is the trace itself, which reduce cuts")
+            }
             return .diff(p[0], p[1], mode: mode ?? .reactive, filter: DifferentialFilter(ignoredKinds: ignore?.kinds ?? [], ignoreTime: ignoreTime))
         }
         let golden: GoldenFile

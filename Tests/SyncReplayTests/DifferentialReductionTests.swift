@@ -85,6 +85,36 @@ struct PlantedReactor: BlockSyncMachine {
         #expect(steps.sides.count == 2)
     }
 
+    @Test func theRecordedNodeIsASide() throws {
+        let catchup = SyncReplayProcess.packageDirectory.appendingPathComponent("Traces/catchup-basic.trace").path
+        // Recorded by the simulator with cometbft-v0.38: strict replay sends what it sent.
+        let same = try SyncReplayProcess.run(["diff", catchup, "--profiles", "observed,cometbft-v0.38", "--mode", "strict", "--report", "json"])
+        let json = try JSONParser.parse(same.stdout)
+        #expect(same.status == 0, "\(same.stdout)")
+        #expect(json["profiles"]?.arrayValue?.first?["profile"]?.stringValue == "observed")
+        #expect(json["ignore"]?.arrayValue?.contains(.string("block_applied")) == true)
+        // tm-v0.34 asks differently (no peerConnWait, one request per height).
+        let other = try SyncReplayProcess.run(["diff", catchup, "--profiles", "observed,tm-v0.34", "--mode", "strict"])
+        #expect(other.status == 1, "\(other.stdout)")
+        #expect(other.stdout.contains("first difference: "))
+    }
+
+    @Test func suiteDiffReportsEachTraceWithJUnit() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("suite-diff-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(atPath: Self.nbr, toPath: dir.appendingPathComponent("nbr.trace").path)
+        let junit = dir.appendingPathComponent("diff.xml").path
+        let r = try SyncReplayProcess.run(["suite", dir.path, "--diff", "tm-v0.34,cometbft-v0.38", "--junit", junit])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("DIFF  nbr: first difference: "))
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.contains("<testcase classname=\"syncreplay.diff\" name=\"nbr\""))
+        #expect(xml.contains("<failure message=\"first difference: "))
+        let same = try SyncReplayProcess.run(["suite", dir.path, "--diff", "tm-v0.35,tm-v0.35"])
+        #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
+    }
+
     @Test func unknownProfileIsBadInput() throws {
         let r = try SyncReplayProcess.run(["diff", Self.nbr, "--profiles", "tm-v0.34,no-such"])
         #expect(r.status == 2)
@@ -149,7 +179,8 @@ struct PlantedReactor: BlockSyncMachine {
         for run in 1...2 {
             let out = dir.appendingPathComponent("min\(run).trace").path
             let (result, goldens) = try Self.reduce(trace, target: target, registry: registry, to: out)
-            #expect(result.identity.kind == .peerBanned)
+            #expect(result.identity.kind == .peerBanned && result.identity.reason == "planted bug")
+            #expect(result.identity.change == "only in planted-v0.34")
             #expect(result.kept.count <= 50, "\(result.kept.count) events left of \(original)")
             #expect(result.kept.count < original / 4)
             #expect(goldens.map { ($0 as NSString).lastPathComponent } == ["min\(run).tm-v0.34.golden.json", "min\(run).planted-v0.34.golden.json"])
