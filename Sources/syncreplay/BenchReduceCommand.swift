@@ -8,13 +8,13 @@ import SyncMachine
 import SyncTrace
 
 /// `syncreplay bench reduce` (issue 14 §2): the corpus's long case with one planted bad block,
-/// reduced against its golden, next to the time of one full replay of the same trace.
+/// reduced between two profiles, next to the time of full replays of the same trace.
 struct BenchReduce: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reduce",
-        abstract: "Reduce the long corpus case with one planted bad block; time it against one full replay.",
+        abstract: "Reduce the long corpus case with one planted bad block; time it against full replays.",
         discussion: """
-        Plants a bad block in --trace: every recorded copy of block --height gets another AppHash, so its block ID no longer matches the commit of the next block and the node cannot get past it. Then `reduce --expect --golden` runs on it (the golden was recorded from the clean trace) with --jobs replays at a time, and the reduced size, the runs, the failure identity and the wall time are printed next to the reference: one load + replay of the planted trace, measured before and after the reduction. The issue's target: at most 50 events in under 60 s on 2 cores. Build in release first.
+        Plants a bad block in --trace: every recorded copy of block --height gets another AppHash, so its block ID no longer matches the commit of the next block and the node cannot get past it. Then `reduce --diff A,B --ignore request,status_request,respond --ignore-time` runs on it (the versions word the removal of the blamed peers differently) with --jobs replays at a time, and the reduced size, the runs, the failure identity and the wall time are printed next to the reference: one load + replay of the planted trace per profile, measured before and after the reduction. The issue's target: at most 50 events in under 60 s on 2 cores. Build in release first.
 
         Example:
           swift build -c release && .build/release/syncreplay bench reduce
@@ -24,8 +24,8 @@ struct BenchReduce: ParsableCommand {
     @Option(help: "The trace to plant the bad block in.")
     var trace: String = "Traces/long-sync-10k.trace"
 
-    @Option(help: ArgumentHelp("The golden recorded from the clean trace.", valueName: "GOLDEN.json"))
-    var golden: String = "Traces/long-sync-10k.tm-v0.34.golden.json"
+    @Option(help: ArgumentHelp("The two profiles whose first difference is reduced.", valueName: "A,B"))
+    var profiles: ProfileSelection = ProfileSelection(argument: "tm-v0.34,cometbft-v0.38")!
 
     @Option(help: "The height of the planted bad block.")
     var height: Int64 = 25
@@ -62,25 +62,30 @@ struct BenchReduce: ParsableCommand {
         let planted = ReducibleTrace(path: plantedPath, entries: entries, metadata: clean.metadata, attachments: clean.attachments)
         try planted.write(planted.all, shortenChain: false, to: plantedPath)
 
-        let decoded = try GoldenFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: golden))))
-        let target = ReductionTarget.golden(decoded, profile: decoded.provenance.profile ?? "tm-v0.34", mode: decoded.provenance.mode)
         let registry = MachineRegistry.standard
+        let pair = try profiles.resolve(in: registry)
+        guard pair.count == 2 else { throw CommandFailure.badInput("--profiles names two profiles: A,B") }
+        let target = ReductionTarget.diff(pair[0], pair[1], mode: .reactive,
+                                          filter: DifferentialFilter(ignoredKinds: [.request, .statusRequest, .respond], ignoreTime: true))
         let replay: @Sendable (ReplayTrace, ReplayOptions) throws -> ReplayResult = {
             try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: registry)
         }
-        let options = ReplayOptions(profile: decoded.provenance.profile ?? "tm-v0.34", mode: decoded.provenance.mode)
-        let referenceBefore = try BenchIdle.time { _ = try replay(try ReplayTraceLoader.load(path: plantedPath), options) }
+        let reference = {
+            let loaded = try ReplayTraceLoader.load(path: plantedPath)
+            for p in pair { _ = try replay(loaded, ReplayOptions(profile: p, mode: .reactive)) }
+        }
+        let referenceBefore = try BenchIdle.time(reference)
         var reducer = TraceReducer(trace: try ReducibleTrace(path: plantedPath), oracle: ReductionOracle(target: target, replay: replay),
                                    maxRuns: maxRuns, jobs: jobs)
         var result: ReductionResult?
         let seconds = try BenchIdle.time { result = try reducer.run() }
-        let referenceAfter = try BenchIdle.time { _ = try replay(try ReplayTraceLoader.load(path: plantedPath), options) }
+        let referenceAfter = try BenchIdle.time(reference)
         let r = result!
-        print("trace \(trace) (\(entries.count) events), bad block at height \(height) (\(copies) copies), golden \(golden), jobs \(jobs)")
+        print("trace \(trace) (\(entries.count) events), bad block at height \(height) (\(copies) copies), profiles \(pair.map(\.rawValue).joined(separator: ",")), jobs \(jobs)")
         print("  failure identity: \(r.identity)")
         print(String(format: "  reduced to %d events in %d runs, %.1f s%@", r.kept.count, r.runs, seconds,
                      r.stoppedEarly.map { " (\($0))" } ?? ""))
-        print(String(format: "  reference: one load + replay of the planted trace %.2f s before, %.2f s after", referenceBefore, referenceAfter))
+        print(String(format: "  reference: one load + replay of the planted trace per profile %.2f s before, %.2f s after", referenceBefore, referenceAfter))
         print("  target: at most 50 events in under 60 s: \(r.kept.count <= 50 && seconds < 60 ? "met" : "NOT met")")
     }
 }
