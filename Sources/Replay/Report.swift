@@ -205,18 +205,14 @@ public struct DivergenceReport: Sendable {
         return lines
     }
 
-    /// The human report; says "first divergence" and ends with the two commands.
-    public var text: String {
+    /// The cause of the first divergence, its differing values and the input events around it
+    /// (the text report; `DifferentialReport` shows the same lines with its profiles' names).
+    func causeAndContextLines(expectedLabel: String = "expected", actualLabel: String = "got") -> [String] {
         var out: [String] = []
-        let h = header
-        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  implementation=\(h.implementation ?? "none") profile=\(h.profileName) mode=\(h.mode.rawValue)  \(h.tool)"
-        if let g = h.goldenTool { head += " (golden written by \(g))" }
-        out.append(head)
-        out.append(oneLine)
         if let c = cause {
             switch c.cause {
             case nil:
-                out.append("  the expected run starts at t=\(VirtualTime.format(c.time)) virtual")
+                out.append("  the \(expectedLabel) run starts at t=\(VirtualTime.format(c.time)) virtual")
             case .event(let i)?:
                 if let e = causeEvent {
                     out.append("  caused by input event #\(i) (t=\(VirtualTime.format(e.time)) virtual, seq=\(e.sequence)"
@@ -225,24 +221,43 @@ public struct DivergenceReport: Sendable {
                     out.append("  caused by input event #\(i)")
                 }
             case .timer(let name)?:
-                out.append("  caused by the \(h.implementation ?? "block-sync") machine's \(name) timer at t=\(VirtualTime.format(c.time)) virtual")
+                out.append("  caused by the \(header.implementation ?? "block-sync") machine's \(name) timer at t=\(VirtualTime.format(c.time)) virtual")
             }
         }
         if case .changed(_, _, let changes)? = first {
-            for ch in changes { out.append("  \(ch.pointer)   expected \(ch.expected.canonical)   got \(ch.actual.canonical)") }
+            for ch in changes { out.append("  \(ch.pointer)   \(expectedLabel) \(ch.expected.canonical)   \(actualLabel) \(ch.actual.canonical)") }
         }
         let ctx = contextEvents
         if let lo = ctx.first, let hi = ctx.last {
             out.append("context: events \(lo.index)..\(hi.index)  (use --context N)")
             for e in ctx { out.append("  " + e.line) }
         }
+        return out
+    }
+
+    /// The decisions of both sides around the first divergence.
+    func decisionContextLines(expectedTitle: String = "expected decisions:", actualTitle: String = "actual decisions:") -> [String] {
+        var out: [String] = []
         let lines = contextLines
         if !lines.expected.isEmpty || !lines.actual.isEmpty {
-            out.append("expected decisions:")
+            out.append(expectedTitle)
             for (i, l) in lines.expected { out.append("  #\(i) \(l)") }
-            out.append("actual decisions:")
+            out.append(actualTitle)
             for (i, l) in lines.actual { out.append("  #\(i) \(l)") }
         }
+        return out
+    }
+
+    /// The human report; says "first divergence" and ends with the two commands.
+    public var text: String {
+        var out: [String] = []
+        let h = header
+        var head = "FAIL \(h.caseName)  trace=sha256:\(h.traceSHA256)  golden=\(h.goldenPath)  implementation=\(h.implementation ?? "none") profile=\(h.profileName) mode=\(h.mode.rawValue)  \(h.tool)"
+        if let g = h.goldenTool { head += " (golden written by \(g))" }
+        out.append(head)
+        out.append(oneLine)
+        out += causeAndContextLines()
+        out += decisionContextLines()
         out.append("summary: " + summaryLine)
         out.append("diff:")
         out += diffLines().map { "  " + $0 }
@@ -251,8 +266,8 @@ public struct DivergenceReport: Sendable {
         return out.joined(separator: "\n") + "\n"
     }
 
-    /// The same data for bots (`--report json`).
-    public var json: JSONValue {
+    /// The first divergence as JSON (`first_divergence`; null when the logs match).
+    var firstDivergenceJSON: JSONValue {
         var first: JSONValue = .null
         if let d = self.first {
             var m: JSONObject = ["decision_index": .int(Int64(d.entry)), "pointer": .string(d.pointer), "summary": .string(oneLine)]
@@ -282,6 +297,21 @@ public struct DivergenceReport: Sendable {
             }
             first = .object(m)
         }
+        return first
+    }
+
+    /// Input events and decisions of both sides around the first divergence, as JSON.
+    var contextJSON: JSONValue {
+        .object([
+            "events": .array(contextEvents.map(\.json)),
+            "expected": .array(contextLines.expected.map { .object(["index": .int(Int64($0.0)), "line": .string($0.1)]) }),
+            "actual": .array(contextLines.actual.map { .object(["index": .int(Int64($0.0)), "line": .string($0.1)]) }),
+        ])
+    }
+
+    /// The same data for bots (`--report json`).
+    public var json: JSONValue {
+        let first = firstDivergenceJSON
         let c = comparison
         return .object([
             "status": .string(c.matches ? "match" : "fail"),
@@ -293,11 +323,7 @@ public struct DivergenceReport: Sendable {
             "mode": .string(header.mode.rawValue),
             "tool": .string(header.tool),
             "first_divergence": first,
-            "context": .object([
-                "events": .array(contextEvents.map(\.json)),
-                "expected": .array(contextLines.expected.map { .object(["index": .int(Int64($0.0)), "line": .string($0.1)]) }),
-                "actual": .array(contextLines.actual.map { .object(["index": .int(Int64($0.0)), "line": .string($0.1)]) }),
-            ]),
+            "context": contextJSON,
             "summary": .object([
                 "differing_paths": .int(Int64(c.differingPaths)),
                 "changed": .int(Int64(c.changedCount)),

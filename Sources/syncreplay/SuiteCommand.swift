@@ -47,6 +47,7 @@ struct SuiteRunCommand: ParsableCommand {
           syncreplay suite Traces --format tap
           syncreplay suite Traces --shard 2/3 --junit shard-2.xml
           syncreplay suite Traces --html report.html --timelines timelines
+          syncreplay suite Traces --diff tm-v0.34,cometbft-v0.38 --junit diff.xml
         """
     )
 
@@ -73,12 +74,19 @@ struct SuiteRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write each case's timeline into DIR (linked from --html).", valueName: "DIR"))
     var timelines: String?
 
+    @Option(help: ArgumentHelp("Instead of goldens, replay every trace into these profiles and report which differ (`syncreplay diff`; one JUnit case per trace).", valueName: "A,B[,C…]"))
+    var diff: ProfileSelection?
+
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if diff != nil && (shard != nil || html != nil || timelines != nil || format != .text) {
+            throw ValidationError("--diff writes the text table and --junit only (no --shard, --html, --timelines or --format)")
+        }
         if let shard { do { _ = try SuiteShard(parsing: shard) } catch { throw ValidationError(error.message) } }
     }
 
     func run() throws {
+        if let diff { return try runDiff(diff) }
         let run = try SuiteRun.run(
             directory: directory, registry: .standard, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
             tool: "syncreplay \(SyncReplay.version)", shard: try shard.map { try SuiteShard(parsing: $0) },
@@ -98,6 +106,18 @@ struct SuiteRunCommand: ParsableCommand {
             try write(SuiteReportHTML.render(run, links: links), to: html, what: "HTML report")
         }
         if run.failed + run.errors > 0 { throw CommandFailure(.problemsFound, "") }
+    }
+
+    /// `--diff A,B`: the differential replay over the corpus (issue 14 §1).
+    func runDiff(_ selection: ProfileSelection) throws {
+        let registry = MachineRegistry.standard
+        let run = try SuiteDiffRun.run(
+            directory: directory, profiles: try selection.resolve(in: registry), mode: .reactive, filter: DifferentialFilter(),
+            registry: registry, jobs: jobs, tool: "syncreplay \(SyncReplay.version)", load: { try ReplayTraceLoader.load(path: $0) },
+            replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: registry) })
+        FileHandle.standardOutput.write(Data(run.text.utf8))
+        if let junit { try write(run.junitDocument(timestamp: ISO8601DateFormatter().string(from: Date())).xml, to: junit, what: "JUnit file") }
+        if run.differing + run.errors > 0 { throw CommandFailure(.problemsFound, "") }
     }
 }
 

@@ -18,7 +18,7 @@ struct SyncReplay: ParsableCommand {
         \(MachineRegistry.standard.helpText)
         """,
         version: version,
-        subcommands: [ReplayCommand.self, Suite.self, TimelineCommand.self, Inspect.self, Cat.self, Doctor.self, Recover.self, Hint.self, BlockCommand.self, Bench.self],
+        subcommands: [ReplayCommand.self, Suite.self, DiffCommand.self, ReduceCommand.self, TimelineCommand.self, Inspect.self, Cat.self, Doctor.self, Recover.self, Hint.self, BlockCommand.self, Bench.self],
         defaultSubcommand: ReplayCommand.self
     )
 
