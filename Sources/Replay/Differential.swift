@@ -1,3 +1,4 @@
+import JSON
 import SyncMachine
 
 /// What a differential replay compares (issue 14 §1): `--ignore KIND[,KIND]` drops decision

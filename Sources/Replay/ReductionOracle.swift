@@ -1,3 +1,4 @@
+import JSON
 import SyncMachine
 
 /// How a failure is recognised while reducing (issue 14 §2, "failure identity"): a candidate

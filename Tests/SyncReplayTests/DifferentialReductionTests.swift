@@ -1,3 +1,4 @@
+import JSON
 import BlockSync
 import Foundation
 import Implementations
