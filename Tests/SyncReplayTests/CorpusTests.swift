@@ -60,8 +60,10 @@ import Crypto
         }
         let path = dir.appendingPathComponent("catchup-basic.scenario.toml").path
         let review = try GoldenReview.review(try Scenario.load(path: path), scenarioPath: path)
-        #expect(review.tables.map(\.verdict) == [.noGolden, .otherTrace, .noGolden])
-        #expect(review.failed == 3)
+        // Tables in file order: cometbft-v0.38, tm-v0.34, then the rest (tm-v0.35 and the v2 profiles).
+        #expect(review.tables.count >= 3)
+        #expect(review.tables.map(\.verdict) == [.noGolden, .otherTrace] + Array(repeating: .noGolden, count: review.tables.count - 2))
+        #expect(review.failed == review.tables.count)
         #expect(review.lines[1] == "tm-v0.34: golden \(dir.path)/catchup-basic.tm-v0.34.golden.json was recorded from another trace (sha256 differs)")
     }
 
