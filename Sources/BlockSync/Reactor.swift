@@ -401,7 +401,7 @@ public struct Reactor: BlockSyncMachine {
     }
 
     /// Step 4: authenticate `first` with `second.LastCommit`, then `ValidateBlock`.
-    private func verify(_ first: PooledBlock, _ second: PooledBlock, firstID: BlockID) -> String? {
+    private mutating func verify(_ first: PooledBlock, _ second: PooledBlock, firstID: BlockID) -> String? {
         let h = first.block.header.height
         let options = profile.commitVerification
         let enabled = voteExtensionsEnabled(at: h)

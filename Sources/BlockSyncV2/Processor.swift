@@ -108,7 +108,7 @@ public struct Processor: Sendable {
     }
 
     /// Step 3: `VerifyCommitLight` of `first` by `second.LastCommit`; nil when it holds.
-    private func verify(_ first: Block, id: BlockID, by second: Block) -> String? {
+    private mutating func verify(_ first: Block, id: BlockID, by second: Block) -> String? {
         // Unreachable after Block.ValidateBasic in Receive (it requires a LastCommit).
         guard let commit = second.lastCommit else { return "nil commit" }
         do {

@@ -116,6 +116,15 @@ public struct ChainState: Hashable, Sendable {
     /// application (§4.5). `verifyLastCommit: false` is v0.38.22+'s `ValidateBlockSkipLastCommit`.
     public func validateBlock(_ block: Block, verifyLastCommit: Bool = true,
                               commitOptions: CommitVerificationOptions = .cometbft) throws(BlockValidationError) {
+        var verified = VerifiedSignatures(capacity: 1)
+        try validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: commitOptions, verified: &verified)
+    }
+
+    /// `validateBlock`, with `LastCommit` signatures found valid before answered by `verified`
+    /// (the pair check just verified most of them: issue 19, cometbft #1830).
+    public func validateBlock(_ block: Block, verifyLastCommit: Bool = true,
+                              commitOptions: CommitVerificationOptions = .cometbft,
+                              verified: inout VerifiedSignatures) throws(BlockValidationError) {
         do { try block.validateBasic() } catch { throw .basic(error) }
         let h = block.header
         if h.version != version { throw .wrongVersion(expected: version, got: h.version) }
@@ -146,7 +155,7 @@ public struct ChainState: Hashable, Sendable {
         } else if verifyLastCommit {
             do {
                 try lastValidators.verifyCommit(chainID: chainID, blockID: lastBlockID, height: h.height - 1,
-                                                commit: lastCommit, options: commitOptions)
+                                                commit: lastCommit, options: commitOptions, verified: &verified)
             } catch { throw .lastCommit(error) }
         }
         if !validators.contains(address: h.proposerAddress) { throw .proposerNotValidator(address: h.proposerAddress) }

@@ -81,7 +81,20 @@ extension ValidatorSet {
     public func verifyCommitLight(chainID: String, blockID: BlockID, height: Int64, commit: Commit,
                                   options: CommitVerificationOptions = .cometbft) throws(CommitVerificationError) {
         try verifyBasics(blockID: blockID, height: height, commit: commit)
-        try verifySignatures(chainID: chainID, commit: commit, options: options, full: false)
+        try verifySignatures(chainID: chainID, commit: commit, options: options, full: false) { i, bytes in
+            SignatureCheck.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey)
+        }
+    }
+
+    /// `verifyCommitLight`, with signatures found valid before answered by `verified` (issue 19:
+    /// the same outcome, each signature verified once).
+    public func verifyCommitLight(chainID: String, blockID: BlockID, height: Int64, commit: Commit,
+                                  options: CommitVerificationOptions = .cometbft,
+                                  verified: inout VerifiedSignatures) throws(CommitVerificationError) {
+        try verifyBasics(blockID: blockID, height: height, commit: commit)
+        try verifySignatures(chainID: chainID, commit: commit, options: options, full: false) { i, bytes in
+            verified.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey)
+        }
     }
 
     /// `VerifyCommit` (full, §4.4): every COMMIT and NIL signature is verified, only COMMIT
@@ -89,7 +102,19 @@ extension ValidatorSet {
     public func verifyCommit(chainID: String, blockID: BlockID, height: Int64, commit: Commit,
                              options: CommitVerificationOptions = .cometbft) throws(CommitVerificationError) {
         try verifyBasics(blockID: blockID, height: height, commit: commit)
-        try verifySignatures(chainID: chainID, commit: commit, options: options, full: true)
+        try verifySignatures(chainID: chainID, commit: commit, options: options, full: true) { i, bytes in
+            SignatureCheck.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey)
+        }
+    }
+
+    /// `verifyCommit`, with signatures found valid before answered by `verified`.
+    public func verifyCommit(chainID: String, blockID: BlockID, height: Int64, commit: Commit,
+                             options: CommitVerificationOptions = .cometbft,
+                             verified: inout VerifiedSignatures) throws(CommitVerificationError) {
+        try verifyBasics(blockID: blockID, height: height, commit: commit)
+        try verifySignatures(chainID: chainID, commit: commit, options: options, full: true) { i, bytes in
+            verified.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey)
+        }
     }
 
     /// `shouldBatchVerify`: at least 2 signatures and every key ed25519.
@@ -98,8 +123,10 @@ extension ValidatorSet {
         return validators.allSatisfy { if case .ed25519 = $0.pubKey { return true } else { return false } }
     }
 
+    /// The signature loop shared by the light and full checks; `verifies(i, signBytes)` checks
+    /// signature `i` (directly, or through a `VerifiedSignatures`).
     private func verifySignatures(chainID: String, commit: Commit, options: CommitVerificationOptions,
-                                  full: Bool) throws(CommitVerificationError) {
+                                  full: Bool, verifies: (Int, [UInt8]) -> Bool) throws(CommitVerificationError) {
         let needed = votingPowerNeeded
         var tallied: Int64 = 0
         // Light ignores everything but COMMIT and counts all it checks; full ignores ABSENT and counts COMMIT.
@@ -120,7 +147,7 @@ extension ValidatorSet {
                 if !full && tallied > needed { break }
             }
             if tallied <= needed { throw .insufficientVotingPower(got: tallied, needed: needed) }
-            for i in collected where !signatureVerifies(index: i, signBytes: signBytes, commit: commit) {
+            for i in collected where !verifies(i, signBytes.bytes(i)) {
                 throw .wrongSignature(index: i, signature: commit.signatures[i].signature)
             }
             return
@@ -133,17 +160,13 @@ extension ValidatorSet {
             if options.checkValidatorAddress && val.address != sig.validatorAddress {
                 throw .wrongValidatorAddress(index: i, expected: val.address, got: sig.validatorAddress)
             }
-            if !signatureVerifies(index: i, signBytes: signBytes, commit: commit) {
+            if !verifies(i, signBytes.bytes(i)) {
                 throw .wrongSignature(index: i, signature: sig.signature)
             }
             if counted(sig) { tallied = tallied.addingReportingOverflow(val.votingPower).partialValue }
             if !full && tallied > needed { return }
         }
         if tallied <= needed { throw .insufficientVotingPower(got: tallied, needed: needed) }
-    }
-
-    private func signatureVerifies(index i: Int, signBytes: CommitSignBytes, commit: Commit) -> Bool {
-        SignatureCheck.verify(commit.signatures[i].signature, message: signBytes.bytes(i), key: validators[i].pubKey)
     }
 
     /// `verifyBasicValsAndCommit`: set size, height and BlockID agree.

@@ -70,6 +70,9 @@ public struct GhostPeers: Sendable {
         /// First recorded answer per height.
         var answers: [Int64: Answer] = [:]
         var asks: [Ask] = []
+        /// Per height, the indices in `asks` of its unanswered requests, oldest first: the
+        /// latest one is the request an answer answers (a lookup, not a scan: issue 19).
+        var openAsks: [Int64: [Int]] = [:]
         /// Heights the peer skipped at least once (rule 3).
         var skipped: Set<Int64> = []
         /// Per height, whether each recorded request (in order) was skipped.
@@ -80,6 +83,13 @@ public struct GhostPeers: Sendable {
         var latencies: [UInt64] = []
         var misbehaving = false
         var medianLatency: UInt64 = GhostPeers.defaultLatency
+
+        /// The latest unanswered request for `height` (its index in `asks`), now answered.
+        mutating func takeOpenAsk(height: Int64) -> Int? {
+            guard let i = openAsks[height]?.popLast() else { return nil }
+            if openAsks[height]!.isEmpty { openAsks[height] = nil }
+            return i
+        }
     }
 
     var ghosts: [String: Ghost] = [:]
@@ -104,7 +114,9 @@ public struct GhostPeers: Sendable {
             }
             guard case .blocksync(let peer, let inbound, let bytes) = event.body,
                   let message = try? BlocksyncMessage.decode(bytes) else { continue }
-            var ghost = ghosts[peer] ?? Ghost()
+            // Taken out of the dictionary while it changes, so its arrays are not copied on
+            // every event (issue 19: that copy made building the model quadratic).
+            var ghost = ghosts.removeValue(forKey: peer) ?? Ghost()
             if inbound {
                 switch message {
                 case .statusResponse(let height, let base):
@@ -113,7 +125,7 @@ public struct GhostPeers: Sendable {
                     let h = block.header.height
                     if let first = ghost.answers[h], first.message == bytes, first.time == event.time {
                         ghost.answers[h]!.count += 1
-                    } else if let ask = ghost.asks.lastIndex(where: { $0.height == h && !$0.answered }) {
+                    } else if let ask = ghost.takeOpenAsk(height: h) {
                         if let copy = copies[h] {
                             if copy.message != bytes { ghost.misbehaving = true }
                         } else {
@@ -125,13 +137,14 @@ public struct GhostPeers: Sendable {
                         unsolicited.insert(event.index)
                     }
                 case .noBlockResponse(let h):
-                    if let ask = ghost.asks.lastIndex(where: { $0.height == h && !$0.answered }) {
+                    if let ask = ghost.takeOpenAsk(height: h) {
                         ghost.asks[ask].answered = true
                         record(&ghost, height: h, bytes: bytes, index: event.index, time: event.time, askedAt: ghost.asks[ask].time)
                     }
                 default: break
                 }
             } else if case .blockRequest(let h) = message {
+                ghost.openAsks[h, default: []].append(ghost.asks.count)
                 ghost.asks.append(Ask(height: h, time: event.time, connection: ghost.connection))
             }
             ghosts[peer] = ghost

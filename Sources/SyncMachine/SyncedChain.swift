@@ -13,6 +13,10 @@ public struct SyncedChain: Sendable {
     public let application: ApplicationModel
     /// Blocks saved and applied so far.
     public private(set) var blocksSynced = 0
+    /// Signatures found valid by earlier checks: the pair check of (H, H+1) verifies most of
+    /// H+1's `LastCommit`, which `ValidateBlock(H+1)` checks again at the next pair; the second
+    /// check gives the same outcome without verifying a signature twice (issue 19 item 2, #1830).
+    public private(set) var verified = VerifiedSignatures()
 
     public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel) {
         self.state = state
@@ -30,21 +34,23 @@ public struct SyncedChain: Sendable {
 
     /// Authenticates `first` (whose ID is `firstID`) with `commit` (the next block's
     /// `LastCommit`) against the current validators, in `check`'s way.
-    public func verifyCommit(of first: Block, id firstID: BlockID, by commit: Commit, check: CommitCheck,
+    public mutating func verifyCommit(of first: Block, id firstID: BlockID, by commit: Commit, check: CommitCheck,
                              options: CommitVerificationOptions) throws(CommitVerificationError) {
         let h = first.header.height
         switch check {
         case .light:
-            try state.validators.verifyCommitLight(chainID: state.chainID, blockID: firstID, height: h, commit: commit, options: options)
+            try state.validators.verifyCommitLight(chainID: state.chainID, blockID: firstID, height: h, commit: commit,
+                                                   options: options, verified: &verified)
         case .full:
-            try state.validators.verifyCommit(chainID: state.chainID, blockID: firstID, height: h, commit: commit, options: options)
+            try state.validators.verifyCommit(chainID: state.chainID, blockID: firstID, height: h, commit: commit,
+                                              options: options, verified: &verified)
         }
     }
 
     /// `ValidateBlock` against the current state (its own `LastCommit` fully verified unless
     /// `verifyLastCommit` is false).
-    public func validate(_ block: Block, verifyLastCommit: Bool, options: CommitVerificationOptions) throws(BlockValidationError) {
-        try state.validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: options)
+    public mutating func validate(_ block: Block, verifyLastCommit: Bool, options: CommitVerificationOptions) throws(BlockValidationError) {
+        try state.validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: options, verified: &verified)
     }
 
     /// `SaveBlock` then `ApplyBlock` of a block already checked: the state takes the
