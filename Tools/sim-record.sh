@@ -18,7 +18,9 @@ for name in "${names[@]}"; do
     [ $rerecord -eq 1 ] && rm -f Traces/"$name".golden.json Traces/"$name".*.golden.json
     # syncreplay names the golden: NAME.<profile>.golden.json, or NAME.golden.json for a trace
     # without /blocksync events (pivot-only: the profile is ignored, with a note).
-    "$bin/syncsim" "$scenario" --expectations | while read -r profile mode; do
-        "$bin/syncreplay" "Traces/$name.trace" --profile "$profile" --mode "$mode" --record missing
+    # Each line: PROFILE MODE, then replay options (`--v2-queue heap` for a v2_queue table).
+    "$bin/syncsim" "$scenario" --expectations | while read -r profile mode options; do
+        # shellcheck disable=SC2086  # options are whole words (--v2-queue heap)
+        "$bin/syncreplay" "Traces/$name.trace" --profile "$profile" --mode "$mode" $options --record missing
     done
 done

@@ -94,5 +94,5 @@ public enum V2QueueModel: String, Sendable, Equatable, CaseIterable {
     case heap
 
     /// The `NodeStart.implementationOptions` key that selects it (`--v2-queue`).
-    public static let optionName = "v2-queue"
+    public static let optionName = MachineOption.v2Queue.name
 }

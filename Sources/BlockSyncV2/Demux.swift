@@ -37,8 +37,9 @@ import SyncMachine
 //   fires every tick due strictly before it, `.timeAdvanced(to:)` those due at or before.
 // Deliberate extensions, visible decisions: a pruned peer is `removeFromPool` ("peer was
 // pruned"; the original only logs it), a failed pair is `verifyFailed` with the verification
-// error (the original drops the text). `scSchedulerFail` is only logged by the original and is
-// not an effect here.
+// error (the original drops the text), and `scSchedulerFail` (only logged by the original) is
+// `schedulerFail` with the scheduler's error text; a run of them (one per 20 ms schedule tick
+// while no peer has the next height) compresses in a golden as one periodic line.
 
 /// The v2 reactor's tickers (§v2.1.6); at equal deadlines they fire in this order.
 public enum V2Timer: String, MachineTimer {
@@ -397,8 +398,11 @@ public struct Demux: BlockSyncMachine {
                 sendToProcessor(.scPeerError(peer: peer, reason: "peer was pruned"))
                 emit(.removeFromPool(peer, reason: "peer was pruned"))
             }
-        case .scSchedulerFail, .noOp, .panic:
-            break  // "Scheduler failure" is logged; a panic was handled when it was returned.
+        case .scSchedulerFail(let reason):
+            // The original logs "Scheduler failure"; here it is a decision (issue 13 item 4).
+            emit(.schedulerFail(reason: reason))
+        case .noOp, .panic:
+            break  // a panic was handled when it was returned
         default:
             break  // "Received unexpected scheduler event"
         }

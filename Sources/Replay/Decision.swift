@@ -54,6 +54,8 @@ public enum DecisionAction: Equatable, Sendable {
     case blockApplied(height: Int64, hash: [UInt8])
     case switchToConsensus(height: Int64)
     case reactorPanic(message: String)
+    /// tendermint v2's `scSchedulerFail` (§v2.2.4): the scheduler's error text.
+    case schedulerFail(reason: String)
     case pivotSwitch(forkAt: UInt64, meHeight: UInt64, checkHeight: UInt64?, section: HintSection?, allowed: Bool, reason: PivotReason)
     case pivotExtend(height: UInt64, allowed: Bool, reason: PivotReason)
     case hintDisabled(page: UInt64, error: String)
@@ -76,6 +78,7 @@ public enum DecisionAction: Equatable, Sendable {
         case .blockApplied: .blockApplied
         case .switchToConsensus: .switchToConsensus
         case .reactorPanic: .reactorPanic
+        case .schedulerFail: .schedulerFail
         case .pivotSwitch: .pivotSwitch
         case .pivotExtend: .pivotExtend
         case .hintDisabled: .hintDisabled
@@ -110,7 +113,7 @@ public enum DecisionAction: Equatable, Sendable {
     /// The reason string, for coverage (decision kinds × reasons).
     public var reason: String? {
         switch self {
-        case .peerRemoved(_, let r), .peerBanned(_, let r), .verifyFailed(_, _, let r): return r
+        case .peerRemoved(_, let r), .peerBanned(_, let r), .verifyFailed(_, _, let r), .schedulerFail(let r): return r
         case .pivotSwitch(_, _, _, _, _, let r), .pivotExtend(_, _, let r), .observedMismatch(_, _, _, _, let r): return r.rawValue
         case .hintDisabled(_, let e), .reactorPanic(let e): return e
         default: return nil
@@ -129,6 +132,7 @@ public enum DecisionAction: Equatable, Sendable {
         case let .blockApplied(height, hash): return ["height": .int(height), "hash": .string(Hex.lower(hash))]
         case let .switchToConsensus(height): return ["height": .int(height)]
         case let .reactorPanic(message): return ["message": .string(message)]
+        case let .schedulerFail(reason): return ["reason": .string(reason)]
         case let .pivotSwitch(forkAt, meHeight, checkHeight, section, allowed, reason):
             return ["fork_at": .uint(forkAt), "me_height": .uint(meHeight),
                     "check_height": checkHeight.map { .uint($0) } ?? .null,
@@ -190,6 +194,7 @@ extension Decision {
         case .blockApplied: action = .blockApplied(height: try reader.int("height"), hash: try reader.hex("hash"))
         case .switchToConsensus: action = .switchToConsensus(height: try reader.int("height"))
         case .reactorPanic: action = .reactorPanic(message: try reader.string("message"))
+        case .schedulerFail: action = .schedulerFail(reason: try reader.string("reason"))
         case .pivotSwitch:
             let section = try reader.optionalString("section")
             guard section == nil || HintSection(rawValue: section!) != nil else { throw .invalid("unknown hint section \"\(section!)\"") }

@@ -41,9 +41,13 @@ public struct Provenance: Equatable, Sendable {
     public var mode: ReplayMode
     public var tool: String
     public var acceptsObservedMismatch: Bool
+    /// Implementation options the golden was recorded with (`"options":{"v2-queue":"heap"}`),
+    /// only those that differ from their default (`MachineOption`), so a golden recorded without
+    /// any has no `options` member.
+    public var options: [String: String]
 
     public init(traceSHA256: String, traceEvents: Int, implementation: String?, profile: ProfileName?, mode: ReplayMode, tool: String,
-                acceptsObservedMismatch: Bool = false) {
+                acceptsObservedMismatch: Bool = false, options: [String: String] = [:]) {
         self.traceSHA256 = traceSHA256
         self.traceEvents = traceEvents
         self.implementation = implementation
@@ -51,6 +55,7 @@ public struct Provenance: Equatable, Sendable {
         self.mode = mode
         self.tool = tool
         self.acceptsObservedMismatch = acceptsObservedMismatch
+        self.options = options
     }
 
     var json: JSONValue {
@@ -59,6 +64,11 @@ public struct Provenance: Equatable, Sendable {
         if let profile { m["profile"] = .string(profile.rawValue) }
         if let implementation { m["implementation"] = .string(implementation) }
         if acceptsObservedMismatch { m["accept_observed_mismatch"] = .bool(true) }
+        if !options.isEmpty {
+            var o: JSONObject = [:]
+            for (name, value) in options.sorted(by: { $0.key < $1.key }) { o[name] = .string(value) }
+            m["options"] = .object(o)
+        }
         return .object(m)
     }
 
@@ -74,6 +84,24 @@ public struct Provenance: Equatable, Sendable {
             throw .invalid("\"provenance\" names an implementation but no profile")
         }
         let accepts = m["accept_observed_mismatch"] != nil ? try reader.bool("accept_observed_mismatch") : false
+        var options: [String: String] = [:]
+        if let o = m["options"] {
+            guard case .object(let members) = o else { throw .invalid("provenance \"options\" must be an object") }
+            reader.markUsed("options")
+            if profile == nil { throw .invalid("provenance \"options\" need a profile") }
+            for name in members.keys.sorted() {
+                guard let option = MachineOption.named(name) else {
+                    throw .invalid("unknown option \"\(name)\" in provenance (known: \(MachineOption.known.map(\.name).joined(separator: ", ")))")
+                }
+                guard let value = members[name]?.stringValue, option.values.contains(value) else {
+                    throw .invalid("provenance option \"\(name)\" must be \(option.valueList)")
+                }
+                guard value != option.defaultValue else {
+                    throw .invalid("provenance option \"\(name)\" is \"\(value)\", the default: leave it out")
+                }
+                options[name] = value
+            }
+        }
         let modeName = try reader.string("mode")
         guard let mode = ReplayMode(rawValue: modeName) else { throw .invalid("unknown mode \"\(modeName)\" in provenance") }
         let tool = try reader.string("tool")
@@ -86,7 +114,7 @@ public struct Provenance: Equatable, Sendable {
         try traceReader.finish(kind: "provenance.trace")
         try reader.finish(kind: "provenance")
         self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), implementation: implementation, profile: profile, mode: mode, tool: tool,
-                  acceptsObservedMismatch: accepts)
+                  acceptsObservedMismatch: accepts, options: options)
     }
 }
 
@@ -177,12 +205,15 @@ public struct DecisionRun: Equatable, Sendable {
 }
 
 /// A run of one timer's repeated decision at a fixed period kept as one golden line (issue 20;
-/// DESIGN.md §4): the 10 s status broadcast through a quiet night. Consecutive identical
-/// decisions caused by one timer, evenly spaced in virtual time; the line (kind, timer, first
-/// and last time, period, count) determines every member, so it expands back exactly and
-/// compares member by member — no digest needed.
+/// DESIGN.md §4): the 10 s status broadcast through a quiet night, or tendermint v2's
+/// `scheduler_fail` on every 20 ms schedule tick while no peer has the next height (up to 3000
+/// in the 60 s before the no-advance timeout, §v2.2.4 e). Consecutive identical decisions
+/// caused by one timer, evenly spaced in virtual time; the line (kind and the action's fields,
+/// timer, first and last time, period, count) determines every member, so it expands back
+/// exactly and compares member by member — no digest needed. A change of reason (another
+/// height) starts a new line.
 public struct PeriodicRun: Equatable, Sendable {
-    public static let compressibleKinds: Set<DecisionKind> = [.statusRequest]
+    public static let compressibleKinds: Set<DecisionKind> = [.statusRequest, .schedulerFail]
     /// Longer runs in a golden are refused (a line must not expand without bound); 2^24
     /// status broadcasts are over five years of 10 s periods.
     public static let maximumLength = 1 << 24
@@ -225,8 +256,13 @@ public struct PeriodicRun: Equatable, Sendable {
     }
 
     var json: JSONValue {
-        .object(["kind": .string(kind.rawValue), "timer": .string(timer), "t": .array([.uint(firstTime), .uint(lastTime)]),
-                 "period": .uint(period), "count": .int(Int64(count))])
+        var m = action.fields
+        m["kind"] = .string(kind.rawValue)
+        m["timer"] = .string(timer)
+        m["t"] = .array([.uint(firstTime), .uint(lastTime)])
+        m["period"] = .uint(period)
+        m["count"] = .int(Int64(count))
+        return .object(m)
     }
 
     init(json m: JSONObject) throws(GoldenError) {
@@ -235,7 +271,10 @@ public struct PeriodicRun: Equatable, Sendable {
         guard let kind = DecisionKind(rawValue: kindName), PeriodicRun.compressibleKinds.contains(kind) else {
             throw .invalid("a periodic run of \"\(kindName)\" decisions is not allowed")
         }
-        action = .statusRequest
+        switch kind {
+        case .schedulerFail: action = .schedulerFail(reason: try reader.string("reason"))
+        default: action = .statusRequest
+        }
         timer = try reader.string("timer")
         let p = try reader.uint("period")
         let n = try reader.uint("count")

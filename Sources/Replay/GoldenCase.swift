@@ -106,6 +106,10 @@ public struct GoldenCase: Sendable {
             notes.append("note: --profile \(ignored.rawValue) ignored: \(tracePath) has no /blocksync events, so no block-sync profile applies")
             request.profile = nil
         }
+        if profileFree, let ignored = request.implementationOptions.keys.sorted().first {
+            notes.append("note: --\(ignored) ignored: \(tracePath) has no /blocksync events, so no block-sync implementation runs")
+            request.implementationOptions = [:]
+        }
         let profile = request.profile
         // Which golden: explicit, else NAME.<profile>.golden.json when it exists, else NAME.golden.json.
         var path = goldenPath ?? GoldenNaming.golden(trace: tracePath, profile: nil)
@@ -125,6 +129,9 @@ public struct GoldenCase: Sendable {
                 }
                 if owner.name != g.implementation {
                     throw CaseError("golden \(path): profile \(goldenProfile) belongs to implementation \(owner.name), not \(g.implementation ?? "none")")
+                }
+                if let name = g.options.keys.sorted().first(where: { !owner.options.contains($0) }) {
+                    throw CaseError("golden \(path): option \(name) does not apply to profile \(goldenProfile) (implementation \(owner.name))")
                 }
             }
             if let named = GoldenNaming.parse(golden: path, profiles: registry.profileNames)?.profile, named != g.profile {
@@ -161,13 +168,14 @@ public struct GoldenCase: Sendable {
         let provenance = Provenance(traceSHA256: trace.sha256, traceEvents: trace.events.count,
                                     implementation: profileFree ? nil : registry.implementation(of: options.profile)?.name,
                                     profile: provenanceProfile, mode: options.mode, tool: tool,
-                                    acceptsObservedMismatch: accepted && !mismatches.isEmpty)
+                                    acceptsObservedMismatch: accepted && !mismatches.isEmpty,
+                                    options: profileFree ? [:] : options.implementationOptions)
         let actualGolden = GoldenFile(provenance: provenance, decisions: result.decisions)
         let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
                                   goldenPath: path, implementation: provenance.implementation, profile: provenanceProfile,
                                   mode: options.mode, tool: tool,
                                   goldenTool: golden.map(\.provenance.tool).flatMap { $0 == tool ? nil : $0 }, notes: prepared.notes)
-        let profileArguments = provenanceProfile.map { ["--profile", $0.rawValue] } ?? []
+        let profileArguments = (provenanceProfile.map { ["--profile", $0.rawValue] } ?? []) + (profileFree ? [] : prepared.resolved.implementationArguments)
         let extraArguments = request.hint.arguments + self.extraArguments
         if !mismatches.isEmpty && !accepted {
             return .disagreed(report: ObservedMismatchReport(header: header, decisions: result.decisions, events: trace.events,

@@ -77,7 +77,7 @@ public struct ReductionOracle: Sendable {
             identity = o.identity
         case .golden(let golden, let profile, let mode):
             let actual: [Decision]
-            do { actual = try replay(trace, ReplayOptions(profile: profile, mode: mode)).decisions } catch { throw CaseError("\(error)") }
+            do { actual = try replay(trace, golden.options(profile: profile, mode: mode)).decisions } catch { throw CaseError("\(error)") }
             let comparison = GoldenComparison.compare(expected: golden.entries, actual: actual)
             guard let d = comparison.divergences.first else { throw CaseError("\(trace.path) matches the golden; nothing to reduce") }
             let runNote = "the first divergence (\(d.pointer)) is inside a compressed run, whose members only its digest records; reduce with --diff A,B instead"
@@ -138,9 +138,9 @@ public struct ReductionOracle: Sendable {
                                            profiles: [a.rawValue, b.rawValue])
             }
             return ReductionObservation(identity: identity, goldens: [(a, da), (b, db)])
-        case .golden(_, let profile, let mode):
+        case .golden(let golden, let profile, let mode):
             guard let identity, let template,
-                  let actual = try? replay(trace, ReplayOptions(profile: profile, mode: mode)).decisions else { return nil }
+                  let actual = try? replay(trace, golden.options(profile: profile, mode: mode)).decisions else { return nil }
             var expected = actual
             switch identity.change {
             case "changed":
@@ -203,5 +203,15 @@ public struct ReductionOracle: Sendable {
             }
         }
         return set(json, tokens[...])
+    }
+}
+
+extension GoldenFile {
+    /// Replay options for `profile` and `mode` with the implementation options of this golden's
+    /// provenance (a heap-model v2 golden reduces under the heap model).
+    func options(profile: ProfileName, mode: ReplayMode) -> ReplayOptions {
+        var options = ReplayOptions(profile: profile, mode: mode)
+        options.implementationOptions = provenance.options
+        return options
     }
 }

@@ -9,8 +9,10 @@ public enum ReductionOutput {
         try trace.write(result.kept, shortenChain: result.shortenChain, to: path)
         let written = try ReplayTraceLoader.load(path: path)
         let mode: ReplayMode
+        var options: [String: String] = [:]
         switch target {
-        case .golden(_, _, let m), .diff(_, _, let m, _): mode = m
+        case .golden(let g, _, let m): mode = m; options = g.provenance.options
+        case .diff(_, _, let m, _): mode = m
         }
         var paths: [String] = []
         for (profile, decisions) in result.observation.goldens {
@@ -18,7 +20,8 @@ public enum ReductionOutput {
             let provenance = Provenance(traceSHA256: written.sha256, traceEvents: written.events.count,
                                         implementation: profileFree ? nil : registry.implementation(of: profile)?.name,
                                         profile: profileFree ? nil : profile, mode: mode, tool: tool,
-                                        acceptsObservedMismatch: decisions.contains { $0.kind == .observedMismatch })
+                                        acceptsObservedMismatch: decisions.contains { $0.kind == .observedMismatch },
+                                        options: profileFree ? [:] : options)
             let goldenPath = GoldenNaming.golden(trace: path, profile: profileFree ? nil : profile)
             do {
                 try Data(GoldenFile(provenance: provenance, decisions: decisions).encoded().utf8).write(to: URL(fileURLWithPath: goldenPath), options: .atomic)

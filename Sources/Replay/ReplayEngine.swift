@@ -63,6 +63,10 @@ public struct ReplayOptions: Sendable {
     /// The most virtual time the trace's events may cover, first to last (`VirtualSpan`);
     /// an event beyond it fails the replay (exit 2) before anything runs.
     public var maxSpan: VirtualSpan = .defaultMaximum
+    /// Implementation options that differ from their default (`MachineOption`, e.g.
+    /// `v2-queue` = `heap`), put into the machine's `NodeStart`; the golden's provenance
+    /// records exactly these.
+    public var implementationOptions: [String: String] = [:]
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -132,7 +136,9 @@ public struct ReplayEngine {
                 throw .noOutbound
             }
             do {
-                let started = try machines.makeMachine(profile: options.profile, start: try trace.nodeStart())
+                var start = try trace.nodeStart()
+                start.implementationOptions = options.implementationOptions
+                let started = try machines.makeMachine(profile: options.profile, start: start)
                 machine = options.checkInvariants ? started.checked() : started
             } catch {
                 throw .machine(String(describing: error))
@@ -325,6 +331,8 @@ struct RecordedPeers: PeerSource {
             append(.switchToConsensus(height: h), cause: cause)
         case .reactorPanic(let message):
             append(.reactorPanic(message: message), cause: cause)
+        case .schedulerFail(let reason):
+            append(.schedulerFail(reason: reason), cause: cause)
         }
     }
 

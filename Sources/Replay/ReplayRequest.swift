@@ -17,25 +17,32 @@ public struct ReplayRequest: Sendable, Equatable {
     public var checkInvariants: Bool
     /// Test-only (`ReplayOptions.plantDictionaryOrder`).
     public var plantDictionaryOrder: Bool
+    /// Implementation options given on the command line (`--v2-queue heap`), by
+    /// `MachineOption` name; an option left out comes from the golden, else its default.
+    public var implementationOptions: [String: String]
 
     /// Defaults when neither an option nor a golden names them (README "Options"): reactive
     /// works on any trace (strict needs the node's own outbound messages).
     public static let defaultMode = ReplayMode.reactive
 
     public init(profile: ProfileName? = nil, mode: ReplayMode? = nil, maxSpan: VirtualSpan = .defaultMaximum,
-                hint: HintSelection = HintSelection(), checkInvariants: Bool = false, plantDictionaryOrder: Bool = false) {
+                hint: HintSelection = HintSelection(), checkInvariants: Bool = false, plantDictionaryOrder: Bool = false,
+                implementationOptions: [String: String] = [:]) {
         self.profile = profile
         self.mode = mode
         self.maxSpan = maxSpan
         self.hint = hint
         self.checkInvariants = checkInvariants
         self.plantDictionaryOrder = plantDictionaryOrder
+        self.implementationOptions = implementationOptions
     }
 
     /// Resolves the profile as option > golden > the trace's `/node` profile hint (when it names
     /// a registered profile) > the registry's default, and the mode as option > golden > reactive.
     /// An option that names an unregistered profile, or conflicts with the golden, is an error
-    /// naming the golden (`golden.path`).
+    /// naming the golden (`golden.path`). Implementation options (`MachineOption`) resolve as
+    /// option > golden > default; one given for a profile whose implementation does not take it
+    /// is an error naming the profiles that do.
     public func resolve(trace: ReplayTrace?, golden: (path: String, provenance: Provenance)?,
                         registry: MachineRegistry) throws(CaseError) -> ResolvedReplay {
         if let profile, registry.implementation(of: profile) == nil {
@@ -63,7 +70,39 @@ public struct ReplayRequest: Sendable, Equatable {
         var options = ReplayOptions(profile: profileChoice.0, mode: modeChoice.0, plantDictionaryOrder: plantDictionaryOrder,
                                     checkInvariants: checkInvariants)
         options.maxSpan = maxSpan
+        options.implementationOptions = try resolveImplementationOptions(profile: profileChoice.0, golden: golden, registry: registry)
         return ResolvedReplay(options: options, hint: hint, profileSource: profileChoice.1, modeSource: modeChoice.1)
+    }
+
+    /// The implementation options that differ from their default, option > golden > default.
+    private func resolveImplementationOptions(profile: ProfileName, golden: (path: String, provenance: Provenance)?,
+                                              registry: MachineRegistry) throws(CaseError) -> [String: String] {
+        var resolved: [String: String] = [:]
+        for (name, value) in implementationOptions.sorted(by: { $0.key < $1.key }) {
+            guard let option = MachineOption.named(name) else {
+                throw CaseError("unknown option --\(name) (known: \(MachineOption.known.map { "--" + $0.name }.joined(separator: ", ")))")
+            }
+            guard option.values.contains(value) else {
+                throw CaseError("--\(name) must be \(option.valueList), not \"\(value)\"")
+            }
+            guard registry.implementation(of: profile)?.options.contains(name) == true else {
+                let takers = registry.profiles(taking: name).map(\.rawValue).joined(separator: ", ")
+                throw CaseError("--\(name) applies to the \(registry.implementations.first { $0.options.contains(name) }?.name ?? "") profiles (\(takers)), not \(profile.rawValue)")
+            }
+            if let golden {
+                let theirs = golden.provenance.options[name] ?? option.defaultValue
+                if theirs != value {
+                    throw CaseError("--\(name) \(value) conflicts with the golden's \(name) \(theirs) (\(golden.path)); omit --\(name)")
+                }
+            }
+            if value != option.defaultValue { resolved[name] = value }
+        }
+        if let golden {
+            for (name, value) in golden.provenance.options where resolved[name] == nil && implementationOptions[name] == nil {
+                resolved[name] = value
+            }
+        }
+        return resolved
     }
 }
 
@@ -92,12 +131,19 @@ public struct ResolvedReplay: Sendable {
     /// whatever golden or hint lies beside the trace.
     public var request: ReplayRequest {
         ReplayRequest(profile: options.profile, mode: options.mode, maxSpan: options.maxSpan, hint: hint,
-                      checkInvariants: options.checkInvariants, plantDictionaryOrder: options.plantDictionaryOrder)
+                      checkInvariants: options.checkInvariants, plantDictionaryOrder: options.plantDictionaryOrder,
+                      implementationOptions: options.implementationOptions)
+    }
+
+    /// `--v2-queue heap`…: the implementation options that differ from their default, by name.
+    public var implementationArguments: [String] {
+        options.implementationOptions.sorted { $0.key < $1.key }.flatMap { ["--" + $0.key, $0.value] }
     }
 
     /// The replay command's options that spell `request`.
     public var arguments: [String] {
-        var words = ["--profile", options.profile.rawValue, "--mode", options.mode.rawValue, "--max-span", options.maxSpan.description]
+        var words = ["--profile", options.profile.rawValue, "--mode", options.mode.rawValue] + implementationArguments
+        words += ["--max-span", options.maxSpan.description]
         words += hint.arguments
         if options.checkInvariants { words.append("--check-invariants") }
         if options.plantDictionaryOrder { words.append("--plant-dictionary-order") }

@@ -20,7 +20,7 @@ public struct GoldenReview: Sendable {
         public var fails: Bool {
             switch verdict {
             case .holds, .knownDivergence: return false
-            case .noGolden, .otherTrace, .expectationsFail, .divergenceGone: return true
+            case .noGolden, .otherTrace, .otherOptions, .expectationsFail, .divergenceGone: return true
             }
         }
 
@@ -30,6 +30,8 @@ public struct GoldenReview: Sendable {
             case .holds: return ["\(profile): ok"]
             case .noGolden: return ["\(profile): no golden at \(goldenPath)"]
             case .otherTrace: return ["\(profile): golden \(goldenPath) was recorded from another trace (sha256 differs)"]
+            case .otherOptions(let table, let golden):
+                return ["\(profile): golden \(goldenPath) was recorded with \(GoldenReview.spell(golden)), the table asks for \(GoldenReview.spell(table))"]
             case .expectationsFail(let failures): return failures.map { "\(profile): \($0)" }
             case .knownDivergence(let why, let failures):
                 return ["\(profile): known divergence (\(why)); \(failures.count) expectation(s) fail"] + failures.map { "  \($0)" }
@@ -38,12 +40,20 @@ public struct GoldenReview: Sendable {
         }
     }
 
+    /// "v2-queue heap", or "the default options".
+    static func spell(_ options: [String: String]) -> String {
+        options.isEmpty ? "the default options" : options.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+
     public enum Verdict: Sendable, Equatable {
         /// Every expectation holds.
         case holds
         case noGolden
         /// The golden's provenance names another trace than the one beside the scenario.
         case otherTrace
+        /// The golden was recorded with other implementation options than the table's
+        /// (`v2_queue`): (the table's, the golden's).
+        case otherOptions(table: [String: String], golden: [String: String])
         /// Expectations fail (`ExpectationCheck.failures`).
         case expectationsFail([String])
         /// The table is marked `known_divergence` and its expectations fail, as documented.
@@ -83,6 +93,8 @@ public struct GoldenReview: Sendable {
             let failures = ExpectationCheck.failures(e, golden: golden)
             if let traceSHA256, golden.provenance.traceSHA256 != traceSHA256 {
                 verdict = .otherTrace
+            } else if golden.provenance.options != e.implementationOptions {
+                verdict = .otherOptions(table: e.implementationOptions, golden: golden.provenance.options)
             } else if let why = e.knownDivergence {
                 verdict = failures.isEmpty ? .divergenceGone(why) : .knownDivergence(why, failures: failures)
             } else {

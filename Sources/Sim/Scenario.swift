@@ -179,6 +179,20 @@ public struct Expectation: Sendable {
     /// A known divergence of the implementation from this (spec-derived) expectation, with
     /// the reason: the corpus test then requires the check to fail, so a fix is noticed.
     public var knownDivergence: String?
+    /// `v2_queue = "heap"` (v2 profiles only): the golden is recorded and checked under this
+    /// execution model (`--v2-queue`, `MachineOption.v2Queue`); nil is the default, `fifo`.
+    public var v2Queue: String?
+
+    /// The replay options that spell this table's model: `["--v2-queue", "heap"]` or none.
+    public var implementationArguments: [String] {
+        v2Queue.map { ["--" + MachineOption.v2Queue.name, $0] } ?? []
+    }
+
+    /// The implementation options its golden's provenance must name (`Provenance.options`).
+    public var implementationOptions: [String: String] {
+        guard let v2Queue, v2Queue != MachineOption.v2Queue.defaultValue else { return [:] }
+        return [MachineOption.v2Queue.name: v2Queue]
+    }
 }
 
 /// A value in a decision pattern.

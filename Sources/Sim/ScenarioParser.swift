@@ -309,13 +309,25 @@ enum ScenarioParser {
             }
             return out
         }
-        let e = Expectation(profile: profile, mode: mode, spec: spec,
+        var v2Queue: String?
+        if let q = try n.optional("v2_queue") {
+            let option = MachineOption.v2Queue
+            let value = try q.string()
+            guard MachineRegistry.standard.implementation(of: ProfileName(profile))?.options.contains(option.name) == true else {
+                let takers = MachineRegistry.standard.profiles(taking: option.name).map(\.rawValue).joined(separator: ", ")
+                throw q.error("applies to the v2 profiles (\(takers)), not \(profile)")
+            }
+            guard option.values.contains(value) else { throw q.error("must be \(option.valueList)") }
+            v2Queue = value
+        }
+        var e = Expectation(profile: profile, mode: mode, spec: spec,
                             lastApplied: try n.optional("last_applied")?.int(),
                             switchedToConsensus: try n.optional("switched_to_consensus")?.bool(),
                             banned: try peerReasons("banned"), removed: try peerReasons("removed"),
                             decisionsInclude: try patterns("decisions_include"),
                             decisionsExclude: try patterns("decisions_exclude"),
                             knownDivergence: try n.optional("known_divergence")?.string())
+        e.v2Queue = v2Queue
         try n.finish()
         return e
     }

@@ -239,7 +239,7 @@ public struct Driver<Source: PeerSource> {
                 switchedAt = height
             case .reactorPanic(let message):
                 panicked = message
-            case .removeFromPool, .ban, .verifyFailed:
+            case .removeFromPool, .ban, .verifyFailed, .schedulerFail:
                 break
             }
         }

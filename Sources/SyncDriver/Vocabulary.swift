@@ -22,6 +22,9 @@ public enum DecisionKind: String, CaseIterable, Sendable, Comparable {
     case switchToConsensus = "switch_to_consensus"
     /// The original would panic here (tendermint blocksync v2); the replay ends.
     case reactorPanic = "reactor_panic"
+    /// tendermint blocksync v2's scheduler could not schedule (`scSchedulerFail`, §v2.2.4): the
+    /// original only logs it; the reason is the scheduler's error text.
+    case schedulerFail = "scheduler_fail"
     case pivotSwitch = "pivot_switch"
     case pivotExtend = "pivot_extend"
     case hintDisabled = "hint_disabled"

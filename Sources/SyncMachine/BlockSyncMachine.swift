@@ -73,6 +73,10 @@ public enum MachineEffect: Sendable, Equatable {
     /// machine stops and does nothing more. `message` is the original's panic text (tendermint
     /// blocksync v2, specs/cometbft-blocksync-v2.md §v2.1.3, §v2.2.4 i, §v2.3).
     case reactorPanic(message: String)
+    /// `scheduler_fail{reason}`: tendermint v2's scheduler returned `scSchedulerFail` (§v2.2.4 e:
+    /// "cannot find peer for height H", a failed `markPending`; an unexpected event); the
+    /// original logs "Scheduler failure" and carries on, and so does the machine.
+    case schedulerFail(reason: String)
 }
 
 /// An implementation's own timers, by the names decisions and reports use (`try_sync`…).

@@ -119,7 +119,7 @@ public struct InvariantChecker: Sendable {
             case .blockApplied(let h, _):
                 if h != nextHeight { fail("applied height \(h), expected \(nextHeight) (each block once, in height order)") }
                 nextHeight = max(nextHeight, h &+ 1)
-            case .send, .broadcastStatusRequest, .verifyFailed, .switchToConsensus, .reactorPanic:
+            case .send, .broadcastStatusRequest, .verifyFailed, .switchToConsensus, .reactorPanic, .schedulerFail:
                 break
             }
         }

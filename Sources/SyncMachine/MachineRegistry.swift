@@ -10,6 +10,36 @@ public struct MachineProfile: Sendable, Equatable {
     }
 }
 
+/// An option a tool may set on an implementation (`NodeStart.implementationOptions`, a CLI flag
+/// `--NAME VALUE`): its name, its values, and the value meant when it is not given. Goldens
+/// record it only when not the default, and refuse a name or value not listed in `known`.
+public struct MachineOption: Sendable, Equatable {
+    public var name: String
+    /// The allowed values, the default among them.
+    public var values: [String]
+    public var defaultValue: String
+
+    public init(name: String, values: [String], defaultValue: String) {
+        self.name = name
+        self.values = values
+        self.defaultValue = defaultValue
+    }
+
+    /// The v2 reactor's execution model (specs/cometbft-blocksync-v2.md §v2.1.9, §v2.8):
+    /// `fifo` (Model A, the default) or `heap` (Model B).
+    public static let v2Queue = MachineOption(name: "v2-queue", values: ["fifo", "heap"], defaultValue: "fifo")
+
+    /// Every option an implementation may declare; goldens and the CLI know only these.
+    public static let known: [MachineOption] = [.v2Queue]
+
+    public static func named(_ name: String) -> MachineOption? { known.first { $0.name == name } }
+
+    /// "fifo or heap".
+    public var valueList: String {
+        values.count > 1 ? values.dropLast().joined(separator: ", ") + " or " + values.last! : values.joined()
+    }
+}
+
 /// A block-sync implementation (the v0 reactor, later v2…): its name, its profiles, and how to
 /// start it for a profile from a `NodeStart`.
 public struct MachineImplementation: Sendable {
@@ -80,6 +110,11 @@ public struct MachineRegistry: Sendable {
         let names = profileNames.map(\.rawValue)
         guard names.count > 1 else { return names.first ?? "(none)" }
         return names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+
+    /// The profiles of the implementations that take `option`, in registration order.
+    public func profiles(taking option: String) -> [ProfileName] {
+        implementations.filter { $0.options.contains(option) }.flatMap { $0.profiles.map(\.name) }
     }
 
     /// Starts the implementation that owns `profile`.

@@ -111,6 +111,8 @@ public enum TimelineBuilder {
         var heights: [HeightPoint] = []
         var nodeMarks: [LaneMark] = []
         var pivot: [PivotMark] = []
+        // The latest scheduler_fail mark: its index in nodeMarks, reason and how many it stands for.
+        var schedulerFail: (index: Int, reason: String, count: Int)?
         for d in decisions {
             let cause = describe(d.cause)
             switch d.action {
@@ -156,6 +158,15 @@ public enum TimelineBuilder {
             case .statusRequest: break
             case .reactorPanic(let message):
                 nodeMarks.append(LaneMark(time: d.time, kind: .reactorPanic, detail: "reactor panic: \(message) (\(cause))"))
+            case .schedulerFail(let reason):
+                if var run = schedulerFail, run.reason == reason, run.index == nodeMarks.count - 1 {
+                    run.count += 1
+                    nodeMarks[run.index].detail = "scheduler failure: \(reason) (\(run.count)× in a row over \(VirtualTime.format(d.time &- nodeMarks[run.index].time)))"
+                    schedulerFail = run
+                } else {
+                    schedulerFail = (nodeMarks.count, reason, 1)
+                    nodeMarks.append(LaneMark(time: d.time, kind: .schedulerFail, detail: "scheduler failure: \(reason) (\(cause))"))
+                }
             case .pivotSwitch(let forkAt, let meHeight, let check, let section, let allowed, let reason):
                 pivot.append(PivotMark(time: d.time, kind: .switch, allowed: allowed,
                                        detail: "switch fork_at \(forkAt), me_height \(meHeight): \(allowed ? "allowed" : "denied"), \(reason.rawValue)"

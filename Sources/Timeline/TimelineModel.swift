@@ -85,6 +85,9 @@ public struct LaneMark: Equatable, Sendable {
         case switchToConsensus = "switch_to_consensus"
         /// The implementation hit one of the original's panics (`reactor_panic`, v2): replay ends.
         case reactorPanic = "reactor_panic"
+        /// tendermint v2's scheduler could not schedule (`scheduler_fail`); one mark per change of
+        /// reason, its detail counting the identical ones that followed (one per 20 ms tick).
+        case schedulerFail = "scheduler_fail"
         /// A `/capture` event: something the recorder could not see.
         case capture
     }

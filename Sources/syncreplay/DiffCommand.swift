@@ -94,13 +94,18 @@ struct DiffCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Checksum of the pivot-hint file, 64 hex digits.", valueName: "HEX"))
     var hintChecksum: String?
 
+    @Option(name: .customLong("v2-queue"),
+            help: ArgumentHelp("The execution model of the v2 sides (\(MachineOption.v2Queue.valueList), default \(MachineOption.v2Queue.defaultValue)); the other sides are unchanged. \(ReplayChoiceOptions.v2QueueModels)",
+                               valueName: "MODEL"))
+    var v2Queue: String?
+
     func validate() throws {
         if context < 0 { throw ValidationError("--context must be 0 or more") }
     }
 
     func run() throws {
-        let registry = MachineRegistry.standard
-        let names = try profiles.resolve(in: registry)
+        let names = try profiles.resolve(in: .standard)
+        let registry = try v2QueueRegistry(v2Queue, profiles: names)
         let loaded = try ReplayTraceLoader.load(path: trace)
         let hint = HintSelection(path: hint, checksum: hintChecksum)
         let diff = try DifferentialReplay.run(

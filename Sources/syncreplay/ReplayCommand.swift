@@ -29,7 +29,7 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
         The default command: `syncreplay TRACE …` is `syncreplay replay TRACE …`.
 
-        Options left out come from the golden's provenance (profile, mode); an option that conflicts with the golden exits 2. Without a golden: the trace's profile hint, else cometbft-v0.38, and mode reactive (it works on any trace). The golden defaults to NAME.golden.json beside NAME.trace (NAME.<profile>.golden.json with --profile).
+        Options left out come from the golden's provenance (profile, mode, the v2 profiles' --v2-queue); an option that conflicts with the golden exits 2. Without a golden: the trace's profile hint, else cometbft-v0.38, and mode reactive (it works on any trace). The golden defaults to NAME.golden.json beside NAME.trace (NAME.<profile>.golden.json with --profile).
 
         A failing comparison exits 1, prints the report ("first divergence" …) and, when CI is not "true", writes NAME.golden.new.json beside the golden for review. --record missing|failed|all writes goldens instead (refused when CI=true).
 

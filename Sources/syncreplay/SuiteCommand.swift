@@ -77,7 +77,15 @@ struct SuiteRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Instead of goldens, replay every trace into these profiles and report which differ (`syncreplay diff`; one JUnit case per trace).", valueName: "A,B[,C…]"))
     var diff: ProfileSelection?
 
+    @Option(name: .customLong("v2-queue"),
+            help: ArgumentHelp("With --diff: the execution model of the v2 sides (\(MachineOption.v2Queue.valueList), default \(MachineOption.v2Queue.defaultValue)). Without --diff each golden's provenance names its model. \(ReplayChoiceOptions.v2QueueModels)",
+                               valueName: "MODEL"))
+    var v2Queue: String?
+
     func validate() throws {
+        if v2Queue != nil && diff == nil {
+            throw ValidationError("--v2-queue applies to suite --diff; without it each golden's provenance names the model it was recorded with")
+        }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if diff != nil && (shard != nil || html != nil || timelines != nil || format != .text) {
             throw ValidationError("--diff writes the text table and --junit only (no --shard, --html, --timelines or --format)")
@@ -110,9 +118,10 @@ struct SuiteRunCommand: ParsableCommand {
 
     /// `--diff A,B`: the differential replay over the corpus (issue 14 §1).
     func runDiff(_ selection: ProfileSelection) throws {
-        let registry = MachineRegistry.standard
+        let profiles = try selection.resolve(in: .standard)
+        let registry = try v2QueueRegistry(v2Queue, profiles: profiles)
         let run = try SuiteDiffRun.run(
-            directory: directory, profiles: try selection.resolve(in: registry), mode: .reactive, filter: DifferentialFilter(),
+            directory: directory, profiles: profiles, mode: .reactive, filter: DifferentialFilter(),
             registry: registry, jobs: jobs, tool: "syncreplay \(SyncReplay.version)", load: { try ReplayTraceLoader.load(path: $0) },
             replay: { try ReplaySession.replay($0, options: $1, hint: HintSelection(), machines: registry) })
         FileHandle.standardOutput.write(Data(run.text.utf8))

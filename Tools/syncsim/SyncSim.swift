@@ -37,7 +37,7 @@ struct SyncSim: ParsableCommand {
     @Flag(help: "Parse and check the scenario only; write nothing.")
     var check = false
 
-    @Flag(help: "Print the scenario's expectation tables, one `PROFILE MODE` line each (for recording goldens).")
+    @Flag(help: "Print the scenario's expectation tables, one `PROFILE MODE [--v2-queue MODEL]` line each (for recording goldens: the rest of the line is replay options).")
     var expectations = false
 
     @Flag(help: ArgumentHelp("Check the scenario's [expect] tables against the goldens beside it (NAME.<profile>.golden.json; NAME.golden.json for a scenario without peers); print one line per failed expectation and exit 1 if any fails.",
@@ -55,7 +55,7 @@ struct SyncSim: ParsableCommand {
             return
         }
         if expectations {
-            for e in parsed.expectations { print("\(e.profile) \(e.mode)") }
+            for e in parsed.expectations { print(([e.profile, e.mode] + e.implementationArguments).joined(separator: " ")) }
             return
         }
         if review { return try reviewGoldens(parsed) }
