@@ -42,6 +42,13 @@ enum ScenarioParser {
             throw ScenarioError(line: root.locator.line(header: "peer", occurrence: i, key: "id"), key: "peer[\(i)].id",
                                 "duplicate peer id \"\(p.id)\"")
         }
+        // `status_every` schedules one push per interval up to node.duration: keep that bounded.
+        for (i, p) in peers.enumerated() {
+            if let g = p.growth, node.duration > p.connectAt, (node.duration - p.connectAt) / g.interval > 100_000 {
+                throw ScenarioError(line: root.locator.line(header: "peer", occurrence: i, key: "status_every"), key: "peer[\(i)].status_every",
+                                    "pushes more than 100000 statuses before node.duration: use a longer interval")
+            }
+        }
         let pivot = try root.optional("pivot").map { n throws(ScenarioError) in try pivotSpec(n) }
         var expectations: [Expectation] = []
         if let e = try root.optional("expect") {

@@ -271,6 +271,9 @@ import Crypto
         let k = error(Self.valid.replacingOccurrences(of: "length = 20\n", with: "length = 20\ninitial_height = 5\n")
                       .replacingOccurrences(of: "profile = \"tm-v0.34\"", with: "profile = \"tm-v0.34\"\nstore_height = 3"))
         #expect(k?.key == "node.store_height" && k?.description.contains("initial_height") == true)
+        let m = error(Self.valid.replacingOccurrences(of: "profile = \"tm-v0.34\"", with: "profile = \"tm-v0.34\"\nduration = \"200s\"")
+                      + "\nstatus_every = {interval = \"1ms\", step = 1}\n")
+        #expect(m?.key == "peer[1].status_every" && m?.line == 17 && m?.description.contains("more than 100000") == true)
         let l = error(Self.valid + "\nslow_from = 5\n")
         #expect(l?.key == "peer[1].slow_from" && l?.description.contains("duration") == true)
     }
