@@ -95,8 +95,8 @@ public enum ExpectationCheck {
         }
     }
 
-    /// A decision matches when every pattern field equals its field (`reason` and `error`
-    /// match as substrings; `t_min`/`t_max` bound its time; an integer matches an integer
+    /// A decision matches when every pattern field equals its field (`reason`, `error` and a
+    /// `reactor_panic`'s `message` match as substrings; `t_min`/`t_max` bound its time; an integer matches an integer
     /// array that contains it, an integer array must equal it). A compressed run (one peer, heights
     /// ascending by one) matches on kind, a `height` inside its range and its peer. Only its
     /// first and last members' times are recorded: a time bound is decided when it holds the
@@ -150,7 +150,7 @@ public enum ExpectationCheck {
                 switch want {
                 case .string(let s):
                     guard let h = have.stringValue else { return false }
-                    if key == "reason" || key == "error" { if !s.isEmpty && !h.contains(s) { return false } } else if h != s { return false }
+                    if key == "reason" || key == "error" || key == "message" { if !s.isEmpty && !h.contains(s) { return false } } else if h != s { return false }
                 case .int(let i):
                     // Against an array (`heights` of verify_failed): the array contains it.
                     if let items = have.arrayValue {

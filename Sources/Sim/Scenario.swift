@@ -24,12 +24,19 @@ public struct ChainSpec: Sendable {
     public var length: Int
     public var txsPerBlock: Int
     public var blockInterval: UInt64
+    /// Genesis `InitialHeight`: the chain's blocks are `initialHeight … initialHeight + length − 1`
+    /// (blocksync-v2 §v2.6 B7; issue 18 §3).
+    public var initialHeight: Int64 = 1
+
+    /// The chain's newest height.
+    public var lastHeight: Int64 { initialHeight + Int64(length) - 1 }
 
     /// App version 0: the trace's `/node` record carries no app version, and a genesis state
     /// rebuilt from it has `Version.Consensus.App = 0` (§4.5 checks the block's version against it).
     public var configuration: ChainBuilder.Configuration {
         ChainBuilder.Configuration(seed: Array(seed.utf8), chainID: chainID, validatorPowers: validators, length: length,
-                                   txsPerBlock: txsPerBlock, blockInterval: Int64(blockInterval), appVersion: 0)
+                                   txsPerBlock: txsPerBlock, blockInterval: Int64(blockInterval), initialHeight: initialHeight,
+                                   appVersion: 0)
     }
 }
 
@@ -71,6 +78,26 @@ public struct StatusPoint: Sendable {
     public var send: Bool
 }
 
+/// Which status message a scripted peer sends when it connects and when asked
+/// (specs/cometbft-blocksync-v2.md §v2.5.1, §v2.6 B6; issue 18 §3).
+public enum StatusStyle: String, Sendable, CaseIterable {
+    /// A `StatusResponse` at connection and for every `StatusRequest` (v0, v2 up to v0.34.22).
+    case response
+    /// A `StatusRequest` at connection and for every `StatusRequest`: tendermint v0.34.23+'s v2
+    /// reactor, whose `sendStatusResponse` sends a `StatusRequest` (§v2.6 B6). It never reports a range.
+    case request
+    /// Nothing: the peer connects and never sends or answers a status.
+    case none
+}
+
+/// A claimed height that moves with time: every `interval` after `connect_at` the peer's
+/// reported height rises by `step` and it sends a `StatusResponse` (a growing chain, or a
+/// moving lie when it passes the chain's length; §v2.6 B11; issue 18 §3).
+public struct StatusGrowth: Sendable {
+    public var interval: UInt64
+    public var step: Int64
+}
+
 /// `[[peer]]`: one scripted peer.
 public struct PeerSpec: Sendable {
     public var id: String
@@ -80,6 +107,12 @@ public struct PeerSpec: Sendable {
     public var latency: UInt64
     /// Extra delay on block responses (a slow link).
     public var slow: UInt64
+    /// `slow` applies to requests arriving at or after this time (0: all of them).
+    public var slowFrom: UInt64 = 0
+    /// The status message the peer sends (`status_style`).
+    public var statusStyle: StatusStyle = .response
+    /// The claimed height rises with time (`status_every`).
+    public var growth: StatusGrowth?
     /// The range reported at connection and the changes over time (sorted by `at`).
     public var status: [StatusPoint]
     /// Requests for these heights are never answered.
@@ -107,11 +140,27 @@ public struct PeerSpec: Sendable {
     /// Times at which the peer sends a `StatusRequest` to the node.
     public var statusRequests: [UInt64]
 
-    /// The range in force at `time`.
+    /// The range in force at `time`: the latest status point, raised by `growth` for every
+    /// whole `interval` since `connect_at`.
     public func range(at time: UInt64) -> (base: Int64, height: Int64) {
         var r = (status[0].base, status[0].height)
         for p in status where p.at <= time { r = (p.base, p.height) }
+        if let g = growth, time >= connectAt {
+            r.1 = r.1 &+ Int64((time - connectAt) / g.interval) &* g.step
+        }
         return r
+    }
+
+    /// The times at which `growth` pushes a `StatusResponse`, up to `end`.
+    public func growthTimes(until end: UInt64) -> [UInt64] {
+        guard let g = growth else { return [] }
+        var out: [UInt64] = []
+        var t = connectAt &+ g.interval
+        while t <= end && t > connectAt {
+            out.append(t)
+            t &+= g.interval
+        }
+        return out
     }
 }
 

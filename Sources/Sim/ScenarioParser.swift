@@ -42,6 +42,13 @@ enum ScenarioParser {
             throw ScenarioError(line: root.locator.line(header: "peer", occurrence: i, key: "id"), key: "peer[\(i)].id",
                                 "duplicate peer id \"\(p.id)\"")
         }
+        // `status_every` schedules one push per interval up to node.duration: keep that bounded.
+        for (i, p) in peers.enumerated() {
+            if let g = p.growth, node.duration > p.connectAt, (node.duration - p.connectAt) / g.interval > 100_000 {
+                throw ScenarioError(line: root.locator.line(header: "peer", occurrence: i, key: "status_every"), key: "peer[\(i)].status_every",
+                                    "pushes more than 100000 statuses before node.duration: use a longer interval")
+            }
+        }
         let pivot = try root.optional("pivot").map { n throws(ScenarioError) in try pivotSpec(n) }
         var expectations: [Expectation] = []
         if let e = try root.optional("expect") {
@@ -88,9 +95,15 @@ enum ScenarioParser {
             guard txs <= 1000 else { throw t.error("must be at most 1000") }
         }
         let interval = try n.optional("block_interval")?.duration() ?? 1_000_000_000
+        var initialHeight: Int64 = 1
+        if let i = try n.optional("initial_height") {
+            initialHeight = try i.int()
+            // Genesis InitialHeight (§v2.6 B7); the bound keeps every height far from Int64 overflow.
+            guard initialHeight >= 1, initialHeight <= 1 << 40 else { throw i.error("must be 1 … 2^40, got \(initialHeight)") }
+        }
         try n.finish()
         return ChainSpec(seed: seed, chainID: chainID, validators: validators, length: Int(length), txsPerBlock: Int(txs),
-                         blockInterval: max(interval, 1))
+                         blockInterval: max(interval, 1), initialHeight: initialHeight)
     }
 
     static func nodeSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> NodeSpec {
@@ -99,6 +112,8 @@ enum ScenarioParser {
         if let s = try n.optional("store_height") {
             store = try s.nonNegative()
             guard store < Int64(chain.length) else { throw s.error("must be below chain.length (\(chain.length))") }
+            // The /node record's store is 1…store_height; a chain starting above 1 has no such blocks.
+            guard store == 0 || chain.initialHeight == 1 else { throw s.error("must be 0 when chain.initial_height is above 1") }
         }
         let profileNode = try n.required("profile")
         let profile = try profileNode.string()
@@ -137,8 +152,29 @@ enum ScenarioParser {
             }
         }
         let slow = try n.optional("slow")?.duration() ?? 0
-        let base = try n.optional("base")?.int() ?? 1
-        let height = try n.optional("height")?.int() ?? Int64(chain.length)
+        let slowFrom = try n.optional("slow_from")?.duration() ?? 0
+        let base = try n.optional("base")?.int() ?? chain.initialHeight
+        let height = try n.optional("height")?.int() ?? chain.lastHeight
+        var style = StatusStyle.response
+        if let st = try n.optional("status_style") {
+            let name = try st.string()
+            guard let s = StatusStyle(rawValue: name) else {
+                throw st.error("unknown status style \"\(name)\" (expected one of \(StatusStyle.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            style = s
+        }
+        var growth: StatusGrowth?
+        if let g = try n.optional("status_every") {
+            guard g.table != nil else { throw g.error("must be an inline table like {interval = \"1s\", step = 1}") }
+            let iNode = try g.required("interval")
+            let interval = try iNode.duration()
+            guard interval >= 1_000_000 else { throw iNode.error("must be at least 1ms") }
+            let sNode = try g.required("step")
+            let step = try sNode.int()
+            guard step >= 1, step <= 1_000_000 else { throw sNode.error("must be 1 … 1000000 (a claimed height only moves up)") }
+            try g.finish()
+            growth = StatusGrowth(interval: interval, step: step)
+        }
         var status = [StatusPoint(at: connectAt, base: base, height: height, send: true)]
         if let s = try n.optional("status") {
             for e in try s.elements() {
@@ -147,6 +183,9 @@ enum ScenarioParser {
                                         height: try e.required("height").int(), send: try e.optional("send")?.bool() ?? true)
                 guard at >= status.last!.at else { throw e.error("status points must be in time order") }
                 try e.finish()
+                if point.send && style != .response {
+                    throw e.error("a status push (send = true) needs status_style = \"response\"")
+                }
                 status.append(point)
             }
         }
@@ -172,8 +211,8 @@ enum ScenarioParser {
         if let b = try n.optional("bad_block") {
             let hNode = try b.required("height")
             let h = try hNode.int()
-            guard h >= 1, h < Int64(chain.length) else {
-                throw hNode.error("must be 1 … chain.length − 1 (the block above it carries the commit)")
+            guard h >= chain.initialHeight, h < chain.lastHeight else {
+                throw hNode.error("must be \(chain.initialHeight) … \(chain.lastHeight - 1) (the block above it carries the commit)")
             }
             let kNode = try b.required("kind")
             let k = try kNode.string()
@@ -183,7 +222,7 @@ enum ScenarioParser {
             try b.finish()
             bad = (h, kind)
         }
-        let spec = PeerSpec(
+        var spec = PeerSpec(
             id: id, connectAt: connectAt, latency: latency, slow: slow, status: status,
             silent: try n.optional("silent")?.heights() ?? HeightSet(),
             dropOnce: try n.optional("drop_once")?.heights() ?? HeightSet(),
@@ -195,6 +234,12 @@ enum ScenarioParser {
             disconnectAt: try n.optional("disconnect_at")?.duration(),
             reconnectAt: try n.optional("reconnect_at")?.duration(),
             asks: asks, statusRequests: statusRequests)
+        spec.slowFrom = slowFrom
+        spec.statusStyle = style
+        spec.growth = growth
+        if growth != nil && style != .response {
+            throw try n.required("status_every").error("needs status_style = \"response\" (it pushes StatusResponses)")
+        }
         if let d = spec.disconnectAt, d < connectAt { throw try n.required("disconnect_at").error("is before connect_at") }
         if let r = spec.reconnectAt, r <= connectAt { throw try n.required("reconnect_at").error("must be after connect_at") }
         try n.finish()

@@ -208,6 +208,11 @@ struct ScriptedPeers: PeerSource {
             for point in p.spec.status.dropFirst() where point.send {
                 out.append(Scheduled(.scripted(peer: i, action: .status(base: point.base, height: point.height)), at: point.at))
             }
+            // `status_every`: the claimed height moves up with time, pushed each interval (§v2.6 B11).
+            for t in p.spec.growthTimes(until: scenario.node.duration) {
+                let r = p.spec.range(at: t)
+                out.append(Scheduled(.scripted(peer: i, action: .status(base: r.base, height: r.height)), at: t))
+            }
             for u in p.spec.unsolicited { out.append(Scheduled(.scripted(peer: i, action: .unsolicited(height: u.height)), at: u.at)) }
             for a in p.spec.asks { out.append(Scheduled(.scripted(peer: i, action: .ask(height: a.height)), at: a.at)) }
             for t in p.spec.statusRequests { out.append(Scheduled(.scripted(peer: i, action: .statusRequest), at: t)) }
@@ -227,9 +232,10 @@ struct ScriptedPeers: PeerSource {
             guard !connected.contains(id) else { return [] }
             peers[i].epoch += 1
             try record(.p2p(PeerRecord(peerID: id, address: address(i), outbound: true, kind: .connected)), at: now)
-            // AddPeer: each side sends its StatusResponse (specs/cometbft-blocksync.md §3.1).
-            let r = peers[i].spec.range(at: now)
-            return [.connect(id), .schedule(reply(i, .statusResponse(height: r.height, base: r.base), delay: peers[i].spec.latency, at: now))]
+            // AddPeer: each side sends its StatusResponse (specs/cometbft-blocksync.md §3.1) — or, as
+            // `status_style` says, a v0.34.23+ v2 peer's StatusRequest or nothing (§v2.5.1, §v2.6 B6).
+            guard let greeting = statusMessage(i, at: now) else { return [.connect(id)] }
+            return [.connect(id), .schedule(reply(i, greeting, delay: peers[i].spec.latency, at: now))]
         case .hangUp(let i):
             let id = peers[i].spec.id
             guard connected.contains(id) else { return [] }
@@ -287,13 +293,24 @@ struct ScriptedPeers: PeerSource {
         return peerReceives(i, message, at: now)
     }
 
+    /// The status message peer `i` greets with and answers a `StatusRequest` with (`status_style`).
+    func statusMessage(_ i: Int, at now: UInt64) -> BlocksyncMessage? {
+        switch peers[i].spec.statusStyle {
+        case .response:
+            let r = peers[i].spec.range(at: now)
+            return .statusResponse(height: r.height, base: r.base)
+        case .request: return .statusRequest
+        case .none: return nil
+        }
+    }
+
     /// A scripted peer's answer to what the node sent it.
     mutating func peerReceives(_ i: Int, _ message: BlocksyncMessage, at now: UInt64) -> [Scheduled<Arrival>] {
         let spec = peers[i].spec
         switch message {
         case .statusRequest:
-            let r = spec.range(at: now)
-            return [reply(i, .statusResponse(height: r.height, base: r.base), delay: spec.latency, at: now)]
+            guard let answer = statusMessage(i, at: now) else { return [] }
+            return [reply(i, answer, delay: spec.latency, at: now)]
         case .blockRequest(let h):
             if spec.silent.contains(h) { return [] }
             if peers[i].lost.loses(h, listed: spec.dropOnce.contains(h)) { return [] }
@@ -301,7 +318,7 @@ struct ScriptedPeers: PeerSource {
             guard !spec.noBlock.contains(h), h >= r.base, h <= r.height, let bytes = blockBytes(i, h) else {
                 return [reply(i, .noBlockResponse(height: h), delay: spec.latency, at: now)]
             }
-            var delay = spec.latency &+ spec.slow
+            var delay = spec.latency &+ (now >= spec.slowFrom ? spec.slow : 0)
             if spec.serviceTime > 0 {
                 // Serial link: this answer leaves when the previous one is through.
                 delay &+= peers[i].link.departure(at: now, serviceTime: spec.serviceTime) &- now

@@ -239,4 +239,42 @@ import Crypto
         #expect(f?.key == "peer[1].silent[0]")
         #expect(f?.line == 16)
     }
+
+    /// The v2 bug knobs (issue 18 §3; §v2.6 B6, B7, B11): initial height, status style, a claimed
+    /// height that moves with time, a link that turns slow.
+    @Test func v2BugKnobsParse() throws {
+        let s = try Scenario.parse(Self.valid.replacingOccurrences(of: "length = 20\n", with: "length = 20\ninitial_height = 1000\n")
+                                   + "\nstatus_style = \"request\"\nslow = \"14s\"\nslow_from = \"500ms\"\n")
+        #expect(s.chain.initialHeight == 1000 && s.chain.lastHeight == 1019)
+        #expect(s.peers[0].range(at: 0) == (1000, 1019))
+        #expect(s.peers[1].statusStyle == .request && s.peers[1].slowFrom == 500_000_000)
+        let g = try Scenario.parse(Self.valid.replacingOccurrences(of: "id = \"p1\"", with: "id = \"p1\"\nheight = 10\nstatus_every = {interval = \"1s\", step = 2}"))
+        #expect(g.peers[0].range(at: 999_999_999) == (1, 10) && g.peers[0].range(at: 3_500_000_000) == (1, 16))
+        #expect(g.peers[0].growthTimes(until: 3_000_000_000) == [1_000_000_000, 2_000_000_000, 3_000_000_000])
+    }
+
+    @Test func v2BugKnobErrorsNameLineAndKey() {
+        let e = error(Self.valid.replacingOccurrences(of: "length = 20\n", with: "length = 20\ninitial_height = 0\n"))
+        #expect(e?.key == "chain.initial_height" && e?.line == 5)
+        #expect(e?.description.contains("must be 1") == true)
+        let f = error(Self.valid + "\nstatus_style = \"bounce\"\n")
+        #expect(f?.key == "peer[1].status_style" && f?.line == 16)
+        #expect(f?.description.contains("unknown status style \"bounce\" (expected one of response, request, none)") == true)
+        let g = error(Self.valid + "\nstatus_every = {interval = \"1s\", step = 0}\n")
+        #expect(g?.key == "peer[1].status_every.step" && g?.line == 16)
+        let h = error(Self.valid + "\nstatus_every = {interval = \"1s\"}\n")
+        #expect(h?.key == "peer[1].status_every.step")
+        let i = error(Self.valid + "\nstatus_style = \"none\"\nstatus = [{at = \"1s\", height = 30}]\n")
+        #expect(i?.description.contains("needs status_style = \"response\"") == true && i?.line == 17)
+        let j = error(Self.valid + "\nstatus_style = \"request\"\nstatus_every = {interval = \"1s\", step = 1}\n")
+        #expect(j?.key == "peer[1].status_every")
+        let k = error(Self.valid.replacingOccurrences(of: "length = 20\n", with: "length = 20\ninitial_height = 5\n")
+                      .replacingOccurrences(of: "profile = \"tm-v0.34\"", with: "profile = \"tm-v0.34\"\nstore_height = 3"))
+        #expect(k?.key == "node.store_height" && k?.description.contains("initial_height") == true)
+        let m = error(Self.valid.replacingOccurrences(of: "profile = \"tm-v0.34\"", with: "profile = \"tm-v0.34\"\nduration = \"200s\"")
+                      + "\nstatus_every = {interval = \"1ms\", step = 1}\n")
+        #expect(m?.key == "peer[1].status_every" && m?.line == 17 && m?.description.contains("more than 100000") == true)
+        let l = error(Self.valid + "\nslow_from = 5\n")
+        #expect(l?.key == "peer[1].slow_from" && l?.description.contains("duration") == true)
+    }
 }
