@@ -88,9 +88,10 @@ enum ScenarioParser {
             guard txs <= 1000 else { throw t.error("must be at most 1000") }
         }
         let interval = try n.optional("block_interval")?.duration() ?? 1_000_000_000
+        let enableHeight = try n.optional("vote_extensions_enable_height")?.nonNegative() ?? 0
         try n.finish()
         return ChainSpec(seed: seed, chainID: chainID, validators: validators, length: Int(length), txsPerBlock: Int(txs),
-                         blockInterval: max(interval, 1))
+                         blockInterval: max(interval, 1), voteExtensionsEnableHeight: enableHeight)
     }
 
     static func nodeSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> NodeSpec {
@@ -183,6 +184,26 @@ enum ScenarioParser {
             try b.finish()
             bad = (h, kind)
         }
+        var extFault: (Int64, ExtCommitFaultKind)?
+        if let e = try n.optional("ext_commit") {
+            let hNode = try e.required("height")
+            let h = try hNode.int()
+            guard h >= 1, h <= Int64(chain.length) else { throw hNode.error("must be 1 … chain.length (\(chain.length))") }
+            let kNode = try e.required("kind")
+            let k = try kNode.string()
+            guard let kind = ExtCommitFaultKind(rawValue: k) else {
+                throw kNode.error("unknown ext_commit kind \"\(k)\" (expected one of \(ExtCommitFaultKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let enabled = chain.voteExtensionsEnabled(at: h)
+            if kind.needsExtensionsEnabled && !enabled {
+                throw hNode.error("vote extensions are not enabled at height \(h) (chain.vote_extensions_enable_height = \(chain.voteExtensionsEnableHeight)), as kind \"\(k)\" needs")
+            }
+            if !kind.needsExtensionsEnabled && enabled {
+                throw hNode.error("vote extensions are enabled at height \(h) (chain.vote_extensions_enable_height = \(chain.voteExtensionsEnableHeight)); kind \"\(k)\" needs a height below it")
+            }
+            try e.finish()
+            extFault = (h, kind)
+        }
         let spec = PeerSpec(
             id: id, connectAt: connectAt, latency: latency, slow: slow, status: status,
             silent: try n.optional("silent")?.heights() ?? HeightSet(),
@@ -192,6 +213,7 @@ enum ScenarioParser {
             unsolicited: unsolicited,
             duplicate: try n.optional("duplicate")?.heights() ?? HeightSet(),
             badBlock: bad,
+            extCommit: extFault,
             disconnectAt: try n.optional("disconnect_at")?.duration(),
             reconnectAt: try n.optional("reconnect_at")?.duration(),
             asks: asks, statusRequests: statusRequests)
