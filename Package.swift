@@ -83,7 +83,7 @@ let package = Package(
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
         // Capture: link-layer parsing, TCP reassembly, stream decoding and trace building (pcap-free).
         .target(name: "Capture", dependencies: [
-            "ProtoWire", "HexCoding", "SyncTrace", "CometWire", "CometP2P",
+            "ProtoWire", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "JSON",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The libpcap front end of the capture tool: files and live interfaces.

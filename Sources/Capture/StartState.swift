@@ -48,7 +48,7 @@ public enum StartState {
     /// The start state of the node in a trace's `/node` record: for a capture of a conversation
     /// played from that trace (`synccapture play --trace T`), whose node starts where T's did.
     /// Only the chain state is kept (chain id, heights, validators, app hash, start block, genesis
-    /// time, local validator); the node id, capture method and profile hint come from the capture.
+    /// time, local validator, consensus params); the node id, capture method and profile hint come from the capture.
     public static func fromTrace(path: String) throws -> NodeRecord {
         let entries: [TraceEntry]
         do { entries = try TraceReader(path: path).readAll() } catch {
@@ -58,7 +58,8 @@ public enum StartState {
             guard case .node(let n) = entry.event else { continue }
             return NodeRecord(chainID: n.chainID, initialHeight: n.initialHeight, storeBase: n.storeBase, storeHeight: n.storeHeight,
                               validators: n.validators, appHash: n.appHash, startBlock: n.startBlock, genesisTime: n.genesisTime,
-                              localValidatorAddress: n.localValidatorAddress)
+                              localValidatorAddress: n.localValidatorAddress,
+                              voteExtensionsEnableHeight: n.voteExtensionsEnableHeight, blockMaxBytes: n.blockMaxBytes)
         }
         throw CaptureError.badStartState(path: path, reason: "the trace has no /node record")
     }

@@ -17,12 +17,18 @@ public struct ReplayNode: Equatable, Sendable {
     public var captureMethod: String
     /// The node's own validator address when it is a validator (localNodeBlocksTheChain).
     public var localValidatorAddress: [UInt8]
+    /// Consensus params `VoteExtensionsEnableHeight` (0: disabled or not recorded).
+    public var voteExtensionsEnableHeight: Int64
+    /// Consensus params `Block.MaxBytes` (0: not recorded).
+    public var blockMaxBytes: Int64
 
     public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, nodeID: String,
                 validators: [(pubKey: [UInt8], power: Int64)], appHash: [UInt8], startBlock: [UInt8],
                 genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String, captureMethod: String = "",
-                localValidatorAddress: [UInt8] = []) {
+                localValidatorAddress: [UInt8] = [], voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0) {
         self.localValidatorAddress = localValidatorAddress
+        self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
+        self.blockMaxBytes = blockMaxBytes
         self.chainID = chainID
         self.initialHeight = initialHeight
         self.storeBase = storeBase
@@ -44,6 +50,7 @@ public struct ReplayNode: Equatable, Sendable {
             && a.appHash == b.appHash && a.startBlock == b.startBlock && a.genesisTimeSeconds == b.genesisTimeSeconds
             && a.genesisTimeNanos == b.genesisTimeNanos && a.profileHint == b.profileHint
             && a.captureMethod == b.captureMethod && a.localValidatorAddress == b.localValidatorAddress
+            && a.voteExtensionsEnableHeight == b.voteExtensionsEnableHeight && a.blockMaxBytes == b.blockMaxBytes
     }
 }
 
@@ -192,7 +199,8 @@ extension ReplayNode {
         NodeStart.Record(chainID: chainID, initialHeight: initialHeight, storeBase: storeBase, storeHeight: storeHeight,
                          validators: validatorSet, appHash: appHash, startBlock: startBlock,
                          genesisTime: Timestamp(seconds: genesisTimeSeconds, nanos: genesisTimeNanos),
-                         localValidatorAddress: localValidatorAddress)
+                         localValidatorAddress: localValidatorAddress,
+                         voteExtensionsEnableHeight: voteExtensionsEnableHeight, blockMaxBytes: blockMaxBytes)
     }
 
     /// The application the replayed node runs (specs/cometbft-blocksync.md §3.4 step 6): a

@@ -67,7 +67,8 @@ public enum ReplayTraceLoader {
                                     nodeID: n.nodeID, validators: n.validators.map { ($0.pubKey, $0.power) }, appHash: n.appHash,
                                     startBlock: n.startBlock, genesisTimeSeconds: n.genesisTime.seconds,
                                     genesisTimeNanos: n.genesisTime.nanos, profileHint: n.profileHint,
-                                    captureMethod: n.captureMethod, localValidatorAddress: n.localValidatorAddress))
+                                    captureMethod: n.captureMethod, localValidatorAddress: n.localValidatorAddress,
+                                    voteExtensionsEnableHeight: n.voteExtensionsEnableHeight, blockMaxBytes: n.blockMaxBytes))
         case .p2p(let p):
             switch p.kind {
             case .connected: return .peerConnected(peer: p.peerID, outbound: p.outbound)

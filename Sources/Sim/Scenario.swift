@@ -31,6 +31,16 @@ public struct ChainSpec: Sendable {
     /// The chain's newest height.
     public var lastHeight: Int64 { initialHeight + Int64(length) - 1 }
 
+    /// Consensus params `VoteExtensionsEnableHeight` (0: disabled): from this height on every
+    /// commit has an extended commit with signed vote extensions, honest peers serve it in
+    /// `BlockResponse.ext_commit`, and the `/node` record carries the height (§1.5, §3.2, §3.4).
+    public var voteExtensionsEnableHeight: Int64 = 0
+
+    /// Whether vote extensions are enabled at `height` (`VoteExtensionsEnableHeight > 0 && h >= it`, §3.2).
+    public func voteExtensionsEnabled(at height: Int64) -> Bool {
+        voteExtensionsEnableHeight > 0 && height >= voteExtensionsEnableHeight
+    }
+
     /// App version 0: the trace's `/node` record carries no app version, and a genesis state
     /// rebuilt from it has `Version.Consensus.App = 0` (§4.5 checks the block's version against it).
     public var configuration: ChainBuilder.Configuration {
@@ -68,6 +78,23 @@ public enum BadBlockKind: String, Sendable, CaseIterable {
     case wrongLastBlockID = "wrong_last_block_id"
     /// Block `height` carries a wrong app hash (fully signed).
     case wrongAppHash = "wrong_app_hash"
+}
+
+/// How a peer's `BlockResponse.ext_commit` for one height is made wrong (cometbft v0.38's
+/// `TestCheckExtendedCommit` cases; specs/cometbft-blocksync.md §2.8, §3.4 step 4).
+public enum ExtCommitFaultKind: String, Sendable, CaseIterable {
+    /// Vote extensions are enabled at the height, but the response carries no extended commit.
+    case missing
+    /// Vote extensions are disabled at the height, but the response carries an extended commit
+    /// (fully signed, extensions included).
+    case presentWhileDisabled = "present_while_disabled"
+    /// The extended commit's first COMMIT vote has a corrupted extension signature.
+    case badExtensionSignature = "bad_extension_signature"
+    /// The extended commit is the one for the next height (its height is not the block's).
+    case wrongHeight = "wrong_height"
+
+    /// Whether the kind needs vote extensions enabled (true) or disabled (false) at its height.
+    public var needsExtensionsEnabled: Bool { self != .presentWhileDisabled }
 }
 
 /// One point of a peer's range over time; `send` pushes a `StatusResponse` at that time.
@@ -131,6 +158,8 @@ public struct PeerSpec: Sendable {
     public var duplicate: HeightSet
     /// The peer serves a bad chain from this height on.
     public var badBlock: (height: Int64, kind: BadBlockKind)?
+    /// The peer's response for this height carries a wrong extended commit (or none).
+    public var extCommit: (height: Int64, kind: ExtCommitFaultKind)?
     /// The peer hangs up at this time (nil: never).
     public var disconnectAt: UInt64?
     /// The peer connects again at this time (after its own or the node's disconnect).

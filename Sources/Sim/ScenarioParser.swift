@@ -101,9 +101,10 @@ enum ScenarioParser {
             // Genesis InitialHeight (§v2.6 B7); the bound keeps every height far from Int64 overflow.
             guard initialHeight >= 1, initialHeight <= 1 << 40 else { throw i.error("must be 1 … 2^40, got \(initialHeight)") }
         }
+        let enableHeight = try n.optional("vote_extensions_enable_height")?.nonNegative() ?? 0
         try n.finish()
         return ChainSpec(seed: seed, chainID: chainID, validators: validators, length: Int(length), txsPerBlock: Int(txs),
-                         blockInterval: max(interval, 1), initialHeight: initialHeight)
+                         blockInterval: max(interval, 1), initialHeight: initialHeight, voteExtensionsEnableHeight: enableHeight)
     }
 
     static func nodeSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> NodeSpec {
@@ -222,6 +223,26 @@ enum ScenarioParser {
             try b.finish()
             bad = (h, kind)
         }
+        var extFault: (Int64, ExtCommitFaultKind)?
+        if let e = try n.optional("ext_commit") {
+            let hNode = try e.required("height")
+            let h = try hNode.int()
+            guard h >= chain.initialHeight, h <= chain.lastHeight else { throw hNode.error("must be a height of the chain (\(chain.initialHeight) … \(chain.lastHeight))") }
+            let kNode = try e.required("kind")
+            let k = try kNode.string()
+            guard let kind = ExtCommitFaultKind(rawValue: k) else {
+                throw kNode.error("unknown ext_commit kind \"\(k)\" (expected one of \(ExtCommitFaultKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let enabled = chain.voteExtensionsEnabled(at: h)
+            if kind.needsExtensionsEnabled && !enabled {
+                throw hNode.error("vote extensions are not enabled at height \(h) (chain.vote_extensions_enable_height = \(chain.voteExtensionsEnableHeight)), as kind \"\(k)\" needs")
+            }
+            if !kind.needsExtensionsEnabled && enabled {
+                throw hNode.error("vote extensions are enabled at height \(h) (chain.vote_extensions_enable_height = \(chain.voteExtensionsEnableHeight)); kind \"\(k)\" needs a height below it")
+            }
+            try e.finish()
+            extFault = (h, kind)
+        }
         var spec = PeerSpec(
             id: id, connectAt: connectAt, latency: latency, slow: slow, status: status,
             silent: try n.optional("silent")?.heights() ?? HeightSet(),
@@ -231,6 +252,7 @@ enum ScenarioParser {
             unsolicited: unsolicited,
             duplicate: try n.optional("duplicate")?.heights() ?? HeightSet(),
             badBlock: bad,
+            extCommit: extFault,
             disconnectAt: try n.optional("disconnect_at")?.duration(),
             reconnectAt: try n.optional("reconnect_at")?.duration(),
             asks: asks, statusRequests: statusRequests)

@@ -64,7 +64,8 @@ public struct Simulation {
             startBlock: store > 0 ? chain.block(at: store)!.encoded() : [],
             genesisTime: TraceTimestamp(seconds: builder.configuration.genesisTime.seconds, nanos: builder.configuration.genesisTime.nanos),
             captureMethod: "syncsim", profileHint: s.node.profile,
-            localValidatorAddress: s.node.validator.map { builder.validatorSet.validators[$0].address } ?? [])
+            localValidatorAddress: s.node.validator.map { builder.validatorSet.validators[$0].address } ?? [],
+            voteExtensionsEnableHeight: s.chain.voteExtensionsEnableHeight)
     }
 
     /// Where the node starts: what the replayer builds from the same `/node` record
@@ -76,7 +77,8 @@ public struct Simulation {
             validators: ValidatorSet(sorting: n.validators.map { Validator(ed25519: $0.pubKey, votingPower: $0.power) }),
             appHash: n.appHash, startBlock: n.startBlock,
             genesisTime: Timestamp(seconds: n.genesisTime.seconds, nanos: n.genesisTime.nanos),
-            localValidatorAddress: n.localValidatorAddress)
+            localValidatorAddress: n.localValidatorAddress,
+            voteExtensionsEnableHeight: n.voteExtensionsEnableHeight, blockMaxBytes: n.blockMaxBytes)
         return try NodeStart(record: record, application: .transactionCounter, startTime: 0)
     }
 
@@ -160,6 +162,8 @@ struct PeerState {
 /// answer and misbehave as scripted, and every message crossing the node is recorded.
 struct ScriptedPeers: PeerSource {
     let scenario: Scenario
+    /// Signs the extended commits the peers serve.
+    let builder: ChainBuilder
     let writer: TraceWriter
     let pivot: PivotScript?
     var peers: [PeerState]
@@ -167,6 +171,7 @@ struct ScriptedPeers: PeerSource {
 
     init(scenario: Scenario, builder: ChainBuilder, honest: Chain, writer: TraceWriter, pivot: PivotScript?) {
         self.scenario = scenario
+        self.builder = builder
         self.writer = writer
         self.pivot = pivot
         var variants: [ChainBuilder.Variant: Chain] = [.valid: honest]
@@ -275,11 +280,30 @@ struct ScriptedPeers: PeerSource {
         Scheduled(.message(peer: i, epoch: peers[i].epoch, bytes: bytes), at: now &+ delay)
     }
 
-    /// The block response peer `i` serves for `h` (its chain, tampered as scripted).
+    /// The block response peer `i` serves for `h` (its chain, tampered as scripted), with the
+    /// extended commit for `h` where vote extensions are enabled (`respondToPeer`, §3.2), or
+    /// the scripted wrong one (`ext_commit`).
     func blockBytes(_ i: Int, _ h: Int64) -> [UInt8]? {
-        guard let block = peers[i].chain.block(at: h) else { return nil }
+        let chain = peers[i].chain
+        guard let block = chain.block(at: h) else { return nil }
         let served = peers[i].tampered == h ? PeerTricks.tamperedAfterSigning(block) : block
-        return BlocksyncMessage.blockResponse(block: served, extCommit: nil).encode()
+        var ext: ExtendedCommit?
+        let fault = peers[i].spec.extCommit.flatMap { $0.height == h ? $0.kind : nil }
+        if scenario.chain.voteExtensionsEnabled(at: h) || fault == .presentWhileDisabled, let commit = chain.commit(for: h) {
+            ext = builder.extendedCommit(commit)
+        }
+        switch fault {
+        case nil, .presentWhileDisabled: break
+        case .missing: ext = nil
+        case .badExtensionSignature:
+            if let v = ext?.extendedSignatures.firstIndex(where: { $0.blockIDFlag == .commit }) {
+                ext!.extendedSignatures[v].extensionSignature[0] ^= 0x01
+            }
+        case .wrongHeight:
+            // The next height's extended commit (the last block's: its own, one height up).
+            if let next = chain.commit(for: h + 1) { ext = builder.extendedCommit(next) } else { ext?.height = h + 1 }
+        }
+        return BlocksyncMessage.blockResponse(block: served, extCommit: ext).encode()
     }
 
     mutating func observe(_ effect: MachineEffect, cause: EffectCause, at now: UInt64) throws {

@@ -55,9 +55,16 @@ public struct NodeStart: Sendable {
         public var startBlock: [UInt8]
         public var genesisTime: Timestamp
         public var localValidatorAddress: [UInt8]
+        /// Consensus params `VoteExtensionsEnableHeight` (0: disabled or not recorded).
+        public var voteExtensionsEnableHeight: Int64
+        /// Consensus params `Block.MaxBytes` (0: not recorded, CometBFT's default applies).
+        public var blockMaxBytes: Int64
 
         public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, validators: ValidatorSet,
-                    appHash: [UInt8], startBlock: [UInt8], genesisTime: Timestamp, localValidatorAddress: [UInt8]) {
+                    appHash: [UInt8], startBlock: [UInt8], genesisTime: Timestamp, localValidatorAddress: [UInt8],
+                    voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0) {
+            self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
+            self.blockMaxBytes = blockMaxBytes
             self.chainID = chainID
             self.initialHeight = initialHeight
             self.storeBase = storeBase
@@ -79,26 +86,33 @@ public struct NodeStart: Sendable {
     /// recorded `base…height` but holds only that block (a peer asking for an older stored
     /// height gets NoBlockResponse — the trace does not carry those blocks), and the first synced
     /// block's `AppHash`/`LastResultsHash` are not compared (`ChainState.resuming`: the stored
-    /// block's results are not on the wire).
+    /// block's results are not on the wire). The record's consensus params, where recorded,
+    /// override the defaults (and an attached genesis): `Block.MaxBytes` enters the expected
+    /// header consensus hash (§4.2), `VoteExtensionsEnableHeight` switches on v0.38's
+    /// extended-commit rules (§3.2, §3.4).
     public init(record r: Record, genesis: ChainState? = nil, application: ApplicationModel, startTime: Nanoseconds) throws(MachineStartError) {
         let address = r.localValidatorAddress.isEmpty ? nil : r.localValidatorAddress
         guard r.storeHeight > 0 else {
-            let state = genesis ?? ChainState.genesis(chainID: r.chainID, initialHeight: r.initialHeightOrOne, genesisTime: r.genesisTime,
+            var state = genesis ?? ChainState.genesis(chainID: r.chainID, initialHeight: r.initialHeightOrOne, genesisTime: r.genesisTime,
                                                       validators: r.validators, appHash: r.appHash)
+            if r.blockMaxBytes != 0 { state.consensusParams.blockMaxBytes = r.blockMaxBytes }
             self.init(genesis: state, application: application, startTime: startTime, localValidatorAddress: address)
+            voteExtensionsEnableHeight = r.voteExtensionsEnableHeight
             return
         }
         let block = try Self.startBlock(of: r)
         // The record's app hash is the one after the stored block: the application's state
         // (it lets `.transactionCounter` continue).
-        let state = ChainState.resuming(after: block, initialHeight: r.initialHeightOrOne, validators: r.validators,
+        var state = ChainState.resuming(after: block, initialHeight: r.initialHeightOrOne, validators: r.validators,
                                         appHash: r.appHash.isEmpty ? nil : r.appHash)
+        if r.blockMaxBytes != 0 { state.consensusParams.blockMaxBytes = r.blockMaxBytes }
         let store: NodeBlockStore
         do {
             store = try NodeBlockStore(base: r.storeBase > 0 ? r.storeBase : r.storeHeight, height: r.storeHeight,
                                        blocks: [StoredBlock(block: block)])
         } catch { throw MachineStartError("cannot build the node's store: \(error)") }
-        self.init(state: state, store: store, application: application, startTime: startTime, localValidatorAddress: address)
+        self.init(state: state, store: store, application: application, startTime: startTime, localValidatorAddress: address,
+                  voteExtensionsEnableHeight: r.voteExtensionsEnableHeight)
     }
 
     /// The record's start block, checked against its store height and chain.

@@ -41,6 +41,8 @@ public struct TraceDiagnosis: Sendable {
     public var attachments: [(name: String, mediaType: String, size: Int)] = []
     /// Peer ids seen in /p2p and /blocksync events, sorted.
     public var peers: [String] = []
+    /// The first `/node` record's consensus params, when it recorded any (issue 18 §2).
+    public var consensusParams: (voteExtensionsEnableHeight: Int64, blockMaxBytes: Int64)?
     public var hasDataEnd = false
     public var hasFooter = false
     /// The summary as loaded through the Footer (nil when absent or unusable).
@@ -82,6 +84,7 @@ public enum TraceDoctor {
         var counts: [UInt16: UInt64] = [:]
         var channelOrder: [UInt16] = []
         var peers = Set<String>()
+        var sawNode = false
         var chunkOffsets: [UInt64] = []
         var reportedCRC = 0
         var lastSeq: UInt32?, lastTime: UInt64?
@@ -175,6 +178,11 @@ public enum TraceDoctor {
                 let event = try TraceEvent.decode(topic: topic, m.data)
                 switch event {
                 case .p2p(let p): peers.insert(p.peerID)
+                case .node(let n):
+                    if !sawNode && (n.voteExtensionsEnableHeight != 0 || n.blockMaxBytes != 0) {
+                        d.consensusParams = (n.voteExtensionsEnableHeight, n.blockMaxBytes)
+                    }
+                    sawNode = true
                 case .blocksync(let b):
                     peers.insert(b.peerID)
                     if let checkPayload, let issue = checkPayload(b.message) {

@@ -40,12 +40,19 @@ public struct NodeRecord: Sendable, Equatable, Hashable {
     public var profileHint: String
     /// The node's own validator address when it is a validator; empty otherwise.
     public var localValidatorAddress: [UInt8]
+    /// Consensus params `VoteExtensionsEnableHeight` (0: vote extensions disabled, or not known).
+    public var voteExtensionsEnableHeight: Int64
+    /// Consensus params `Block.MaxBytes` (0: not recorded; CometBFT's default then applies).
+    public var blockMaxBytes: Int64
 
     public init(chainID: String = "", initialHeight: Int64 = 0, storeBase: Int64 = 0, storeHeight: Int64 = 0,
                 nodeID: String = "", validators: [ValidatorRecord] = [], appHash: [UInt8] = [],
                 startBlock: [UInt8] = [], genesisTime: TraceTimestamp = TraceTimestamp(),
-                captureMethod: String = "", profileHint: String = "", localValidatorAddress: [UInt8] = []) {
+                captureMethod: String = "", profileHint: String = "", localValidatorAddress: [UInt8] = [],
+                voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0) {
         self.localValidatorAddress = localValidatorAddress
+        self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
+        self.blockMaxBytes = blockMaxBytes
         self.chainID = chainID; self.initialHeight = initialHeight; self.storeBase = storeBase
         self.storeHeight = storeHeight; self.nodeID = nodeID; self.validators = validators
         self.appHash = appHash; self.startBlock = startBlock; self.genesisTime = genesisTime

@@ -24,6 +24,9 @@ extension TraceEvent {
             w.string(10, n.captureMethod)
             w.string(11, n.profileHint)
             w.bytes(12, n.localValidatorAddress)
+            // Zero is not written: a trace without consensus params keeps its bytes.
+            w.int64(13, n.voteExtensionsEnableHeight)
+            w.int64(14, n.blockMaxBytes)
         case .p2p(let p):
             w.string(1, p.peerID)
             w.string(2, p.address)
@@ -118,6 +121,8 @@ extension TraceEvent {
             case 10: n.captureMethod = try f.string()
             case 11: n.profileHint = try f.string()
             case 12: n.localValidatorAddress = try f.bytes()
+            case 13: n.voteExtensionsEnableHeight = try f.int64()
+            case 14: n.blockMaxBytes = try f.int64()
             default: break
             }
         }

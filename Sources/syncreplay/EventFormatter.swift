@@ -29,6 +29,11 @@ struct EventFormatter {
                 ("capture_method", .string(n.captureMethod)), ("profile_hint", .string(n.profileHint)),
             ]
             if !n.localValidatorAddress.isEmpty { f.append(("local_validator_address", .hex(n.localValidatorAddress))) }
+            // Consensus params only when recorded, so older traces print as before.
+            if n.voteExtensionsEnableHeight != 0 {
+                f.append(("vote_extensions_enable_height", .int(n.voteExtensionsEnableHeight)))
+            }
+            if n.blockMaxBytes != 0 { f.append(("block_max_bytes", .int(n.blockMaxBytes))) }
             if raw { f.append(("start_block", .hex(n.startBlock))) }
             return f
         case .p2p(let p):

@@ -56,6 +56,9 @@ struct Inspect: ParsableCommand {
         }
         if let fs = d.firstSequence, let ls = d.lastSequence { lines.append("sequence:       \(fs) .. \(ls)") }
         if d.isSyncReplayTrace { lines.append("peers:          \(d.peers.count)\(d.peers.isEmpty ? "" : " (" + d.peers.joined(separator: ", ") + ")")") }
+        if let p = d.consensusParams {
+            lines.append("consensus:      vote extensions enable height \(p.voteExtensionsEnableHeight), block max bytes \(p.blockMaxBytes) (0: not recorded)")
+        }
         lines.append("chunks:         \(d.chunkCount)")
         lines.append("attachments:    \(d.attachments.count)" + d.attachments.map { " \($0.name) (\($0.mediaType), \($0.size) bytes)" }.joined(separator: ","))
         if let s = d.summary {
@@ -69,7 +72,7 @@ struct Inspect: ParsableCommand {
 
     static func json(_ d: TraceDiagnosis, path: String) -> JSONValue {
         func opt(_ v: UInt64?) -> JSONValue { v.map { .uint($0) } ?? .null }
-        return .object([
+        var object: JSONObject = [
             "path": .string(path),
             "size": .uint(d.fileSize),
             "profile": d.header.map { .string($0.profile) } ?? .null,
@@ -92,7 +95,13 @@ struct Inspect: ParsableCommand {
             "statistics_message_count": opt(d.summary?.statistics?.messageCount),
             "healthy": .bool(d.isHealthy),
             "problems": .array(d.problems.map { .string($0.description) }),
-        ])
+        ]
+        // Only when the /node record carries consensus params, so older traces print as before.
+        if let p = d.consensusParams {
+            object["consensus_params"] = .object(["vote_extensions_enable_height": .int(p.voteExtensionsEnableHeight),
+                                                  "block_max_bytes": .int(p.blockMaxBytes)])
+        }
+        return .object(object)
     }
 }
 

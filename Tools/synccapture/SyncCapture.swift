@@ -39,6 +39,8 @@ struct Record: ParsableCommand {
 
         The node under test is --node ADDR:PORT or --node NODE_ID; by default the endpoint present in the most connections (ties: the one that listened more often).
 
+        --consensus-params F puts the chain's vote-extension enable height (consensus_params.abci or .feature vote_extensions_enable_height) and block.max_bytes into the /node record, read from a genesis.json or an RPC /consensus_params response; replay then applies cometbft v0.38's extended-commit rules from that height.
+
         Conflux fork events come from a node's log (--conflux-log: its "Pivot hint check switch/extend result" lines) or a JSON-lines export (--fork-events); with either, -r/-i are optional and the trace holds the fork events alone, with the pivot-hint file from --hint attached. The log is streamed line by line with progress on stderr; a malformed pivot-hint line is skipped with a warning naming its line (--strict: an error, exit 2).
 
         Examples:
@@ -84,6 +86,9 @@ struct Record: ParsableCommand {
 
     @Option(help: ArgumentHelp("With --start-block: the lowest height in the node's store (default: the initial height, 1).", valueName: "HEIGHT"))
     var storeBase: Int64?
+
+    @Option(help: ArgumentHelp("Consensus params for the /node record (vote-extension enable height, block max bytes): a genesis.json or an RPC /consensus_params response.", valueName: "F.json"))
+    var consensusParams: String?
 
     @Option(help: ArgumentHelp("Fork events as JSON lines (see README: Capture).", valueName: "F.jsonl"))
     var forkEvents: String?
@@ -145,6 +150,12 @@ struct Record: ParsableCommand {
                                              validators: try Self.read(startValidators), validatorsPath: startValidators,
                                              storeBase: storeBase)
         }
+        var params: RecordedConsensusParams?
+        if let consensusParams {
+            do { params = try ConsensusParamsFile.parse(try Self.read(consensusParams)) } catch let error as ConsensusParamsError {
+                throw CaptureError.badStartState(path: consensusParams, reason: error.description)
+            }
+        }
         let imported = try importForkEvents()
         var attachments: [(name: String, mediaType: String, data: [UInt8])] = []
         var metadata: [String: String] = [:]
@@ -155,6 +166,7 @@ struct Record: ParsableCommand {
             metadata[TraceAttachmentName.pivotHintChecksumKey] = file.checksum.hex
         }
         var record = start ?? NodeRecord()
+        params?.apply(to: &record)
         var captured: [TimedEvent] = []
         var session = CaptureSession(keyLog: keys, node: selector)
         if file != nil || interface != nil {
