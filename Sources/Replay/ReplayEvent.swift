@@ -113,6 +113,9 @@ public struct ReplayTrace: Sendable {
     /// The `genesis.json` attachment (a CometBFT genesis document, or a `/genesis` RPC
     /// response), when the recorder attached one.
     public var genesisAttachment: [UInt8]?
+    /// The recording goes on after the node switched to consensus (metadata `after_switch`):
+    /// replay then runs to the recording's end instead of stopping at the switch.
+    public var recordsAfterSwitch = false
 
     public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?,
                 genesisAttachment: [UInt8]? = nil) {

@@ -1,5 +1,6 @@
 import FileInput
 import Foundation
+import HexCoding
 import Implementations
 import SyncDriver
 import SyncMachine
@@ -121,8 +122,18 @@ enum ScenarioParser {
             }
             validator = Int(index)
         }
+        var afterSwitch: UInt64?
+        if let a = try n.optional("after_switch") {
+            let grace = try a.duration()
+            guard grace > 0, grace <= VirtualSpan.defaultMaximum.nanoseconds else {
+                throw a.error("must be a positive duration of at most \(VirtualSpan.defaultMaximum) (omit it to end at the switch)")
+            }
+            afterSwitch = grace
+        }
         try n.finish()
-        return NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration, validator: validator)
+        var spec = NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration, validator: validator)
+        spec.afterSwitch = afterSwitch
+        return spec
     }
 
     static func peerSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> PeerSpec {
@@ -183,7 +194,37 @@ enum ScenarioParser {
             try b.finish()
             bad = (h, kind)
         }
-        let spec = PeerSpec(
+        var raw: [RawSend] = []
+        if let r = try n.optional("raw") {
+            for e in try r.elements() {
+                let at = try e.required("at").duration()
+                let bytesNode = try e.optional("bytes"), shapeNode = try e.optional("shape")
+                switch (bytesNode, shapeNode) {
+                case (let b?, nil):
+                    guard let bytes = Hex.decode(try b.string()) else { throw b.error("must be hex digits, two per byte (\"\" for none)") }
+                    raw.append(RawSend(at: at, payload: .bytes(bytes)))
+                case (nil, let s?):
+                    let name = try s.string()
+                    guard let shape = RawShape(rawValue: name) else {
+                        throw s.error("unknown raw shape \"\(name)\" (expected one of \(RawShape.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    var h: Int64 = 2
+                    if let hNode = try e.optional("height") {
+                        h = try hNode.int()
+                        guard h >= 2, h <= Int64(chain.length) else {
+                            throw hNode.error("must be 2 … chain.length (a block with a last commit)")
+                        }
+                    } else if shape == .duplicateBlockField || shape == .oversized {
+                        throw e.error("shape \(name) needs a height (the block it carries)")
+                    }
+                    raw.append(RawSend(at: at, payload: .shape(shape, height: h)))
+                default:
+                    throw e.error("needs exactly one of bytes = \"<hex>\" or shape = \"<name>\"")
+                }
+                try e.finish()
+            }
+        }
+        var spec = PeerSpec(
             id: id, connectAt: connectAt, latency: latency, slow: slow, status: status,
             silent: try n.optional("silent")?.heights() ?? HeightSet(),
             dropOnce: try n.optional("drop_once")?.heights() ?? HeightSet(),
@@ -195,6 +236,7 @@ enum ScenarioParser {
             disconnectAt: try n.optional("disconnect_at")?.duration(),
             reconnectAt: try n.optional("reconnect_at")?.duration(),
             asks: asks, statusRequests: statusRequests)
+        spec.raw = raw
         if let d = spec.disconnectAt, d < connectAt { throw try n.required("disconnect_at").error("is before connect_at") }
         if let r = spec.reconnectAt, r <= connectAt { throw try n.required("reconnect_at").error("must be after connect_at") }
         try n.finish()

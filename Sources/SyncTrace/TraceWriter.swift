@@ -20,6 +20,10 @@ public enum TraceAttachmentName {
     public static let pivotHint = "pivot-hint.bin"
     public static let pivotHintMediaType = "application/x-conflux-pivot-hint"
     public static let pivotHintChecksumKey = "pivot_hint_checksum"
+    /// Metadata key: the recording goes on after the node switched to consensus, for this long
+    /// (a duration like `5s`; syncsim's `[node] after_switch`). Replay then keeps running after
+    /// the switch up to the recording's end (`AfterSwitch.runEnd`); without it replay stops at the switch.
+    public static let afterSwitchKey = "after_switch"
 }
 
 /// Writes a syncreplay trace: an MCAP file with profile `syncreplay`, a `syncreplay` Metadata
