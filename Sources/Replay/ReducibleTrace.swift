@@ -121,6 +121,7 @@ public struct ReducibleTrace: Sendable {
         var trace = ReplayTrace(path: path, sha256: "candidate", events: replayEvents, hintAttachment: hint,
                                 genesisAttachment: attachments.first { $0.name == "genesis.json" }?.data)
         trace.recordsAfterSwitch = metadata[TraceAttachmentName.afterSwitchKey] != nil
+        trace.blocksyncDisabled = metadata[TraceAttachmentName.blocksyncKey] == "false"
         return trace
     }
 

@@ -51,6 +51,7 @@ public enum ReplayTraceLoader {
         let genesis = attachments.first { $0.name == "genesis.json" }?.data
         var trace = ReplayTrace(path: path, sha256: sha, events: events, hintAttachment: hint, genesisAttachment: genesis)
         trace.recordsAfterSwitch = reader.traceMetadata[TraceAttachmentName.afterSwitchKey] != nil
+        trace.blocksyncDisabled = reader.traceMetadata[TraceAttachmentName.blocksyncKey] == "false"
         return trace
     }
 

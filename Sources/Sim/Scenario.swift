@@ -50,6 +50,9 @@ public struct NodeSpec: Sendable {
     /// at the switch. The trace says so in its metadata (`after_switch`), and replay then runs
     /// to the recording's end.
     public var afterSwitch: UInt64? = nil
+    /// false: blocksync disabled — the node answers requests and status but never syncs
+    /// (specs/cometbft-blocksync.md §3.1); recorded as the trace metadata `blocksync`.
+    public var blocksync = true
 }
 
 /// How a peer's served block `height` is made bad (specs/cometbft-blocksync.md §4; §6 rows).
@@ -66,6 +69,11 @@ public enum BadBlockKind: String, Sendable, CaseIterable {
     case wrongLastBlockID = "wrong_last_block_id"
     /// Block `height` carries a wrong app hash (fully signed).
     case wrongAppHash = "wrong_app_hash"
+    /// From `height` on the peer serves another chain's blocks: same chain id, heights and
+    /// layout, a different validator set (the originals' BadBlockStopsPeer: a reactor swapped
+    /// to another chain's store). Every block is well-formed and fully signed — by validators
+    /// the node does not trust (§3.4 step 4, §4.4).
+    case otherChain = "other_chain"
 }
 
 /// A crafted payload a peer sends on the blocksync channel (`raw`), named after the path of

@@ -1,5 +1,6 @@
 import FileInput
 import Foundation
+import CometWire
 import HexCoding
 import Implementations
 import SyncDriver
@@ -78,7 +79,10 @@ enum ScenarioParser {
                 guard p > 0, p < (1 << 40) else { throw e.error("a validator's power must be 1 … 2^40, got \(p)") }
                 validators.append(p)
             }
-            guard !validators.isEmpty, validators.count <= 100 else { throw v.error("must list 1 to 100 validator powers") }
+            // Up to one over MaxVotesCount, so a chain can exceed the originals' 10,000-signature caps (§1.6, §3.3).
+            guard !validators.isEmpty, validators.count <= Limits.maxVotesCount + 1 else {
+                throw v.error("must list 1 to \(Limits.maxVotesCount + 1) validator powers (MaxVotesCount + 1, §1.6)")
+            }
         }
         let lengthNode = try n.required("length")
         let length = try lengthNode.int()
@@ -130,9 +134,11 @@ enum ScenarioParser {
             }
             afterSwitch = grace
         }
+        let blocksync = try n.optional("blocksync")?.bool() ?? true
         try n.finish()
         var spec = NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration, validator: validator)
         spec.afterSwitch = afterSwitch
+        spec.blocksync = blocksync
         return spec
     }
 

@@ -93,7 +93,9 @@ public struct Simulation {
             guard let machines, !machines.implementations.isEmpty else { throw SimulationError.noReactor }
             do {
                 // Every simulator run checks the invariants after every step.
-                machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: try Simulation.nodeStart(node)).checked()
+                var start = try Simulation.nodeStart(node)
+                if !s.node.blocksync { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
+                machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: start).checked()
             } catch {
                 throw SimulationError.machine(String(describing: error))
             }
@@ -102,6 +104,7 @@ public struct Simulation {
         var metadata = ["generator": "syncsim", "scenario": s.name]
         if let pivot { metadata[TraceAttachmentName.pivotHintChecksumKey] = pivot.checksum.hex }
         if let grace = s.node.afterSwitch { metadata[TraceAttachmentName.afterSwitchKey] = VirtualSpan(nanoseconds: grace).description }
+        if !s.node.blocksync { metadata[TraceAttachmentName.blocksyncKey] = "false" }
         let writer: TraceWriter
         do { writer = try TraceWriter(path: path, metadata: metadata) } catch { throw SimulationError.trace("\(path): \(error)") }
         var driver = Driver(machine: machine, source: ScriptedPeers(scenario: s, builder: builder, honest: chain, writer: writer, pivot: pivot))
@@ -155,6 +158,8 @@ struct PeerState {
     let chain: Chain
     /// Block `height` replaced after signing (`wrong_hash`).
     let tampered: Int64?
+    /// Another chain served from a height on (`other_chain`).
+    var other: (chain: Chain, from: Int64)? = nil
     /// Connections so far (a message sent on an earlier one is dropped).
     var epoch = 0
     /// `drop_once`.
@@ -177,9 +182,11 @@ struct ScriptedPeers: PeerSource {
         self.writer = writer
         self.pivot = pivot
         var variants: [ChainBuilder.Variant: Chain] = [.valid: honest]
+        var otherChain: Chain?
         peers = scenario.peers.map { spec in
             var variant = ChainBuilder.Variant.valid
             var tampered: Int64?
+            var other: (chain: Chain, from: Int64)?
             if let bad = spec.badBlock {
                 switch bad.kind {
                 case .badSignature: variant = .badSignature(height: bad.height, validator: 0)
@@ -188,11 +195,22 @@ struct ScriptedPeers: PeerSource {
                 case .minorityFork: variant = .forkedByMinority(height: bad.height)
                 case .wrongLastBlockID: variant = .wrongLastBlockID(height: bad.height)
                 case .wrongAppHash: variant = .wrongAppHash(height: bad.height)
+                case .otherChain:
+                    if otherChain == nil { otherChain = ScriptedPeers.otherChain(builder.configuration) }
+                    other = (otherChain!, bad.height)
                 }
             }
             if variants[variant] == nil { variants[variant] = builder.build(variant) }
-            return PeerState(spec: spec, chain: variants[variant]!, tampered: tampered)
+            return PeerState(spec: spec, chain: variants[variant]!, tampered: tampered, other: other)
         }
+    }
+
+    /// `other_chain`'s chain: the scenario's configuration with the seed extended, so every
+    /// validator key (and with them every hash and signature) differs.
+    static func otherChain(_ configuration: ChainBuilder.Configuration) -> Chain {
+        var c = configuration
+        c.seed += Array("/other-chain".utf8)
+        return ChainBuilder(c).build()
     }
 
     func record(_ event: TraceEvent, at now: UInt64) throws {
@@ -281,7 +299,8 @@ struct ScriptedPeers: PeerSource {
 
     /// The block response peer `i` serves for `h` (its chain, tampered as scripted).
     func blockBytes(_ i: Int, _ h: Int64) -> [UInt8]? {
-        guard let block = peers[i].chain.block(at: h) else { return nil }
+        let source = peers[i].other.flatMap { h >= $0.from ? $0.chain : nil } ?? peers[i].chain
+        guard let block = source.block(at: h) else { return nil }
         let served = peers[i].tampered == h ? PeerTricks.tamperedAfterSigning(block) : block
         return BlocksyncMessage.blockResponse(block: served, extCommit: nil).encode()
     }
@@ -335,7 +354,7 @@ struct ScriptedPeers: PeerSource {
 extension RawShape {
     /// The payload on channel 0x40 (`block`: the peer's block at the entry's height, for the
     /// shapes that carry one; the parser guarantees it exists).
-    func bytes(block: Block?) -> [UInt8] {
+    public func bytes(block: Block?) -> [UInt8] {
         switch self {
         case .empty: return []
         case .wrongTag: return [0x08, 0x05]

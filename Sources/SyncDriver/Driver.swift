@@ -265,8 +265,11 @@ public struct Driver<Source: PeerSource> {
             case .blockApplied:
                 if case .drain(_, let progress?) = end { horizon = max(horizon, now &+ progress) }
             case .switchToConsensus(let height, _):
-                switchedAt = height
-                switchTime = now
+                // The first switch counts (a run going on after it may see a machine repeat it).
+                if switchedAt == nil {
+                    switchedAt = height
+                    switchTime = now
+                }
             case .reactorPanic(let message):
                 panicked = message
             case .removeFromPool, .ban, .verifyFailed:

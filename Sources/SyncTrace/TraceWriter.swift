@@ -24,6 +24,10 @@ public enum TraceAttachmentName {
     /// (a duration like `5s`; syncsim's `[node] after_switch`). Replay then keeps running after
     /// the switch up to the recording's end (`AfterSwitch.runEnd`); without it replay stops at the switch.
     public static let afterSwitchKey = "after_switch"
+    /// Metadata key: `false` when the node under test ran with blocksync disabled (it serves
+    /// blocks and status but never syncs, specs/cometbft-blocksync.md §3.1); replay starts the
+    /// machine the same way (`NodeStart.blocksyncOption`).
+    public static let blocksyncKey = "blocksync"
 }
 
 /// Writes a syncreplay trace: an MCAP file with profile `syncreplay`, a `syncreplay` Metadata
