@@ -69,7 +69,7 @@ import Testing
 
     /// With `after_switch` the recording goes on past the switch (the metadata says so) and
     /// strict replay follows it to the recording's end; told to stop at the switch, the same
-    /// replay misses the node's recorded post-switch messages.
+    /// replay never reaches the post-switch request or the node's answer.
     @Test func afterSwitchRecordsAndReplaysLateTraffic() throws {
         let text = Self.base.replacingOccurrences(of: "length = 12", with: "length = 20")
             + "after_switch = \"3s\"\n[[peer]]\nid = \"p1\"\nask = [{at = \"2s\", height = 3}]\n[[peer]]\nid = \"p2\"\nlatency = \"1500ms\"\n"
@@ -90,7 +90,8 @@ import Testing
         stop.afterSwitch = .stop
         let stopped = try ReplayEngine(trace: trace, options: stop).run(machines: .standard, pivot: nil)
         #expect(!stopped.decisions.contains { $0.kind == .respond && $0.time == 2_000_000_000 })
-        #expect(stopped.decisions.contains { $0.kind == .outboundMissing })
+        // Recorded events after the switch are not delivered (nor matched) at all.
+        #expect(stopped.eventsDelivered < full.eventsDelivered)
     }
 
     @Test func blocksyncAndOtherChainAndLargeSetsParse() throws {
