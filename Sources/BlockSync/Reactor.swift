@@ -152,6 +152,7 @@ public struct Reactor: BlockSyncMachine {
     public init(profile: BlockSyncProfile, start: NodeStart, verifySignatures: Bool = true) throws(NodeStateError) {
         try self.init(profile: profile, state: start.state, store: start.store,
                       configuration: ReactorConfiguration(startTime: start.startTime,
+                                                          blocksync: start.implementationOptions[NodeStart.blocksyncOption] != "false",
                                                           voteExtensionsEnableHeight: start.voteExtensionsEnableHeight,
                                                           localValidatorAddress: start.localValidatorAddress,
                                                           verifySignatures: verifySignatures, application: start.application))
@@ -520,6 +521,7 @@ extension Reactor {
         name: "v0",
         summary: "CometBFT's v0 blocksync reactor (BlockPool + reactor)",
         profiles: BlockSyncProfile.all.map { MachineProfile(name: $0.name, matches: $0.matches) },
+        options: [NodeStart.blocksyncOption],
         make: { (name, start) throws(MachineStartError) in
             guard let profile = BlockSyncProfile(named: name) else { throw MachineStartError("unknown v0 profile \(name)") }
             do { return try Reactor(profile: profile, start: start) } catch { throw MachineStartError("\(error)") }

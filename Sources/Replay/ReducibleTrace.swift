@@ -118,8 +118,11 @@ public struct ReducibleTrace: Sendable {
         if let a = attachments.first(where: { $0.name == TraceAttachmentName.pivotHint }) {
             hint = (a.data, metadata[TraceAttachmentName.pivotHintChecksumKey])
         }
-        return ReplayTrace(path: path, sha256: "candidate", events: replayEvents, hintAttachment: hint,
-                           genesisAttachment: attachments.first { $0.name == "genesis.json" }?.data)
+        var trace = ReplayTrace(path: path, sha256: "candidate", events: replayEvents, hintAttachment: hint,
+                                genesisAttachment: attachments.first { $0.name == "genesis.json" }?.data)
+        trace.recordsAfterSwitch = metadata[TraceAttachmentName.afterSwitchKey] != nil
+        trace.blocksyncDisabled = metadata[TraceAttachmentName.blocksyncKey] == "false"
+        return trace
     }
 
     /// Writes the candidate as a trace file (metadata and attachments kept).

@@ -67,6 +67,11 @@ public struct ReplayOptions: Sendable {
     /// `v2-queue` = `heap`), put into the machine's `NodeStart`; the golden's provenance
     /// records exactly these.
     public var implementationOptions: [String: String] = [:]
+    /// What the replay does once the machine switched to consensus; nil: from the trace — the
+    /// recording's end (`.runEnd`) when it records past the switch (metadata `after_switch`),
+    /// else stop there. Recordings made before the knob stop at the switch, so their goldens
+    /// keep their meaning (late traffic after a switch is only replayed where it was recorded).
+    public var afterSwitch: AfterSwitch?
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -151,6 +156,7 @@ public struct ReplayEngine {
         }
         try checkSpan()  // issue 20: the span bound; idle skipping itself is the machine's (nextTimer)
         var driver = Driver(machine: machine, source: peers)
+        driver.afterSwitch = options.afterSwitch ?? (trace.recordsAfterSwitch ? .runEnd : .stop)
         for (i, event) in trace.events.enumerated() {
             driver.schedule(Scheduled(.recorded(i), at: event.time, lane: 0, cause: .event(event.index)))
         }

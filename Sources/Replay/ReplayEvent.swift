@@ -120,6 +120,11 @@ public struct ReplayTrace: Sendable {
     /// The `genesis.json` attachment (a CometBFT genesis document, or a `/genesis` RPC
     /// response), when the recorder attached one.
     public var genesisAttachment: [UInt8]?
+    /// The recording goes on after the node switched to consensus (metadata `after_switch`):
+    /// replay then runs to the recording's end instead of stopping at the switch.
+    public var recordsAfterSwitch = false
+    /// The node ran with blocksync disabled (metadata `blocksync = false`, §3.1).
+    public var blocksyncDisabled = false
 
     public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?,
                 genesisAttachment: [UInt8]? = nil) {
@@ -221,8 +226,10 @@ extension ReplayTrace {
         guard let node else { throw CaseError("the trace has no /node record") }
         let genesis = node.storeHeight == 0 ? try initialState() : nil
         do {
-            return try NodeStart(record: node.startRecord, genesis: genesis, application: node.application,
-                                 startTime: events.first?.time ?? 0)
+            var start = try NodeStart(record: node.startRecord, genesis: genesis, application: node.application,
+                                      startTime: events.first?.time ?? 0)
+            if blocksyncDisabled { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
+            return start
         } catch {
             throw CaseError(error.message)
         }

@@ -49,7 +49,10 @@ public enum ReplayTraceLoader {
             hint = (a.data, reader.traceMetadata[TraceAttachmentName.pivotHintChecksumKey])
         }
         let genesis = attachments.first { $0.name == "genesis.json" }?.data
-        return ReplayTrace(path: path, sha256: sha, events: events, hintAttachment: hint, genesisAttachment: genesis)
+        var trace = ReplayTrace(path: path, sha256: sha, events: events, hintAttachment: hint, genesisAttachment: genesis)
+        trace.recordsAfterSwitch = reader.traceMetadata[TraceAttachmentName.afterSwitchKey] != nil
+        trace.blocksyncDisabled = reader.traceMetadata[TraceAttachmentName.blocksyncKey] == "false"
+        return trace
     }
 
     static func observed(_ o: PivotObservation) -> ObservedOutcome {

@@ -62,6 +62,14 @@ public struct NodeSpec: Sendable {
     /// The node is this validator (index in validator-set order: by power, then address); nil:
     /// not a validator. Feeds cometbft v0.38's `localNodeBlocksTheChain` (§3.4).
     public var validator: Int?
+    /// The run goes on this long after the switch to consensus, delivering late traffic (the
+    /// reactor stays on the switch, specs/cometbft-blocksync.md §3.3 #5959, §3.4); nil: it ends
+    /// at the switch. The trace says so in its metadata (`after_switch`), and replay then runs
+    /// to the recording's end.
+    public var afterSwitch: UInt64? = nil
+    /// false: blocksync disabled — the node answers requests and status but never syncs
+    /// (specs/cometbft-blocksync.md §3.1); recorded as the trace metadata `blocksync`.
+    public var blocksync = true
 }
 
 /// How a peer's served block `height` is made bad (specs/cometbft-blocksync.md §4; §6 rows).
@@ -78,6 +86,46 @@ public enum BadBlockKind: String, Sendable, CaseIterable {
     case wrongLastBlockID = "wrong_last_block_id"
     /// Block `height` carries a wrong app hash (fully signed).
     case wrongAppHash = "wrong_app_hash"
+    /// From `height` on the peer serves another chain's blocks: same chain id, heights and
+    /// layout, a different validator set (the originals' BadBlockStopsPeer: a reactor swapped
+    /// to another chain's store). Every block is well-formed and fully signed — by validators
+    /// the node does not trust (§3.4 step 4, §4.4).
+    case otherChain = "other_chain"
+}
+
+/// A crafted payload a peer sends on the blocksync channel (`raw`), named after the path of
+/// the receiving reactor it reaches (specs/cometbft-blocksync.md §1.5 ValidateMsg and
+/// decoding, §3.2, §3.3 FilterMsgBytes).
+public enum RawShape: String, Sendable, CaseIterable {
+    /// Zero bytes: a `Message` with no field set (ValidateMsg: nil / unknown message).
+    case empty
+    /// `08 05`: field 1 (block_request) with the varint wire type instead of a length-delimited
+    /// message; does not unmarshal.
+    case wrongTag = "wrong_tag"
+    /// A BlockResponse carrying block `height` twice in its `block` field: protobuf merges the
+    /// two, so the block's repeated fields (txs, commit signatures) double and its hashes no
+    /// longer match (`BlockFromProto`'s ValidateBasic fails).
+    case duplicateBlockField = "duplicate_block_field"
+    /// `32 00`: field 6, outside the oneof; unmarshals to a Message with no known field.
+    case unknownOneof = "unknown_oneof"
+    /// `de ad be ef`: a field tag whose varint runs past the end; does not unmarshal.
+    case garbage
+    /// A BlockResponse for block `height` whose LastCommit carries MaxVotesCount + 1 = 10,001
+    /// signatures (the originals' signature cap, §1.6, §3.3; the added ones are absent votes, so
+    /// the LastCommitHash no longer matches either).
+    case oversized
+}
+
+/// What one `raw` entry sends: bytes as given, or a named shape.
+public enum RawPayload: Sendable, Equatable {
+    case bytes([UInt8])
+    case shape(RawShape, height: Int64)
+}
+
+/// One `raw` entry of a peer: a payload arriving at the node at `at`.
+public struct RawSend: Sendable, Equatable {
+    public var at: UInt64
+    public var payload: RawPayload
 }
 
 /// How a peer's `BlockResponse.ext_commit` for one height is made wrong (cometbft v0.38's
@@ -168,6 +216,8 @@ public struct PeerSpec: Sendable {
     public var asks: [(at: UInt64, height: Int64)]
     /// Times at which the peer sends a `StatusRequest` to the node.
     public var statusRequests: [UInt64]
+    /// Crafted payloads the peer sends on the blocksync channel (`RawShape`).
+    public var raw: [RawSend] = []
 
     /// The range in force at `time`: the latest status point, raised by `growth` for every
     /// whole `interval` since `connect_at`.

@@ -1,5 +1,7 @@
 import FileInput
 import Foundation
+import CometWire
+import HexCoding
 import Implementations
 import SyncDriver
 import SyncMachine
@@ -84,7 +86,10 @@ enum ScenarioParser {
                 guard p > 0, p < (1 << 40) else { throw e.error("a validator's power must be 1 … 2^40, got \(p)") }
                 validators.append(p)
             }
-            guard !validators.isEmpty, validators.count <= 100 else { throw v.error("must list 1 to 100 validator powers") }
+            // Up to one over MaxVotesCount, so a chain can exceed the originals' 10,000-signature caps (§1.6, §3.3).
+            guard !validators.isEmpty, validators.count <= Limits.maxVotesCount + 1 else {
+                throw v.error("must list 1 to \(Limits.maxVotesCount + 1) validator powers (MaxVotesCount + 1, §1.6)")
+            }
         }
         let lengthNode = try n.required("length")
         let length = try lengthNode.int()
@@ -137,8 +142,20 @@ enum ScenarioParser {
             }
             validator = Int(index)
         }
+        var afterSwitch: UInt64?
+        if let a = try n.optional("after_switch") {
+            let grace = try a.duration()
+            guard grace > 0, grace <= VirtualSpan.defaultMaximum.nanoseconds else {
+                throw a.error("must be a positive duration of at most \(VirtualSpan.defaultMaximum) (omit it to end at the switch)")
+            }
+            afterSwitch = grace
+        }
+        let blocksync = try n.optional("blocksync")?.bool() ?? true
         try n.finish()
-        return NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration, validator: validator)
+        var spec = NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration, validator: validator)
+        spec.afterSwitch = afterSwitch
+        spec.blocksync = blocksync
+        return spec
     }
 
     static func peerSpec(_ n: TOMLNode, chain: ChainSpec) throws(ScenarioError) -> PeerSpec {
@@ -243,6 +260,36 @@ enum ScenarioParser {
             try e.finish()
             extFault = (h, kind)
         }
+        var raw: [RawSend] = []
+        if let r = try n.optional("raw") {
+            for e in try r.elements() {
+                let at = try e.required("at").duration()
+                let bytesNode = try e.optional("bytes"), shapeNode = try e.optional("shape")
+                switch (bytesNode, shapeNode) {
+                case (let b?, nil):
+                    guard let bytes = Hex.decode(try b.string()) else { throw b.error("must be hex digits, two per byte (\"\" for none)") }
+                    raw.append(RawSend(at: at, payload: .bytes(bytes)))
+                case (nil, let s?):
+                    let name = try s.string()
+                    guard let shape = RawShape(rawValue: name) else {
+                        throw s.error("unknown raw shape \"\(name)\" (expected one of \(RawShape.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    var h: Int64 = 2
+                    if let hNode = try e.optional("height") {
+                        h = try hNode.int()
+                        guard h > chain.initialHeight, h <= chain.lastHeight else {
+                            throw hNode.error("must be \(chain.initialHeight + 1) … \(chain.lastHeight) (a block with a last commit)")
+                        }
+                    } else if shape == .duplicateBlockField || shape == .oversized {
+                        throw e.error("shape \(name) needs a height (the block it carries)")
+                    }
+                    raw.append(RawSend(at: at, payload: .shape(shape, height: h)))
+                default:
+                    throw e.error("needs exactly one of bytes = \"<hex>\" or shape = \"<name>\"")
+                }
+                try e.finish()
+            }
+        }
         var spec = PeerSpec(
             id: id, connectAt: connectAt, latency: latency, slow: slow, status: status,
             silent: try n.optional("silent")?.heights() ?? HeightSet(),
@@ -262,6 +309,7 @@ enum ScenarioParser {
         if growth != nil && style != .response {
             throw try n.required("status_every").error("needs status_style = \"response\" (it pushes StatusResponses)")
         }
+        spec.raw = raw
         if let d = spec.disconnectAt, d < connectAt { throw try n.required("disconnect_at").error("is before connect_at") }
         if let r = spec.reconnectAt, r <= connectAt { throw try n.required("reconnect_at").error("must be after connect_at") }
         try n.finish()

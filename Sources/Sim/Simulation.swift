@@ -95,7 +95,9 @@ public struct Simulation {
             guard let machines, !machines.implementations.isEmpty else { throw SimulationError.noReactor }
             do {
                 // Every simulator run checks the invariants after every step.
-                machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: try Simulation.nodeStart(node)).checked()
+                var start = try Simulation.nodeStart(node)
+                if !s.node.blocksync { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
+                machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: start).checked()
             } catch {
                 throw SimulationError.machine(String(describing: error))
             }
@@ -103,6 +105,8 @@ public struct Simulation {
 
         var metadata = ["generator": "syncsim", "scenario": s.name]
         if let pivot { metadata[TraceAttachmentName.pivotHintChecksumKey] = pivot.checksum.hex }
+        if let grace = s.node.afterSwitch { metadata[TraceAttachmentName.afterSwitchKey] = VirtualSpan(nanoseconds: grace).description }
+        if !s.node.blocksync { metadata[TraceAttachmentName.blocksyncKey] = "false" }
         let writer: TraceWriter
         do { writer = try TraceWriter(path: path, metadata: metadata) } catch { throw SimulationError.trace("\(path): \(error)") }
         var driver = Driver(machine: machine, source: ScriptedPeers(scenario: s, builder: builder, honest: chain, writer: writer, pivot: pivot))
@@ -111,6 +115,7 @@ public struct Simulation {
             try writer.attach(name: TraceAttachmentName.pivotHint, mediaType: TraceAttachmentName.pivotHintMediaType, data: pivot.file)
         }
         for item in driver.source.script() { driver.schedule(item) }
+        if let grace = s.node.afterSwitch { driver.afterSwitch = .grace(grace) }
         do {
             try driver.run(until: .at(s.node.duration))
         } catch DriverError.invariant(let violation) {
@@ -118,8 +123,12 @@ public struct Simulation {
         } catch let error as DriverError {
             throw SimulationError.machine(error.description)
         }
-        if driver.switchedAt == nil { driver.wait(until: s.node.duration) }
-        try driver.source.recordEnd(switchedAt: driver.switchedAt, at: driver.now)
+        if let t = driver.switchTime, let grace = s.node.afterSwitch {
+            driver.wait(until: t &+ grace)
+        } else if driver.switchedAt == nil {
+            driver.wait(until: s.node.duration)
+        }
+        try driver.source.recordEnd(switchedAt: driver.switchedAt, afterSwitch: s.node.afterSwitch, at: driver.now)
         try writer.finish()
         return SimulationSummary(events: writer.eventCount, blocksApplied: driver.source.applied, switchedAt: driver.switchedAt, endTime: driver.now)
     }
@@ -142,6 +151,7 @@ enum ScriptedAction {
     case unsolicited(height: Int64)
     case ask(height: Int64)
     case statusRequest
+    case raw(RawPayload)
 }
 
 /// A scripted peer's live state.
@@ -150,6 +160,8 @@ struct PeerState {
     let chain: Chain
     /// Block `height` replaced after signing (`wrong_hash`).
     let tampered: Int64?
+    /// Another chain served from a height on (`other_chain`).
+    var other: (chain: Chain, from: Int64)? = nil
     /// Connections so far (a message sent on an earlier one is dropped).
     var epoch = 0
     /// `drop_once`.
@@ -175,9 +187,11 @@ struct ScriptedPeers: PeerSource {
         self.writer = writer
         self.pivot = pivot
         var variants: [ChainBuilder.Variant: Chain] = [.valid: honest]
+        var otherChain: Chain?
         peers = scenario.peers.map { spec in
             var variant = ChainBuilder.Variant.valid
             var tampered: Int64?
+            var other: (chain: Chain, from: Int64)?
             if let bad = spec.badBlock {
                 switch bad.kind {
                 case .badSignature: variant = .badSignature(height: bad.height, validator: 0)
@@ -186,11 +200,22 @@ struct ScriptedPeers: PeerSource {
                 case .minorityFork: variant = .forkedByMinority(height: bad.height)
                 case .wrongLastBlockID: variant = .wrongLastBlockID(height: bad.height)
                 case .wrongAppHash: variant = .wrongAppHash(height: bad.height)
+                case .otherChain:
+                    if otherChain == nil { otherChain = ScriptedPeers.otherChain(builder.configuration) }
+                    other = (otherChain!, bad.height)
                 }
             }
             if variants[variant] == nil { variants[variant] = builder.build(variant) }
-            return PeerState(spec: spec, chain: variants[variant]!, tampered: tampered)
+            return PeerState(spec: spec, chain: variants[variant]!, tampered: tampered, other: other)
         }
+    }
+
+    /// `other_chain`'s chain: the scenario's configuration with the seed extended, so every
+    /// validator key (and with them every hash and signature) differs.
+    static func otherChain(_ configuration: ChainBuilder.Configuration) -> Chain {
+        var c = configuration
+        c.seed += Array("/other-chain".utf8)
+        return ChainBuilder(c).build()
     }
 
     func record(_ event: TraceEvent, at now: UInt64) throws {
@@ -200,8 +225,9 @@ struct ScriptedPeers: PeerSource {
     /// The recording ends when the node switched to consensus, else at the scenario's
     /// duration: a `/capture` end marker says so, so replay covers the quiet time after the last
     /// event (e.g. a 60 s no-progress timeout) exactly as far as the recording did.
-    func recordEnd(switchedAt: Int64?, at now: UInt64) throws {
-        let detail = switchedAt.map { "syncsim: the node switched to consensus at height \($0)" } ?? "syncsim: the scenario's duration ended"
+    func recordEnd(switchedAt: Int64?, afterSwitch: UInt64?, at now: UInt64) throws {
+        var detail = switchedAt.map { "syncsim: the node switched to consensus at height \($0)" } ?? "syncsim: the scenario's duration ended"
+        if switchedAt != nil, let grace = afterSwitch { detail += "; recorded \(VirtualSpan(nanoseconds: grace)) after the switch" }
         try record(.capture(CaptureRecord(kind: .end, detail: detail)), at: now)
     }
 
@@ -221,6 +247,7 @@ struct ScriptedPeers: PeerSource {
             for u in p.spec.unsolicited { out.append(Scheduled(.scripted(peer: i, action: .unsolicited(height: u.height)), at: u.at)) }
             for a in p.spec.asks { out.append(Scheduled(.scripted(peer: i, action: .ask(height: a.height)), at: a.at)) }
             for t in p.spec.statusRequests { out.append(Scheduled(.scripted(peer: i, action: .statusRequest), at: t)) }
+            for r in p.spec.raw { out.append(Scheduled(.scripted(peer: i, action: .raw(r.payload)), at: r.at)) }
             if let d = p.spec.disconnectAt { out.append(Scheduled(.hangUp(peer: i), at: d)) }
             if let r = p.spec.reconnectAt { out.append(Scheduled(.connect(peer: i), at: r)) }
         }
@@ -257,6 +284,7 @@ struct ScriptedPeers: PeerSource {
             case .unsolicited(let h): return try blockBytes(i, h).map { try deliver(i, $0, at: now) } ?? []
             case .ask(let h): return try deliver(i, BlocksyncMessage.blockRequest(height: h).encode(), at: now)
             case .statusRequest: return try deliver(i, BlocksyncMessage.statusRequest.encode(), at: now)
+            case .raw(let payload): return try deliver(i, rawBytes(i, payload), at: now)
             }
         case .pivot(let e):
             try record(.pivot(pivot!.record(e)), at: now)
@@ -264,8 +292,8 @@ struct ScriptedPeers: PeerSource {
         }
     }
 
-    /// Records an inbound message and hands it on (undecodable bytes never occur: the peers only
-    /// send what `BlocksyncMessage.encode()` produced).
+    /// Records an inbound message and hands it on (the driver decodes it; bytes that do not
+    /// decode — only a `raw` entry sends such — reach the machine as undecodable).
     func deliver(_ i: Int, _ bytes: [UInt8], at now: UInt64) throws -> [PeerStep<Arrival>] {
         let id = peers[i].spec.id
         try record(.blocksync(BlocksyncRecord(peerID: id, direction: .inbound, message: bytes)), at: now)
@@ -284,7 +312,8 @@ struct ScriptedPeers: PeerSource {
     /// extended commit for `h` where vote extensions are enabled (`respondToPeer`, §3.2), or
     /// the scripted wrong one (`ext_commit`).
     func blockBytes(_ i: Int, _ h: Int64) -> [UInt8]? {
-        let chain = peers[i].chain
+        // Another chain's blocks from `other.from` on (`bad_block.kind = "other_chain"`).
+        let chain = peers[i].other.flatMap { h >= $0.from ? $0.chain : nil } ?? peers[i].chain
         guard let block = chain.block(at: h) else { return nil }
         let served = peers[i].tampered == h ? PeerTricks.tamperedAfterSigning(block) : block
         var ext: ExtendedCommit?
@@ -304,6 +333,14 @@ struct ScriptedPeers: PeerSource {
             if let next = chain.commit(for: h + 1) { ext = builder.extendedCommit(next) } else { ext?.height = h + 1 }
         }
         return BlocksyncMessage.blockResponse(block: served, extCommit: ext).encode()
+    }
+
+    /// The bytes of a `raw` entry of peer `i` (shapes carrying a block take it from the peer's chain).
+    func rawBytes(_ i: Int, _ payload: RawPayload) -> [UInt8] {
+        switch payload {
+        case .bytes(let bytes): return bytes
+        case .shape(let shape, let h): return shape.bytes(block: peers[i].chain.block(at: h))
+        }
     }
 
     mutating func observe(_ effect: MachineEffect, cause: EffectCause, at now: UInt64) throws {
@@ -352,5 +389,35 @@ struct ScriptedPeers: PeerSource {
         default:
             return []
         }
+    }
+}
+
+extension RawShape {
+    /// The payload on channel 0x40 (`block`: the peer's block at the entry's height, for the
+    /// shapes that carry one; the parser guarantees it exists).
+    public func bytes(block: Block?) -> [UInt8] {
+        switch self {
+        case .empty: return []
+        case .wrongTag: return [0x08, 0x05]
+        case .unknownOneof: return [0x32, 0x00]
+        case .garbage: return [0xDE, 0xAD, 0xBE, 0xEF]
+        case .duplicateBlockField:
+            let encoded = block!.encoded()
+            let field = [0x0A] + Self.varint(encoded.count) + encoded
+            let response = field + field
+            return [0x1A] + Self.varint(response.count) + response
+        case .oversized:
+            var padded = block!
+            let count = padded.lastCommit?.signatures.count ?? 0
+            padded.lastCommit?.signatures += Array(repeating: CommitSig.absent, count: Limits.maxVotesCount + 1 - count)
+            return BlocksyncMessage.blockResponse(block: padded, extCommit: nil).encode()
+        }
+    }
+
+    private static func varint(_ n: Int) -> [UInt8] {
+        var v = UInt64(n), out: [UInt8] = []
+        while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        out.append(UInt8(v))
+        return out
     }
 }

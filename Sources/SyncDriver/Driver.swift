@@ -81,6 +81,21 @@ public enum RunEnd: Sendable, Equatable {
     case drain(horizon: Nanoseconds, progress: Nanoseconds?)
 }
 
+/// What a run does once the machine has switched to consensus. The original node keeps its
+/// blocksync reactor on the switch after `SwitchToConsensus` (specs/cometbft-blocksync.md §3.3,
+/// §3.4): it still answers requests and receives late responses (cometbft #5860/#5959, #5975),
+/// so a run may go on to see what it does with them.
+public enum AfterSwitch: Sendable, Equatable {
+    /// The run ends at the switch (after the rest of that step's effects).
+    case stop
+    /// Peer events and timers due at most this long after the switch still happen; the run's
+    /// `RunEnd` no longer applies.
+    case grace(Nanoseconds)
+    /// The run goes on as its `RunEnd` bounds it, as if there had been no switch (replay: up to
+    /// the recording's end).
+    case runEnd
+}
+
 /// A run stopped on a machine fault.
 public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The invariant checker (`CheckedMachine`) found a violation; it names the step.
@@ -105,8 +120,9 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
 /// **Switch.** A `.disconnect` effect removes the peer from the switch and feeds `.peerRemoved`
 /// back to the machine at once (`StopPeerForError` → `RemovePeer`); the effects that causes take
 /// the disconnect's cause and run after the rest of the step's effects. Messages from a peer the
-/// switch does not have are dropped. The run ends at `switchToConsensus` or `reactorPanic` (after the rest of that
-/// step's effects), when nothing is left, or by `RunEnd`.
+/// switch does not have are dropped. The run ends at `switchToConsensus` (unless `afterSwitch`
+/// keeps it going) or `reactorPanic` (after the rest of that step's effects), when nothing is
+/// left, or by `RunEnd`.
 ///
 /// **Checks.** After every machine step the invariant checker's first violation, if any, stops
 /// the run (`DriverError.invariant`); without a `CheckedMachine` there is none.
@@ -120,6 +136,10 @@ public struct Driver<Source: PeerSource> {
     public private(set) var steps = 0
     /// The height the machine switched to consensus at, once it has.
     public private(set) var switchedAt: Int64?
+    /// When the machine switched to consensus (virtual ns), once it has.
+    public private(set) var switchTime: Nanoseconds?
+    /// What the run does after the switch (default: it ends there).
+    public var afterSwitch: AfterSwitch = .stop
     /// The original's panic (`reactorPanic`, tendermint v2): the run ends there, as the node would.
     public private(set) var panicked: String?
     private var queue = EventQueue<Source.Event>()
@@ -134,10 +154,19 @@ public struct Driver<Source: PeerSource> {
     /// Puts an event on the clock.
     public mutating func schedule(_ item: Scheduled<Source.Event>) { queue.push(item) }
 
-    /// Runs until the machine switches to consensus, nothing is left, or `end` says so.
+    /// Runs until the machine switches to consensus (then as `afterSwitch` says), nothing is
+    /// left, or `end` says so.
     public mutating func run(until end: RunEnd) throws {
         if case .drain(let h, _) = end { horizon = max(horizon, h) }
-        while switchedAt == nil && panicked == nil {
+        while panicked == nil {
+            var end = end
+            if let t = switchTime {
+                switch afterSwitch {
+                case .stop: return
+                case .grace(let g): end = .at(t &+ g)
+                case .runEnd: break
+                }
+            }
             let ta = queue.first?.time
             let td = machine?.nextTimerName?.deadline
             if let ta, ta <= (td ?? .max) {
@@ -236,7 +265,11 @@ public struct Driver<Source: PeerSource> {
             case .blockApplied:
                 if case .drain(_, let progress?) = end { horizon = max(horizon, now &+ progress) }
             case .switchToConsensus(let height, _):
-                switchedAt = height
+                // The first switch counts (a run going on after it may see a machine repeat it).
+                if switchedAt == nil {
+                    switchedAt = height
+                    switchTime = now
+                }
             case .reactorPanic(let message):
                 panicked = message
             case .removeFromPool, .ban, .verifyFailed, .schedulerFail:

@@ -25,6 +25,11 @@ public struct NodeStart: Sendable {
     /// the registry refuses an option the chosen profile's implementation does not take.
     public var implementationOptions: [String: String] = [:]
 
+    /// The `implementationOptions` key that disables blocksync (value `false`): the node answers
+    /// requests and status but never syncs (specs/cometbft-blocksync.md §3.1; syncsim's
+    /// `[node] blocksync`, recorded as the trace metadata `blocksync`). The v0 reactor takes it.
+    public static let blocksyncOption = "blocksync"
+
     public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel = .unknown, startTime: Nanoseconds = 0,
                 localValidatorAddress: [UInt8]? = nil, voteExtensionsEnableHeight: Int64 = 0) {
         self.state = state

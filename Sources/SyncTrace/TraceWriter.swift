@@ -20,6 +20,14 @@ public enum TraceAttachmentName {
     public static let pivotHint = "pivot-hint.bin"
     public static let pivotHintMediaType = "application/x-conflux-pivot-hint"
     public static let pivotHintChecksumKey = "pivot_hint_checksum"
+    /// Metadata key: the recording goes on after the node switched to consensus, for this long
+    /// (a duration like `5s`; syncsim's `[node] after_switch`). Replay then keeps running after
+    /// the switch up to the recording's end (`AfterSwitch.runEnd`); without it replay stops at the switch.
+    public static let afterSwitchKey = "after_switch"
+    /// Metadata key: `false` when the node under test ran with blocksync disabled (it serves
+    /// blocks and status but never syncs, specs/cometbft-blocksync.md §3.1); replay starts the
+    /// machine the same way (`NodeStart.blocksyncOption`).
+    public static let blocksyncKey = "blocksync"
 }
 
 /// Writes a syncreplay trace: an MCAP file with profile `syncreplay`, a `syncreplay` Metadata
