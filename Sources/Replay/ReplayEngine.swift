@@ -142,7 +142,8 @@ public struct ReplayEngine {
             }
             do {
                 var start = try trace.nodeStart()
-                start.implementationOptions = options.implementationOptions
+                // The replay's options join what the trace itself sets (`blocksync = false`).
+                start.implementationOptions.merge(options.implementationOptions) { _, chosen in chosen }
                 let started = try machines.makeMachine(profile: options.profile, start: start)
                 machine = options.checkInvariants ? started.checked() : started
             } catch {

@@ -36,7 +36,7 @@ import Testing
             ("raw = [{at = \"1s\", bytes = \"0g\"}]", "must be hex digits"),
             ("raw = [{at = \"1s\", shape = \"noise\"}]", "unknown raw shape \"noise\" (expected one of empty, wrong_tag, duplicate_block_field, unknown_oneof, garbage, oversized)"),
             ("raw = [{at = \"1s\", shape = \"oversized\"}]", "shape oversized needs a height"),
-            ("raw = [{at = \"1s\", shape = \"oversized\", height = 1}]", "must be 2 … chain.length"),
+            ("raw = [{at = \"1s\", shape = \"oversized\", height = 1}]", "(a block with a last commit)"),
             ("raw = [{at = \"1s\", shape = \"empty\", colour = 1}]", "unknown key"),
         ]
         for (line, message) in cases {
