@@ -92,6 +92,19 @@ public enum V2QueueModel: String, Sendable, Equatable, CaseIterable {
     /// Model B: the original's min-heap (§v2.1.3): Low pops before Normal before High, equal
     /// priorities in the heap's array order, not FIFO.
     case heap
+    /// Model B with a lagging scheduler (`heap-lag`): the scheduler goroutine runs only at
+    /// instants that are multiples of `lagPeriod` (100 ms virtual, every fifth schedule tick)
+    /// and then works through its whole backlog in heap order, one event per round, while the
+    /// processor and the demux run as in Model B. A deterministic stand-in for the original's
+    /// arbitrary goroutine lag, which the heap-order bugs of §v2.6 (B3, B5(ii), B8) need: several
+    /// `pcBlockProcessed` and `bcBlockResponse` events wait together in the scheduler's heap.
+    case heapLag = "heap-lag"
+
+    /// How often a lagging scheduler (`heap-lag`) runs.
+    public static let lagPeriod: Nanoseconds = 100_000_000
+
+    /// The routines' inboxes are the original's min-heap (`heap`, `heap-lag`).
+    public var usesHeap: Bool { self != .fifo }
 
     /// The `NodeStart.implementationOptions` key that selects it (`--v2-queue`).
     public static let optionName = MachineOption.v2Queue.name

@@ -251,7 +251,7 @@ public struct Demux: BlockSyncMachine {
                 tick(timer)
                 if queueModel == .fifo { drain() }
             }
-            if queueModel == .heap {
+            if queueModel.usesHeap {
                 firing = batch.first
                 drain()
             }
@@ -294,13 +294,15 @@ public struct Demux: BlockSyncMachine {
                     return
                 }
             }
-        case .heap:
+        case .heap, .heapLag:
+            // heap-lag: the scheduler runs only at multiples of `lagPeriod` (its backlog waits).
+            let schedulerAwake = queueModel == .heap || now % V2QueueModel.lagPeriod == 0
             while panicked == nil {
                 while panicked == nil, let out = schedulerOutput.popFirst() { routeScheduler(out) }
                 while panicked == nil, let out = processorOutput.popFirst() { routeProcessor(out) }
                 while panicked == nil, let event = events.popFirst() { routeEvent(event) }
                 var stepped = false
-                if panicked == nil, schedulerRunning, let event = schedulerInbox.pop() {
+                if panicked == nil, schedulerRunning, schedulerAwake, let event = schedulerInbox.pop() {
                     schedulerOutput.append(runScheduler(event))
                     stepped = true
                 }
@@ -457,7 +459,7 @@ extension Demux {
             var model = V2QueueModel.fifo
             if let value = start.implementationOptions[V2QueueModel.optionName] {
                 guard let chosen = V2QueueModel(rawValue: value) else {
-                    throw MachineStartError("--\(V2QueueModel.optionName) must be fifo or heap, not \"\(value)\"")
+                    throw MachineStartError("--\(V2QueueModel.optionName) must be \(MachineOption.v2Queue.valueList), not \"\(value)\"")
                 }
                 model = chosen
             }

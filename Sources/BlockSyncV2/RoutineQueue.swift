@@ -14,7 +14,7 @@ public struct RoutineQueue: Sendable {
     public var count: Int { fifo.count + heap.count }
 
     public mutating func push(_ event: V2Event) {
-        guard model == .heap else { return fifo.append(event) }
+        guard model.usesHeap else { return fifo.append(event) }
         heap.append(event)
         // Sift up while the parent ((i−1)/2, truncating toward zero: the root is its own
         // parent) has a strictly greater priority.
@@ -28,7 +28,7 @@ public struct RoutineQueue: Sendable {
     }
 
     public mutating func pop() -> V2Event? {
-        guard model == .heap else { return fifo.popFirst() }
+        guard model.usesHeap else { return fifo.popFirst() }
         guard let top = heap.first else { return nil }
         let last = heap.removeLast()
         guard !heap.isEmpty else { return top }

@@ -26,15 +26,16 @@ public struct MachineOption: Sendable, Equatable {
     }
 
     /// The v2 reactor's execution model (specs/cometbft-blocksync-v2.md §v2.1.9, §v2.8):
-    /// `fifo` (Model A, the default) or `heap` (Model B).
-    public static let v2Queue = MachineOption(name: "v2-queue", values: ["fifo", "heap"], defaultValue: "fifo")
+    /// `fifo` (Model A, the default), `heap` (Model B) or `heap-lag` (Model B, the scheduler
+    /// running every 100 ms).
+    public static let v2Queue = MachineOption(name: "v2-queue", values: ["fifo", "heap", "heap-lag"], defaultValue: "fifo")
 
     /// Every option an implementation may declare; goldens and the CLI know only these.
     public static let known: [MachineOption] = [.v2Queue]
 
     public static func named(_ name: String) -> MachineOption? { known.first { $0.name == name } }
 
-    /// "fifo or heap".
+    /// "fifo, heap or heap-lag".
     public var valueList: String {
         values.count > 1 ? values.dropLast().joined(separator: ", ") + " or " + values.last! : values.joined()
     }

@@ -26,7 +26,7 @@ struct ReplayChoiceOptions: ParsableArguments {
     var v2Queue: String?
 
     /// One paragraph on the two models (README "BlockSync v2", spec §v2.1.9, §v2.8).
-    static let v2QueueModels = "fifo (Model A, for conformance): every input or tick runs to completion through FIFO queues, each routine's output routed at once. heap (Model B): the original's priority heap — events waiting together at a routine pop Low before Normal before High, equal priorities not FIFO — and buffered outputs, one event per routine per round; it reaches the heap-order bugs of §v2.6. Recorded in the golden's provenance only when heap."
+    static let v2QueueModels = "fifo (Model A, for conformance): every input or tick runs to completion through FIFO queues, each routine's output routed at once. heap (Model B): the original's priority heap — events waiting together at a routine pop Low before Normal before High, equal priorities not FIFO — and buffered outputs, one event per routine per round; heap-lag: Model B with the scheduler running only every 100 ms (a deterministic stand-in for a lagging goroutine), which reaches the heap-order bugs of §v2.6 (B3). Recorded in the golden's provenance only when not fifo."
 
     var hintSelection: HintSelection { HintSelection(path: hint, checksum: hintChecksum) }
 

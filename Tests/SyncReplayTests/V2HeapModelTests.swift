@@ -19,7 +19,8 @@ import Testing
 /// through the driver core check the observable side on loopback networks made to crowd one
 /// instant (equal latencies, latency = the tick period, a refused request and a slow link, a
 /// peer leaving): no two blocks applied at one virtual time, no panic, no peer removed for a block
-/// "without being requested".
+/// "without being requested". `heap-lag` adds the missing lag (the scheduler runs every 100 ms)
+/// and reaches B3 on the same networks.
 @Suite struct V2HeapModelTests {
     static let ms: Nanoseconds = 1_000_000
     static let chain = ChainBuilder(.init(seed: Array("v2-heap-model".utf8), validatorPowers: [10, 10, 10], length: 61, txsPerBlock: 1)).build()
@@ -64,6 +65,25 @@ import Testing
             }
         }
         #expect(log.contains { if case .switchToConsensus = $0.effect { return true } else { return false } }, "\(network): no switch")
+    }
+
+    /// `heap-lag` (the scheduler runs every 100 ms) reaches B3 on the same networks: blocks
+    /// applied while the scheduler sleeps leave several `pcBlockProcessed` in its heap, which
+    /// pops a later height first — the original's panic text, and nothing applied after it.
+    @Test(arguments: networks) func laggingSchedulerPanicsOnHeapOrder(_ network: Network) throws {
+        let registry = MachineRegistry.standard.setting(MachineOption.v2Queue.name, to: "heap-lag")
+        let machine = try registry.makeMachine(profile: "tm-v0.34-v2", start: NodeStart(genesis: Self.chain.genesisState))
+        let log = Self.run(machine, network)
+        let panics = log.compactMap { entry -> (Nanoseconds, String)? in
+            if case .reactorPanic(let message) = entry.effect { return (entry.time, message) } else { return nil }
+        }
+        let panic = try #require(panics.first, "\(network): no panic")
+        #expect(panics.count == 1)
+        let first = panic.1.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasPrefix("processed height ") && first.contains(", but expected height "), "\(network): \(first)")
+        #expect(!log.contains { entry in
+            if case .blockApplied = entry.effect { return entry.time > panic.0 } else { return false }
+        })
     }
 
     static func run<M: BlockSyncMachine>(_ machine: M, _ network: Network) -> [(time: Nanoseconds, effect: MachineEffect)] {

@@ -48,7 +48,7 @@ import Testing
         #expect(Self.resolve(ReplayRequest(implementationOptions: Self.heap))
                 == "error: --v2-queue applies to the v2 profiles (tm-v0.34-v2, tm-v0.34.22-v2), not cometbft-v0.38")
         #expect(Self.resolve(ReplayRequest(profile: v2, implementationOptions: ["v2-queue": "lifo"]))
-                == "error: --v2-queue must be fifo or heap, not \"lifo\"")
+                == "error: --v2-queue must be fifo, heap or heap-lag, not \"lifo\"")
     }
 
     /// `--check-determinism`'s children get the resolved model.
@@ -73,7 +73,7 @@ import Testing
             do { _ = try GoldenFile.decode(Array(bad.utf8)); return "decoded" } catch { return error.description }
         }
         #expect(refusal("{\"v3-queue\":\"heap\"}") == "unknown option \"v3-queue\" in provenance (known: v2-queue)")
-        #expect(refusal("{\"v2-queue\":\"lifo\"}") == "provenance option \"v2-queue\" must be fifo or heap")
+        #expect(refusal("{\"v2-queue\":\"lifo\"}") == "provenance option \"v2-queue\" must be fifo, heap or heap-lag")
         #expect(refusal("{\"v2-queue\":\"fifo\"}") == "provenance option \"v2-queue\" is \"fifo\", the default: leave it out")
         #expect(refusal("[]") == "provenance \"options\" must be an object")
     }
@@ -81,7 +81,7 @@ import Testing
     /// The registry knows which implementation takes the option, and `v2-queue`'s values are the
     /// v2 models.
     @Test func optionTableMatchesTheImplementations() {
-        #expect(MachineOption.v2Queue.values == ["fifo", "heap"] && MachineOption.v2Queue.defaultValue == "fifo")
+        #expect(MachineOption.v2Queue.values == ["fifo", "heap", "heap-lag"] && MachineOption.v2Queue.defaultValue == "fifo")
         #expect(MachineRegistry.standard.profiles(taking: "v2-queue").map(\.rawValue) == ["tm-v0.34-v2", "tm-v0.34.22-v2"])
     }
 
@@ -101,7 +101,7 @@ import Testing
         #expect(parse("tm-v0.34-v2", "heap") == "--v2-queue heap v2-queue=heap")
         #expect(parse("tm-v0.34-v2", "fifo") == "--v2-queue fifo")
         #expect(parse("tm-v0.34", "heap") == "line 10, key expect.tm-v0.34.v2_queue: applies to the v2 profiles (tm-v0.34-v2, tm-v0.34.22-v2), not tm-v0.34")
-        #expect(parse("tm-v0.34-v2", "lifo") == "line 10, key expect.tm-v0.34-v2.v2_queue: must be fifo or heap")
+        #expect(parse("tm-v0.34-v2", "lifo") == "line 10, key expect.tm-v0.34-v2.v2_queue: must be fifo, heap or heap-lag")
     }
 }
 
@@ -149,7 +149,7 @@ import Testing
         #expect(v0.status == 2)
         #expect(v0.stderr == "syncreplay: --v2-queue applies to the v2 profiles (tm-v0.34-v2, tm-v0.34.22-v2), not cometbft-v0.38\n", "\(v0.stderr)")
         let bad = try SyncReplayProcess.run([trace, "--profile", "tm-v0.34-v2", "--v2-queue", "lifo"])
-        #expect(bad.status == 2 && bad.stderr.contains("--v2-queue must be fifo or heap, not \"lifo\""), "\(bad.stderr)")
+        #expect(bad.status == 2 && bad.stderr.contains("--v2-queue must be fifo, heap or heap-lag, not \"lifo\""), "\(bad.stderr)")
         let timeline = try SyncReplayProcess.run(["timeline", trace, "--profile", "tm-v0.34", "--v2-queue", "heap", "-o", dir.appendingPathComponent("t.html").path])
         #expect(timeline.status == 2 && timeline.stderr.contains("--v2-queue applies to the v2 profiles"), "\(timeline.stderr)")
         let diff = try SyncReplayProcess.run(["diff", trace, "--profiles", "tm-v0.34,cometbft-v0.38", "--v2-queue", "heap"])
