@@ -73,7 +73,8 @@ struct Requester<Block: Sendable>: Sendable {
 public struct BlockPool<Block: Sendable>: Sendable {
     public let profile: BlockSyncProfile
     public let startHeight: Int64
-    public let startTime: Nanoseconds
+    /// `pool.startTime`: set by `OnStart` (the construction, or `start(height:now:)`).
+    public private(set) var startTime: Nanoseconds
     /// Next height to apply: the lowest requester height.
     public private(set) var height: Int64
     public private(set) var maxPeerHeight: Int64 = 0
@@ -335,6 +336,22 @@ public struct BlockPool<Block: Sendable>: Sendable {
             ban(peer, now: now, reason: "sent a block that failed verification")
             return peer
         }
+    }
+
+    /// `SwitchToBlockSync` on a pool that never ran: `pool.height = height`, then `pool.Start()`
+    /// (`OnStart`: `startTime` and tm v0.35's `lastAdvance` now, the requester loop from now —
+    /// after `peerConnWait` on the paced profiles). Peers and bans recorded while it was not
+    /// running stay; `startHeight` stays as constructed (Go does not update it either).
+    public mutating func start(height newHeight: Int64, now: Nanoseconds) {
+        guard !isRunning, requesters.isEmpty else { return }
+        height = newHeight
+        startTime = now
+        lastAdvance = now
+        lastLoopTick = nil
+        loopSleeping = false
+        loopAnchor = now
+        if case .paced(let wait) = profile.requesterCreation { loopAnchor = now &+ wait }
+        isRunning = true
     }
 
     /// `pool.Stop()`: requesters and timers stop; the pool keeps its state for inspection.

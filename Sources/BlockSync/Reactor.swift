@@ -64,6 +64,10 @@ public enum ReactorTimer: String, MachineTimer {
     case switchCheck = "switch_check"
     /// `statusUpdateTicker`: StatusRequest to every peer (§3.4).
     case status = "status"
+    /// State sync finished: it calls `SwitchToBlockSync(state)` (§2.2, §3.1) at the recorded
+    /// time (`NodeStart.stateSync`). Not a timer of the reactor's own, but it runs at a set
+    /// time and decisions name it as their cause.
+    case stateSync = "state_sync"
 }
 
 /// Options of one reactor instance that are not version behaviour.
@@ -76,6 +80,10 @@ public struct ReactorConfiguration: Sendable, Equatable {
     public var voteExtensionsEnableHeight: Int64
     /// Our validator's address (for `localNodeBlocksTheChain`); nil for a non-validator.
     public var localValidatorAddress: [UInt8]?
+    /// State sync's hand-over: the reactor starts with blocksync off and switches it on then
+    /// (§3.1). Ignored when `blocksync` is false: a node with blocksync off goes from state
+    /// sync straight to consensus and never starts the pool.
+    public var stateSync: NodeStart.StateSyncHandover?
     /// Commit signature verification (on for conformance; off only to measure the rest).
     public var verifySignatures: Bool
     /// The application whose results `ValidateBlock` checks the next block against.
@@ -85,8 +93,9 @@ public struct ReactorConfiguration: Sendable, Equatable {
     public var skipsIdleTicks: Bool
 
     public init(startTime: Nanoseconds = 0, blocksync: Bool = true, voteExtensionsEnableHeight: Int64 = 0,
-                localValidatorAddress: [UInt8]? = nil, verifySignatures: Bool = true,
-                application: ApplicationModel = .unknown, skipsIdleTicks: Bool = true) {
+                localValidatorAddress: [UInt8]? = nil, stateSync: NodeStart.StateSyncHandover? = nil,
+                verifySignatures: Bool = true, application: ApplicationModel = .unknown, skipsIdleTicks: Bool = true) {
+        self.stateSync = stateSync
         self.skipsIdleTicks = skipsIdleTicks
         self.startTime = startTime
         self.blocksync = blocksync
@@ -111,8 +120,17 @@ public struct Reactor: BlockSyncMachine {
     public private(set) var now: Nanoseconds
     /// Connected peers in order of connection.
     public private(set) var peers: OrderedSet<PeerID> = []
-    /// The first height the reactor syncs (store height + 1, or the initial height).
-    public let startHeight: Int64
+    /// The first height the reactor syncs (store height + 1, or the initial height; after
+    /// state sync's hand-over the snapshot height + 1 — Go's `pool.startHeight` is not updated
+    /// then, but nothing observable reads it).
+    public private(set) var startHeight: Int64
+    /// Whether blocksync is on (`bcR.blockSync`): from the start, or since state sync's
+    /// hand-over. FilterMsgBytes rejects every BlockResponse while it never was (§3.3).
+    public private(set) var blocksyncActive: Bool
+    /// When `poolRoutine` started (its tickers' origin): the start, or the hand-over.
+    private var syncStart: Nanoseconds
+    /// State sync's pending hand-over (`ReactorTimer.stateSync`).
+    private var handover: NodeStart.StateSyncHandover?
     /// Set once the reactor switched to consensus.
     public private(set) var switched: (height: Int64, reason: SwitchReason)?
 
@@ -140,7 +158,10 @@ public struct Reactor: BlockSyncMachine {
         startHeight = start
         pool = BlockPool(profile: profile, startHeight: start, startTime: configuration.startTime)
         pool.skipsIdleTicks = configuration.skipsIdleTicks
-        if configuration.blocksync {
+        syncStart = configuration.startTime
+        handover = configuration.blocksync ? configuration.stateSync : nil
+        blocksyncActive = configuration.blocksync && handover == nil
+        if blocksyncActive {
             nextStatusUpdate = configuration.startTime &+ profile.statusUpdateInterval
             nextSwitchCheck = configuration.startTime &+ profile.switchToConsensusInterval
         } else {
@@ -155,6 +176,7 @@ public struct Reactor: BlockSyncMachine {
                                                           blocksync: start.implementationOptions[NodeStart.blocksyncOption] != "false",
                                                           voteExtensionsEnableHeight: start.voteExtensionsEnableHeight,
                                                           localValidatorAddress: start.localValidatorAddress,
+                                                          stateSync: start.stateSync,
                                                           verifySignatures: verifySignatures, application: start.application))
     }
 
@@ -174,7 +196,8 @@ public struct Reactor: BlockSyncMachine {
     /// retry, requester loop; then try-sync, switch check, status).
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
         var best = pool.nextTimer
-        for (deadline, timer) in [(nextTrySync, ReactorTimer.trySync), (nextActingSwitchCheck, .switchCheck), (nextStatusUpdate, .status)] {
+        for (deadline, timer) in [(nextTrySync, ReactorTimer.trySync), (nextActingSwitchCheck, .switchCheck), (nextStatusUpdate, .status),
+                                  (handover?.at, .stateSync)] {
             if let d = deadline, best.map({ d < $0.deadline }) ?? true { best = (d, timer) }
         }
         return best
@@ -248,7 +271,9 @@ public struct Reactor: BlockSyncMachine {
         case .statusRequest:
             emit(.send(.statusResponse(height: store.height, base: store.base), to: peer))
         case .statusResponse(let height, let base):
-            if pool.isRunning { pool.setPeerRange(peer, base: base, height: height, now: now) }
+            // Unconditional, as in Go: a pool not started yet (state sync running) or stopped
+            // (switched to consensus) still records the peer's range.
+            pool.setPeerRange(peer, base: base, height: height, now: now)
         case .noBlockResponse(let h):
             if profile.redoOnNoBlockResponse && pool.isRunning { pool.redoRequest(at: h, from: peer) }
         case .blockResponse(let block, let ext):
@@ -263,7 +288,7 @@ public struct Reactor: BlockSyncMachine {
     /// to consensus) only the signature caps apply; while it runs the sender must have a
     /// pending request (`HasPendingRequestFrom`) and the caps apply.
     private func filterBlockResponse(_ block: Block, extendedCommit ext: ExtendedCommit?, from peer: PeerID) -> String? {
-        guard configuration.blocksync else { return "unsolicited BlockResponse: blocksync not active" }
+        guard blocksyncActive else { return "unsolicited BlockResponse: blocksync not active" }
         let sigs = block.lastCommit?.signatures.count ?? 0
         let extSigs = ext?.extendedSignatures.count ?? 0
         var maxVotes: String? {
@@ -328,6 +353,8 @@ public struct Reactor: BlockSyncMachine {
             case .status:
                 nextStatusUpdate = due &+ profile.statusUpdateInterval
                 emit(.broadcastStatusRequest)
+            case .stateSync:
+                switchToBlockSync()
             }
             settlePool(afterInput: false)
             armTrySync()
@@ -339,7 +366,7 @@ public struct Reactor: BlockSyncMachine {
         guard pool.isRunning, nextTrySync == nil else { return }
         let (first, second) = pool.peekTwoBlocks()
         guard first != nil, second != nil else { return }
-        let start = configuration.startTime
+        let start = syncStart
         let step = profile.trySyncInterval
         var k = now <= start ? 1 : (now &- start &+ step &- 1) / step
         if let last = lastTrySync, start &+ k &* step <= last { k = (last &- start) / step &+ 1 }
@@ -449,6 +476,29 @@ public struct Reactor: BlockSyncMachine {
         }
     }
 
+    // MARK: State sync's hand-over (§2.2, §3.1)
+
+    /// `SwitchToBlockSync(state)`: blocksync on, the state-synced state, `pool.height` the
+    /// snapshot height + 1, `pool.Start()` (its start time now: the 3 s `peerConnWait` of the
+    /// paced profiles and the 5 s caught-up clause count from here; tm v0.35's `lastAdvance`
+    /// too), then `poolRoutine(stateSynced: true)` with its tickers from now. Peers whose
+    /// StatusResponse came while state sync ran are already in the pool (SetPeerRange runs
+    /// regardless); `maxPeerHeight` is as they left it.
+    private mutating func switchToBlockSync() {
+        guard let h = handover else { return }
+        handover = nil
+        blocksyncActive = true
+        chain.handOver(to: h.state)
+        let height = h.state.lastBlockHeight &+ 1
+        startHeight = height
+        syncStart = now
+        emit(.switchToBlockSync(height: height))
+        pool.start(height: height, now: now)
+        nextStatusUpdate = now &+ profile.statusUpdateInterval
+        nextSwitchCheck = now &+ profile.switchToConsensusInterval
+        settlePool(afterInput: true)
+    }
+
     // MARK: Switch to consensus (§3.4)
 
     /// Why a switch check at `t` would switch, in the current state; nil: it would return.
@@ -479,7 +529,7 @@ public struct Reactor: BlockSyncMachine {
 
     /// The switch-check tick at or after `t` (ticks every `switchToConsensusInterval` from the start).
     private func switchCheckGrid(atOrAfter t: Nanoseconds) -> Nanoseconds {
-        let start = configuration.startTime, step = profile.switchToConsensusInterval
+        let start = syncStart, step = profile.switchToConsensusInterval
         guard t > start &+ step else { return start &+ step }
         return start &+ (t &- start &+ step &- 1) / step &* step
     }

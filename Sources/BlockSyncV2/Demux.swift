@@ -456,6 +456,10 @@ extension Demux {
         options: [V2QueueModel.optionName],
         make: { (name, start) throws(MachineStartError) in
             guard let profile = BlockSyncV2Profile(named: name) else { throw MachineStartError("unknown v2 profile \(name)") }
+            guard start.stateSync == nil else {
+                // v2's SwitchToFastSync (§v2.1 item 5) is not modelled.
+                throw MachineStartError("the trace's node hands over from state sync, which profile \(name) (implementation v2) does not model; replay it with a v0 profile")
+            }
             var model = V2QueueModel.fifo
             if let value = start.implementationOptions[V2QueueModel.optionName] {
                 guard let chosen = V2QueueModel(rawValue: value) else {

@@ -52,6 +52,8 @@ public enum DecisionAction: Equatable, Sendable {
     /// its suppliers, blamed; `reason` is the verification error as the node logs it.
     case verifyFailed(heights: [Int64], peers: [String], reason: String)
     case blockApplied(height: Int64, hash: [UInt8])
+    /// State sync's hand-over: block sync starts at `height` (§2.2, §3.1).
+    case switchToBlockSync(height: Int64)
     case switchToConsensus(height: Int64)
     case reactorPanic(message: String)
     /// tendermint v2's `scSchedulerFail` (§v2.2.4): the scheduler's error text.
@@ -76,6 +78,7 @@ public enum DecisionAction: Equatable, Sendable {
         case .peerBanned: .peerBanned
         case .verifyFailed: .verifyFailed
         case .blockApplied: .blockApplied
+        case .switchToBlockSync: .switchToBlockSync
         case .switchToConsensus: .switchToConsensus
         case .reactorPanic: .reactorPanic
         case .schedulerFail: .schedulerFail
@@ -92,7 +95,8 @@ public enum DecisionAction: Equatable, Sendable {
     /// The height the decision is about, when it has one (the alignment key with the kind).
     public var height: Int64? {
         switch self {
-        case .request(_, let h), .respond(_, let h, _), .blockApplied(let h, _), .switchToConsensus(let h):
+        case .request(_, let h), .respond(_, let h, _), .blockApplied(let h, _), .switchToConsensus(let h),
+             .switchToBlockSync(let h):
             return h
         case .verifyFailed(let heights, _, _): return heights.first
         case .pivotSwitch(let forkAt, _, _, _, _, _): return Int64(truncatingIfNeeded: forkAt)
@@ -130,7 +134,7 @@ public enum DecisionAction: Equatable, Sendable {
         case let .verifyFailed(heights, peers, reason):
             return ["heights": .array(heights.map { .int($0) }), "peers": .array(peers.map { .string($0) }), "reason": .string(reason)]
         case let .blockApplied(height, hash): return ["height": .int(height), "hash": .string(Hex.lower(hash))]
-        case let .switchToConsensus(height): return ["height": .int(height)]
+        case let .switchToConsensus(height), let .switchToBlockSync(height): return ["height": .int(height)]
         case let .reactorPanic(message): return ["message": .string(message)]
         case let .schedulerFail(reason): return ["reason": .string(reason)]
         case let .pivotSwitch(forkAt, meHeight, checkHeight, section, allowed, reason):
@@ -193,6 +197,7 @@ extension Decision {
             action = .verifyFailed(heights: try reader.ints("heights"), peers: try reader.strings("peers"), reason: try reader.string("reason"))
         case .blockApplied: action = .blockApplied(height: try reader.int("height"), hash: try reader.hex("hash"))
         case .switchToConsensus: action = .switchToConsensus(height: try reader.int("height"))
+        case .switchToBlockSync: action = .switchToBlockSync(height: try reader.int("height"))
         case .reactorPanic: action = .reactorPanic(message: try reader.string("message"))
         case .schedulerFail: action = .schedulerFail(reason: try reader.string("reason"))
         case .pivotSwitch:

@@ -336,6 +336,8 @@ struct RecordedPeers: PeerSource {
             append(.verifyFailed(heights: heights, peers: peers, reason: reason), cause: cause)
         case .switchToConsensus(let h, _):
             append(.switchToConsensus(height: h), cause: cause)
+        case .switchToBlockSync(let h):
+            append(.switchToBlockSync(height: h), cause: cause)
         case .reactorPanic(let message):
             append(.reactorPanic(message: message), cause: cause)
         case .schedulerFail(let reason):

@@ -21,11 +21,15 @@ public struct ReplayNode: Equatable, Sendable {
     public var voteExtensionsEnableHeight: Int64
     /// Consensus params `Block.MaxBytes` (0: not recorded).
     public var blockMaxBytes: Int64
+    /// The state-sync hand-over (`/node` field 15), when the node started with state sync.
+    public var stateSync: NodeStart.Record.StateSync?
 
     public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, nodeID: String,
                 validators: [(pubKey: [UInt8], power: Int64)], appHash: [UInt8], startBlock: [UInt8],
                 genesisTimeSeconds: Int64, genesisTimeNanos: Int32, profileHint: String, captureMethod: String = "",
-                localValidatorAddress: [UInt8] = [], voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0) {
+                localValidatorAddress: [UInt8] = [], voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0,
+                stateSync: NodeStart.Record.StateSync? = nil) {
+        self.stateSync = stateSync
         self.localValidatorAddress = localValidatorAddress
         self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
         self.blockMaxBytes = blockMaxBytes
@@ -51,6 +55,7 @@ public struct ReplayNode: Equatable, Sendable {
             && a.genesisTimeNanos == b.genesisTimeNanos && a.profileHint == b.profileHint
             && a.captureMethod == b.captureMethod && a.localValidatorAddress == b.localValidatorAddress
             && a.voteExtensionsEnableHeight == b.voteExtensionsEnableHeight && a.blockMaxBytes == b.blockMaxBytes
+            && a.stateSync == b.stateSync
     }
 }
 
@@ -205,7 +210,8 @@ extension ReplayNode {
                          validators: validatorSet, appHash: appHash, startBlock: startBlock,
                          genesisTime: Timestamp(seconds: genesisTimeSeconds, nanos: genesisTimeNanos),
                          localValidatorAddress: localValidatorAddress,
-                         voteExtensionsEnableHeight: voteExtensionsEnableHeight, blockMaxBytes: blockMaxBytes)
+                         voteExtensionsEnableHeight: voteExtensionsEnableHeight, blockMaxBytes: blockMaxBytes,
+                         stateSync: stateSync)
     }
 
     /// The application the replayed node runs (specs/cometbft-blocksync.md §3.4 step 6): a

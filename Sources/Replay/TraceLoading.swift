@@ -3,6 +3,7 @@ import HexCoding
 import Foundation
 import Crypto
 import SyncTrace
+import SyncMachine
 
 /// Reads a trace file into a `ReplayTrace`, refusing damaged input (DESIGN.md §2: replay never
 /// runs on a silently shortened trace; `syncreplay recover` rebuilds a valid one).
@@ -71,7 +72,11 @@ public enum ReplayTraceLoader {
                                     startBlock: n.startBlock, genesisTimeSeconds: n.genesisTime.seconds,
                                     genesisTimeNanos: n.genesisTime.nanos, profileHint: n.profileHint,
                                     captureMethod: n.captureMethod, localValidatorAddress: n.localValidatorAddress,
-                                    voteExtensionsEnableHeight: n.voteExtensionsEnableHeight, blockMaxBytes: n.blockMaxBytes))
+                                    voteExtensionsEnableHeight: n.voteExtensionsEnableHeight, blockMaxBytes: n.blockMaxBytes,
+                                    stateSync: n.stateSync.map {
+                                        NodeStart.Record.StateSync(at: $0.at, block: $0.block, appHash: $0.appHash,
+                                                                   lastResultsHash: $0.lastResultsHash)
+                                    }))
         case .p2p(let p):
             switch p.kind {
             case .connected: return .peerConnected(peer: p.peerID, outbound: p.outbound)

@@ -70,6 +70,10 @@ public struct NodeSpec: Sendable {
     /// false: blocksync disabled — the node answers requests and status but never syncs
     /// (specs/cometbft-blocksync.md §3.1); recorded as the trace metadata `blocksync`.
     public var blocksync = true
+    /// State sync's hand-over (specs/cometbft-blocksync.md §2.2, §3.1): the node starts with an
+    /// empty store and blocksync off while state sync runs; at `at` state sync has restored the
+    /// snapshot at `height` and calls `SwitchToBlockSync`. Recorded in `/node` (`StateSync`).
+    public var stateSync: (height: Int64, at: UInt64)? = nil
 }
 
 /// How a peer's served block `height` is made bad (specs/cometbft-blocksync.md §4; §6 rows).

@@ -150,11 +150,31 @@ enum ScenarioParser {
             }
             afterSwitch = grace
         }
-        let blocksync = try n.optional("blocksync")?.bool() ?? true
+        let blocksyncNode = try n.optional("blocksync")
+        let blocksync = try blocksyncNode?.bool() ?? true
+        var stateSync: (height: Int64, at: UInt64)?
+        if let h = try n.optional("state_sync") {
+            guard h.table != nil else { throw h.error("must be an inline table like {height = 20, at = \"5s\"}") }
+            let heightNode = try h.required("height")
+            let height = try heightNode.int()
+            guard height >= chain.initialHeight, height < chain.lastHeight else {
+                throw heightNode.error("must be a snapshot height of the chain with a block after it (\(chain.initialHeight) … \(chain.lastHeight - 1))")
+            }
+            let atNode = try h.required("at")
+            let at = try atNode.duration()
+            guard at < duration else { throw atNode.error("must be before node.duration (\(VirtualSpan(nanoseconds: duration)))") }
+            try h.finish()
+            // State sync starts from an empty store, and hands over only to an enabled blocksync
+            // (with blocksync off CometBFT goes from state sync straight to consensus).
+            if let s = try n.optional("store_height"), store > 0 { throw s.error("must be 0 with state_sync (state sync starts from an empty store)") }
+            if let b = blocksyncNode, !blocksync { throw b.error("must be true with state_sync (the hand-over starts blocksync)") }
+            stateSync = (height, at)
+        }
         try n.finish()
         var spec = NodeSpec(id: id, storeHeight: store, profile: profile, duration: duration, validator: validator)
         spec.afterSwitch = afterSwitch
         spec.blocksync = blocksync
+        spec.stateSync = stateSync
         return spec
     }
 

@@ -65,7 +65,13 @@ public struct Simulation {
             genesisTime: TraceTimestamp(seconds: builder.configuration.genesisTime.seconds, nanos: builder.configuration.genesisTime.nanos),
             captureMethod: "syncsim", profileHint: s.node.profile,
             localValidatorAddress: s.node.validator.map { builder.validatorSet.validators[$0].address } ?? [],
-            voteExtensionsEnableHeight: s.chain.voteExtensionsEnableHeight)
+            voteExtensionsEnableHeight: s.chain.voteExtensionsEnableHeight,
+            stateSync: s.node.stateSync.map { h in
+                // What the light client verified: block h, and the results after it (block h+1's header).
+                StateSyncRecord(at: h.at, block: chain.block(at: h.height)!.encoded(),
+                                appHash: chain.appHashes[Int(h.height - chain.initialHeight)],
+                                lastResultsHash: chain.block(at: h.height + 1)!.header.lastResultsHash)
+            })
     }
 
     /// Where the node starts: what the replayer builds from the same `/node` record
@@ -78,7 +84,8 @@ public struct Simulation {
             appHash: n.appHash, startBlock: n.startBlock,
             genesisTime: Timestamp(seconds: n.genesisTime.seconds, nanos: n.genesisTime.nanos),
             localValidatorAddress: n.localValidatorAddress,
-            voteExtensionsEnableHeight: n.voteExtensionsEnableHeight, blockMaxBytes: n.blockMaxBytes)
+            voteExtensionsEnableHeight: n.voteExtensionsEnableHeight, blockMaxBytes: n.blockMaxBytes,
+            stateSync: n.stateSync.map { NodeStart.Record.StateSync(at: $0.at, block: $0.block, appHash: $0.appHash, lastResultsHash: $0.lastResultsHash) })
         return try NodeStart(record: record, application: .transactionCounter, startTime: 0)
     }
 

@@ -272,7 +272,7 @@ public struct Driver<Source: PeerSource> {
                 }
             case .reactorPanic(let message):
                 panicked = message
-            case .removeFromPool, .ban, .verifyFailed, .schedulerFail:
+            case .removeFromPool, .ban, .verifyFailed, .schedulerFail, .switchToBlockSync:
                 break
             }
         }

@@ -19,6 +19,8 @@ public enum DecisionKind: String, CaseIterable, Sendable, Comparable {
     case peerBanned = "peer_banned"
     case verifyFailed = "verify_failed"
     case blockApplied = "block_applied"
+    /// State sync handed over to block sync (`SwitchToBlockSync`), which starts at `height`.
+    case switchToBlockSync = "switch_to_blocksync"
     case switchToConsensus = "switch_to_consensus"
     /// The original would panic here (tendermint blocksync v2); the replay ends.
     case reactorPanic = "reactor_panic"

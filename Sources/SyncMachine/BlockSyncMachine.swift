@@ -67,6 +67,10 @@ public enum MachineEffect: Sendable, Equatable {
     /// `verify_failed{heights,peers,reason}`: the pair (first, second) failed; the peers
     /// blamed; the verification error as the node logs it ("Error in validation", unwrapped).
     case verifyFailed(heights: [Int64], peers: [PeerID], reason: String)
+    /// `switch_to_blocksync{height}`: state sync handed over (`SwitchToBlockSync`,
+    /// specs/cometbft-blocksync.md §2.2, §3.1); block sync starts at `height` (the snapshot
+    /// height + 1).
+    case switchToBlockSync(height: Int64)
     /// `switch_to_consensus{height}`: the height when block sync stopped.
     case switchToConsensus(height: Int64, reason: SwitchReason)
     /// `reactor_panic{message}`: the original would panic here (the node process dies); the

@@ -119,6 +119,9 @@ public struct InvariantChecker: Sendable {
             case .blockApplied(let h, _):
                 if h != nextHeight { fail("applied height \(h), expected \(nextHeight) (each block once, in height order)") }
                 nextHeight = max(nextHeight, h &+ 1)
+            case .switchToBlockSync(let h):
+                // State sync's hand-over: the node's chain continues after the snapshot.
+                nextHeight = h
             case .send, .broadcastStatusRequest, .verifyFailed, .switchToConsensus, .reactorPanic, .schedulerFail:
                 break
             }

@@ -124,6 +124,10 @@ public struct MachineRegistry: Sendable {
             throw MachineStartError("unknown profile \(profile) (expected \(profileList))")
         }
         if let option = start.implementationOptions.keys.sorted().first(where: { !implementation.options.contains($0) }) {
+            if option == NodeStart.blocksyncOption {
+                // Set by the trace (its node ran with blocksync off), not by a flag.
+                throw MachineStartError("the trace's node ran with blocksync disabled, which profile \(profile) (implementation \(implementation.name)) does not model; replay it with a v0 profile")
+            }
             throw MachineStartError("--\(option) does not apply to profile \(profile) (implementation \(implementation.name))")
         }
         return try implementation.make(profile, start)

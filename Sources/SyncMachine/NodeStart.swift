@@ -24,6 +24,20 @@ public struct NodeStart: Sendable {
     /// Options of one implementation by name (the v2 reactor's `v2-queue`: `fifo` or `heap`);
     /// the registry refuses an option the chosen profile's implementation does not take.
     public var implementationOptions: [String: String] = [:]
+    /// The state-sync hand-over: the node starts with blocksync off and, at `at`, state sync
+    /// calls `SwitchToBlockSync(state)` (specs/cometbft-blocksync.md §2.2, §3.1). nil: the node
+    /// block-syncs (or not, `blocksyncOption`) from the start.
+    public var stateSync: StateSyncHandover?
+
+    /// What `SwitchToBlockSync` is given: the state after the snapshot height, and when.
+    public struct StateSyncHandover: Sendable, Equatable {
+        public var at: Nanoseconds
+        public var state: ChainState
+        public init(at: Nanoseconds, state: ChainState) {
+            self.at = at
+            self.state = state
+        }
+    }
 
     /// The `implementationOptions` key that disables blocksync (value `false`): the node answers
     /// requests and status but never syncs (specs/cometbft-blocksync.md §3.1; syncsim's
@@ -64,10 +78,31 @@ public struct NodeStart: Sendable {
         public var voteExtensionsEnableHeight: Int64
         /// Consensus params `Block.MaxBytes` (0: not recorded, CometBFT's default applies).
         public var blockMaxBytes: Int64
+        /// The state-sync hand-over (`/node` field 15), when the node started with state sync.
+        public var stateSync: StateSync?
+
+        /// `/node`'s `StateSync`: at log time `at`, state sync hands over with the state after
+        /// `block` (the snapshot height), whose application results are `appHash` and
+        /// `lastResultsHash` — what CometBFT's state provider takes from the light client's
+        /// verified headers. The validators are the record's (a state-synced node's validator
+        /// set is the chain's at the snapshot; the traces we make keep one set).
+        public struct StateSync: Sendable, Equatable {
+            public var at: Nanoseconds
+            public var block: [UInt8]
+            public var appHash: [UInt8]
+            public var lastResultsHash: [UInt8]
+            public init(at: Nanoseconds, block: [UInt8], appHash: [UInt8], lastResultsHash: [UInt8]) {
+                self.at = at
+                self.block = block
+                self.appHash = appHash
+                self.lastResultsHash = lastResultsHash
+            }
+        }
 
         public init(chainID: String, initialHeight: Int64, storeBase: Int64, storeHeight: Int64, validators: ValidatorSet,
                     appHash: [UInt8], startBlock: [UInt8], genesisTime: Timestamp, localValidatorAddress: [UInt8],
-                    voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0) {
+                    voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0, stateSync: StateSync? = nil) {
+            self.stateSync = stateSync
             self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
             self.blockMaxBytes = blockMaxBytes
             self.chainID = chainID
@@ -103,7 +138,13 @@ public struct NodeStart: Sendable {
             if r.blockMaxBytes != 0 { state.consensusParams.blockMaxBytes = r.blockMaxBytes }
             self.init(genesis: state, application: application, startTime: startTime, localValidatorAddress: address)
             voteExtensionsEnableHeight = r.voteExtensionsEnableHeight
+            if let handover = r.stateSync {
+                stateSync = try Self.handover(handover, record: r, params: state.consensusParams, startTime: startTime)
+            }
             return
+        }
+        if r.stateSync != nil {
+            throw MachineStartError("the /node record has a state-sync hand-over but a store height of \(r.storeHeight): state sync starts from an empty store")
         }
         let block = try Self.startBlock(of: r)
         // The record's app hash is the one after the stored block: the application's state
@@ -118,6 +159,27 @@ public struct NodeStart: Sendable {
         } catch { throw MachineStartError("cannot build the node's store: \(error)") }
         self.init(state: state, store: store, application: application, startTime: startTime, localValidatorAddress: address,
                   voteExtensionsEnableHeight: r.voteExtensionsEnableHeight)
+    }
+
+    /// The state `SwitchToBlockSync` is given: after the record's snapshot block, with its
+    /// application results, the record's validators and the node's consensus params.
+    static func handover(_ h: Record.StateSync, record r: Record, params: HashedParams, startTime: Nanoseconds) throws(MachineStartError) -> StateSyncHandover {
+        let block: Block
+        do { block = try Block(protobuf: h.block) } catch {
+            throw MachineStartError("the /node record's state-sync block does not decode: \(error)")
+        }
+        guard block.header.chainID == r.chainID else {
+            throw MachineStartError("the /node record's state-sync block belongs to chain \"\(block.header.chainID)\", not \"\(r.chainID)\"")
+        }
+        guard block.header.height >= r.initialHeightOrOne else {
+            throw MachineStartError("the /node record's state-sync block has height \(block.header.height), below the initial height \(r.initialHeightOrOne)")
+        }
+        guard h.at >= startTime else {
+            throw MachineStartError("the /node record's state-sync hand-over at \(h.at) ns comes before the recording starts (\(startTime) ns)")
+        }
+        let state = ChainState.resuming(after: block, initialHeight: r.initialHeightOrOne, validators: r.validators,
+                                        appHash: h.appHash, lastResultsHash: h.lastResultsHash, consensusParams: params)
+        return StateSyncHandover(at: h.at, state: state)
     }
 
     /// The record's start block, checked against its store height and chain.

@@ -24,6 +24,13 @@ public struct SyncedChain: Sendable {
         self.application = application
     }
 
+    /// State sync's hand-over (`SwitchToBlockSync`, specs/cometbft-blocksync.md §2.2): the
+    /// state after the snapshot height replaces the one the node started with; the store stays
+    /// as it is (empty: state sync saves no block, so the first block synced becomes its base).
+    public mutating func handOver(to state: ChainState) {
+        self.state = state
+    }
+
     /// How the second block's `LastCommit` must commit the first (§3.4 step 4, §v2.3 step 3).
     public enum CommitCheck: Sendable, Equatable {
         /// `VerifyCommitLight`: stops once +2/3 of the power is tallied.

@@ -44,12 +44,16 @@ public struct NodeRecord: Sendable, Equatable, Hashable {
     public var voteExtensionsEnableHeight: Int64
     /// Consensus params `Block.MaxBytes` (0: not recorded; CometBFT's default then applies).
     public var blockMaxBytes: Int64
+    /// The state-sync hand-over, when the node started with state sync: nil for a node that
+    /// block-syncs from its store (message `StateSync`, field 15).
+    public var stateSync: StateSyncRecord?
 
     public init(chainID: String = "", initialHeight: Int64 = 0, storeBase: Int64 = 0, storeHeight: Int64 = 0,
                 nodeID: String = "", validators: [ValidatorRecord] = [], appHash: [UInt8] = [],
                 startBlock: [UInt8] = [], genesisTime: TraceTimestamp = TraceTimestamp(),
                 captureMethod: String = "", profileHint: String = "", localValidatorAddress: [UInt8] = [],
-                voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0) {
+                voteExtensionsEnableHeight: Int64 = 0, blockMaxBytes: Int64 = 0, stateSync: StateSyncRecord? = nil) {
+        self.stateSync = stateSync
         self.localValidatorAddress = localValidatorAddress
         self.voteExtensionsEnableHeight = voteExtensionsEnableHeight
         self.blockMaxBytes = blockMaxBytes
@@ -57,6 +61,23 @@ public struct NodeRecord: Sendable, Equatable, Hashable {
         self.storeHeight = storeHeight; self.nodeID = nodeID; self.validators = validators
         self.appHash = appHash; self.startBlock = startBlock; self.genesisTime = genesisTime
         self.captureMethod = captureMethod; self.profileHint = profileHint
+    }
+}
+
+/// `/node` field 15 (message `StateSync`): the node ran state sync with blocksync off and, at log
+/// time `at`, state sync handed over to blocksync (`SwitchToBlockSync`, specs/cometbft-blocksync.md
+/// §2.2, §3.1) with the state after `block` — what the light client verified: the block at the
+/// snapshot height, and the application's `AppHash` / `LastResultsHash` after it (the next
+/// header's). The block store stays empty.
+public struct StateSyncRecord: Sendable, Equatable, Hashable {
+    /// Log time (ns, the events' clock) of the hand-over.
+    public var at: UInt64
+    /// Encoded `tendermint.types.Block` at the snapshot height.
+    public var block: [UInt8]
+    public var appHash: [UInt8]
+    public var lastResultsHash: [UInt8]
+    public init(at: UInt64, block: [UInt8], appHash: [UInt8], lastResultsHash: [UInt8]) {
+        self.at = at; self.block = block; self.appHash = appHash; self.lastResultsHash = lastResultsHash
     }
 }
 

@@ -27,6 +27,14 @@ extension TraceEvent {
             // Zero is not written: a trace without consensus params keeps its bytes.
             w.int64(13, n.voteExtensionsEnableHeight)
             w.int64(14, n.blockMaxBytes)
+            if let h = n.stateSync {
+                w.message(15, always: true) { m in
+                    m.uint64(1, h.at)
+                    m.bytes(2, h.block)
+                    m.bytes(3, h.appHash)
+                    m.bytes(4, h.lastResultsHash)
+                }
+            }
         case .p2p(let p):
             w.string(1, p.peerID)
             w.string(2, p.address)
@@ -123,6 +131,19 @@ extension TraceEvent {
             case 12: n.localValidatorAddress = try f.bytes()
             case 13: n.voteExtensionsEnableHeight = try f.int64()
             case 14: n.blockMaxBytes = try f.int64()
+            case 15:
+                var m = try f.messageReader()
+                var h = StateSyncRecord(at: 0, block: [], appHash: [], lastResultsHash: [])
+                while let g = try m.next() {
+                    switch g.number {
+                    case 1: h.at = try g.uint64()
+                    case 2: h.block = try g.bytes()
+                    case 3: h.appHash = try g.bytes()
+                    case 4: h.lastResultsHash = try g.bytes()
+                    default: break
+                    }
+                }
+                n.stateSync = h
             default: break
             }
         }

@@ -153,6 +153,8 @@ public enum TimelineBuilder {
                                           detail: "verify failed, heights \(hs.map(String.init).joined(separator: ", ")), peers \(peers.joined(separator: ", ")): \(reason)"))
             case .blockApplied(let h, _):
                 heights.append(HeightPoint(time: d.time, height: h))
+            case .switchToBlockSync(let h):
+                nodeMarks.append(LaneMark(time: d.time, kind: .switchToBlockSync, detail: "state sync hands over: block sync from height \(h) (\(cause))"))
             case .switchToConsensus(let h):
                 nodeMarks.append(LaneMark(time: d.time, kind: .switchToConsensus, detail: "switch to consensus at height \(h) (\(cause))"))
             case .statusRequest: break

@@ -83,6 +83,8 @@ public struct LaneMark: Equatable, Sendable {
         case outboundMissing = "outbound_missing"
         case verifyFailed = "verify_failed"
         case switchToConsensus = "switch_to_consensus"
+        /// State sync handed over to block sync (`switch_to_blocksync`).
+        case switchToBlockSync = "switch_to_blocksync"
         /// The implementation hit one of the original's panics (`reactor_panic`, v2): replay ends.
         case reactorPanic = "reactor_panic"
         /// tendermint v2's scheduler could not schedule (`scheduler_fail`); one mark per change of

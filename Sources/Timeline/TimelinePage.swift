@@ -24,7 +24,7 @@ enum TimelinePage {
     .mark.connected{fill:#2e7d32}.mark.disconnected{fill:#6d4c41}.mark.removed{fill:#c62828}.mark.banned{fill:#000}
     .mark.no_block_response{fill:#f39c12}.mark.status{fill:#90a4ae}.mark.unsolicited{fill:#8e24aa}.mark.served{fill:#00897b}
     .mark.undecodable,.mark.capture{fill:#ad1457}.mark.outbound_extra,.mark.outbound_missing{fill:#d84315}
-    .mark.verify_failed{fill:#c62828}.mark.reactor_panic{fill:#000}.mark.scheduler_fail{fill:#ffb300}.mark.switch_to_consensus{fill:#2e7d32}
+    .mark.verify_failed{fill:#c62828}.mark.reactor_panic{fill:#000}.mark.scheduler_fail{fill:#ffb300}.mark.switch_to_consensus{fill:#2e7d32}.mark.switch_to_blocksync{fill:#1565c0}
     .pivot.allowed{fill:#2e7d32}.pivot.denied{fill:#c62828}.pivot.unknown{fill:#90a4ae}.pivot.hint_disabled{fill:#000}.pivot.observed_mismatch{fill:#ff6f00;stroke:#000;stroke-width:1}
     .heights{fill:none;stroke:#1f4f9a;stroke-width:1.5}
     .divergence{stroke:#c62828;stroke-width:2;stroke-dasharray:6 3}
@@ -47,6 +47,7 @@ enum TimelinePage {
     <span><svg width="12" height="12"><path class="mark reactor_panic" d="M6 0L12 6L6 12L0 6Z"/></svg>reactor panic</span>
     <span><svg width="12" height="12"><path class="mark scheduler_fail" d="M6 1L11 11H1Z"/></svg>scheduler failure (v2)</span>
     <span><svg width="12" height="12"><path class="mark switch_to_consensus" d="M2 0V12M2 1H11L8 4L11 7H2"/></svg>switch to consensus</span>
+    <span><svg width="12" height="12"><path class="mark switch_to_blocksync" d="M2 0V12M2 1H11L8 4L11 7H2"/></svg>state sync → block sync</span>
     <span><svg width="22" height="10"><polyline class="heights" points="0,9 8,9 8,5 15,5 15,1 22,1"/></svg>node height</span>
     <span><svg width="12" height="12"><path class="pivot allowed" d="M6 0L12 6L6 12L0 6Z"/></svg>pivot allowed</span>
     <span><svg width="12" height="12"><path class="pivot denied" d="M6 0L12 6L6 12L0 6Z"/></svg>pivot denied</span>
@@ -178,7 +179,7 @@ enum TimelinePage {
         case "banned": return el("rect", { class: c, x: cx - 4, y: cy - 4, width: 8, height: 8 }, g, title);
         case "no_block_response": case "scheduler_fail": return el("path", { class: c, d: "M" + cx + " " + (cy - 5) + "l5 9h-10z" }, g, title);
         case "verify_failed": case "reactor_panic": return el("path", { class: c, d: "M" + cx + " " + (cy - 6) + "l6 6l-6 6l-6 -6z" }, g, title);
-        case "switch_to_consensus": return el("path", { class: c, d: "M" + cx + " " + (cy + 8) + "v-16h9l-3 3l3 3h-9" }, g, title);
+        case "switch_to_consensus": case "switch_to_blocksync": return el("path", { class: c, d: "M" + cx + " " + (cy + 8) + "v-16h9l-3 3l3 3h-9" }, g, title);
         case "status": return el("circle", { class: c, cx: cx, cy: cy, r: 2.5 }, g, title);
         default: return el("circle", { class: c, cx: cx, cy: cy, r: 4 }, g, title);
       }

@@ -35,6 +35,12 @@ struct EventFormatter {
             }
             if n.blockMaxBytes != 0 { f.append(("block_max_bytes", .int(n.blockMaxBytes))) }
             if raw { f.append(("start_block", .hex(n.startBlock))) }
+            if let h = n.stateSync {
+                var s: JSONObject = ["at": .uint(h.at), "block_size": .uint(UInt64(h.block.count)),
+                                     "app_hash": .hex(h.appHash), "last_results_hash": .hex(h.lastResultsHash)]
+                if raw { s["block"] = .hex(h.block) }
+                f.append(("state_sync", .object(s)))
+            }
             return f
         case .p2p(let p):
             return [("peer", .string(p.peerID)), ("kind", .string(p.kind.rawValue)), ("address", .string(p.address)),

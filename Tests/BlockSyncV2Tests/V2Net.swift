@@ -78,7 +78,7 @@ struct V2Net {
             record(now, entry.timer, machine.handle(.peerRemoved(peer, reason: reason, at: now)))
         case .switchToConsensus, .reactorPanic:
             stopped = true
-        case .removeFromPool, .ban, .blockApplied, .verifyFailed, .schedulerFail:
+        case .removeFromPool, .ban, .blockApplied, .verifyFailed, .schedulerFail, .switchToBlockSync:
             break
         }
     }
