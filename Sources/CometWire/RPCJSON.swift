@@ -26,6 +26,9 @@ public struct Genesis: Hashable, Sendable {
     public var evidenceMaxBytes: Int64
     /// `consensus_params.version.app_version` (0 when absent; the application may raise it at handshake).
     public var appVersion: UInt64
+    /// `consensus_params.feature.vote_extensions_enable_height` (CometBFT v1), else
+    /// `consensus_params.abci.vote_extensions_enable_height` (v0.38); 0 when absent (disabled).
+    public var voteExtensionsEnableHeight: Int64 = 0
 
     /// The state before the initial block.
     public var initialState: ChainState {
@@ -189,7 +192,11 @@ public enum RPCJSON {
         var params = HashedParams.cometDefault
         var evidenceMax: Int64 = 1_048_576
         var appVersion: UInt64 = 0
+        var enableHeight: Int64 = 0
         if let cp = try n.optionalField("consensus_params") {
+            let abci = try cp.optionalField("abci")?.optionalField("vote_extensions_enable_height")?.int64() ?? 0
+            let feature = try cp.optionalField("feature")?.optionalField("vote_extensions_enable_height")?.int64() ?? 0
+            enableHeight = feature != 0 ? feature : abci
             if let b = try cp.optionalField("block") {
                 params.blockMaxBytes = try b.optionalField("max_bytes")?.int64() ?? params.blockMaxBytes
                 params.blockMaxGas = try b.optionalField("max_gas")?.int64() ?? params.blockMaxGas
@@ -203,7 +210,8 @@ public enum RPCJSON {
         return Genesis(chainID: try n.field("chain_id").string(), genesisTime: try n.field("genesis_time").time(),
                        initialHeight: try n.optionalField("initial_height")?.int64() ?? 1,
                        validators: ValidatorSet(sorting: vals), appHash: try n.optionalField("app_hash")?.hex() ?? [],
-                       consensusParams: params, evidenceMaxBytes: evidenceMax, appVersion: appVersion)
+                       consensusParams: params, evidenceMaxBytes: evidenceMax, appVersion: appVersion,
+                       voteExtensionsEnableHeight: enableHeight)
     }
 
     /// A JSON value with its path, for error messages.

@@ -143,11 +143,16 @@ public struct ReplayTrace: Sendable {
     /// The attached genesis document's state (exact consensus parameters and app version), nil
     /// without one. Throws when the attachment does not parse.
     public func initialState() throws(CaseError) -> ChainState? {
+        try genesisDocument()?.initialState
+    }
+
+    /// The attached genesis document, nil without one. Throws when it does not parse.
+    public func genesisDocument() throws(CaseError) -> Genesis? {
         guard let bytes = genesisAttachment else { return nil }
         let document: RPCDocument
         do { document = try RPCJSON.parse(bytes) } catch { throw CaseError("the trace's genesis.json attachment: \(error)") }
         guard case .genesis(let g) = document else { throw CaseError("the trace's genesis.json attachment is not a genesis document") }
-        return g.initialState
+        return g
     }
 
     /// The first `/node` record, if any.
@@ -230,9 +235,14 @@ extension ReplayTrace {
     /// with the application of `ReplayNode.application` and the clock at the first event's time.
     public func nodeStart() throws(CaseError) -> NodeStart {
         guard let node else { throw CaseError("the trace has no /node record") }
-        let genesis = node.storeHeight == 0 ? try initialState() : nil
+        let document = try genesisDocument()
+        var record = node.startRecord
+        // A capture made without `--consensus-params` still has the attached genesis's enable
+        // height (issue 18 §2): the record's, when it has one, wins.
+        if record.voteExtensionsEnableHeight == 0, let h = document?.voteExtensionsEnableHeight { record.voteExtensionsEnableHeight = h }
+        let genesis = node.storeHeight == 0 ? document?.initialState : nil
         do {
-            var start = try NodeStart(record: node.startRecord, genesis: genesis, application: node.application,
+            var start = try NodeStart(record: record, genesis: genesis, application: node.application,
                                       startTime: events.first?.time ?? 0)
             if blocksyncDisabled { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
             return start

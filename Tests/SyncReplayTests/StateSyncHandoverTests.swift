@@ -120,3 +120,32 @@ import Testing
         #expect((try? NodeStart(record: record, application: .unknown, startTime: 0)) == nil)
     }
 }
+
+/// Issue 18 §2: replay takes the vote-extension enable height from an attached genesis.json
+/// when the `/node` record has none (a capture made without `--consensus-params`), in both
+/// spellings; the record's own value wins.
+@Suite struct AttachedGenesisParamsTests {
+    func genesis(_ consensusParams: String) -> [UInt8] {
+        Array("""
+            {"genesis_time": "2024-01-01T00:00:00Z", "chain_id": "c", "initial_height": "1",
+             "consensus_params": \(consensusParams), "validators": [], "app_hash": ""}
+            """.utf8)
+    }
+
+    func start(record height: Int64, genesis bytes: [UInt8]?) throws -> NodeStart {
+        let node = ReplayNode(chainID: "c", initialHeight: 1, storeBase: 0, storeHeight: 0, nodeID: "n", validators: [],
+                              appHash: [], startBlock: [], genesisTimeSeconds: 1_704_067_200, genesisTimeNanos: 0,
+                              profileHint: "cometbft-v0.38", voteExtensionsEnableHeight: height)
+        let trace = ReplayTrace(path: "t", sha256: "", events: [ReplayEvent(index: 0, sequence: 1, time: 0, body: .node(node))],
+                                hintAttachment: nil, genesisAttachment: bytes)
+        return try trace.nodeStart()
+    }
+
+    @Test func enableHeightFromTheAttachedGenesis() throws {
+        #expect(try start(record: 0, genesis: genesis(#"{"abci": {"vote_extensions_enable_height": "5"}}"#)).voteExtensionsEnableHeight == 5)
+        #expect(try start(record: 0, genesis: genesis(#"{"feature": {"vote_extensions_enable_height": 9}, "abci": {"vote_extensions_enable_height": "0"}}"#)).voteExtensionsEnableHeight == 9)
+        #expect(try start(record: 7, genesis: genesis(#"{"abci": {"vote_extensions_enable_height": "5"}}"#)).voteExtensionsEnableHeight == 7)
+        #expect(try start(record: 0, genesis: genesis(#"{"block": {"max_bytes": "1000"}}"#)).voteExtensionsEnableHeight == 0)
+        #expect(try start(record: 0, genesis: nil).voteExtensionsEnableHeight == 0)
+    }
+}
