@@ -456,6 +456,10 @@ extension Demux {
         options: [V2QueueModel.optionName],
         make: { (name, start) throws(MachineStartError) in
             guard let profile = BlockSyncV2Profile(named: name) else { throw MachineStartError("unknown v2 profile \(name)") }
+            // The overrides serve the v0 originals' tests (pool_test, reactor_test); v2 has its own timers.
+            if let first = start.testOverrides.entries.first {
+                throw MachineStartError("test override \(first.name) does not apply to profile \(name) (implementation v2): it sets the v0 pool's and reactor's timers")
+            }
             var model = V2QueueModel.fifo
             if let value = start.implementationOptions[V2QueueModel.optionName] {
                 guard let chosen = V2QueueModel(rawValue: value) else {

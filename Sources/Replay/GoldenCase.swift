@@ -169,7 +169,8 @@ public struct GoldenCase: Sendable {
                                     implementation: profileFree ? nil : registry.implementation(of: options.profile)?.name,
                                     profile: provenanceProfile, mode: options.mode, tool: tool,
                                     acceptsObservedMismatch: accepted && !mismatches.isEmpty,
-                                    options: profileFree ? [:] : options.implementationOptions)
+                                    options: profileFree ? [:] : options.implementationOptions,
+                                    nonFaithful: profileFree ? TestOverrides() : trace.testOverrides)
         let actualGolden = GoldenFile(provenance: provenance, decisions: result.decisions)
         let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
                                   goldenPath: path, implementation: provenance.implementation, profile: provenanceProfile,

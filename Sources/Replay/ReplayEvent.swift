@@ -125,6 +125,8 @@ public struct ReplayTrace: Sendable {
     public var recordsAfterSwitch = false
     /// The node ran with blocksync disabled (metadata `blocksync = false`, §3.1).
     public var blocksyncDisabled = false
+    /// The node ran with the originals' test settings (metadata `test_overrides`; not faithful).
+    public var testOverrides = TestOverrides()
 
     public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?,
                 genesisAttachment: [UInt8]? = nil) {
@@ -229,6 +231,7 @@ extension ReplayTrace {
             var start = try NodeStart(record: node.startRecord, genesis: genesis, application: node.application,
                                       startTime: events.first?.time ?? 0)
             if blocksyncDisabled { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
+            start.testOverrides = testOverrides
             return start
         } catch {
             throw CaseError(error.message)

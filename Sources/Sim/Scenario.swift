@@ -14,6 +14,10 @@ public struct Scenario: Sendable {
     public var pivot: PivotSpec?
     /// Expectations per profile name (sorted by profile in `expectations`).
     public var expectations: [Expectation]
+    /// `[test_overrides]`: the originals' test settings (pool_test's 2 s `peerTimeout`,
+    /// reactor_test's `switchToConsensusMs`; specs/cometbft-blocksync.md §2.5, §3.4, §7), not
+    /// faithful to any version; recorded as the trace metadata `test_overrides`.
+    public var testOverrides = TestOverrides()
 }
 
 /// `[chain]`: everything `ChainBuilder` needs (specs/cometbft-blocksync.md §1.6; issue 3).

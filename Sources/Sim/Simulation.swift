@@ -97,6 +97,7 @@ public struct Simulation {
                 // Every simulator run checks the invariants after every step.
                 var start = try Simulation.nodeStart(node)
                 if !s.node.blocksync { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
+                start.testOverrides = s.testOverrides
                 machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: start).checked()
             } catch {
                 throw SimulationError.machine(String(describing: error))
@@ -107,6 +108,7 @@ public struct Simulation {
         if let pivot { metadata[TraceAttachmentName.pivotHintChecksumKey] = pivot.checksum.hex }
         if let grace = s.node.afterSwitch { metadata[TraceAttachmentName.afterSwitchKey] = VirtualSpan(nanoseconds: grace).description }
         if !s.node.blocksync { metadata[TraceAttachmentName.blocksyncKey] = "false" }
+        if !s.testOverrides.isEmpty { metadata[TraceAttachmentName.testOverridesKey] = s.testOverrides.metadataValue }
         let writer: TraceWriter
         do { writer = try TraceWriter(path: path, metadata: metadata) } catch { throw SimulationError.trace("\(path): \(error)") }
         var driver = Driver(machine: machine, source: ScriptedPeers(scenario: s, builder: builder, honest: chain, writer: writer, pivot: pivot))
