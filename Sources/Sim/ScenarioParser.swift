@@ -328,6 +328,13 @@ enum ScenarioParser {
             throw try n.required("status_every").error("needs status_style = \"response\" (it pushes StatusResponses)")
         }
         spec.raw = raw
+        if let l = try n.optional("lacking") {
+            let name = try l.string()
+            guard let answer = LackingAnswer(rawValue: name) else {
+                throw l.error("unknown answer \"\(name)\" (expected one of \(LackingAnswer.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            spec.lacking = answer
+        }
         if let d = spec.disconnectAt, d < connectAt { throw try n.required("disconnect_at").error("is before connect_at") }
         if let r = spec.reconnectAt, r <= connectAt { throw try n.required("reconnect_at").error("must be after connect_at") }
         try n.finish()

@@ -378,7 +378,10 @@ struct ScriptedPeers: PeerSource {
             if spec.silent.contains(h) { return [] }
             if peers[i].lost.loses(h, listed: spec.dropOnce.contains(h)) { return [] }
             let r = spec.range(at: now)
-            guard !spec.noBlock.contains(h), h >= r.base, h <= r.height, let bytes = blockBytes(i, h) else {
+            let claimed = !spec.noBlock.contains(h) && h >= r.base && h <= r.height
+            guard claimed, let bytes = blockBytes(i, h) else {
+                // A claimed height its chain lacks (a lie, `lacking`): blackholed or NoBlockResponse.
+                if claimed && spec.lacking == .silent { return [] }
                 return [reply(i, .noBlockResponse(height: h), delay: spec.latency, at: now)]
             }
             var delay = spec.latency &+ (now >= spec.slowFrom ? spec.slow : 0)

@@ -8,9 +8,9 @@ import JSON
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a trace's header, channels, counts, time span, peers and integrity.",
+        abstract: "Show a trace's header, metadata, channels, counts, time span, peers and integrity.",
         discussion: """
-        Reads the whole file once (counts come from that scan, so files without a Statistics record are counted too) and shows: profile, writer library, format version, each channel with its schema and message count, the time span and sequence range, the peers seen, chunks, attachments, whether the file has a usable index, and an integrity verdict (details: `syncreplay doctor`). Any MCAP file opens, including ones written by other MCAP libraries; syncreplay-specific checks apply to files with the `syncreplay` profile. Compressed chunks (zstd, lz4) are not supported: exit 2.
+        Reads the whole file once (counts come from that scan, so files without a Statistics record are counted too) and shows: profile, writer library, format version, the trace's metadata (generator, scenario, `after_switch`, `blocksync`, the non-faithful `test_overrides`…), each channel with its schema and message count, the time span and sequence range, the peers seen, chunks, attachments, whether the file has a usable index, and an integrity verdict (details: `syncreplay doctor`). Any MCAP file opens, including ones written by other MCAP libraries; syncreplay-specific checks apply to files with the `syncreplay` profile. Compressed chunks (zstd, lz4) are not supported: exit 2.
 
         Example:
           syncreplay inspect Traces/pivot-file-s-switch.trace
