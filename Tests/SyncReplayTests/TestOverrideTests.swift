@@ -109,7 +109,8 @@ import Testing
         let load: (String) throws -> ReplayTrace = { try ReplayTraceLoader.load(path: $0) }
         let outcome = try GoldenCase(registry: .standard, tracePath: tracePath, request: ReplayRequest(profile: "tm-v0.34", mode: .strict),
                                      record: .missing, ci: false, tool: "t").run(load: load, replay: replay)
-        guard case .recorded(_, _, let path, _) = outcome else { Issue.record("not recorded: \(outcome)"); return }
+        guard case .recorded(let header, _, let path, _) = outcome else { Issue.record("not recorded: \(outcome)"); return }
+        #expect(header.notes == ["note: \(tracePath) ran with non-faithful test overrides (switch_check_interval=50ms), applied to this replay: its decisions are no released version's"])
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.contains("\"non_faithful\":{\"switch_check_interval\":\"50ms\"}"))
         #expect(try GoldenFile.decode(Array(text.utf8)).provenance.nonFaithful == TestOverrides(switchCheckInterval: 50_000_000))
