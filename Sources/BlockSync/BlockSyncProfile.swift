@@ -274,6 +274,16 @@ public struct BlockSyncProfile: Sendable, Equatable {
         self = known
     }
 
+    /// This profile with the originals' test settings (`TestOverrides`, not faithful): pool_test's
+    /// `peerTimeout` (§2.5, §7) and the `switchToConsensusMs` hook (§3.4, §7). The name stays:
+    /// the golden's provenance marks the run `non_faithful`.
+    public func overridden(by overrides: TestOverrides) -> BlockSyncProfile {
+        var p = self
+        if let t = overrides.peerTimeout { p.peerTimeout = t }
+        if let t = overrides.switchCheckInterval { p.switchToConsensusInterval = t }
+        return p
+    }
+
     /// Second-peer window, or nil for single-peer requesters.
     var secondRequestWindow: Int64? {
         if case .dual(let window) = requesterStyle { return window }

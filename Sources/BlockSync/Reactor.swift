@@ -169,9 +169,10 @@ public struct Reactor: BlockSyncMachine {
         }
     }
 
-    /// `init(profile:state:store:configuration:)` from a `NodeStart`.
+    /// `init(profile:state:store:configuration:)` from a `NodeStart` (its test overrides applied
+    /// to the profile, `BlockSyncProfile.overridden(by:)`).
     public init(profile: BlockSyncProfile, start: NodeStart, verifySignatures: Bool = true) throws(NodeStateError) {
-        try self.init(profile: profile, state: start.state, store: start.store,
+        try self.init(profile: profile.overridden(by: start.testOverrides), state: start.state, store: start.store,
                       configuration: ReactorConfiguration(startTime: start.startTime,
                                                           blocksync: start.implementationOptions[NodeStart.blocksyncOption] != "false",
                                                           voteExtensionsEnableHeight: start.voteExtensionsEnableHeight,

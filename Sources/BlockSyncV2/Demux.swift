@@ -460,6 +460,10 @@ extension Demux {
                 // v2's SwitchToFastSync (§v2.1 item 5) is not modelled.
                 throw MachineStartError("the trace's node hands over from state sync, which profile \(name) (implementation v2) does not model; replay it with a v0 profile")
             }
+            // The overrides serve the v0 originals' tests (pool_test, reactor_test); v2 has its own timers.
+            if let first = start.testOverrides.entries.first {
+                throw MachineStartError("test override \(first.name) does not apply to profile \(name) (implementation v2): it sets the v0 pool's and reactor's timers")
+            }
             var model = V2QueueModel.fifo
             if let value = start.implementationOptions[V2QueueModel.optionName] {
                 guard let chosen = V2QueueModel(rawValue: value) else {

@@ -45,9 +45,13 @@ public struct Provenance: Equatable, Sendable {
     /// only those that differ from their default (`MachineOption`), so a golden recorded without
     /// any has no `options` member.
     public var options: [String: String]
+    /// The originals' test settings the trace's node ran with (trace metadata `test_overrides`,
+    /// applied by replay): `"non_faithful":{"peer_timeout":"2s","switch_check_interval":"50ms"}`,
+    /// written only when present, so the decisions are marked as not those of a released version.
+    public var nonFaithful: TestOverrides
 
     public init(traceSHA256: String, traceEvents: Int, implementation: String?, profile: ProfileName?, mode: ReplayMode, tool: String,
-                acceptsObservedMismatch: Bool = false, options: [String: String] = [:]) {
+                acceptsObservedMismatch: Bool = false, options: [String: String] = [:], nonFaithful: TestOverrides = TestOverrides()) {
         self.traceSHA256 = traceSHA256
         self.traceEvents = traceEvents
         self.implementation = implementation
@@ -56,6 +60,7 @@ public struct Provenance: Equatable, Sendable {
         self.tool = tool
         self.acceptsObservedMismatch = acceptsObservedMismatch
         self.options = options
+        self.nonFaithful = nonFaithful
     }
 
     var json: JSONValue {
@@ -68,6 +73,11 @@ public struct Provenance: Equatable, Sendable {
             var o: JSONObject = [:]
             for (name, value) in options.sorted(by: { $0.key < $1.key }) { o[name] = .string(value) }
             m["options"] = .object(o)
+        }
+        if !nonFaithful.isEmpty {
+            var o: JSONObject = [:]
+            for (name, value) in nonFaithful.entries { o[name] = .string(value) }
+            m["non_faithful"] = .object(o)
         }
         return .object(m)
     }
@@ -102,6 +112,16 @@ public struct Provenance: Equatable, Sendable {
                 options[name] = value
             }
         }
+        var nonFaithful = TestOverrides()
+        if let o = m["non_faithful"] {
+            guard case .object(let members) = o, !members.isEmpty else { throw .invalid("provenance \"non_faithful\" must be a non-empty object") }
+            reader.markUsed("non_faithful")
+            if profile == nil { throw .invalid("provenance \"non_faithful\" needs a profile") }
+            for name in members.keys.sorted() {
+                guard let text = members[name]?.stringValue else { throw .invalid("provenance non_faithful \"\(name)\" must be a duration string") }
+                do { try nonFaithful.set(name, text: text) } catch { throw .invalid("provenance non_faithful: \(error)") }
+            }
+        }
         let modeName = try reader.string("mode")
         guard let mode = ReplayMode(rawValue: modeName) else { throw .invalid("unknown mode \"\(modeName)\" in provenance") }
         let tool = try reader.string("tool")
@@ -114,7 +134,7 @@ public struct Provenance: Equatable, Sendable {
         try traceReader.finish(kind: "provenance.trace")
         try reader.finish(kind: "provenance")
         self.init(traceSHA256: sha.lowercased(), traceEvents: Int(clamping: events), implementation: implementation, profile: profile, mode: mode, tool: tool,
-                  acceptsObservedMismatch: accepts, options: options)
+                  acceptsObservedMismatch: accepts, options: options, nonFaithful: nonFaithful)
     }
 }
 

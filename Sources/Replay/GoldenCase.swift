@@ -110,6 +110,9 @@ public struct GoldenCase: Sendable {
             notes.append("note: --\(ignored) ignored: \(tracePath) has no /blocksync events, so no block-sync implementation runs")
             request.implementationOptions = [:]
         }
+        if !profileFree, !trace.testOverrides.isEmpty {
+            notes.append("note: \(tracePath) ran with non-faithful test overrides (\(trace.testOverrides.metadataValue)), applied to this replay: its decisions are no released version's")
+        }
         let profile = request.profile
         // Which golden: explicit, else NAME.<profile>.golden.json when it exists, else NAME.golden.json.
         var path = goldenPath ?? GoldenNaming.golden(trace: tracePath, profile: nil)
@@ -169,7 +172,8 @@ public struct GoldenCase: Sendable {
                                     implementation: profileFree ? nil : registry.implementation(of: options.profile)?.name,
                                     profile: provenanceProfile, mode: options.mode, tool: tool,
                                     acceptsObservedMismatch: accepted && !mismatches.isEmpty,
-                                    options: profileFree ? [:] : options.implementationOptions)
+                                    options: profileFree ? [:] : options.implementationOptions,
+                                    nonFaithful: profileFree ? TestOverrides() : trace.testOverrides)
         let actualGolden = GoldenFile(provenance: provenance, decisions: result.decisions)
         let header = ReportHeader(caseName: GoldenNaming.caseName(trace: tracePath), tracePath: tracePath, traceSHA256: trace.sha256,
                                   goldenPath: path, implementation: provenance.implementation, profile: provenanceProfile,

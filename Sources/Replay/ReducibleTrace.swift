@@ -1,6 +1,7 @@
 import CometWire
 import FileInput
 import Foundation
+import SyncMachine
 import SyncTrace
 
 /// A trace as the reducer cuts it (issue 14 §2): the recorded entries, metadata and
@@ -122,6 +123,10 @@ public struct ReducibleTrace: Sendable {
                                 genesisAttachment: attachments.first { $0.name == "genesis.json" }?.data)
         trace.recordsAfterSwitch = metadata[TraceAttachmentName.afterSwitchKey] != nil
         trace.blocksyncDisabled = metadata[TraceAttachmentName.blocksyncKey] == "false"
+        // `init(path:)` loaded the trace first, which refuses an unreadable value.
+        if let overrides = metadata[TraceAttachmentName.testOverridesKey], let read = try? TestOverrides(metadataValue: overrides) {
+            trace.testOverrides = read
+        }
         return trace
     }
 

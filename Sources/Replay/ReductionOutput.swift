@@ -21,7 +21,8 @@ public enum ReductionOutput {
                                         implementation: profileFree ? nil : registry.implementation(of: profile)?.name,
                                         profile: profileFree ? nil : profile, mode: mode, tool: tool,
                                         acceptsObservedMismatch: decisions.contains { $0.kind == .observedMismatch },
-                                        options: profileFree ? [:] : options)
+                                        options: profileFree ? [:] : options,
+                                        nonFaithful: profileFree ? TestOverrides() : written.testOverrides)
             let goldenPath = GoldenNaming.golden(trace: path, profile: profileFree ? nil : profile)
             do {
                 try Data(GoldenFile(provenance: provenance, decisions: decisions).encoded().utf8).write(to: URL(fileURLWithPath: goldenPath), options: .atomic)

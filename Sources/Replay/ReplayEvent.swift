@@ -130,6 +130,8 @@ public struct ReplayTrace: Sendable {
     public var recordsAfterSwitch = false
     /// The node ran with blocksync disabled (metadata `blocksync = false`, §3.1).
     public var blocksyncDisabled = false
+    /// The node ran with the originals' test settings (metadata `test_overrides`; not faithful).
+    public var testOverrides = TestOverrides()
 
     public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?,
                 genesisAttachment: [UInt8]? = nil) {
@@ -245,6 +247,7 @@ extension ReplayTrace {
             var start = try NodeStart(record: record, genesis: genesis, application: node.application,
                                       startTime: events.first?.time ?? 0)
             if blocksyncDisabled { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
+            start.testOverrides = testOverrides
             return start
         } catch {
             throw CaseError(error.message)

@@ -2,6 +2,7 @@ import FileInput
 import HexCoding
 import Foundation
 import Crypto
+import SyncMachine
 import SyncTrace
 import SyncMachine
 
@@ -53,6 +54,11 @@ public enum ReplayTraceLoader {
         var trace = ReplayTrace(path: path, sha256: sha, events: events, hintAttachment: hint, genesisAttachment: genesis)
         trace.recordsAfterSwitch = reader.traceMetadata[TraceAttachmentName.afterSwitchKey] != nil
         trace.blocksyncDisabled = reader.traceMetadata[TraceAttachmentName.blocksyncKey] == "false"
+        if let overrides = reader.traceMetadata[TraceAttachmentName.testOverridesKey] {
+            do { trace.testOverrides = try TestOverrides(metadataValue: overrides) } catch {
+                throw CaseError("trace \(path): metadata \(TraceAttachmentName.testOverridesKey): \(error)")
+            }
+        }
         return trace
     }
 

@@ -14,6 +14,10 @@ public struct Scenario: Sendable {
     public var pivot: PivotSpec?
     /// Expectations per profile name (sorted by profile in `expectations`).
     public var expectations: [Expectation]
+    /// `[test_overrides]`: the originals' test settings (pool_test's 2 s `peerTimeout`,
+    /// reactor_test's `switchToConsensusMs`; specs/cometbft-blocksync.md §2.5, §3.4, §7), not
+    /// faithful to any version; recorded as the trace metadata `test_overrides`.
+    public var testOverrides = TestOverrides()
 }
 
 /// `[chain]`: everything `ChainBuilder` needs (specs/cometbft-blocksync.md §1.6; issue 3).
@@ -169,6 +173,18 @@ public enum StatusStyle: String, Sendable, CaseIterable {
     case none
 }
 
+/// What a scripted peer does when asked for a height it claims but its chain does not have
+/// (`lacking`): a lie about its height, as pool_test's MaliciousNode tells (claiming more than
+/// it has, specs/cometbft-blocksync.md §7). With `status_every` the lie — and the heights it
+/// lacks — move up with the claim.
+public enum LackingAnswer: String, Sendable, CaseIterable {
+    /// `NoBlockResponse`, as a node answers for a block it does not hold (§3.2 respondToPeer).
+    case noBlock = "no_block"
+    /// Nothing: the request is blackholed, so only the peer timeout (§2.5) or the request
+    /// retry (§2.6) moves the height on.
+    case silent
+}
+
 /// A claimed height that moves with time: every `interval` after `connect_at` the peer's
 /// reported height rises by `step` and it sends a `StatusResponse` (a growing chain, or a
 /// moving lie when it passes the chain's length; §v2.6 B11; issue 18 §3).
@@ -204,6 +220,8 @@ public struct PeerSpec: Sendable {
     public var serviceTime: UInt64
     /// Requests for these heights get `NoBlockResponse` although the peer has them.
     public var noBlock: HeightSet
+    /// The answer to a request for a height within its claimed range that its chain lacks.
+    public var lacking: LackingAnswer = .noBlock
     /// Block responses sent without a request: (time, height).
     public var unsolicited: [(at: UInt64, height: Int64)]
     /// Heights whose block is sent twice in a row.

@@ -51,6 +51,7 @@ enum ScenarioParser {
                                     "pushes more than 100000 statuses before node.duration: use a longer interval")
             }
         }
+        let overrides = try root.optional("test_overrides").map { n throws(ScenarioError) in try testOverrides(n) } ?? TestOverrides()
         let pivot = try root.optional("pivot").map { n throws(ScenarioError) in try pivotSpec(n) }
         var expectations: [Expectation] = []
         if let e = try root.optional("expect") {
@@ -69,7 +70,24 @@ enum ScenarioParser {
         }
         try root.finish()
         return Scenario(name: name, description: description, chain: chain, node: node, peers: peers, pivot: pivot,
-                        expectations: expectations)
+                        expectations: expectations, testOverrides: overrides)
+    }
+
+    /// `[test_overrides]`: optional positive durations `peer_timeout` (§2.5) and
+    /// `switch_check_interval` (§3.4), each at most the maximum virtual span.
+    static func testOverrides(_ n: TOMLNode) throws(ScenarioError) -> TestOverrides {
+        guard n.table != nil else { throw n.error("must be a table: [test_overrides]") }
+        var overrides = TestOverrides()
+        for name in TestOverrides.names {
+            guard let v = try n.optional(name) else { continue }
+            let ns = try v.duration()
+            guard ns > 0, ns <= VirtualSpan.defaultMaximum.nanoseconds else {
+                throw v.error("must be a positive duration of at most \(VirtualSpan.defaultMaximum) (omit it to keep the profile's value)")
+            }
+            do { try overrides.set(name, nanoseconds: ns) } catch { throw v.error(error.message) }
+        }
+        try n.finish()
+        return overrides
     }
 
     static func chainSpec(_ n: TOMLNode) throws(ScenarioError) -> ChainSpec {
@@ -330,6 +348,13 @@ enum ScenarioParser {
             throw try n.required("status_every").error("needs status_style = \"response\" (it pushes StatusResponses)")
         }
         spec.raw = raw
+        if let l = try n.optional("lacking") {
+            let name = try l.string()
+            guard let answer = LackingAnswer(rawValue: name) else {
+                throw l.error("unknown answer \"\(name)\" (expected one of \(LackingAnswer.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            spec.lacking = answer
+        }
         if let d = spec.disconnectAt, d < connectAt { throw try n.required("disconnect_at").error("is before connect_at") }
         if let r = spec.reconnectAt, r <= connectAt { throw try n.required("reconnect_at").error("must be after connect_at") }
         try n.finish()

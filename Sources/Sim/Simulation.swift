@@ -104,6 +104,7 @@ public struct Simulation {
                 // Every simulator run checks the invariants after every step.
                 var start = try Simulation.nodeStart(node)
                 if !s.node.blocksync { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
+                start.testOverrides = s.testOverrides
                 machine = try machines.makeMachine(profile: ProfileName(s.node.profile), start: start).checked()
             } catch {
                 throw SimulationError.machine(String(describing: error))
@@ -114,6 +115,7 @@ public struct Simulation {
         if let pivot { metadata[TraceAttachmentName.pivotHintChecksumKey] = pivot.checksum.hex }
         if let grace = s.node.afterSwitch { metadata[TraceAttachmentName.afterSwitchKey] = VirtualSpan(nanoseconds: grace).description }
         if !s.node.blocksync { metadata[TraceAttachmentName.blocksyncKey] = "false" }
+        if !s.testOverrides.isEmpty { metadata[TraceAttachmentName.testOverridesKey] = s.testOverrides.metadataValue }
         let writer: TraceWriter
         do { writer = try TraceWriter(path: path, metadata: metadata) } catch { throw SimulationError.trace("\(path): \(error)") }
         var driver = Driver(machine: machine, source: ScriptedPeers(scenario: s, builder: builder, honest: chain, writer: writer, pivot: pivot))
@@ -383,7 +385,10 @@ struct ScriptedPeers: PeerSource {
             if spec.silent.contains(h) { return [] }
             if peers[i].lost.loses(h, listed: spec.dropOnce.contains(h)) { return [] }
             let r = spec.range(at: now)
-            guard !spec.noBlock.contains(h), h >= r.base, h <= r.height, let bytes = blockBytes(i, h) else {
+            let claimed = !spec.noBlock.contains(h) && h >= r.base && h <= r.height
+            guard claimed, let bytes = blockBytes(i, h) else {
+                // A claimed height its chain lacks (a lie, `lacking`): blackholed or NoBlockResponse.
+                if claimed && spec.lacking == .silent { return [] }
                 return [reply(i, .noBlockResponse(height: h), delay: spec.latency, at: now)]
             }
             var delay = spec.latency &+ (now >= spec.slowFrom ? spec.slow : 0)

@@ -43,6 +43,10 @@ public struct NodeStart: Sendable {
     /// requests and status but never syncs (specs/cometbft-blocksync.md §3.1; syncsim's
     /// `[node] blocksync`, recorded as the trace metadata `blocksync`). The v0 reactor takes it.
     public static let blocksyncOption = "blocksync"
+    /// Settings the originals' tests override (`TestOverrides`, not faithful to any version):
+    /// from syncsim's `[test_overrides]` or the trace metadata `test_overrides`. The v0
+    /// reactor applies them to its profile; an implementation that cannot refuses to start.
+    public var testOverrides = TestOverrides()
 
     public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel = .unknown, startTime: Nanoseconds = 0,
                 localValidatorAddress: [UInt8]? = nil, voteExtensionsEnableHeight: Int64 = 0) {

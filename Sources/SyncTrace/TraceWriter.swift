@@ -28,6 +28,10 @@ public enum TraceAttachmentName {
     /// blocks and status but never syncs, specs/cometbft-blocksync.md §3.1); replay starts the
     /// machine the same way (`NodeStart.blocksyncOption`).
     public static let blocksyncKey = "blocksync"
+    /// Metadata key: the node ran with settings the originals' tests override, not faithful to
+    /// any version (`peer_timeout=2s,switch_check_interval=50ms`; syncsim's `[test_overrides]`,
+    /// specs/cometbft-blocksync.md §2.5, §3.4, §7); replay applies them (`NodeStart.testOverrides`).
+    public static let testOverridesKey = "test_overrides"
 }
 
 /// Writes a syncreplay trace: an MCAP file with profile `syncreplay`, a `syncreplay` Metadata

@@ -8,9 +8,9 @@ import JSON
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a trace's header, channels, counts, time span, peers and integrity.",
+        abstract: "Show a trace's header, metadata, channels, counts, time span, peers and integrity.",
         discussion: """
-        Reads the whole file once (counts come from that scan, so files without a Statistics record are counted too) and shows: profile, writer library, format version, each channel with its schema and message count, the time span and sequence range, the peers seen, chunks, attachments, whether the file has a usable index, and an integrity verdict (details: `syncreplay doctor`). Any MCAP file opens, including ones written by other MCAP libraries; syncreplay-specific checks apply to files with the `syncreplay` profile. Compressed chunks (zstd, lz4) are not supported: exit 2.
+        Reads the whole file once (counts come from that scan, so files without a Statistics record are counted too) and shows: profile, writer library, format version, the trace's metadata (generator, scenario, `after_switch`, `blocksync`, the non-faithful `test_overrides`…), each channel with its schema and message count, the time span and sequence range, the peers seen, chunks, attachments, whether the file has a usable index, and an integrity verdict (details: `syncreplay doctor`). Any MCAP file opens, including ones written by other MCAP libraries; syncreplay-specific checks apply to files with the `syncreplay` profile. Compressed chunks (zstd, lz4) are not supported: exit 2.
 
         Example:
           syncreplay inspect Traces/pivot-file-s-switch.trace
@@ -33,6 +33,13 @@ struct Inspect: ParsableCommand {
         print(json ? Inspect.json(d, path: trace).asBuilt : Inspect.text(d, path: trace))
     }
 
+    /// The `syncreplay` metadata record's entries but `format_version` (shown on its own), by
+    /// key: generator, scenario, `after_switch`, `blocksync`, `test_overrides`…
+    static func metadata(_ d: TraceDiagnosis) -> [(key: String, value: String)] {
+        guard d.isSyncReplayTrace, let record = d.metadata.first(where: { $0.name == SyncTraceFormat.metadataName }) else { return [] }
+        return record.entries.filter { $0.key != SyncTraceFormat.formatVersionKey }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
     static func verdict(_ d: TraceDiagnosis) -> String {
         if d.isHealthy { return d.problems.isEmpty ? "ok" : "ok (\(d.problems.count) warnings)" }
         return "damaged: \(d.errors.count) problems, first: \(d.errors[0].description) (run `syncreplay doctor`)"
@@ -44,6 +51,7 @@ struct Inspect: ParsableCommand {
         lines.append("profile:        \(d.header.map { $0.profile.isEmpty ? "(none)" : $0.profile } ?? "(no header)")")
         lines.append("library:        \(d.header?.library ?? "")")
         if d.isSyncReplayTrace { lines.append("format version: \(d.formatVersion ?? "(missing)")") }
+        if !metadata(d).isEmpty { lines.append("metadata:       " + metadata(d).map { "\($0.key)=\($0.value)" }.joined(separator: ", ")) }
         lines.append("channels:       \(d.channels.count)")
         let width = d.channels.map(\.topic.count).max() ?? 0
         for c in d.channels {
@@ -96,6 +104,12 @@ struct Inspect: ParsableCommand {
             "healthy": .bool(d.isHealthy),
             "problems": .array(d.problems.map { .string($0.description) }),
         ]
+        let entries = metadata(d)
+        if !entries.isEmpty {
+            var m: JSONObject = [:]
+            for (key, value) in entries { m[key] = .string(value) }
+            object["metadata"] = .object(m)
+        }
         // Only when the /node record carries consensus params, so older traces print as before.
         if let p = d.consensusParams {
             object["consensus_params"] = .object(["vote_extensions_enable_height": .int(p.voteExtensionsEnableHeight),

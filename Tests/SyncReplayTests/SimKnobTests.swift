@@ -94,6 +94,40 @@ import Testing
         #expect(stopped.eventsDelivered < full.eventsDelivered)
     }
 
+    /// `lacking`: a peer claiming more than its chain holds (pool_test's MaliciousNode, §7)
+    /// answers the heights it lacks with NoBlockResponse (the default) or blackholes them; with
+    /// `status_every` the blackholed heights follow the growing claim.
+    @Test func lackingParsesAndBlackholesTheClaimedHeightsTheChainLacks() throws {
+        #expect(try Scenario.parse(Self.base + Self.onePeer).peers[0].lacking == .noBlock)
+        #expect(try Scenario.parse(Self.base + Self.onePeer + "lacking = \"silent\"\n").peers[0].lacking == .silent)
+        #expect(error(Self.base + Self.onePeer + "lacking = \"drop\"\n")
+            == "line 8, key peer[0].lacking: unknown answer \"drop\" (expected one of no_block, silent)")
+        #expect(error(Self.base + Self.onePeer + "lacking = 1\n")?.hasPrefix("line 8, key peer[0].lacking:") == true)
+        func run(_ answer: String) throws -> (asked: [Int64], noBlock: [Int64]) {
+            let text = Self.base + "duration = \"4s\"\n" + Self.onePeer
+                + "height = 14\nstatus_every = {interval = \"1s\", step = 1}\nlacking = \"\(answer)\"\n"
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("lacking-\(UUID().uuidString).trace").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            _ = try Simulation(scenario: try Scenario.parse(text), machines: .standard).run(to: path)
+            var asked: [Int64] = [], noBlock: [Int64] = []
+            for e in try ReplayTraceLoader.load(path: path).events {
+                guard case .blocksync("p1", let inbound, let bytes) = e.body else { continue }
+                switch try BlocksyncMessage.decode(bytes) {
+                case .blockRequest(let h) where !inbound && h > 12: asked.append(h)
+                case .noBlockResponse(let h) where inbound: noBlock.append(h)
+                default: break
+                }
+            }
+            return (asked.sorted(), noBlock.sorted())
+        }
+        // The claim is 14 at connection and rises to 18 at 4 s; the chain ends at 12. The answer to
+        // the request for 18 (sent at 4 s) would arrive after the run's end.
+        let silent = try run("silent")
+        #expect(silent.asked == [13, 14, 15, 16, 17, 18] && silent.noBlock.isEmpty)
+        let answered = try run("no_block")
+        #expect(answered.asked == [13, 14, 15, 16, 17, 18] && answered.noBlock == [13, 14, 15, 16, 17])
+    }
+
     @Test func blocksyncAndOtherChainAndLargeSetsParse() throws {
         #expect(try Scenario.parse(Self.base + "blocksync = false\n" + Self.onePeer).node.blocksync == false)
         #expect(try Scenario.parse(Self.base + Self.onePeer).node.blocksync)
