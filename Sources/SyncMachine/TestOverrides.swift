@@ -44,7 +44,7 @@ public struct TestOverrides: Sendable, Equatable {
     /// ns, us, ms or s).
     public mutating func set(_ name: String, text: String) throws(TestOverrideError) {
         guard let ns = Self.nanoseconds(text) else {
-            throw TestOverrideError("\(name) must be a duration like \"2s\" or \"50ms\" (a whole number with unit ns, us, ms or s), got \"\(text)\"")
+            throw TestOverrideError("\(name) must be a duration like \"2s\" or \"50ms\" (a whole number with unit d, h, m, s, ms, us or ns), got \"\(text)\"")
         }
         try set(name, nanoseconds: ns)
     }
@@ -66,25 +66,11 @@ public struct TestOverrides: Sendable, Equatable {
         }
     }
 
-    static let units: [(suffix: String, ns: Nanoseconds)] = [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)]
+    /// `2s`, `50ms`: `VirtualSpan`'s text (the largest unit that divides it evenly).
+    static func text(_ ns: Nanoseconds) -> String { VirtualSpan(nanoseconds: ns).description }
 
-    /// The largest unit that divides `ns` evenly: `2s`, `50ms`, `1500us`.
-    static func text(_ ns: Nanoseconds) -> String {
-        let unit = units.first { ns % $0.ns == 0 } ?? ("ns", 1)
-        return "\(ns / unit.ns)\(unit.suffix)"
-    }
-
-    /// `<whole number><unit>`, unit s, ms, us or ns; nil otherwise or on overflow.
-    static func nanoseconds(_ text: String) -> Nanoseconds? {
-        // Longest suffix first: "ms", "us" and "ns" also end in "s".
-        for unit in units.sorted(by: { $0.suffix.count > $1.suffix.count }) where text.hasSuffix(unit.suffix) {
-            let digits = text.dropLast(unit.suffix.count)
-            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = UInt64(digits) else { return nil }
-            let (ns, overflow) = n.multipliedReportingOverflow(by: unit.ns)
-            return overflow ? nil : ns
-        }
-        return nil
-    }
+    /// `<whole number><unit>` as `VirtualSpan` reads it; nil otherwise or on overflow.
+    static func nanoseconds(_ text: String) -> Nanoseconds? { VirtualSpan(text: text)?.nanoseconds }
 }
 
 /// A test override that cannot be read (a bad trace metadata value or golden provenance).

@@ -14,11 +14,15 @@ public struct VirtualSpan: Sendable, Equatable, Comparable, CustomStringConverti
     /// Units of the text form, largest first.
     static let units: [(suffix: String, ns: Nanoseconds)] = [
         ("d", day), ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
+        ("ms", 1_000_000), ("us", 1_000), ("ns", 1),
     ]
 
-    /// `"<whole number><unit>"`, unit d, h, m or s (`7d`, `36h`); nil otherwise or past 2^63 ns.
+    /// `"<whole number><unit>"`, unit d, h, m, s, ms, us or ns (`7d`, `36h`, `50ms`); nil
+    /// otherwise or past 2^63 ns. The one duration text of trace metadata and options.
     public init?(text: String) {
-        guard let unit = Self.units.first(where: { text.hasSuffix($0.suffix) }) else { return nil }
+        // Longest suffix first: "ms", "us" and "ns" also end in "s".
+        guard let unit = Self.units.sorted(by: { $0.suffix.count > $1.suffix.count })
+            .first(where: { text.hasSuffix($0.suffix) }) else { return nil }
         let digits = text.dropLast(unit.suffix.count)
         guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = UInt64(digits) else { return nil }
         let (ns, overflow) = n.multipliedReportingOverflow(by: unit.ns)
@@ -26,7 +30,7 @@ public struct VirtualSpan: Sendable, Equatable, Comparable, CustomStringConverti
         self.nanoseconds = ns
     }
 
-    /// The largest unit that divides it evenly (`7d`, `90m`).
+    /// The largest unit that divides it evenly (`7d`, `90m`, `50ms`).
     public var description: String {
         let unit = Self.units.first { nanoseconds % $0.ns == 0 } ?? ("ns", 1)
         return "\(nanoseconds / unit.ns)\(unit.suffix)"

@@ -74,7 +74,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Check the machine's invariants after every step (blocks applied once in order, requests inside the peer's range and under the pending cap, none to removed peers, time never backwards); a violation exits 2 naming the step.")
     var checkInvariants = false
 
-    @Option(help: ArgumentHelp("The most virtual time the trace's events may cover, first to last, as a whole number with unit d, h, m or s; an event beyond it exits 2 naming it. Quiet stretches cost nothing (idle skipping), but the 10 s status broadcast is still one decision per period.",
+    @Option(help: ArgumentHelp("The most virtual time the trace's events may cover, first to last, as a whole number with unit d, h, m, s, ms, us or ns; an event beyond it exits 2 naming it. Quiet stretches cost nothing (idle skipping), but the 10 s status broadcast is still one decision per period.",
                                valueName: "SPAN"))
     var maxSpan: VirtualSpan = .defaultMaximum
 

@@ -112,6 +112,7 @@ import Testing
         #expect(VirtualSpan(text: "36h")?.nanoseconds == 36 * 3600 * Self.second)
         #expect(VirtualSpan(text: "90m")?.description == "90m")
         #expect(VirtualSpan(text: "120s")?.description == "2m")
+        #expect(VirtualSpan(text: "50ms")?.nanoseconds == 50_000_000 && VirtualSpan(nanoseconds: 1_500_000).description == "1500us")
         for bad in ["", "d", "7", "1.5h", "-1d", "7w", "999999999999d"] { #expect(VirtualSpan(text: bad) == nil, "\(bad)") }
     }
 

@@ -46,7 +46,7 @@ import Testing
         #expect(TestOverrides(switchCheckInterval: 1_500_000).metadataValue == "switch_check_interval=1500us")
         let cases: [(String, String)] = [
             ("peer_timeout=0s", "peer_timeout must be a positive duration"),
-            ("peer_timeout=1.5s", "peer_timeout must be a duration like \"2s\" or \"50ms\" (a whole number with unit ns, us, ms or s), got \"1.5s\""),
+            ("peer_timeout=1.5s", "peer_timeout must be a duration like \"2s\" or \"50ms\" (a whole number with unit d, h, m, s, ms, us or ns), got \"1.5s\""),
             ("peer_timeout", "test_overrides entry \"peer_timeout\" is not NAME=DURATION"),
             ("peer_timeout=2s,peer_timeout=3s", "test_overrides names peer_timeout twice"),
             ("request_retry=2s", "unknown test override \"request_retry\" (expected peer_timeout or switch_check_interval)"),
