@@ -26,7 +26,7 @@ struct BenchScaling: ParsableCommand {
         """
     )
 
-    @Option(help: "Comma-separated block counts of the generated traces.")
+    @Option(help: "Comma-separated block counts of the generated traces (each 2 … 200000, the scenario grammar's bound on chain.length).")
     var blocks: String = "10000,50000,100000"
 
     @Option(help: "Replay mode (strict or reactive); both when omitted.")
