@@ -107,7 +107,7 @@ let package = Package(
             "FileInput",
         ], path: "Tools/syncsim"),
         .executableTarget(name: "syncreplay", dependencies: [
-            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay", "Capture",
+            "CommandExit", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "PivotHint", "BlockSync", "Replay", "Capture", "Sim",
             "SyncMachine", "Implementations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),

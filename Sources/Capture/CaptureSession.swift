@@ -276,10 +276,11 @@ public struct CaptureSession: Sendable {
             events.append(TimedEvent(logTime: lastTime, event: .capture(CaptureRecord(
                 kind: .end, detail: "capture ended: last packet seen"))))
         }
-        // Replay order: by time; same time keeps pipeline order (stable sort).
-        let ordered = events.enumerated().sorted { a, b in
-            a.element.logTime != b.element.logTime ? a.element.logTime < b.element.logTime : a.offset < b.offset
-        }.map(\.element)
+        // Replay order: by time; same time keeps pipeline order. Sorts (time, index) keys, not
+        // the events themselves (each moved event is a whole decoded message record).
+        var keys: [(time: UInt64, index: Int)] = events.indices.map { i in (events[i].logTime, i) }
+        keys.sort { a, b in a.time != b.time ? a.time < b.time : a.index < b.index }
+        let ordered: [TimedEvent] = keys.map { key in events[key.index] }
         return CaptureResult(node: nodeIdentity, nodeInfo: nodeInfo, events: ordered, summaries: summaries)
     }
 

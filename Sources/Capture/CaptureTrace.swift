@@ -8,20 +8,22 @@ public enum CaptureTrace {
     /// each list's own order. Times that go backwards within the capture (pcap clocks may step back)
     /// are clamped so `logTime` is non-decreasing, as the trace format requires.
     public static func merge(_ lists: [[TimedEvent]]) -> [TimedEvent] {
-        var all: [(list: Int, index: Int, event: TimedEvent)] = []
+        // Sorts (clamped time, list, index) keys, not the events themselves.
+        var keys: [(time: UInt64, list: Int, index: Int)] = []
+        keys.reserveCapacity(lists.reduce(0) { $0 + $1.count })
         for (l, list) in lists.enumerated() {
             var floor: UInt64 = 0
             for (i, e) in list.enumerated() {
                 floor = max(floor, e.logTime)
-                all.append((l, i, TimedEvent(logTime: floor, event: e.event)))
+                keys.append((floor, l, i))
             }
         }
-        all.sort { a, b in
-            if a.event.logTime != b.event.logTime { return a.event.logTime < b.event.logTime }
+        keys.sort { a, b in
+            if a.time != b.time { return a.time < b.time }
             if a.list != b.list { return a.list < b.list }
             return a.index < b.index
         }
-        return all.map(\.event)
+        return keys.map { TimedEvent(logTime: $0.time, event: lists[$0.list][$0.index].event) }
     }
 
     /// Writes the trace. `node` is the `/node` record, logged at the first event's time.

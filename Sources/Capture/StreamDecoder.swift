@@ -190,17 +190,24 @@ public struct ConnectionDecoder: Sendable {
     /// side's buffered bytes are decoded once the keys are known).
     public mutating func feed(_ bytes: [UInt8], direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
         let d = direction.rawValue
-        switch modes[d] {
-        case .stopped:
+        if case .stopped = modes[d] {
             undecodedBytes[d] &+= UInt64(bytes.count)
             return []
-        case .plain where pending[d].isEmpty, .secret where pending[d].isEmpty:
-            return run(direction, bytes)  // steady state: no staging copy
-        default:
-            break
         }
+        // Steady state: no staging copy. `run` is called outside any `switch modes[d]`, whose
+        // subject would keep a second reference to the decoder state while it runs (every
+        // mutation of it would then copy, once per TCP segment).
+        if pending[d].isEmpty && isDecoding(d) { return run(direction, bytes) }
         pending[d] += bytes
         return advance(direction)
+    }
+
+    /// Whether direction `d` is past detection and key exchange (plaintext or decrypting).
+    private func isDecoding(_ d: Int) -> Bool {
+        switch modes[d] {
+        case .plain, .secret: true
+        default: false
+        }
     }
 
     /// The direction lost `byteCount` bytes at a gap: decoding stops there.
@@ -249,6 +256,11 @@ public struct ConnectionDecoder: Sendable {
 
     private mutating func advance(_ direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
         let d = direction.rawValue
+        if isDecoding(d) {
+            let bytes = pending[d]
+            pending[d] = []
+            return run(direction, bytes)
+        }
         switch modes[d] {
         case .detecting:
             let buffer = pending[d]
@@ -269,12 +281,8 @@ public struct ConnectionDecoder: Sendable {
             return tryKeys()
         case .awaitingKeys:
             return tryKeys()
-        case .secret, .plain:
-            let bytes = pending[d]
-            pending[d] = []
-            return run(direction, bytes)
-        case .stopped:
-            return []
+        case .secret, .plain, .stopped:
+            return []  // .secret and .plain ran above
         }
     }
 
@@ -316,23 +324,24 @@ public struct ConnectionDecoder: Sendable {
 
     private mutating func run(_ direction: FlowDirection, _ bytes: [UInt8]) -> [(FlowDirection, DecodedItem)] {
         let d = direction.rawValue
-        switch modes[d] {
+        let mode = modes[d]
+        modes[d] = .stopped  // the decoder state is held once while it runs: no copy-on-write
+        switch consume mode {
         case .plain(var inner):
-            modes[d] = .stopped  // no copy-on-write of the decoder while it runs
             do {
                 let items = try inner.feed(bytes).map { (direction, $0) }
                 modes[d] = .plain(inner)
                 return items
             } catch { return stop(direction, error) }
         case .secret(var opener, var inner):
-            modes[d] = .stopped
             do {
                 let plain = try opener.open(bytes)
                 let items = try inner.feed(plain).map { (direction, $0) }
                 modes[d] = .secret(opener, inner)
                 return items
             } catch { return stop(direction, error) }
-        default:
+        case let other:
+            modes[d] = other
             return []
         }
     }

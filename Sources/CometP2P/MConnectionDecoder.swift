@@ -27,14 +27,19 @@ public struct MConnectionDecoder: Sendable {
     private var readIndex = 0
     /// Stream offset of `pending[0]`.
     private var pendingBase = 0
-    private var reassembly: [[UInt8]?]
+    /// Unfinished messages (no `eof` yet), one per channel that has one, in the order their
+    /// first packets arrived: rarely more than one, so this stays small and cheap to copy
+    /// (a 256-slot table was copied whenever a holder's copy of the decoder was mutated).
+    private var partial: [(channel: UInt8, bytes: [UInt8])] = []
+    /// An empty reassembly buffer kept for the next multi-packet message (its capacity is that
+    /// of the largest message reassembled so far).
+    private var spare: [UInt8] = []
     private var failure: MConnectionError?
 
     public init(channels: ChannelTable = .blocksyncOnly,
                 maxPacketMsgPayloadSize: Int = CometP2P.maxPacketMsgPayloadSize) {
         self.channels = channels
         self.maxPacketSize = MConnectionEncoder.maxPacketSize(forPayloadSize: maxPacketMsgPayloadSize)
-        self.reassembly = Array(repeating: nil, count: 256)
     }
 
     /// Appends received bytes.
@@ -54,7 +59,7 @@ public struct MConnectionDecoder: Sendable {
     public var bufferedByteCount: Int { pending.count - readIndex }
 
     /// Bytes of an unfinished message (no `eof` yet) on `channel`.
-    public func partialMessageByteCount(channel: UInt8) -> Int { reassembly[Int(channel)]?.count ?? 0 }
+    public func partialMessageByteCount(channel: UInt8) -> Int { partial.first { $0.channel == channel }?.bytes.count ?? 0 }
 
     /// The next event, or nil when more bytes are needed.
     public mutating func next() throws -> MConnectionEvent? {
@@ -117,29 +122,36 @@ public struct MConnectionDecoder: Sendable {
             guard (0...255).contains(m.channelID), let desc = channels[UInt8(m.channelID)] else {
                 throw MConnectionError.unknownChannel(offset: offset, channelID: m.channelID)
             }
-            let id = Int(m.channelID)
-            let have = reassembly[id]?.count ?? 0
-            let total = have + m.data.count
+            let slot = partial.firstIndex { $0.channel == desc.id }
+            let total = (slot.map { partial[$0].bytes.count } ?? 0) + m.data.count
             guard total <= desc.recvMessageCapacity else {
                 throw MConnectionError.messageExceedsCapacity(
                     offset: offset, channelID: desc.id, capacity: desc.recvMessageCapacity, received: total)
             }
-            if m.eof {
-                var message = reassembly[id] ?? []
-                reassembly[id] = nil
+            // One reassembly buffer is reused from message to message (Go's `recving[:0]`): it
+            // grows to the largest message seen, with no up-front recvBufferCapacity reservation
+            // per message, and a finished message is copied out at its exact size (a decoded
+            // message kept by the caller holds no spare capacity).
+            switch (slot, m.eof) {
+            case (nil, true):
+                return .message(channel: desc.id, bytes: m.data)
+            case (let slot?, true):
+                var buffer = partial.remove(at: slot).bytes
+                var message: [UInt8] = []
+                message.reserveCapacity(buffer.count + m.data.count)
+                message.append(contentsOf: buffer)
                 message.append(contentsOf: m.data)
+                buffer.removeAll(keepingCapacity: true)
+                if buffer.capacity > spare.capacity { spare = buffer }
                 return .message(channel: desc.id, bytes: message)
+            case (nil, false):
+                var buffer = spare
+                spare = []
+                buffer.append(contentsOf: m.data)
+                partial.append((desc.id, buffer))
+            case (let slot?, false):
+                partial[slot].bytes.append(contentsOf: m.data)
             }
-            var buffer: [UInt8]
-            if let existing = reassembly[id] {
-                buffer = existing
-                reassembly[id] = nil  // keep the buffer uniquely referenced while appending
-            } else {
-                buffer = []
-                buffer.reserveCapacity(min(desc.recvBufferCapacity, desc.recvMessageCapacity))
-            }
-            buffer.append(contentsOf: m.data)
-            reassembly[id] = buffer
             return nil
         }
     }

@@ -81,6 +81,38 @@ import CometP2P
         #expect(events == [.ping, .message(channel: 0x20, bytes: b), .message(channel: 0x40, bytes: a)])
     }
 
+    /// The reassembly buffer is reused from message to message: a large message, then smaller
+    /// multi-packet ones on two interleaved channels, fed in TCP-segment-sized pieces, come out
+    /// whole and exact; a copy of the decoder taken mid-message finishes independently.
+    @Test func reusedReassemblyBufferAndCopiesKeepMessagesExact() throws {
+        var gen = P2PTestBytes(seed: 31)
+        let big = gen.bytes(20_000), small = gen.bytes(1500), other = gen.bytes(2100), last = gen.bytes(1025)
+        var wire = encoder.encode(channel: 0x40, message: big)
+        let ps = encoder.packets(channel: 0x40, message: small), po = encoder.packets(channel: 0x20, message: other)
+        for i in 0..<max(ps.count, po.count) {
+            if i < po.count { wire += MConnectionPacket.msg(po[i]).encodeDelimited() }
+            if i < ps.count { wire += MConnectionPacket.msg(ps[i]).encodeDelimited() }
+        }
+        let half = wire.count
+        wire += encoder.encode(channel: 0x40, message: last)
+        var d = MConnectionDecoder(channels: .fullNode)
+        var events: [MConnectionEvent] = []
+        var i = 0
+        while i < half - 600 {
+            let end = min(half - 600, i + 1448)
+            events += try d.decode(wire[i..<end])
+            i = end
+        }
+        #expect(events == [.message(channel: 0x40, bytes: big)])
+        #expect(d.partialMessageByteCount(channel: 0x20) == 1024 && d.partialMessageByteCount(channel: 0x40) == 1024)
+        var copy = d
+        let rest = try d.decode(wire[i...])
+        #expect(rest == [.message(channel: 0x40, bytes: small), .message(channel: 0x20, bytes: other), .message(channel: 0x40, bytes: last)])
+        for case let .message(_, bytes) in rest { #expect(bytes.capacity < 2 * bytes.count) }  // exact-size copies
+        #expect(try copy.decode(wire[i..<half]) == [.message(channel: 0x40, bytes: small), .message(channel: 0x20, bytes: other)])
+        #expect(d.partialMessageByteCount(channel: 0x40) == 0 && copy.partialMessageByteCount(channel: 0x20) == 0)
+    }
+
     /// The delimited reader refuses a prefix above 1034 as soon as the prefix is read.
     @Test func oversizedPacketRejectedBeforeItsPayload() throws {
         var d = MConnectionDecoder()
