@@ -411,12 +411,10 @@ public struct BlockPool<Block: Sendable>: Sendable {
                     wakeLoop(now: now)
                 }
             }
-            var pickable = pickableRanges
-            if signalled || (pickable != nil && requesters.contains { !$0.waiting }) {
+            if signalled || (anyPeerPickable && requesters.contains { !$0.waiting }) {
                 signalled = false
-                for i in requesters.indices where requesters[i].hasSignal || (!requesters[i].waiting && pickable.map { requesterCouldPick(i, $0) } ?? false) {
+                for i in requesters.indices where requesters[i].hasSignal || (!requesters[i].waiting && requesterCouldPick(i)) {
                     react(i, now: now)
-                    pickable = pickableRanges
                 }
             }
             again = created || signalled
@@ -568,27 +566,24 @@ public struct BlockPool<Block: Sendable>: Sendable {
         }
     }
 
-    /// What `pickIncrAvailablePeer` could return now: nil when nobody (every peer at its cap — a
-    /// requester spinning in its pick loop then does nothing); else whether some peer is flagged
-    /// timed out (a pick would remove it: always react) and the peers with room, for
-    /// `requesterCouldPick`. A shortcut only: skipping a requester whose pick must fail changes
-    /// nothing, since a failed pick with no timed-out peer has no effect (issue 19: the asa case
-    /// copied 600 large requesters per tick for picks that could not succeed).
-    private var pickableRanges: (anyTimedOut: Bool, withRoom: [(id: PeerID, base: Int64, height: Int64)])? {
-        var timedOut = false
-        var room: [(id: PeerID, base: Int64, height: Int64)] = []
-        for peer in peers.values {
-            if peer.didTimeout { timedOut = true } else if peer.numPending < profile.maxPendingPerPeer { room.append((peer.id, peer.base, peer.height)) }
-        }
-        return timedOut || !room.isEmpty ? (timedOut, room) : nil
+    /// Whether `pickIncrAvailablePeer` could return anyone (a shortcut that skips requesters
+    /// spinning in their pick loop when every peer is at its cap).
+    private var anyPeerPickable: Bool {
+        peers.values.contains { $0.didTimeout || $0.numPending < profile.maxPendingPerPeer }
     }
 
-    /// Whether requester `i`'s pick (`pickPeer`, excluding its second peer) could succeed.
-    private func requesterCouldPick(_ i: Int, _ p: (anyTimedOut: Bool, withRoom: [(id: PeerID, base: Int64, height: Int64)])) -> Bool {
-        if p.anyTimedOut { return true }
+    /// Whether requester `i`'s pick (`pickPeer`, excluding its second peer) would act: some
+    /// other peer is flagged timed out (the pick removes it) or has room and covers the height.
+    /// A pick that would not act fails without any effect, so the requester is not reacted
+    /// (issue 19: the asa case copied 600 large requesters per tick for picks that could not
+    /// succeed).
+    private func requesterCouldPick(_ i: Int) -> Bool {
         let h = requesters[i].height
         let excluded = profile.requesterStyle == .single ? nil : requesters[i].secondPeerID
-        return p.withRoom.contains { $0.id != excluded && $0.base <= h && h <= $0.height }
+        return peers.values.contains {
+            $0.id != excluded
+                && ($0.didTimeout || ($0.numPending < profile.maxPendingPerPeer && $0.base <= h && h <= $0.height))
+        }
     }
 
     /// `pickIncrAvailablePeer(height, exclude)` (§2.4).

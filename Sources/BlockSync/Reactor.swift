@@ -126,9 +126,7 @@ public struct Reactor: BlockSyncMachine {
     public private(set) var startHeight: Int64
     /// Whether blocksync is on (`bcR.blockSync`): from the start, or since state sync's
     /// hand-over. FilterMsgBytes rejects every BlockResponse while it never was (§3.3).
-    public private(set) var blocksyncActive: Bool
-    /// When `poolRoutine` started (its tickers' origin): the start, or the hand-over.
-    private var syncStart: Nanoseconds
+    public var blocksyncActive: Bool { configuration.blocksync && handover == nil }
     /// State sync's pending hand-over (`ReactorTimer.stateSync`).
     private var handover: NodeStart.StateSyncHandover?
     /// Set once the reactor switched to consensus.
@@ -158,9 +156,7 @@ public struct Reactor: BlockSyncMachine {
         startHeight = start
         pool = BlockPool(profile: profile, startHeight: start, startTime: configuration.startTime)
         pool.skipsIdleTicks = configuration.skipsIdleTicks
-        syncStart = configuration.startTime
         handover = configuration.blocksync ? configuration.stateSync : nil
-        blocksyncActive = configuration.blocksync && handover == nil
         if blocksyncActive {
             nextStatusUpdate = configuration.startTime &+ profile.statusUpdateInterval
             nextSwitchCheck = configuration.startTime &+ profile.switchToConsensusInterval
@@ -367,7 +363,8 @@ public struct Reactor: BlockSyncMachine {
         guard pool.isRunning, nextTrySync == nil else { return }
         let (first, second) = pool.peekTwoBlocks()
         guard first != nil, second != nil else { return }
-        let start = syncStart
+        // poolRoutine's tickers start with the pool: at the start, or at the hand-over.
+        let start = pool.startTime
         let step = profile.trySyncInterval
         var k = now <= start ? 1 : (now &- start &+ step &- 1) / step
         if let last = lastTrySync, start &+ k &* step <= last { k = (last &- start) / step &+ 1 }
@@ -488,11 +485,9 @@ public struct Reactor: BlockSyncMachine {
     private mutating func switchToBlockSync() {
         guard let h = handover else { return }
         handover = nil
-        blocksyncActive = true
         chain.handOver(to: h.state)
         let height = h.state.lastBlockHeight &+ 1
         startHeight = height
-        syncStart = now
         emit(.switchToBlockSync(height: height))
         pool.start(height: height, now: now)
         nextStatusUpdate = now &+ profile.statusUpdateInterval
@@ -530,7 +525,7 @@ public struct Reactor: BlockSyncMachine {
 
     /// The switch-check tick at or after `t` (ticks every `switchToConsensusInterval` from the start).
     private func switchCheckGrid(atOrAfter t: Nanoseconds) -> Nanoseconds {
-        let start = syncStart, step = profile.switchToConsensusInterval
+        let start = pool.startTime, step = profile.switchToConsensusInterval
         guard t > start &+ step else { return start &+ step }
         return start &+ (t &- start &+ step &- 1) / step &* step
     }
