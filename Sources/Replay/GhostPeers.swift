@@ -102,18 +102,30 @@ public struct GhostPeers: Sendable {
 
     /// Builds the model from the recording.
     public init(events: [ReplayEvent]) {
-        for event in events {
+        for event in events { add(event) }
+        finish(recordingEnd: events.last?.time ?? 0)
+    }
+
+    /// Builds the model from the recording read once, in file order (a streamed trace's
+    /// look-ahead pass, issue 19); `recordingEnd` is the last event's time.
+    public init(events: ReplayEventStream, recordingEnd: UInt64) throws(CaseError) {
+        var events = events
+        while let event = try events.next() { add(event) }
+        finish(recordingEnd: recordingEnd)
+    }
+
+    private mutating func add(_ event: ReplayEvent) {
             if case .peerConnected(let peer, _) = event.body {
                 ghosts[peer, default: Ghost()].connection += 1
-                continue
+                return
             }
             if case .peerDisconnected(let peer, _) = event.body {
                 let connection = ghosts[peer, default: Ghost()].connection
                 ghosts[peer]!.connectionEnds[connection] = event.time
-                continue
+                return
             }
             guard case .blocksync(let peer, let inbound, let bytes) = event.body,
-                  let message = try? BlocksyncMessage.decode(bytes) else { continue }
+                  let message = try? BlocksyncMessage.decode(bytes) else { return }
             // Taken out of the dictionary while it changes, so its arrays are not copied on
             // every event (issue 19: that copy made building the model quadratic).
             var ghost = ghosts.removeValue(forKey: peer) ?? Ghost()
@@ -148,8 +160,9 @@ public struct GhostPeers: Sendable {
                 ghost.asks.append(Ask(height: h, time: event.time, connection: ghost.connection))
             }
             ghosts[peer] = ghost
-        }
-        let recordingEnd = events.last?.time ?? 0
+    }
+
+    private mutating func finish(recordingEnd: UInt64) {
         for (peer, var ghost) in ghosts {
             let window = max(Self.answerWindow, 2 &* (ghost.latencies.max() ?? 0))
             var answeredLater = Set<Int>()

@@ -179,13 +179,30 @@ public struct DecisionRun: Equatable, Sendable {
         digest = DecisionRun.digest(of: members)
     }
 
+    /// A run's first and last members and the digest over all of them (`GoldenCompressor`).
+    init(first: Decision, last: Decision, digest: String) {
+        kind = first.kind
+        firstHeight = first.action.height ?? 0
+        lastHeight = last.action.height ?? 0
+        firstTime = first.time
+        lastTime = last.time
+        switch first.action {
+        case .request(let p, _), .respond(let p, _, _): peers = [p]
+        default: peers = []
+        }
+        self.digest = digest
+    }
+
     public static func digest<S: Sequence>(of members: S) -> String where S.Element == Decision {
         var hasher = SHA256()
-        for m in members {
-            hasher.update(data: Array(m.json.canonical.utf8))
-            hasher.update(data: [0x0A])
-        }
+        for m in members { hash(m, into: &hasher) }
         return Hex.lower(Array(hasher.finalize()))
+    }
+
+    /// One member's canonical line and its newline, into a run's (or a log's) digest.
+    static func hash(_ d: Decision, into hasher: inout SHA256) {
+        hasher.update(data: Array(d.json.canonical.utf8))
+        hasher.update(data: [0x0A])
     }
 
     var json: JSONValue {
@@ -252,27 +269,12 @@ public struct PeriodicRun: Equatable, Sendable {
         Decision(action, time: firstTime + period * UInt64(index), cause: .timer(timer))
     }
 
-    /// The length of the periodic run starting at `decisions[start]` (1 when none starts there).
-    static func length(in decisions: [Decision], from start: Int) -> Int {
-        let d = decisions[start]
-        guard compressibleKinds.contains(d.kind), case .timer = d.cause, start + 1 < decisions.count,
-              decisions[start + 1].time > d.time else { return 1 }
-        let period = decisions[start + 1].time - d.time
-        var j = start + 1
-        while j < decisions.count, decisions[j].action == d.action, decisions[j].cause == d.cause,
-              decisions[j].time &- decisions[j - 1].time == period, decisions[j].time > decisions[j - 1].time {
-            j += 1
-        }
-        return j - start
-    }
-
-    init(members: ArraySlice<Decision>) {
-        let first = members.first!
-        action = first.action
-        if case .timer(let name) = first.cause { timer = name } else { timer = "" }
-        firstTime = first.time
-        period = members.count > 1 ? members[members.startIndex + 1].time - first.time : 0
-        count = members.count
+    init(action: DecisionAction, cause: DecisionCause, firstTime: UInt64, period: UInt64, count: Int) {
+        self.action = action
+        if case .timer(let name) = cause { timer = name } else { timer = "" }
+        self.firstTime = firstTime
+        self.period = period
+        self.count = count
     }
 
     var json: JSONValue {
@@ -374,33 +376,12 @@ public struct GoldenFile: Equatable, Sendable {
     }
 
     /// Groups maximal runs (see `DecisionRun`, `PeriodicRun`) of at least
-    /// `DecisionRun.minimumLength` decisions.
+    /// `DecisionRun.minimumLength` decisions (`GoldenCompressor`, one decision at a time).
     public static func compress(_ decisions: [Decision]) -> [GoldenEntry] {
+        var compressor = GoldenCompressor()
         var out: [GoldenEntry] = []
-        var i = 0
-        while i < decisions.count {
-            let d = decisions[i]
-            let periodic = PeriodicRun.length(in: decisions, from: i)
-            if periodic >= DecisionRun.minimumLength {
-                out.append(.periodic(PeriodicRun(members: decisions[i..<i + periodic])))
-                i += periodic
-                continue
-            }
-            var j = i + 1
-            if DecisionRun.compressibleKinds.contains(d.kind), var h = d.action.height {
-                while j < decisions.count, decisions[j].kind == d.kind, let next = decisions[j].action.height, next == h &+ 1,
-                      decisions[j].action.peer == d.action.peer {
-                    h = next
-                    j += 1
-                }
-            }
-            if j - i >= DecisionRun.minimumLength {
-                out.append(.run(DecisionRun(members: decisions[i..<j])))
-            } else {
-                for k in i..<j { out.append(.decision(decisions[k])) }
-            }
-            i = j
-        }
+        for d in decisions { compressor.append(d) { out.append($0) } }
+        compressor.finish { out.append($0) }
         return out
     }
 
@@ -447,5 +428,125 @@ public struct GoldenFile: Equatable, Sendable {
             }
         }
         return GoldenFile(provenance: provenance, entries: entries)
+    }
+}
+
+/// `GoldenFile.compress` one decision at a time (issue 19: goldens are compared as they are
+/// produced, so a replay need not keep its decision log). It holds at most one unfinished
+/// group: fewer than `DecisionRun.minimumLength` decisions, or the summary of a longer run
+/// (heights, times, peers and a running digest) — memory independent of the log's length.
+///
+/// The grouping is the batch algorithm's, greedy from the left: at each decision, a periodic
+/// run (`PeriodicRun`) of at least the minimum length if one starts there; else a run of
+/// consecutive heights (`DecisionRun`) of at least the minimum length; else single lines. A
+/// periodic candidate that ends short gives up its first decision only (the next one may start
+/// a run with another period); a height candidate that ends short gives up all its members.
+public struct GoldenCompressor {
+    private enum Group {
+        /// Periodic candidate: same action and timer cause, evenly spaced and increasing times.
+        case periodic(members: [Decision], period: UInt64?)
+        case periodicRun(PeriodicRun)
+        /// Consecutive heights of one kind and peer.
+        case heights(members: [Decision])
+        case heightRun(first: Decision, last: Decision, count: Int, hasher: SHA256)
+    }
+
+    private var group: Group?
+
+    public init() {}
+
+    /// Feeds the next decision; `emit` gets every line this completes, in order.
+    public mutating func append(_ d: Decision, emit: (GoldenEntry) -> Void) {
+        guard let current = group else {
+            start(d, emit: emit)
+            return
+        }
+        switch current {
+        case .periodic(var members, let period):
+            let last = members[members.count - 1]
+            let p = period ?? (d.time > last.time ? d.time - last.time : 0)
+            if Self.continuesPeriodic(d, head: members[0], last: last, period: p) {
+                members.append(d)
+                if members.count >= DecisionRun.minimumLength {
+                    group = .periodicRun(PeriodicRun(action: members[0].action, cause: members[0].cause,
+                                                     firstTime: members[0].time, period: p, count: members.count))
+                } else {
+                    group = .periodic(members: members, period: p)
+                }
+                return
+            }
+            // Short: the first decision stands alone; the rest start over from the next one.
+            group = nil
+            emit(.decision(members[0]))
+            for m in members.dropFirst() { append(m, emit: emit) }
+            append(d, emit: emit)
+        case .periodicRun(var run):
+            if Self.continuesPeriodic(d, head: run.member(0), last: run.member(run.count - 1), period: run.period) {
+                run.count += 1
+                group = .periodicRun(run)
+                return
+            }
+            emit(.periodic(run))
+            start(d, emit: emit)
+        case .heights(var members):
+            if Self.continuesHeights(d, last: members[members.count - 1]) {
+                members.append(d)
+                if members.count >= DecisionRun.minimumLength {
+                    var hasher = SHA256()
+                    for m in members { DecisionRun.hash(m, into: &hasher) }
+                    group = .heightRun(first: members[0], last: d, count: members.count, hasher: hasher)
+                } else {
+                    group = .heights(members: members)
+                }
+                return
+            }
+            group = nil
+            for m in members { emit(.decision(m)) }
+            start(d, emit: emit)
+        case .heightRun(let first, let last, let count, var hasher):
+            if Self.continuesHeights(d, last: last) {
+                DecisionRun.hash(d, into: &hasher)
+                group = .heightRun(first: first, last: d, count: count + 1, hasher: hasher)
+                return
+            }
+            emit(.run(DecisionRun(first: first, last: last, digest: Hex.lower(Array(hasher.finalize())))))
+            start(d, emit: emit)
+        }
+    }
+
+    /// Ends the log: `emit` gets the lines still held.
+    public mutating func finish(emit: (GoldenEntry) -> Void) {
+        guard let current = group else { return }
+        group = nil
+        switch current {
+        case .periodic(let members, _):
+            emit(.decision(members[0]))
+            for m in members.dropFirst() { append(m, emit: emit) }
+            finish(emit: emit)
+        case .periodicRun(let run): emit(.periodic(run))
+        case .heights(let members): for m in members { emit(.decision(m)) }
+        case .heightRun(let first, let last, _, let hasher):
+            emit(.run(DecisionRun(first: first, last: last, digest: Hex.lower(Array(hasher.finalize())))))
+        }
+    }
+
+    private mutating func start(_ d: Decision, emit: (GoldenEntry) -> Void) {
+        if PeriodicRun.compressibleKinds.contains(d.kind), case .timer = d.cause {
+            group = .periodic(members: [d], period: nil)
+        } else if DecisionRun.compressibleKinds.contains(d.kind), d.action.height != nil {
+            group = .heights(members: [d])
+        } else {
+            group = nil
+            emit(.decision(d))
+        }
+    }
+
+    private static func continuesPeriodic(_ d: Decision, head: Decision, last: Decision, period: UInt64) -> Bool {
+        period > 0 && d.action == head.action && d.cause == head.cause && d.time > last.time && d.time &- last.time == period
+    }
+
+    private static func continuesHeights(_ d: Decision, last: Decision) -> Bool {
+        guard d.kind == last.kind, let h = last.action.height, let next = d.action.height else { return false }
+        return next == h &+ 1 && d.action.peer == last.action.peer
     }
 }

@@ -39,6 +39,12 @@ public struct GoldenCase: Sendable {
     /// `--accept-observed-mismatch`: a recorded golden may hold `observed_mismatch` decisions
     /// (marked accepted in its provenance). Without it they fail the case, `--record` or not.
     public var acceptObservedMismatch: Bool
+    /// Compare with an existing golden as decisions are produced and keep no decision log
+    /// (issue 19: replay memory independent of the trace's length). A matching case's result
+    /// then has no `decisions`; a failing one is replayed again with its log kept, for the report
+    /// (replay is deterministic, so the second run decides the same). Off by default: `suite`
+    /// keeps every log for its coverage and reports.
+    public var compareAsProduced = false
 
     public init(registry: MachineRegistry, tracePath: String, goldenPath: String? = nil, request: ReplayRequest = ReplayRequest(),
                 record: RecordMode? = nil, ci: Bool, contextSize: Int = 3, tool: String, extraArguments: [String] = [],
@@ -153,22 +159,32 @@ public struct GoldenCase: Sendable {
             throw CaseError("recording goldens is refused when CI=true (review and commit goldens locally)")
         }
         let prepared = try prepare(load: load)
-        let trace = prepared.trace, path = prepared.goldenPath, golden = prepared.golden, profileFree = prepared.profileFree
+        var trace = prepared.trace
+        let path = prepared.goldenPath, golden = prepared.golden, profileFree = prepared.profileFree
         let options = prepared.resolved.options
         if let g = golden?.provenance, g.traceSHA256 != trace.sha256, record != .all {
             throw CaseError("golden \(path) was recorded from a different trace (sha256 \(g.traceSHA256), this trace is \(trace.sha256)); re-record with --record all")
         }
-        let result: ReplayResult
-        do { result = try replay(trace, prepared.resolved) } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
-
         // Observed vs replayed (issue 17): a golden may hold disagreements with the real node only
         // when they were accepted explicitly — by --accept-observed-mismatch, or by the golden
         // itself when it is compared, not rewritten.
-        let mismatches = result.decisions.filter { $0.kind == .observedMismatch }
         let goldenAccepts = golden?.provenance.acceptsObservedMismatch == true && (record == nil || record == .missing)
         let accepted = acceptObservedMismatch || goldenAccepts
+        var result: ReplayResult
+        do {
+            var resolved = prepared.resolved
+            if compareAsProduced, record == nil || record == .missing, let golden { resolved.options.compareWith = golden.entries }
+            result = try replay(trace, resolved)
+            if result.goldenMatch == false || (result.goldenMatch == true && !result.observedMismatches.isEmpty && !accepted) {
+                // The report needs the whole log and the events: replay again, keeping them.
+                trace = try trace.inMemory()
+                result = try replay(trace, prepared.resolved)
+            }
+        } catch let e as CaseError { throw e } catch { throw CaseError("\(error)") }
+
+        let mismatches = result.observedMismatches
         let provenanceProfile = profileFree ? nil : options.profile
-        let provenance = Provenance(traceSHA256: trace.sha256, traceEvents: trace.events.count,
+        let provenance = Provenance(traceSHA256: trace.sha256, traceEvents: trace.facts.eventCount,
                                     implementation: profileFree ? nil : registry.implementation(of: options.profile)?.name,
                                     profile: provenanceProfile, mode: options.mode, tool: tool,
                                     acceptsObservedMismatch: accepted && !mismatches.isEmpty,
@@ -182,7 +198,7 @@ public struct GoldenCase: Sendable {
         let profileArguments = (provenanceProfile.map { ["--profile", $0.rawValue] } ?? []) + (profileFree ? [] : prepared.resolved.implementationArguments)
         let extraArguments = request.hint.arguments + self.extraArguments
         if !mismatches.isEmpty && !accepted {
-            return .disagreed(report: ObservedMismatchReport(header: header, decisions: result.decisions, events: trace.events,
+            return .disagreed(report: ObservedMismatchReport(header: header, decisions: result.decisions, events: try trace.inMemory().events,
                                                              recordRefused: record != nil),
                               result: result)
         }
@@ -193,6 +209,11 @@ public struct GoldenCase: Sendable {
             try write(actualGolden, to: path)
             removeStalePending(path)
             return .recorded(header: header, result: result, path: path, reason: record!)
+        }
+        if result.goldenMatch == true {
+            // Compared as produced: every line matched (`compareAsProduced`); nothing is written.
+            removeStalePending(path)
+            return .matched(header: header, result: result)
         }
         let comparison = GoldenComparison.compare(expected: golden.entries, actual: result.decisions)
         if comparison.matches || record == .failed || record == .all { removeStalePending(path) }
@@ -223,7 +244,7 @@ public struct GoldenCase: Sendable {
         let base = ["syncreplay", tracePath, "--expect", path]
         let report = DivergenceReport(
             header: header, comparison: comparison, expected: golden.entries, actual: result.decisions,
-            events: trace.events.map(\.summary), contextSize: contextSize,
+            events: try trace.inMemory().events.map(\.summary), contextSize: contextSize,
             reproduceCommand: ShellQuote.command(base + profileArguments + ["--mode", options.mode.rawValue] + extraArguments),
             updateCommand: ShellQuote.command(base + extraArguments + ["--record", "failed"]))
         return .diverged(report: report, result: result, pending: pending)

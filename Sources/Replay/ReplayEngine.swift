@@ -16,6 +16,8 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
     case invariant(InvariantViolation)
     /// The event lies beyond `ReplayOptions.maxSpan` after the first one (issue 20).
     case spanExceeded(event: Int, time: UInt64, start: UInt64, maxSpan: VirtualSpan)
+    /// A streamed trace could not be read again as it was checked (issue 19).
+    case traceRead(String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
             return "strict mode compares the node's own outbound messages, and this trace records none; use --mode reactive"
         case .stalledClock(let d): return "internal: the reactor's timer at \(d) ns did not advance the virtual clock"
         case .invariant(let v): return "the machine broke an invariant (--check-invariants): \(v)"
+        case .traceRead(let why): return why
         case .spanExceeded(let e, let t, let start, let span):
             return "event #\(e) at \(t) ns lies \(t - start) ns after the first event (\(start) ns), beyond the maximum virtual span of \(span); pass --max-span to raise it"
         }
@@ -72,6 +75,9 @@ public struct ReplayOptions: Sendable {
     /// else stop there. Recordings made before the knob stop at the switch, so their goldens
     /// keep their meaning (late traffic after a switch is only replayed where it was recorded).
     public var afterSwitch: AfterSwitch?
+    /// A golden's lines to compare with as decisions are produced (issue 19): the replay then
+    /// keeps no decision log, only whether it matched (`ReplayResult.goldenMatch`).
+    public var compareWith: [GoldenEntry]?
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -94,6 +100,13 @@ public struct ReplayResult: Sendable {
 
     /// SHA-256 over the canonical decision lines (the determinism check compares these).
     public var digest: String { DecisionRun.digest(of: decisions) }
+    /// How many decisions the replay made (also when `decisions` was not kept).
+    public var decisionCount: Int
+    /// Compared with a golden as produced (`ReplayOptions.compareWith`): whether every line
+    /// matched — `decisions` is then empty; nil when the log was kept.
+    public var goldenMatch: Bool?
+    /// The `observed_mismatch` decisions (issue 17), also when `decisions` was not kept.
+    public var observedMismatches: [Decision]
 }
 
 /// The replayer: one virtual clock over the trace's events, the ghost peers' replies and the
@@ -129,17 +142,23 @@ public struct ReplayEngine {
     /// trace's `NodeStart`) is required when the trace has blocksync events, `pivot` when it
     /// has pivot events.
     public func run(machines: MachineRegistry?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
-        var peers = RecordedPeers(options: options, events: trace.events)
+        let facts = trace.facts
+        var stream: ReplayEventStream
+        do { stream = try trace.eventStream() } catch { throw .traceRead(error.message) }
+        var ghosts: GhostPeers?
+        if options.mode == .reactive {
+            // The ghosts' look-ahead: one pass over the events before the replay's own.
+            do { ghosts = try GhostPeers(events: trace.eventStream(), recordingEnd: facts.lastTime ?? 0) } catch {
+                throw .traceRead(error.message)
+            }
+        }
+        var peers = RecordedPeers(options: options, stream: stream, ghosts: ghosts)
         var machine: (any BlockSyncMachine)?
-        if trace.hasBlocksync {
-            guard trace.node != nil else { throw .noNodeRecord }
+        if facts.hasBlocksync {
+            guard facts.node != nil else { throw .noNodeRecord }
             guard let machines, !machines.implementations.isEmpty else { throw .noMachine }
             guard machines.implementation(of: options.profile) != nil else { throw .noImplementation(options.profile) }
-            if options.mode == .strict && !trace.events.contains(where: {
-                if case .blocksync(_, false, _) = $0.body { return true }; return false
-            }) {
-                throw .noOutbound
-            }
+            if options.mode == .strict && !facts.hasOutbound { throw .noOutbound }
             do {
                 var start = try trace.nodeStart()
                 // The replay's options join what the trace itself sets (`blocksync = false`).
@@ -151,21 +170,25 @@ public struct ReplayEngine {
             }
             peers.drivesMachine = true
         }
-        if trace.hasPivot {
+        if facts.hasPivot {
             guard let pivot else { throw .noHint }
             peers.pivot = pivot
         }
-        try checkSpan()  // issue 20: the span bound; idle skipping itself is the machine's (nextTimer)
+        try checkSpan(facts)  // issue 20: the span bound; idle skipping itself is the machine's (nextTimer)
+        // Recorded events enter the clock one at a time (issue 19): each one, when it happens,
+        // schedules the next. Lane 0 holds only them, so file order is kept at equal times.
+        let first: Scheduled<ReplayArrival>?
+        do { first = try peers.nextRecorded() } catch { throw .traceRead(error.message) }
         var driver = Driver(machine: machine, source: peers)
         driver.afterSwitch = options.afterSwitch ?? (trace.recordsAfterSwitch ? .runEnd : .stop)
-        for (i, event) in trace.events.enumerated() {
-            driver.schedule(Scheduled(.recorded(i), at: event.time, lane: 0, cause: .event(event.index)))
-        }
-        let horizon = (trace.events.last?.time ?? 0) &+ options.drain
+        if let first { driver.schedule(first) }
+        let horizon = (facts.lastTime ?? 0) &+ options.drain
         do {
             try driver.run(until: .drain(horizon: horizon, progress: options.mode == .reactive ? options.drain : nil))
         } catch let error as ReplayError {
             throw error
+        } catch let error as CaseError {
+            throw .traceRead(error.message)
         } catch DriverError.invariant(let violation) {
             throw .invariant(violation)
         } catch DriverError.stalledClock(let deadline) {
@@ -173,30 +196,41 @@ public struct ReplayEngine {
         } catch {
             throw .machine(String(describing: error))
         }
-        let state = driver.source
-        var decisions = state.decisions + state.unmatchedOutbound()
+        var state = driver.source
+        for d in state.unmatchedOutbound() { state.log.append(d) }
+        let goldenMatch = state.log.finish()
+        var decisions = state.log.kept
         if options.plantDictionaryOrder {
             // Deliberately wrong: a Dictionary's iteration order differs between processes.
             var byLine: [String: Decision] = [:]
             for d in decisions { byLine[d.json.canonical] = d }
             decisions = Array(byLine.values)
         }
-        return ReplayResult(decisions: decisions, eventsDelivered: state.delivered, blocksApplied: state.applied, endTime: driver.now)
+        return ReplayResult(decisions: decisions, eventsDelivered: state.delivered, blocksApplied: state.applied, endTime: driver.now,
+                            decisionCount: state.log.count, goldenMatch: goldenMatch, observedMismatches: state.log.observedMismatches)
     }
 
     /// Issue 20: refuses a trace whose events cover more than `options.maxSpan`, naming the
-    /// first event beyond it (events are in time order).
-    func checkSpan() throws(ReplayError) {
-        let events = trace.events
-        guard let start = events.first?.time,
-              let beyond = events.first(where: { options.maxSpan.isExceeded(from: start, to: $0.time) }) else { return }
-        throw .spanExceeded(event: beyond.index, time: beyond.time, start: start, maxSpan: options.maxSpan)
+    /// first event beyond it (events are in time order, so only a trace whose last event lies
+    /// beyond is searched).
+    func checkSpan(_ facts: TraceFacts) throws(ReplayError) {
+        guard let start = facts.firstTime, let end = facts.lastTime, options.maxSpan.isExceeded(from: start, to: end) else { return }
+        var beyond: ReplayEvent?
+        do {
+            var stream = try trace.eventStream()
+            while let e = try stream.next() {
+                if options.maxSpan.isExceeded(from: start, to: e.time) { beyond = e; break }
+            }
+        } catch {
+            throw .traceRead(error.message)
+        }
+        if let beyond { throw .spanExceeded(event: beyond.index, time: beyond.time, start: start, maxSpan: options.maxSpan) }
     }
 }
 
 /// What replay schedules on the driver's clock: a recorded event (by position) or a ghost's reply.
 enum ReplayArrival {
-    case recorded(Int)
+    case recorded(ReplayEvent)
     case reply(peer: String, message: [UInt8])
 }
 
@@ -209,12 +243,13 @@ struct RecordedPeers: PeerSource {
     static let recordedLane = 0, replyLane = 1
 
     let options: ReplayOptions
-    let events: [ReplayEvent]
+    /// The recorded events not yet on the clock (one is on it at a time).
+    var stream: ReplayEventStream
     /// Whether a block-sync machine runs (the trace has blocksync events).
     var drivesMachine = false
     var pivot: (any PivotValidating)?
     var ghosts: GhostPeers?
-    var decisions: [Decision] = []
+    var log: DecisionLog
     var delivered = 0
     var applied = 0
     /// The driver's clock at the current callback (decisions are stamped with it).
@@ -223,17 +258,26 @@ struct RecordedPeers: PeerSource {
     var recordedUnmatched: [String: [(message: BlocksyncMessage, time: UInt64, index: Int)]] = [:]
     var sentUnmatched: [String: [(message: BlocksyncMessage, time: UInt64, cause: DecisionCause)]] = [:]
 
-    init(options: ReplayOptions, events: [ReplayEvent]) {
+    init(options: ReplayOptions, stream: ReplayEventStream, ghosts: GhostPeers?) {
         self.options = options
-        self.events = events
-        if options.mode == .reactive { ghosts = GhostPeers(events: events) }
+        self.stream = stream
+        self.ghosts = ghosts
+        log = DecisionLog(compareWith: options.compareWith)
+    }
+
+    /// The next recorded event, to put on the clock at its recorded time.
+    mutating func nextRecorded() throws(CaseError) -> Scheduled<ReplayArrival>? {
+        guard let event = try stream.next() else { return nil }
+        return Scheduled(.recorded(event), at: event.time, lane: Self.recordedLane, cause: .event(event.index))
     }
 
     mutating func happen(_ arrival: ReplayArrival, cause: EffectCause, at now: UInt64, connected: Set<PeerID>) throws -> [PeerStep<ReplayArrival>] {
         switch arrival {
-        case .recorded(let i):
+        case .recorded(let event):
             self.now = now
-            return try deliver(events[i], connected: connected)
+            var steps = try deliver(event, connected: connected)
+            if let next = try nextRecorded() { steps.append(.schedule(next)) }
+            return steps
         case .reply(let peer, let message): return [.deliver(message, from: peer)]
         }
     }
@@ -307,7 +351,7 @@ struct RecordedPeers: PeerSource {
     }
 
     mutating func append(_ action: DecisionAction, cause: DecisionCause) {
-        decisions.append(Decision(action, time: now, cause: cause))
+        log.append(Decision(action, time: now, cause: cause))
     }
 
     /// Every effect becomes its decision (the driver then sends, feeds disconnects back…).

@@ -1,3 +1,4 @@
+import SyncTrace
 /// The node under test as the trace's `/node` record describes it (DESIGN.md §2).
 public struct ReplayNode: Equatable, Sendable {
     public var chainID: String
@@ -115,10 +116,59 @@ public struct ReplayEvent: Equatable, Sendable {
     }
 }
 
+/// What replay needs to know of a trace's events before it runs them (issue 19: a streamed
+/// trace learns it in the pass that checks the file, and keeps no event).
+public struct TraceFacts: Sendable, Equatable {
+    public private(set) var eventCount = 0
+    /// The first `/node` record.
+    public private(set) var node: ReplayNode?
+    public private(set) var hasBlocksync = false
+    public private(set) var hasPivot = false
+    /// The node's own outbound blocksync messages are recorded (strict mode compares them).
+    public private(set) var hasOutbound = false
+    public private(set) var firstTime: UInt64?
+    public private(set) var lastTime: UInt64?
+
+    public init() {}
+
+    public init<S: Sequence>(_ events: S) where S.Element == ReplayEvent {
+        for e in events { add(e) }
+    }
+
+    /// Takes the next event in file order into account.
+    public mutating func add(_ e: ReplayEvent) {
+        eventCount += 1
+        if firstTime == nil { firstTime = e.time }
+        lastTime = e.time
+        switch e.body {
+        case .node(let n): if node == nil { node = n }
+        case .blocksync(_, let inbound, _):
+            hasBlocksync = true
+            if !inbound { hasOutbound = true }
+        case .pivotSwitch, .pivotExtend: hasPivot = true
+        case .peerConnected, .peerDisconnected, .capture: break
+        }
+    }
+}
+
+/// A trace file whose events are read again, chunk by chunk, each time it is replayed
+/// (`ReplayTraceLoader.open`), so replay memory does not grow with the trace (issue 19).
+struct StreamedEvents: Sendable {
+    let facts: TraceFacts
+    /// The file as it was checked: a replay refuses a file that changed since.
+    let size: UInt64
+    let modified: Double?
+}
+
 /// A loaded trace, ready to replay.
+///
+/// Its events are either in memory (`ReplayTraceLoader.load`, and traces built in memory) or
+/// streamed from the file while replaying (`ReplayTraceLoader.open`: `events` is then empty,
+/// `facts` says what they hold, `eventStream()` reads them and `inMemory()` loads them all).
 public struct ReplayTrace: Sendable {
     public var path: String
     public var sha256: String
+    /// The events in file order when held in memory; empty for a streamed trace (`isStreamed`).
     public var events: [ReplayEvent]
     /// The pivot-hint file attached to the trace, with its checksum when the trace names one.
     public var hintAttachment: (data: [UInt8], checksum: String?)?
@@ -132,6 +182,8 @@ public struct ReplayTrace: Sendable {
     public var blocksyncDisabled = false
     /// The node ran with the originals' test settings (metadata `test_overrides`; not faithful).
     public var testOverrides = TestOverrides()
+    /// Set when the events stay in the file (`ReplayTraceLoader.open`).
+    var streamed: StreamedEvents?
 
     public init(path: String, sha256: String, events: [ReplayEvent], hintAttachment: (data: [UInt8], checksum: String?)?,
                 genesisAttachment: [UInt8]? = nil) {
@@ -140,6 +192,31 @@ public struct ReplayTrace: Sendable {
         self.events = events
         self.hintAttachment = hintAttachment
         self.genesisAttachment = genesisAttachment
+    }
+
+    /// The events are read from the file while replaying, not held.
+    public var isStreamed: Bool { streamed != nil }
+
+    /// What the events hold (counted from memory, or kept from the pass that checked the file).
+    public var facts: TraceFacts { streamed?.facts ?? TraceFacts(events) }
+
+    /// The events in file order, from memory or read again from the file, one at a time.
+    public func eventStream() throws(CaseError) -> ReplayEventStream {
+        guard let streamed else { return ReplayEventStream(events: events) }
+        return try ReplayEventStream(path: path, expected: streamed)
+    }
+
+    /// This trace with every event in memory (a streamed trace's read from its file again).
+    public func inMemory() throws(CaseError) -> ReplayTrace {
+        guard streamed != nil else { return self }
+        var stream = try eventStream()
+        var all: [ReplayEvent] = []
+        all.reserveCapacity(facts.eventCount)
+        while let e = try stream.next() { all.append(e) }
+        var copy = self
+        copy.events = all
+        copy.streamed = nil
+        return copy
     }
 
     /// The attached genesis document's state (exact consensus parameters and app version), nil
@@ -159,18 +236,62 @@ public struct ReplayTrace: Sendable {
 
     /// The first `/node` record, if any.
     public var node: ReplayNode? {
+        if let streamed { return streamed.facts.node }
         for e in events { if case .node(let n) = e.body { return n } }
         return nil
     }
 
     public var hasBlocksync: Bool {
-        events.contains { if case .blocksync = $0.body { return true }; return false }
+        if let streamed { return streamed.facts.hasBlocksync }
+        return events.contains { if case .blocksync = $0.body { return true }; return false }
     }
 
     public var hasPivot: Bool {
-        events.contains {
+        if let streamed { return streamed.facts.hasPivot }
+        return events.contains {
             switch $0.body { case .pivotSwitch, .pivotExtend: return true; default: return false }
         }
+    }
+}
+
+/// A trace's events in file order, one at a time: from memory, or read chunk by chunk from the
+/// trace file (every chunk's CRC checked again), numbered in file order as `load` numbers them.
+public struct ReplayEventStream {
+    private var memory: IndexingIterator<[ReplayEvent]>?
+    private var file: TraceEventStream?
+    private var path = ""
+    private var index = 0
+
+    init(events: [ReplayEvent]) {
+        memory = events.makeIterator()
+    }
+
+    init(path: String, expected: StreamedEvents) throws(CaseError) {
+        self.path = path
+        let now = ReplayTraceLoader.identity(path)
+        guard now.size == expected.size, now.modified == expected.modified else {
+            throw CaseError("trace \(path) changed after it was checked (size or modification time differs); replay it again")
+        }
+        do { file = try TraceReader(path: path).events() } catch {
+            throw CaseError("trace \(path) became unreadable after it was checked: \(error)")
+        }
+    }
+
+    /// The next event, nil after the last.
+    public mutating func next() throws(CaseError) -> ReplayEvent? {
+        if memory != nil { return memory!.next() }
+        guard file != nil else { return nil }
+        let entry: TraceEntry?
+        do { entry = try file!.next() } catch {
+            file = nil
+            throw CaseError("trace \(path) became unreadable after it was checked: \(error)")
+        }
+        guard let entry else {
+            file = nil
+            return nil
+        }
+        defer { index += 1 }
+        return ReplayEvent(index: index, sequence: entry.sequence, time: entry.logTime, body: ReplayTraceLoader.body(of: entry.event))
     }
 }
 
@@ -245,7 +366,7 @@ extension ReplayTrace {
         let genesis = node.storeHeight == 0 ? document?.initialState : nil
         do {
             var start = try NodeStart(record: record, genesis: genesis, application: node.application,
-                                      startTime: events.first?.time ?? 0)
+                                      startTime: facts.firstTime ?? 0)
             if blocksyncDisabled { start.implementationOptions[NodeStart.blocksyncOption] = "false" }
             start.testOverrides = testOverrides
             return start

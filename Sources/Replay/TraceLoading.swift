@@ -15,6 +15,59 @@ public enum ReplayTraceLoader {
         return try load(bytes: bytes, path: path)
     }
 
+    /// Opens a trace for a streaming replay (issue 19): one pass checks the whole file now —
+    /// its SHA-256, chunk and data CRCs, event decoding and order, as `load` does — and keeps
+    /// only what replay needs before it starts (`TraceFacts`, attachments, metadata); the events
+    /// are read again, chunk by chunk, while replaying (`ReplayTrace.eventStream()`). Memory is
+    /// one chunk, whatever the trace's length.
+    public static func open(path: String) throws(CaseError) -> ReplayTrace {
+        if let why = InputFile.problem(path) { throw CaseError(UnreadableFile(path: path, what: "trace", reason: why).description) }
+        let recover = "; run `syncreplay doctor \(ShellQuote.quote(path))` to see what was lost and `syncreplay recover \(ShellQuote.quote(path)) -o FIXED.trace` to rebuild a valid trace"
+        let before = identity(path)
+        let source: MCAPFileSource
+        do { source = try MCAPFileSource(path: path) } catch { throw CaseError("cannot read trace \(path): \(error)") }
+        var hasher = SHA256()
+        var offset: UInt64 = 0
+        while offset < source.size {
+            let piece: [UInt8]
+            do { piece = try source.read(at: offset, count: 1 << 20) } catch { throw CaseError("cannot read trace \(path): \(error)") }
+            guard !piece.isEmpty else { break }
+            hasher.update(data: piece)
+            offset += UInt64(piece.count)
+        }
+        let sha = Hex.lower(Array(hasher.finalize()))
+        let reader: TraceReader
+        var facts = TraceFacts()
+        var attachments: [MCAPAttachment] = []
+        do {
+            reader = try TraceReader(source: source)
+            guard reader.isSyncReplayTrace else {
+                throw CaseError("\(path) is an MCAP file with profile \"\(reader.header.profile)\", not a syncreplay trace")
+            }
+            if let damage = reader.summaryError { throw CaseError("trace \(path) is damaged: \(damage)" + recover) }
+            var stream = try reader.events()
+            while let entry = try stream.next() {
+                facts.add(ReplayEvent(index: facts.eventCount, sequence: entry.sequence, time: entry.logTime, body: body(of: entry.event)))
+            }
+            attachments = try reader.attachments()
+        } catch let e as CaseError {
+            throw e
+        } catch {
+            throw CaseError("trace \(path) is damaged or not a trace: \(error)" + recover)
+        }
+        var trace = try assemble(path: path, sha256: sha, events: [], reader: reader, attachments: attachments, recover: recover)
+        guard before == identity(path) else { throw CaseError("trace \(path) changed while it was being read; replay it again") }
+        trace.streamed = StreamedEvents(facts: facts, size: before.size, modified: before.modified)
+        return trace
+    }
+
+    /// A file's size and modification time (a streamed trace must not change between passes).
+    static func identity(_ path: String) -> (size: UInt64, modified: Double?) {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+        return (size, (attributes?[.modificationDate] as? Date)?.timeIntervalSinceReferenceDate)
+    }
+
     /// The trace's identity in a golden's provenance: the SHA-256 of its bytes, lowercase hex.
     public static func sha256(_ bytes: [UInt8]) -> String { Hex.lower(Array(SHA256.hash(data: bytes))) }
 
@@ -38,13 +91,19 @@ public enum ReplayTraceLoader {
         } catch {
             throw CaseError("trace \(path) is damaged or not a trace: \(error)" + recover)
         }
-        for a in attachments where a.storedCRC != 0 && a.storedCRC != a.computedCRC {
-            throw CaseError("trace \(path) is damaged: attachment \(a.name) fails its CRC" + recover)
-        }
         var events: [ReplayEvent] = []
         events.reserveCapacity(entries.count)
         for (i, entry) in entries.enumerated() {
             events.append(ReplayEvent(index: i, sequence: entry.sequence, time: entry.logTime, body: body(of: entry.event)))
+        }
+        return try assemble(path: path, sha256: sha, events: events, reader: reader, attachments: attachments, recover: recover)
+    }
+
+    /// The trace from its checked parts: attachments (CRCs checked) and metadata.
+    static func assemble(path: String, sha256 sha: String, events: [ReplayEvent], reader: TraceReader,
+                         attachments: [MCAPAttachment], recover: String) throws(CaseError) -> ReplayTrace {
+        for a in attachments where a.storedCRC != 0 && a.storedCRC != a.computedCRC {
+            throw CaseError("trace \(path) is damaged: attachment \(a.name) fails its CRC" + recover)
         }
         var hint: (data: [UInt8], checksum: String?)?
         if let a = attachments.first(where: { $0.name == TraceAttachmentName.pivotHint }) {

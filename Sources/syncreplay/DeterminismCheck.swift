@@ -11,7 +11,7 @@ struct DeterminismCheck {
     func run() throws {
         // The parent resolves (golden, trace hint, defaults) exactly as a replay would; the
         // children get every option spelt out, so they cannot resolve differently.
-        let prepared = try command.goldenCase.prepare(load: { try ReplayTraceLoader.load(path: $0) })
+        let prepared = try command.goldenCase.prepare(load: { try ReplayTraceLoader.open(path: $0) })
         let options = prepared.resolved.arguments
         let arguments = [command.trace, "--emit-decisions"] + options
         var environment = ProcessInfo.processInfo.environment

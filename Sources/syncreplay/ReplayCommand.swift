@@ -114,13 +114,15 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         if emitDecisions { return try emit() }
         if checkDeterminism { return try DeterminismCheck(command: self).run() }
-        let outcome = try goldenCase.run(load: { try ReplayTraceLoader.load(path: $0) },
+        var goldenCase = goldenCase
+        goldenCase.compareAsProduced = true
+        let outcome = try goldenCase.run(load: { try ReplayTraceLoader.open(path: $0) },
                                          replay: { try ReplaySession.replay($0, $1, machines: .standard) })
         for note in outcome.header.notes { CommandRunner.printError(note) }
         switch outcome {
         case .matched(let h, let result):
-            output(text: "ok \(h.caseName): \(result.decisions.count) decisions match \(h.goldenPath) (profile \(h.profileName), mode \(h.mode.rawValue))",
-                   json: ["status": .string("match"), "golden": .string(h.goldenPath), "decisions": .int(Int64(result.decisions.count)),
+            output(text: "ok \(h.caseName): \(result.decisionCount) decisions match \(h.goldenPath) (profile \(h.profileName), mode \(h.mode.rawValue))",
+                   json: ["status": .string("match"), "golden": .string(h.goldenPath), "decisions": .int(Int64(result.decisionCount)),
                           "profile": h.profile.map { .string($0.rawValue) } ?? .null, "mode": .string(h.mode.rawValue), "trace_sha256": .string(h.traceSHA256)])
         case .recorded(let h, let result, let path, let reason):
             output(text: "recorded \(path): \(result.decisions.count) decisions (--record \(reason.rawValue); profile \(h.profileName), mode \(h.mode.rawValue))",
@@ -158,7 +160,7 @@ struct ReplayCommand: ParsableCommand {
     /// resolved ones, `ResolvedReplay.arguments`; no golden is read), print the canonical
     /// decision lines, then the digest.
     func emit() throws {
-        let loaded = try ReplayTraceLoader.load(path: trace)
+        let loaded = try ReplayTraceLoader.open(path: trace)
         let resolved = try request.resolve(trace: loaded, golden: nil, registry: .standard)
         let result = try ReplaySession.replay(loaded, resolved, machines: .standard)
         var out = ""
