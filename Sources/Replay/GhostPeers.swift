@@ -49,6 +49,8 @@ public struct GhostPeers: Sendable {
     struct Answer: Sendable {
         var message: [UInt8]
         var sourceIndex: Int
+        /// The source event's `ReplayEventStream.lastLocation`.
+        var sourceLocation: UInt64
         var latency: UInt64?
         var time: UInt64
         /// How many identical copies the peer sent at that instant (rule 3).
@@ -96,13 +98,13 @@ public struct GhostPeers: Sendable {
     /// Requests the replayed reactor has made so far, per peer and height (rule 3 counts).
     var requestsSeen: [String: [Int64: Int]] = [:]
     /// First recorded copy of each height (message bytes and source event).
-    var copies: [Int64: (message: [UInt8], index: Int)] = [:]
+    var copies: [Int64: (message: [UInt8], index: Int, location: UInt64)] = [:]
     /// Events carrying unsolicited block responses (rule 6), delivered as recorded.
     public private(set) var unsolicited: Set<Int> = []
 
     /// Builds the model from the recording.
     public init(events: [ReplayEvent]) {
-        for event in events { add(event) }
+        for event in events { add(event, location: UInt64(event.index)) }
         finish(recordingEnd: events.last?.time ?? 0)
     }
 
@@ -110,11 +112,11 @@ public struct GhostPeers: Sendable {
     /// look-ahead pass, issue 19); `recordingEnd` is the last event's time.
     public init(events: ReplayEventStream, recordingEnd: UInt64) throws(CaseError) {
         var events = events
-        while let event = try events.next() { add(event) }
+        while let event = try events.next() { add(event, location: events.lastLocation) }
         finish(recordingEnd: recordingEnd)
     }
 
-    private mutating func add(_ event: ReplayEvent) {
+    private mutating func add(_ event: ReplayEvent, location: UInt64) {
             if case .peerConnected(let peer, _) = event.body {
                 ghosts[peer, default: Ghost()].connection += 1
                 return
@@ -141,17 +143,19 @@ public struct GhostPeers: Sendable {
                         if let copy = copies[h] {
                             if copy.message != bytes { ghost.misbehaving = true }
                         } else {
-                            copies[h] = (bytes, event.index)
+                            copies[h] = (bytes, event.index, location)
                         }
                         ghost.asks[ask].answered = true
-                        record(&ghost, height: h, bytes: bytes, index: event.index, time: event.time, askedAt: ghost.asks[ask].time)
+                        record(&ghost, height: h, bytes: bytes, index: event.index, location: location, time: event.time,
+                               askedAt: ghost.asks[ask].time)
                     } else {
                         unsolicited.insert(event.index)
                     }
                 case .noBlockResponse(let h):
                     if let ask = ghost.takeOpenAsk(height: h) {
                         ghost.asks[ask].answered = true
-                        record(&ghost, height: h, bytes: bytes, index: event.index, time: event.time, askedAt: ghost.asks[ask].time)
+                        record(&ghost, height: h, bytes: bytes, index: event.index, location: location, time: event.time,
+                               askedAt: ghost.asks[ask].time)
                     }
                 default: break
                 }
@@ -187,11 +191,11 @@ public struct GhostPeers: Sendable {
         }
     }
 
-    private func record(_ ghost: inout Ghost, height: Int64, bytes: [UInt8], index: Int, time: UInt64, askedAt: UInt64) {
+    private func record(_ ghost: inout Ghost, height: Int64, bytes: [UInt8], index: Int, location: UInt64, time: UInt64, askedAt: UInt64) {
         let latency = time >= askedAt ? time - askedAt : nil
         if let latency { ghost.latencies.append(latency) }
         guard ghost.answers[height] == nil else { return }
-        ghost.answers[height] = Answer(message: bytes, sourceIndex: index, latency: latency, time: time)
+        ghost.answers[height] = Answer(message: bytes, sourceIndex: index, sourceLocation: location, latency: latency, time: time)
     }
 
     /// A reply a ghost will deliver: message bytes, delay, and the recorded event it copies.
@@ -199,11 +203,14 @@ public struct GhostPeers: Sendable {
         public var message: [UInt8]
         public var delay: UInt64
         public var sourceIndex: Int?
+        /// Where the recorded event lies (`ReplayEventStream.lastLocation`), when it copies one.
+        public var sourceLocation: UInt64?
         /// How many times the ghost sends it (more than once only for recorded duplicates).
         public var count: Int
 
-        public init(message: [UInt8], delay: UInt64, sourceIndex: Int?, count: Int = 1) {
+        public init(message: [UInt8], delay: UInt64, sourceIndex: Int?, sourceLocation: UInt64? = nil, count: Int = 1) {
             self.message = message
+            self.sourceLocation = sourceLocation
             self.delay = delay
             self.sourceIndex = sourceIndex
             self.count = count
@@ -224,13 +231,13 @@ public struct GhostPeers: Sendable {
             if let skips = ghost.skips[h], n < skips.count, skips[n] { return nil }
             if let recorded = ghost.answers[h] {
                 return Reply(message: recorded.message, delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex,
-                             count: recorded.count)
+                             sourceLocation: recorded.sourceLocation, count: recorded.count)
             }
             if ghost.skipped.contains(h) || ghost.misbehaving { return nil }
             guard let status = ghost.statuses.last(where: { $0.time <= time }) ?? ghost.statuses.first else { return nil }
             if h >= status.base && h <= status.height {
                 guard let copy = copies[h] else { return nil }
-                return Reply(message: copy.message, delay: ghost.medianLatency, sourceIndex: copy.index)
+                return Reply(message: copy.message, delay: ghost.medianLatency, sourceIndex: copy.index, sourceLocation: copy.location)
             }
             return Reply(message: BlocksyncMessage.noBlockResponse(height: h).encode(), delay: ghost.medianLatency, sourceIndex: nil)
         default:

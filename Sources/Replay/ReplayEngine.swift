@@ -78,6 +78,10 @@ public struct ReplayOptions: Sendable {
     /// A golden's lines to compare with as decisions are produced (issue 19): the replay then
     /// keeps no decision log, only whether it matched (`ReplayResult.goldenMatch`).
     public var compareWith: [GoldenEntry]?
+    /// How many applied blocks the node's store holds decoded at least (issue 19); older ones
+    /// are read again from the trace when a peer asks for them (`TraceBlockArchive`).
+    public var recentBlocks = ReplayOptions.defaultRecentBlocks
+    public static let defaultRecentBlocks = 256
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -153,6 +157,8 @@ public struct ReplayEngine {
             }
         }
         var peers = RecordedPeers(options: options, stream: stream, ghosts: ghosts)
+        let archive: TraceBlockArchive
+        do { archive = try TraceBlockArchive(trace: trace) } catch { throw .traceRead(error.message) }
         var machine: (any BlockSyncMachine)?
         if facts.hasBlocksync {
             guard facts.node != nil else { throw .noNodeRecord }
@@ -163,12 +169,14 @@ public struct ReplayEngine {
                 var start = try trace.nodeStart()
                 // The replay's options join what the trace itself sets (`blocksync = false`).
                 start.implementationOptions.merge(options.implementationOptions) { _, chosen in chosen }
+                start.store.keepRecent(options.recentBlocks, archive: archive)
                 let started = try machines.makeMachine(profile: options.profile, start: start)
                 machine = options.checkInvariants ? started.checked() : started
             } catch {
                 throw .machine(String(describing: error))
             }
             peers.drivesMachine = true
+            peers.archive = archive
         }
         if facts.hasPivot {
             guard let pivot else { throw .noHint }
@@ -196,6 +204,7 @@ public struct ReplayEngine {
         } catch {
             throw .machine(String(describing: error))
         }
+        if let failure = archive.failure { throw .traceRead(failure) }
         var state = driver.source
         for d in state.unmatchedOutbound() { state.log.append(d) }
         let goldenMatch = state.log.finish()
@@ -230,8 +239,10 @@ public struct ReplayEngine {
 
 /// What replay schedules on the driver's clock: a recorded event (by position) or a ghost's reply.
 enum ReplayArrival {
-    case recorded(ReplayEvent)
-    case reply(peer: String, message: [UInt8])
+    /// A recorded event and where it lies (`ReplayEventStream.lastLocation`).
+    case recorded(ReplayEvent, location: UInt64)
+    /// A ghost's reply, and where the recorded event it copies lies.
+    case reply(peer: String, message: [UInt8], source: UInt64?)
 }
 
 /// The trace's peers as the driver's peer source (`SyncDriver`): recorded events delivered as
@@ -250,6 +261,11 @@ struct RecordedPeers: PeerSource {
     var pivot: (any PivotValidating)?
     var ghosts: GhostPeers?
     var log: DecisionLog
+    /// Where applied blocks came from, for the store's older heights (nil: no machine).
+    var archive: TraceBlockArchive?
+    /// Block responses delivered for heights not applied yet: where each lies.
+    var candidates: [Int64: [UInt64]] = [:]
+    var lastApplied: Int64 = 0
     var delivered = 0
     var applied = 0
     /// The driver's clock at the current callback (decisions are stamped with it).
@@ -268,18 +284,52 @@ struct RecordedPeers: PeerSource {
     /// The next recorded event, to put on the clock at its recorded time.
     mutating func nextRecorded() throws(CaseError) -> Scheduled<ReplayArrival>? {
         guard let event = try stream.next() else { return nil }
-        return Scheduled(.recorded(event), at: event.time, lane: Self.recordedLane, cause: .event(event.index))
+        return Scheduled(.recorded(event, location: stream.lastLocation), at: event.time, lane: Self.recordedLane, cause: .event(event.index))
     }
 
     mutating func happen(_ arrival: ReplayArrival, cause: EffectCause, at now: UInt64, connected: Set<PeerID>) throws -> [PeerStep<ReplayArrival>] {
         switch arrival {
-        case .recorded(let event):
+        case .recorded(let event, let location):
             self.now = now
             var steps = try deliver(event, connected: connected)
+            if case .receive(.blockResponse(let block, _), let peer, _)? = steps.first, connected.contains(peer) {
+                noteDelivery(height: block.header.height, location: location)
+            }
             if let next = try nextRecorded() { steps.append(.schedule(next)) }
             return steps
-        case .reply(let peer, let message): return [.deliver(message, from: peer)]
+        case .reply(let peer, let bytes, let source):
+            // Decoded here rather than by the driver (`.deliver`), to note where a block came from.
+            let message: BlocksyncMessage
+            do { message = try BlocksyncMessage.decode(bytes) } catch {
+                return [.undecodable(from: peer, error: String(describing: error))]
+            }
+            if case .blockResponse(let block, _) = message, let source, connected.contains(peer) {
+                noteDelivery(height: block.header.height, location: source)
+            }
+            return [.receive(message, from: peer, wireSize: bytes.count)]
         }
+    }
+
+    /// A block response reaches the machine: remembered until its height is applied.
+    mutating func noteDelivery(height: Int64, location: UInt64) {
+        guard archive != nil, height > lastApplied else { return }
+        candidates[height, default: []].append(location)
+    }
+
+    /// The block applied at `height` (with `hash`) came from the only response delivered for
+    /// it, else the latest one whose block has that hash (`TraceBlockArchive`).
+    mutating func noteApplied(height: Int64, hash: [UInt8]) {
+        guard let archive else { return }
+        lastApplied = height
+        let delivered = candidates.removeValue(forKey: height) ?? []
+        var source = delivered.count == 1 ? delivered[0] : nil
+        if delivered.count > 1 {
+            source = delivered.last { location in
+                guard case .blockResponse(let block, _)? = try? archive.message(at: location) else { return false }
+                return block.blockID().hash == hash
+            }
+        }
+        archive.record(height: height, location: source ?? TraceBlockArchive.unknown)
     }
 
     /// A recorded event, at its recorded time.
@@ -375,6 +425,7 @@ struct RecordedPeers: PeerSource {
             append(.peerBanned(peer: peer, reason: reason), cause: cause)
         case .blockApplied(let h, let hash):
             applied += 1
+            noteApplied(height: h, hash: hash)
             append(.blockApplied(height: h, hash: hash), cause: cause)
         case .verifyFailed(let heights, let peers, let reason):
             append(.verifyFailed(heights: heights, peers: peers, reason: reason), cause: cause)
@@ -401,7 +452,7 @@ struct RecordedPeers: PeerSource {
         case .reactive:
             guard connected, let reply = ghosts?.answer(message, to: peer, at: now) else { return [] }
             let replyCause: EffectCause = reply.sourceIndex.map { .event($0) } ?? .timer("ghost_reply")
-            let pending = Scheduled(ReplayArrival.reply(peer: peer, message: reply.message), at: now &+ reply.delay,
+            let pending = Scheduled(ReplayArrival.reply(peer: peer, message: reply.message, source: reply.sourceLocation), at: now &+ reply.delay,
                                     lane: Self.replyLane, cause: replyCause)
             return Array(repeating: pending, count: max(1, reply.count))
         case .strict:

@@ -261,6 +261,9 @@ public struct ReplayEventStream {
     private var file: TraceEventStream?
     private var path = ""
     private var index = 0
+    /// Where the event `next()` returned last lies: its Message record's file offset (a file),
+    /// or its index (memory) — what `TraceBlockArchive` reads it again by.
+    public private(set) var lastLocation: UInt64 = 0
 
     init(events: [ReplayEvent]) {
         memory = events.makeIterator()
@@ -279,7 +282,11 @@ public struct ReplayEventStream {
 
     /// The next event, nil after the last.
     public mutating func next() throws(CaseError) -> ReplayEvent? {
-        if memory != nil { return memory!.next() }
+        if memory != nil {
+            let e = memory!.next()
+            if let e { lastLocation = UInt64(e.index) }
+            return e
+        }
         guard file != nil else { return nil }
         let entry: TraceEntry?
         do { entry = try file!.next() } catch {
@@ -291,6 +298,7 @@ public struct ReplayEventStream {
             return nil
         }
         defer { index += 1 }
+        lastLocation = file!.lastOffset
         return ReplayEvent(index: index, sequence: entry.sequence, time: entry.logTime, body: ReplayTraceLoader.body(of: entry.event))
     }
 }

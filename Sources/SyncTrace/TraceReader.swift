@@ -153,6 +153,26 @@ public final class TraceReader {
         return out
     }
 
+    /// The event whose Message record starts at `offset` (`TraceEventStream.lastOffset`), read
+    /// again from `source`; `topic` is its channel's. Throws when no Message record is there.
+    public static func event(in source: any MCAPByteSource, atOffset offset: UInt64, topic: TraceTopic) throws -> TraceEntry {
+        let prefix = try source.read(at: offset, count: 9)
+        guard prefix.count == 9 else { throw TraceError.truncated(offset: offset, expected: "a 9-byte record prefix") }
+        var content: UInt64 = 0
+        for k in 0..<8 { content |= UInt64(prefix[1 + k]) << UInt64(8 * k) }
+        guard content <= source.size, offset <= source.size - content, source.size - offset - content >= 9 else {
+            throw TraceError.truncated(offset: offset, expected: "a record of \(content) bytes")
+        }
+        guard case .message(let m) = try MCAPSummary.readRecord(from: source, offset: offset, length: content + 9, expected: .message) else {
+            throw TraceError.unexpectedRecord(offset: offset, found: MCAPOpcode.name(of: prefix[0]), expected: "Message")
+        }
+        do {
+            return TraceEntry(sequence: m.sequence, logTime: m.logTime, event: try TraceEvent.decode(topic: topic, m.data))
+        } catch {
+            throw TraceError.eventDecode(offset: offset &+ 31, topic: topic.rawValue, reason: String(describing: error))
+        }
+    }
+
     private func indexedStream(at offset: UInt64, summary: MCAPSummary) -> TraceEventStream {
         var channels: [UInt16: MCAPChannel] = [:]
         for c in summary.channels { channels[c.id] = c }
@@ -182,6 +202,9 @@ public struct TraceEventStream {
     private var last: (sequence: UInt32, logTime: UInt64)?
     /// The last message's channel and topic (consecutive messages usually share a channel).
     private var cachedChannel: (id: UInt16, topic: TraceTopic?) = (0, nil)
+    /// File offset of the Message record of the event `next()` returned last
+    /// (`TraceReader.event(in:atOffset:topic:)` reads it again).
+    public private(set) var lastOffset: UInt64 = 0
 
     init(walker: MCAPWalker?, channels: [UInt16: MCAPChannel], stopAtDataEnd: Bool) {
         self.walker = walker
@@ -237,6 +260,7 @@ public struct TraceEventStream {
                     throw TraceError.eventDecode(offset: offset &+ 31, topic: topic.rawValue, reason: String(describing: error))
                 }
                 walker = w
+                lastOffset = offset
                 return TraceEntry(sequence: m.sequence, logTime: m.logTime, event: event)
             default: continue
             }

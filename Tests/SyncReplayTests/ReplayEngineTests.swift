@@ -118,7 +118,7 @@ import Testing
         var ghosts = GhostPeers(events: Self.recording.events)
         // Asked and answered in the recording: the same answer, recorded latency.
         #expect(ghosts.answer(.blockRequest(height: 1), to: "A", at: 0)
-            == GhostPeers.Reply(message: BlocksyncMessage.noBlockResponse(height: 1).encode(), delay: 3 * Self.ms, sourceIndex: 5))
+            == GhostPeers.Reply(message: BlocksyncMessage.noBlockResponse(height: 1).encode(), delay: 3 * Self.ms, sourceIndex: 5, sourceLocation: 5))
         // In range, never asked, no copy anywhere: silent.
         #expect(ghosts.answer(.blockRequest(height: 2), to: "A", at: 0) == nil)
         // Out of range: NoBlockResponse with the usual latency.
@@ -147,7 +147,7 @@ import Testing
         ])
         var ghosts = GhostPeers(events: recording.events)
         #expect(ghosts.answer(.blockRequest(height: 1), to: "A", at: 0)
-            == GhostPeers.Reply(message: Self.response(1), delay: 4 * Self.ms, sourceIndex: 4, count: 2))
+            == GhostPeers.Reply(message: Self.response(1), delay: 4 * Self.ms, sourceIndex: 4, sourceLocation: 4, count: 2))
         #expect(ghosts.unsolicited == [6])
         // The unsolicited block is delivered at its recorded time, before anyone asks for it.
         let result = try ReplayEngine(trace: recording, options: ReplayOptions(profile: "scripted-1", mode: .reactive))
