@@ -20,9 +20,10 @@ public struct VerifiedSignatures: Sendable {
     /// How many signatures it remembers at most.
     public let capacity: Int
     private var known: Set<Entry> = []
-    /// Insertion order, oldest first from `head`, for eviction.
-    private var order: [Entry] = []
-    private var head = 0
+    /// The remembered entries in a ring, `next` the slot of the oldest once it is full: memory
+    /// is `capacity` entries however many signatures go through (issue 19).
+    private var ring: [Entry] = []
+    private var next = 0
     /// Verifications answered from memory / done by ed25519 (for benchmarks and tests).
     public private(set) var hits = 0
     public private(set) var verifications = 0
@@ -47,16 +48,14 @@ public struct VerifiedSignatures: Sendable {
     }
 
     private mutating func remember(_ entry: Entry) {
-        if known.count >= capacity {
-            known.remove(order[head])
-            head += 1
-            // Compact once the dead prefix is as long as the live part: amortised O(1).
-            if head * 2 >= order.count {
-                order.removeFirst(head)
-                head = 0
-            }
+        guard ring.count >= capacity else {
+            known.insert(entry)
+            ring.append(entry)
+            return
         }
+        known.remove(ring[next])
         known.insert(entry)
-        order.append(entry)
+        ring[next] = entry
+        next = (next + 1) % capacity
     }
 }

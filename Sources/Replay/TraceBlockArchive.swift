@@ -27,7 +27,10 @@ final class TraceBlockArchive: BlockArchive, @unchecked Sendable {
     private let path: String
     private let lock = NSLock()
     private var firstHeight: Int64?
-    private var locations: [UInt64] = []
+    /// Locations by height from `firstHeight`, in pieces of `pieceSize` (no doubling slack).
+    private var pieces: [[UInt64]] = []
+    private var count = 0
+    static let pieceSize = 4096
     private var failure_: String?
 
     init(trace: ReplayTrace) throws(CaseError) {
@@ -52,19 +55,26 @@ final class TraceBlockArchive: BlockArchive, @unchecked Sendable {
     /// in order; a gap (none in practice) starts the archive over from there.
     func record(height: Int64, location: UInt64) {
         lock.withLock {
-            if let first = firstHeight, height == first &+ Int64(locations.count) {
-                locations.append(location)
-            } else {
+            if firstHeight == nil || height != firstHeight! &+ Int64(count) {
                 firstHeight = height
-                locations = [location]
+                pieces = []
+                count = 0
             }
+            if count % Self.pieceSize == 0 {
+                var piece: [UInt64] = []
+                piece.reserveCapacity(Self.pieceSize)
+                pieces.append(piece)
+            }
+            pieces[pieces.count - 1].append(location)
+            count += 1
         }
     }
 
     func block(at height: Int64) -> StoredBlock? {
         let location: UInt64? = lock.withLock {
-            guard let first = firstHeight, height >= first, height &- first < Int64(locations.count) else { return nil }
-            return locations[Int(height &- first)]
+            guard let first = firstHeight, height >= first, height &- first < Int64(count) else { return nil }
+            let i = Int(height &- first)
+            return pieces[i / Self.pieceSize][i % Self.pieceSize]
         }
         guard let location else { return nil }
         do {

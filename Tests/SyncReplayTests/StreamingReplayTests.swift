@@ -34,7 +34,7 @@ import Testing
             })
             checked += 1
             guard case .matched(_, let result) = outcome else {
-                problems.append("\(name): \(outcome)")
+                problems.append("\(name): \(outcome.header.caseName) did not match")
                 continue
             }
             #expect(result.goldenMatch == true && result.decisions.isEmpty, "\(name): the log was kept")
