@@ -45,9 +45,10 @@ public struct GhostPeers: Sendable {
     /// when its connection or the recording ended was skipped, not cut off (rule 3).
     public static let answerWindow: UInt64 = 1_000_000_000
 
-    /// A recorded answer: the message bytes, the event that carried it, and its latency.
+    /// A recorded answer: where its message lies (read again when the ghost answers, issue 19),
+    /// the event that carried it, and its latency.
     struct Answer: Sendable {
-        var message: [UInt8]
+        var digest: TraceMessages.Digest
         var sourceIndex: Int
         /// The source event's `ReplayEventStream.lastLocation`.
         var sourceLocation: UInt64
@@ -97,20 +98,24 @@ public struct GhostPeers: Sendable {
     var ghosts: [String: Ghost] = [:]
     /// Requests the replayed reactor has made so far, per peer and height (rule 3 counts).
     var requestsSeen: [String: [Int64: Int]] = [:]
-    /// First recorded copy of each height (message bytes and source event).
-    var copies: [Int64: (message: [UInt8], index: Int, location: UInt64)] = [:]
+    /// First recorded copy of each height (its digest, source event and location).
+    var copies: [Int64: (digest: TraceMessages.Digest, index: Int, location: UInt64)] = [:]
+    /// Where the answers' messages are read from.
+    let messages: TraceMessages
     /// Events carrying unsolicited block responses (rule 6), delivered as recorded.
     public private(set) var unsolicited: Set<Int> = []
 
     /// Builds the model from the recording.
     public init(events: [ReplayEvent]) {
+        messages = TraceMessages(events: events)
         for event in events { add(event, location: UInt64(event.index)) }
         finish(recordingEnd: events.last?.time ?? 0)
     }
 
     /// Builds the model from the recording read once, in file order (a streamed trace's
     /// look-ahead pass, issue 19); `recordingEnd` is the last event's time.
-    public init(events: ReplayEventStream, recordingEnd: UInt64) throws(CaseError) {
+    init(events: ReplayEventStream, recordingEnd: UInt64, messages: TraceMessages) throws(CaseError) {
+        self.messages = messages
         var events = events
         while let event = try events.next() { add(event, location: events.lastLocation) }
         finish(recordingEnd: recordingEnd)
@@ -137,13 +142,14 @@ public struct GhostPeers: Sendable {
                     ghost.statuses.append((event.time, base, height, event.index))
                 case .blockResponse(let block, _):
                     let h = block.header.height
-                    if let first = ghost.answers[h], first.message == bytes, first.time == event.time {
+                    let digest = TraceMessages.Digest(bytes)
+                    if let first = ghost.answers[h], first.digest == digest, first.time == event.time {
                         ghost.answers[h]!.count += 1
                     } else if let ask = ghost.takeOpenAsk(height: h) {
                         if let copy = copies[h] {
-                            if copy.message != bytes { ghost.misbehaving = true }
+                            if copy.digest != digest { ghost.misbehaving = true }
                         } else {
-                            copies[h] = (bytes, event.index, location)
+                            copies[h] = (digest, event.index, location)
                         }
                         ghost.asks[ask].answered = true
                         record(&ghost, height: h, bytes: bytes, index: event.index, location: location, time: event.time,
@@ -195,7 +201,8 @@ public struct GhostPeers: Sendable {
         let latency = time >= askedAt ? time - askedAt : nil
         if let latency { ghost.latencies.append(latency) }
         guard ghost.answers[height] == nil else { return }
-        ghost.answers[height] = Answer(message: bytes, sourceIndex: index, sourceLocation: location, latency: latency, time: time)
+        ghost.answers[height] = Answer(digest: TraceMessages.Digest(bytes), sourceIndex: index, sourceLocation: location,
+                                       latency: latency, time: time)
     }
 
     /// A reply a ghost will deliver: message bytes, delay, and the recorded event it copies.
@@ -230,14 +237,14 @@ public struct GhostPeers: Sendable {
             requestsSeen[peer, default: [:]][h] = n + 1
             if let skips = ghost.skips[h], n < skips.count, skips[n] { return nil }
             if let recorded = ghost.answers[h] {
-                return Reply(message: recorded.message, delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex,
+                return Reply(message: messages.bytes(at: recorded.sourceLocation, for: "\(peer)'s answer for height \(h)") ?? [], delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex,
                              sourceLocation: recorded.sourceLocation, count: recorded.count)
             }
             if ghost.skipped.contains(h) || ghost.misbehaving { return nil }
             guard let status = ghost.statuses.last(where: { $0.time <= time }) ?? ghost.statuses.first else { return nil }
             if h >= status.base && h <= status.height {
                 guard let copy = copies[h] else { return nil }
-                return Reply(message: copy.message, delay: ghost.medianLatency, sourceIndex: copy.index, sourceLocation: copy.location)
+                return Reply(message: messages.bytes(at: copy.location, for: "the first copy of height \(h)") ?? [], delay: ghost.medianLatency, sourceIndex: copy.index, sourceLocation: copy.location)
             }
             return Reply(message: BlocksyncMessage.noBlockResponse(height: h).encode(), delay: ghost.medianLatency, sourceIndex: nil)
         default:

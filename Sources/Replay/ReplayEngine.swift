@@ -149,16 +149,18 @@ public struct ReplayEngine {
         let facts = trace.facts
         var stream: ReplayEventStream
         do { stream = try trace.eventStream() } catch { throw .traceRead(error.message) }
+        // Messages are read again by location (a ghost's answer, a block the store let go of).
+        let messages: TraceMessages
+        do { messages = try TraceMessages(trace: trace) } catch { throw .traceRead(error.message) }
         var ghosts: GhostPeers?
         if options.mode == .reactive {
             // The ghosts' look-ahead: one pass over the events before the replay's own.
-            do { ghosts = try GhostPeers(events: trace.eventStream(), recordingEnd: facts.lastTime ?? 0) } catch {
+            do { ghosts = try GhostPeers(events: trace.eventStream(), recordingEnd: facts.lastTime ?? 0, messages: messages) } catch {
                 throw .traceRead(error.message)
             }
         }
         var peers = RecordedPeers(options: options, stream: stream, ghosts: ghosts)
-        let archive: TraceBlockArchive
-        do { archive = try TraceBlockArchive(trace: trace) } catch { throw .traceRead(error.message) }
+        let archive = TraceBlockArchive(messages: messages)
         var machine: (any BlockSyncMachine)?
         if facts.hasBlocksync {
             guard facts.node != nil else { throw .noNodeRecord }
@@ -204,7 +206,7 @@ public struct ReplayEngine {
         } catch {
             throw .machine(String(describing: error))
         }
-        if let failure = archive.failure { throw .traceRead(failure) }
+        if let failure = messages.failure { throw .traceRead(failure) }
         var state = driver.source
         for d in state.unmatchedOutbound() { state.log.append(d) }
         let goldenMatch = state.log.finish()
@@ -325,8 +327,7 @@ struct RecordedPeers: PeerSource {
         var source = delivered.count == 1 ? delivered[0] : nil
         if delivered.count > 1 {
             source = delivered.last { location in
-                guard case .blockResponse(let block, _)? = try? archive.message(at: location) else { return false }
-                return block.blockID().hash == hash
+                archive.deliveredBlock(at: location)?.blockID().hash == hash
             }
         }
         archive.record(height: height, location: source ?? TraceBlockArchive.unknown)

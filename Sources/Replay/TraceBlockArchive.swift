@@ -15,41 +15,24 @@ import SyncTrace
 /// such a block is also let go of and then served with vote extensions enabled.
 ///
 /// Shared by the replay (which records) and the machine's store (which reads), on one thread;
-/// the lock makes it `Sendable`. A block that cannot be read again (the file changed under the
-/// replay) is recorded as the archive's `failure`, which fails the replay.
+/// the lock makes it `Sendable`. A block that cannot be read again fails the replay
+/// (`TraceMessages.failure`).
 final class TraceBlockArchive: BlockArchive, @unchecked Sendable {
-    private enum Source {
-        case file(MCAPFileSource)
-        case memory([ReplayEvent])
-    }
+    /// Recorded for a height whose response was not found (never expected): asking for it fails
+    /// the replay instead of serving something else.
+    static let unknown = UInt64.max
+    static let pieceSize = 4096
 
-    private let source: Source
-    private let path: String
+    let messages: TraceMessages
     private let lock = NSLock()
     private var firstHeight: Int64?
     /// Locations by height from `firstHeight`, in pieces of `pieceSize` (no doubling slack).
     private var pieces: [[UInt64]] = []
     private var count = 0
-    static let pieceSize = 4096
-    private var failure_: String?
 
-    init(trace: ReplayTrace) throws(CaseError) {
-        path = trace.path
-        if trace.isStreamed {
-            do { source = .file(try MCAPFileSource(path: trace.path)) } catch {
-                throw CaseError("trace \(trace.path) became unreadable after it was checked: \(error)")
-            }
-        } else {
-            source = .memory(trace.events)
-        }
+    init(messages: TraceMessages) {
+        self.messages = messages
     }
-
-    /// Recorded for a height whose response was not found (never expected): asking for it fails
-    /// the replay instead of serving something else.
-    static let unknown = UInt64.max
-
-    /// The first block that could not be read again, if any.
-    var failure: String? { lock.withLock { failure_ } }
 
     /// The block applied at `height` came from the response at `location`. Heights are applied
     /// in order; a gap (none in practice) starts the archive over from there.
@@ -77,30 +60,23 @@ final class TraceBlockArchive: BlockArchive, @unchecked Sendable {
             return pieces[i / Self.pieceSize][i % Self.pieceSize]
         }
         guard let location else { return nil }
-        do {
-            guard location != Self.unknown else { throw CaseError("no delivered response was found for it") }
-            guard case .blockResponse(let block, let ext) = try message(at: location) else {
-                throw CaseError("the event there is not a BlockResponse")
-            }
-            return StoredBlock(block: block, extendedCommit: ext)
-        } catch {
-            lock.withLock { if failure_ == nil { failure_ = "trace \(path): the block at height \(height) could not be read again: \(error)" } }
+        let what = "the block applied at height \(height)"
+        guard location != Self.unknown else {
+            messages.fail("trace \(messages.path): \(what) cannot be served again: no delivered response was found for it")
             return nil
         }
+        guard let bytes = messages.bytes(at: location, for: what) else { return nil }
+        guard case .blockResponse(let block, let ext)? = try? BlocksyncMessage.decode(bytes) else {
+            messages.fail("trace \(messages.path): \(what) cannot be served again: its recorded message is not a BlockResponse")
+            return nil
+        }
+        return StoredBlock(block: block, extendedCommit: ext)
     }
 
-    /// The blocksync message of the event at `location`.
-    func message(at location: UInt64) throws -> BlocksyncMessage {
-        switch source {
-        case .file(let file):
-            let entry = try TraceReader.event(in: file, atOffset: location, topic: .blocksync)
-            guard case .blocksync(let record) = entry.event else { throw CaseError("not a /blocksync event") }
-            return try BlocksyncMessage.decode(record.message)
-        case .memory(let events):
-            guard location < UInt64(events.count), case .blocksync(_, _, let bytes) = events[Int(location)].body else {
-                throw CaseError("event \(location) is not a /blocksync event")
-            }
-            return try BlocksyncMessage.decode(bytes)
-        }
+    /// The block of the BlockResponse at `location`, if it is one.
+    func deliveredBlock(at location: UInt64) -> Block? {
+        guard let bytes = messages.bytes(at: location, for: "a delivered block"),
+              case .blockResponse(let block, _)? = try? BlocksyncMessage.decode(bytes) else { return nil }
+        return block
     }
 }
