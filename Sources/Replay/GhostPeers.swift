@@ -48,7 +48,6 @@ public struct GhostPeers: Sendable {
     /// A recorded answer: where its message lies (read again when the ghost answers, issue 19),
     /// the event that carried it, and its latency.
     struct Answer: Sendable {
-        var digest: TraceMessages.Digest
         var sourceIndex: Int
         /// The source event's `ReplayEventStream.lastLocation`.
         var sourceLocation: UInt64
@@ -72,13 +71,16 @@ public struct GhostPeers: Sendable {
         var statuses: [(time: UInt64, base: Int64, height: Int64, index: Int)] = []
         /// First recorded answer per height.
         var answers: [Int64: Answer] = [:]
+        /// Their messages' digests (while building: same-instant duplicates are identical copies).
+        var answerDigests: [Int64: TraceMessages.Digest] = [:]
         var asks: [Ask] = []
         /// Per height, the indices in `asks` of its unanswered requests, oldest first: the
         /// latest one is the request an answer answers (a lookup, not a scan: issue 19).
         var openAsks: [Int64: [Int]] = [:]
         /// Heights the peer skipped at least once (rule 3).
         var skipped: Set<Int64> = []
-        /// Per height, whether each recorded request (in order) was skipped.
+        /// Per skipped height, whether each recorded request for it (in order) was skipped
+        /// (heights never skipped have no entry).
         var skips: [Int64: [Bool]] = [:]
         var connection = 0
         /// When each connection (by number) ended, from the recorded disconnects.
@@ -143,7 +145,7 @@ public struct GhostPeers: Sendable {
                 case .blockResponse(let block, _):
                     let h = block.header.height
                     let digest = TraceMessages.Digest(bytes)
-                    if let first = ghost.answers[h], first.digest == digest, first.time == event.time {
+                    if let first = ghost.answers[h], ghost.answerDigests[h] == digest, first.time == event.time {
                         ghost.answers[h]!.count += 1
                     } else if let ask = ghost.takeOpenAsk(height: h) {
                         if let copy = copies[h] {
@@ -187,12 +189,20 @@ public struct GhostPeers: Sendable {
                 }
                 if ask.answered { answeredLater.insert(ask.connection) }
             }
-            for (i, ask) in ghost.asks.enumerated() { ghost.skips[ask.height, default: []].append(skippedAsk[i]) }
+            for (i, ask) in ghost.asks.enumerated() where ghost.skipped.contains(ask.height) {
+                ghost.skips[ask.height, default: []].append(skippedAsk[i])
+            }
             if !ghost.skipped.isEmpty { ghost.misbehaving = true }
             if !ghost.latencies.isEmpty {
                 let sorted = ghost.latencies.sorted()
                 ghost.medianLatency = sorted[sorted.count / 2]
             }
+            // What only building needed (issue 19: the model's memory while replaying).
+            ghost.asks = []
+            ghost.answerDigests = [:]
+            ghost.openAsks = [:]
+            ghost.latencies = []
+            ghost.connectionEnds = [:]
             ghosts[peer] = ghost
         }
     }
@@ -201,8 +211,8 @@ public struct GhostPeers: Sendable {
         let latency = time >= askedAt ? time - askedAt : nil
         if let latency { ghost.latencies.append(latency) }
         guard ghost.answers[height] == nil else { return }
-        ghost.answers[height] = Answer(digest: TraceMessages.Digest(bytes), sourceIndex: index, sourceLocation: location,
-                                       latency: latency, time: time)
+        ghost.answers[height] = Answer(sourceIndex: index, sourceLocation: location, latency: latency, time: time)
+        ghost.answerDigests[height] = TraceMessages.Digest(bytes)
     }
 
     /// A reply a ghost will deliver: message bytes, delay, and the recorded event it copies.
@@ -233,9 +243,12 @@ public struct GhostPeers: Sendable {
             return Reply(message: BlocksyncMessage.statusResponse(height: status.height, base: status.base).encode(),
                          delay: ghost.medianLatency, sourceIndex: status.index)
         case .blockRequest(let h):
-            let n = requestsSeen[peer, default: [:]][h, default: 0]
-            requestsSeen[peer, default: [:]][h] = n + 1
-            if let skips = ghost.skips[h], n < skips.count, skips[n] { return nil }
+            // Requests are counted only for heights the peer skipped: elsewhere the count decides nothing.
+            if let skips = ghost.skips[h] {
+                let n = requestsSeen[peer, default: [:]][h, default: 0]
+                requestsSeen[peer, default: [:]][h] = n + 1
+                if n < skips.count, skips[n] { return nil }
+            }
             if let recorded = ghost.answers[h] {
                 return Reply(message: messages.bytes(at: recorded.sourceLocation, for: "\(peer)'s answer for height \(h)") ?? [], delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex,
                              sourceLocation: recorded.sourceLocation, count: recorded.count)

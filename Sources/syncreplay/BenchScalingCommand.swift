@@ -15,7 +15,7 @@ struct BenchScaling: ParsableCommand {
         commandName: "scaling",
         abstract: "Replay time and peak RSS per block across generated trace sizes (linearity, bounded memory).",
         discussion: """
-        For each size N in --blocks the simulator (the generator of the corpus's long-sync-10k, syncsim) runs --scenario with its chain lengthened to N blocks and writes a temporary trace. Each trace is then replayed in each mode by a child process (this binary, re-executed), which loads and replays it once and reports its wall time and its peak RSS (VmHWM of /proc/self/status; a child per replay, because one process's peak only grows). Before each replay the parent reads the same file raw (64 KiB read(2) calls into one buffer): the physical reference, interleaved so machine load affects both alike. The best of --iterations is reported.
+        For each size N in --blocks the simulator (the generator of the corpus's long-sync-10k, syncsim) runs --scenario with its chain lengthened to N blocks and writes a temporary trace. Each trace is then replayed in each mode by a child process (this binary, re-executed) as `syncreplay TRACE --expect GOLDEN` replays it — the trace streamed, the golden compared as decisions are produced (an untimed first child records each golden) — and reports its wall time and its peak RSS (VmHWM of /proc/self/status; a child per replay, because one process's peak only grows). Before each replay the parent reads the same file raw (64 KiB read(2) calls into one buffer): the physical reference, interleaved so machine load affects both alike. The best of --iterations is reported.
 
         Per size and mode it prints: blocks applied, replay seconds (load + replay), µs per block, replay MB/s and its percentage of the raw read, peak RSS, and the growth of RSS per block (peak minus the RSS before loading, over blocks applied). Per mode it then says whether time per block stays within 1.3× across sizes (linear) and gives peak RSS of the largest trace over that of the smallest (1.0 = memory independent of trace length). Build in release first; a 100,000-block size takes minutes on a loaded 2-core machine (generation included).
 
@@ -38,9 +38,12 @@ struct BenchScaling: ParsableCommand {
     @Option(help: "Rounds; the best time and the lowest peak of each row are reported.")
     var iterations: Int = 1
 
-    /// The child's side: replay this trace once in `--mode` and print one `child` line.
+    /// The child's side: replay this trace once in `--mode` against `--child-golden` (recording
+    /// it when missing) and print one `child` line.
     @Option(help: .hidden)
     var childTrace: String?
+    @Option(help: .hidden)
+    var childGolden: String?
 
     /// Tolerated spread of time per block across sizes for the run to count as linear.
     static let linearityBound = 1.3
@@ -57,11 +60,11 @@ struct BenchScaling: ParsableCommand {
     func validate() throws {
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
         _ = try sizes()
-        if childTrace != nil && mode == nil { throw ValidationError("--child-trace needs --mode") }
+        if childTrace != nil && (mode == nil || childGolden == nil) { throw ValidationError("--child-trace needs --mode and --child-golden") }
     }
 
     func run() throws {
-        if let childTrace, let mode { return try Self.child(trace: childTrace, mode: mode) }
+        if let childTrace, let mode, let childGolden { return try Self.child(trace: childTrace, mode: mode, golden: childGolden) }
         let sizes = try sizes()
         let modes = mode.map { [$0] } ?? ReplayMode.allCases
         guard let text = try? String(contentsOfFile: scenario, encoding: .utf8) else {
@@ -89,6 +92,11 @@ struct BenchScaling: ParsableCommand {
 
         var reference = [Double](repeating: .infinity, count: traces.count)
         var best = [[ChildReport?]](repeating: [ChildReport?](repeating: nil, count: modes.count), count: traces.count)
+        // Each size's golden per mode, recorded by an untimed child first: the timed children
+        // then do what `syncreplay TRACE --expect GOLDEN` does (stream, compare as produced).
+        for trace in traces {
+            for mode in modes { _ = try childReplay(trace.path, mode: mode) }
+        }
         for _ in 0..<iterations {
             for (t, trace) in traces.enumerated() {
                 for (m, mode) in modes.enumerated() {
@@ -181,24 +189,33 @@ struct BenchScaling: ParsableCommand {
         }
     }
 
-    /// The child: one load + replay with the trace's own profile (its `/node` hint), as `bench replay`.
-    static func child(trace: String, mode: ReplayMode) throws {
+    /// The child: what `syncreplay TRACE --expect GOLDEN --mode MODE` does, with the trace's own
+    /// profile (its `/node` hint): the trace streamed, the golden compared as produced; the golden
+    /// is recorded when it does not exist yet.
+    static func child(trace: String, mode: ReplayMode, golden: String) throws {
         let startKB = try memoryStatus("VmRSS")
         let start = DispatchTime.now()
-        let loaded = try ReplayTraceLoader.load(path: trace)
-        var request = try ReplayRequest().resolve(trace: loaded, golden: nil, registry: .standard).request
-        request.mode = mode
-        let result = try ReplaySession.replay(loaded, try request.resolve(trace: loaded, golden: nil, registry: .standard), machines: .standard)
+        var goldenCase = GoldenCase(registry: .standard, tracePath: trace, goldenPath: golden, request: ReplayRequest(mode: mode),
+                                    record: FileManager.default.fileExists(atPath: golden) ? nil : .missing, ci: false, tool: "bench scaling")
+        goldenCase.compareAsProduced = true
+        let outcome = try goldenCase.run(load: { try ReplayTraceLoader.open(path: $0) },
+                                         replay: { try ReplaySession.replay($0, $1, machines: .standard) })
+        let result: ReplayResult
+        switch outcome {
+        case .matched(_, let r), .recorded(_, let r, _, _): result = r
+        case .diverged, .disagreed: throw CommandFailure(.internalError, "\(trace) does not match its golden \(golden)")
+        }
         let seconds = elapsed(start)
         print(ChildReport(seconds: seconds, peakKB: try memoryStatus("VmHWM"), startKB: startKB,
-                          blocks: result.blocksApplied, events: loaded.events.count).line)
+                          blocks: result.blocksApplied, events: result.eventsDelivered).line)
     }
 
     /// Runs one child replay of `path` in `mode`.
     func childReplay(_ path: String, mode: ReplayMode) throws -> ChildReport {
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let result = try ChildProcess.run(URL(fileURLWithPath: executable),
-                                          ["bench", "scaling", "--child-trace", path, "--mode", mode.rawValue])
+                                          ["bench", "scaling", "--child-trace", path, "--mode", mode.rawValue,
+                                           "--child-golden", GoldenNaming.stem(trace: path) + "-\(mode.rawValue)" + GoldenNaming.goldenSuffix])
         guard result.status == 0, let report = ChildReport(output: result.stdout) else {
             throw CommandFailure(.internalError, "the \(mode.rawValue) replay child of \(path) failed (exit \(result.status)): "
                                  + result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
