@@ -72,6 +72,9 @@ public struct ReplayOptions: Sendable {
     /// else stop there. Recordings made before the knob stop at the switch, so their goldens
     /// keep their meaning (late traffic after a switch is only replayed where it was recorded).
     public var afterSwitch: AfterSwitch?
+    /// Verify commit signatures ahead on another thread (issue 19 item 3, `VerificationAhead`);
+    /// decisions are the same either way. `ReplayRequest` turns it on where cores allow.
+    public var verifyAhead = false
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -131,6 +134,8 @@ public struct ReplayEngine {
     public func run(machines: MachineRegistry?, pivot: (any PivotValidating)?) throws(ReplayError) -> ReplayResult {
         var peers = RecordedPeers(options: options, events: trace.events)
         var machine: (any BlockSyncMachine)?
+        var ahead: VerificationAhead?
+        defer { ahead?.stop() }
         if trace.hasBlocksync {
             guard trace.node != nil else { throw .noNodeRecord }
             guard let machines, !machines.implementations.isEmpty else { throw .noMachine }
@@ -144,6 +149,10 @@ public struct ReplayEngine {
                 var start = try trace.nodeStart()
                 // The replay's options join what the trace itself sets (`blocksync = false`).
                 start.implementationOptions.merge(options.implementationOptions) { _, chosen in chosen }
+                if options.verifyAhead {
+                    ahead = VerificationAhead(start: start, messages: RecordedInboundMessages(trace.events))
+                    start.signatureOracle = ahead
+                }
                 let started = try machines.makeMachine(profile: options.profile, start: start)
                 machine = options.checkInvariants ? started.checked() : started
             } catch {
