@@ -94,6 +94,8 @@ public struct ReplayResult: Sendable {
     public var eventsDelivered: Int
     public var blocksApplied: Int
     public var endTime: UInt64
+    /// What the verifier ahead did (nil: it did not run, `ReplayOptions.verifyAhead`).
+    public var verifiedAhead: VerificationAhead.Statistics?
 
     /// SHA-256 over the canonical decision lines (the determinism check compares these).
     public var digest: String { DecisionRun.digest(of: decisions) }
@@ -190,7 +192,9 @@ public struct ReplayEngine {
             for d in decisions { byLine[d.json.canonical] = d }
             decisions = Array(byLine.values)
         }
-        return ReplayResult(decisions: decisions, eventsDelivered: state.delivered, blocksApplied: state.applied, endTime: driver.now)
+        ahead?.stop()
+        return ReplayResult(decisions: decisions, eventsDelivered: state.delivered, blocksApplied: state.applied, endTime: driver.now,
+                            verifiedAhead: ahead?.statistics)
     }
 
     /// Issue 20: refuses a trace whose events cover more than `options.maxSpan`, naming the

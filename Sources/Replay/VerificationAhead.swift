@@ -95,7 +95,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     private var head = 0
     /// The highest commit height the core has asked about; commits below `passed - 1` are done
     /// (the pair check of (H, H+1) asks about commit H, then `ValidateBlock(H)` about H-1).
-    private var passed: Int64 = .min
+    private var passed: Int64 = 0
     private var stopped = false
     private var finished = false
     private var stats = Statistics()
@@ -129,6 +129,13 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Waits until the worker has read every message (or was stopped); for tests.
+    public func waitUntilDone() {
+        condition.lock()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
     public var statistics: Statistics {
         condition.lock()
         defer { condition.unlock() }
@@ -156,7 +163,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     /// Drops published triples of commits the core has passed (lock held).
     private func dropPassed() {
         var freed = false
-        while head < order.count, order[head].height < passed &- 1 {
+        while head < order.count, order[head].height < passed - 1 {
             let (triple, height) = order[head]
             if waiting[triple] == height {
                 waiting[triple] = nil
@@ -192,7 +199,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
                 condition.lock()
                 defer { condition.unlock() }
                 if stopped { return }
-                floor = passed &- 1
+                floor = passed - 1
                 if commit.height < floor || !seen.insert(SeenCommit(height: commit.height, blockID: commit.blockID)).inserted {
                     stats.skippedCommits += 1
                     continue
@@ -223,9 +230,9 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
             defer { condition.unlock() }
             stats.verified += 1
             guard valid else { continue }
-            while waiting.count >= capacity && !stopped && commit.height >= passed &- 1 { condition.wait() }
+            while waiting.count >= capacity && !stopped && commit.height >= passed - 1 { condition.wait() }
             if stopped { return false }
-            if commit.height < passed &- 1 { return true }  // the core passed this commit while we waited
+            if commit.height < passed - 1 { return true }  // the core passed this commit while we waited
             let triple = Triple(key: raw, message: message, signature: sig.signature)
             if waiting.updateValue(commit.height, forKey: triple) == nil {
                 order.append((triple, commit.height))
