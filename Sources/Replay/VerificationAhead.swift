@@ -43,8 +43,10 @@ public struct RecordedInboundMessages: InboundBlockMessages {
 ///   answered, so every decision, error and early stop is the same with any core count.
 /// - Bounded: at most `capacity` triples wait; the worker waits while that many do. A hit
 ///   removes its triple; the core's commit height says how far the checks have come, and
-///   triples of commits below it (blocks never applied, duplicates) are dropped, so stale
-///   entries cannot stall the worker. Commits already passed are skipped unverified.
+///   triples of commits more than one below it (blocks never applied, duplicates) are dropped, so stale
+///   entries cannot stall the worker. The worker leaves alone a commit the core has reached
+///   (skips it, or abandons it midway): the core verifies what it still needs there, and two
+///   threads verifying the same signatures would only waste a core.
 /// - `stop()` ends the worker and waits for its thread (the replay calls it on every exit).
 public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     /// One published triple.
@@ -205,7 +207,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
                 defer { condition.unlock() }
                 if stopped { return }
                 floor = passed - 1
-                if commit.height < floor || !seen.insert(SeenCommit(height: commit.height, blockID: commit.blockID)).inserted {
+                if commit.height <= passed || !seen.insert(SeenCommit(height: commit.height, blockID: commit.blockID)).inserted {
                     stats.skippedCommits += 1
                     continue
                 }
@@ -216,6 +218,14 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
             }
             guard verify(commit) else { return }
         }
+    }
+
+    /// Whether the core has asked about `commit`'s height or a later one (it verifies what it
+    /// still needs there itself, so verifying it here would only duplicate the work).
+    private func reached(_ commit: Commit) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return commit.height <= passed
     }
 
     /// A commit the worker has handled (a block delivered twice is checked once).
@@ -229,15 +239,16 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         let signBytes = CommitSignBytes(commit: commit, chainID: chainID)
         for (i, sig) in commit.signatures.enumerated() where sig.blockIDFlag != .absent {
             guard let (raw, key) = keys[sig.validatorAddress] else { continue }
+            if reached(commit) { return true }  // the core is checking this commit itself: do not race it
             let message = signBytes.bytes(i)
             let valid = key.verify(sig.signature, message: message)
             condition.lock()
             defer { condition.unlock() }
             stats.verified += 1
             guard valid else { continue }
-            while waiting.count >= capacity && !stopped && commit.height >= passed - 1 { condition.wait() }
+            while waiting.count >= capacity && !stopped && commit.height > passed { condition.wait() }
             if stopped { return false }
-            if commit.height < passed - 1 { return true }  // the core passed this commit while we waited
+            if commit.height <= passed { return true }  // the core reached this commit while we waited
             let triple = Triple(key: raw, message: message, signature: sig.signature)
             if waiting.updateValue(commit.height, forKey: triple) == nil {
                 order.append((triple, commit.height))
