@@ -72,18 +72,13 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     }
 
     /// Whether replays verify ahead unless told otherwise: on when more than one core is
-    /// available (`isEnabled(concurrentReplays: 1)`).
-    public static var isEnabledByDefault: Bool { isEnabled(concurrentReplays: 1) }
-
-    /// Whether to verify ahead when `replays` replays run at once in this process (the suite's
-    /// `--jobs`): only while they leave a core free — with every core replaying, the worker's
-    /// second decoding of each block is pure overhead. The environment variable
-    /// `SYNCREPLAY_VERIFY_AHEAD` = `0` turns it off and `1` on whatever the cores (for measuring).
-    public static func isEnabled(concurrentReplays replays: Int) -> Bool {
+    /// available; the environment variable `SYNCREPLAY_VERIFY_AHEAD` = `0` turns it off and
+    /// `1` on (for measuring).
+    public static var isEnabledByDefault: Bool {
         switch ProcessInfo.processInfo.environment["SYNCREPLAY_VERIFY_AHEAD"] {
         case "0": return false
         case "1": return true
-        default: return ProcessInfo.processInfo.activeProcessorCount > max(1, replays)
+        default: return ProcessInfo.processInfo.activeProcessorCount > 1
         }
     }
 

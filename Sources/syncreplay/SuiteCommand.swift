@@ -95,17 +95,11 @@ struct SuiteRunCommand: ParsableCommand {
 
     func run() throws {
         if let diff { return try runDiff(diff) }
-        // Both cores (README "Both cores"): verify ahead only while the jobs leave a core free.
-        let ahead = VerificationAhead.isEnabled(concurrentReplays: jobs)
         let run = try SuiteRun.run(
             directory: directory, registry: .standard, jobs: jobs, ci: ProcessInfo.processInfo.environment["CI"] == "true",
             tool: "syncreplay \(SyncReplay.version)", shard: try shard.map { try SuiteShard(parsing: $0) },
             load: { try ReplayTraceLoader.load(path: $0) },
-            replay: { trace, resolved in
-                var resolved = resolved
-                resolved.options.verifyAhead = ahead
-                return try ReplaySession.replay(trace, resolved, machines: .standard)
-            })
+            replay: { try ReplaySession.replay($0, $1, machines: .standard) })
         switch format {
         case .text:
             FileHandle.standardOutput.write(Data(run.text.utf8))
