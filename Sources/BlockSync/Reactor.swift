@@ -175,6 +175,7 @@ public struct Reactor: BlockSyncMachine {
                                                           localValidatorAddress: start.localValidatorAddress,
                                                           stateSync: start.stateSync,
                                                           verifySignatures: verifySignatures, application: start.application))
+        chain.signatureOracle = start.signatureOracle
     }
 
     /// Its profile's limits and the pool's pending counts, for the invariant checker.

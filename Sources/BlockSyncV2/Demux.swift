@@ -101,7 +101,8 @@ public struct Demux: BlockSyncMachine {
         now = start.startTime
         let next = start.state.lastBlockHeight &+ 1
         scheduler = Scheduler(initHeight: next == 1 ? start.state.initialHeight : next, startTime: start.startTime, profile: profile)
-        processor = Processor(chain: SyncedChain(state: start.state, store: start.store, application: start.application),
+        processor = Processor(chain: SyncedChain(state: start.state, store: start.store, application: start.application,
+                                                 signatureOracle: start.signatureOracle),
                               commitVerification: profile.commitVerification)
         schedulerInbox = RoutineQueue(queueModel)
         processorInbox = RoutineQueue(queueModel)

@@ -53,7 +53,7 @@ public struct Processor: Sendable {
 
     /// The state is replaced; the queue is kept.
     public mutating func handleResetState(_ state: ChainState) -> V2Event {
-        chain = SyncedChain(state: state, store: chain.store, application: chain.application)
+        chain = SyncedChain(state: state, store: chain.store, application: chain.application, signatureOracle: chain.signatureOracle)
         return .noOp
     }
 

@@ -78,13 +78,13 @@ public func voteExtensionSignBytes(extension ext: [UInt8], height: Int64, round:
 
 /// The sign bytes of every precommit in one commit, built from two shared parts: only the
 /// timestamp differs between validators voting the same way (Go caches the same way).
-struct CommitSignBytes {
+public struct CommitSignBytes: Sendable {
     private let forBlock: [UInt8]
     private let forNil: [UInt8]
     private let suffix: [UInt8]
     private let commit: Commit
 
-    init(commit: Commit, chainID: String) {
+    public init(commit: Commit, chainID: String) {
         self.commit = commit
         func head(_ id: BlockID?) -> [UInt8] {
             var vote = CanonicalVote(type: .precommit, height: commit.height, round: Int64(commit.round), blockID: id,
@@ -102,7 +102,7 @@ struct CommitSignBytes {
     }
 
     /// `VoteSignBytes` of signature `index`.
-    func bytes(_ index: Int) -> [UInt8] {
+    public func bytes(_ index: Int) -> [UInt8] {
         let sig = commit.signatures[index]
         let head = sig.blockIDFlag == .commit ? forBlock : forNil
         var ts = ProtoWriter(capacity: 16)

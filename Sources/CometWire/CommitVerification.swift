@@ -71,6 +71,26 @@ public enum SignatureCheck {
     }
 }
 
+extension SignatureCheck {
+    /// An ed25519 key parsed once for many verifications (issue 19 item 3: the shell's verifier
+    /// ahead checks every block's commit with the same few keys); its verdicts are `verify`'s.
+    public struct PreparedKey: Sendable {
+        private let key: Curve25519.Signing.PublicKey
+
+        /// nil for a key `verify` never accepts (not ed25519, not 32 bytes, not a curve point).
+        public init?(_ key: PublicKey) {
+            guard case .ed25519(let raw) = key, raw.count == 32,
+                  let pk = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return nil }
+            self.key = pk
+        }
+
+        /// `SignatureCheck.verify(signature, message: message, key: <this key>)`.
+        public func verify(_ signature: [UInt8], message: [UInt8]) -> Bool {
+            signature.count == 64 && key.isValidSignature(signature, for: message)
+        }
+    }
+}
+
 extension ValidatorSet {
     /// `needed = TotalVotingPower * 2 / 3`; a commit proves a block when the tallied power exceeds it.
     public var votingPowerNeeded: Int64 { totalVotingPower / 3 * 2 + (totalVotingPower % 3) * 2 / 3 }
@@ -93,7 +113,7 @@ extension ValidatorSet {
                                   verified: inout VerifiedSignatures) throws(CommitVerificationError) {
         try verifyBasics(blockID: blockID, height: height, commit: commit)
         try verifySignatures(chainID: chainID, commit: commit, options: options, full: false) { i, bytes in
-            verified.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey)
+            verified.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey, height: commit.height)
         }
     }
 
@@ -113,7 +133,7 @@ extension ValidatorSet {
                              verified: inout VerifiedSignatures) throws(CommitVerificationError) {
         try verifyBasics(blockID: blockID, height: height, commit: commit)
         try verifySignatures(chainID: chainID, commit: commit, options: options, full: true) { i, bytes in
-            verified.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey)
+            verified.verify(commit.signatures[i].signature, message: bytes, key: validators[i].pubKey, height: commit.height)
         }
     }
 

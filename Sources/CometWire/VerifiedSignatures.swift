@@ -10,6 +10,10 @@
 /// fail again). Lookups compare the whole triple, so a hit can never accept anything a verifier
 /// would reject. Memory is bounded by `capacity` entries; the oldest are forgotten first. The
 /// cache never influences output order: it is consulted only as "known valid" or not.
+///
+/// Issue 19 item 3: an optional `oracle` (a shell's worker that verified signatures ahead, on
+/// another core) is asked before ed25519 runs; it answers true only for a triple it verified
+/// itself, so outcomes cannot change, only who paid for the verification.
 public struct VerifiedSignatures: Sendable {
     struct Entry: Hashable, Sendable {
         var key: [UInt8]
@@ -27,18 +31,30 @@ public struct VerifiedSignatures: Sendable {
     /// Verifications answered from memory / done by ed25519 (for benchmarks and tests).
     public private(set) var hits = 0
     public private(set) var verifications = 0
+    /// Verifications answered by `oracle` (then remembered like a verification of our own).
+    public private(set) var oracleHits = 0
+    /// Asked before verifying a triple not in memory; nil: every miss runs ed25519 here.
+    public var oracle: (any SignatureOracle)?
 
     /// `capacity`: the default keeps two commits of a 10,000-validator set.
-    public init(capacity: Int = 20_000) {
+    public init(capacity: Int = 20_000, oracle: (any SignatureOracle)? = nil) {
         self.capacity = max(1, capacity)
+        self.oracle = oracle
     }
 
-    /// `SignatureCheck.verify`, answered from memory when this exact triple verified before.
-    public mutating func verify(_ signature: [UInt8], message: [UInt8], key: PublicKey) -> Bool {
+    /// `SignatureCheck.verify`, answered from memory when this exact triple verified before,
+    /// else by `oracle` when it verified it; `height` is the commit's (it tells the oracle how
+    /// far the checks have come).
+    public mutating func verify(_ signature: [UInt8], message: [UInt8], key: PublicKey, height: Int64 = 0) -> Bool {
         guard case .ed25519(let raw) = key else { return SignatureCheck.verify(signature, message: message, key: key) }
         let entry = Entry(key: raw, message: message, signature: signature)
         if known.contains(entry) {
             hits += 1
+            return true
+        }
+        if let oracle, oracle.isKnownValid(key: raw, message: message, signature: signature, height: height) {
+            oracleHits += 1
+            remember(entry)
             return true
         }
         verifications += 1
@@ -58,4 +74,17 @@ public struct VerifiedSignatures: Sendable {
         ring[next] = entry
         next = (next + 1) % capacity
     }
+}
+
+/// Issue 19 item 3: who may have verified a signature already — a shell's worker that checks
+/// the signatures of blocks ahead of the core, on another thread. The core never waits for it:
+/// a triple it has not (yet) verified is simply verified by the core.
+///
+/// Contract: answer true only for the exact (ed25519 key, sign bytes, signature) triple the
+/// oracle itself found valid with `SignatureCheck.verify`; then a hit can never accept
+/// anything the core would reject, and decisions, errors and their order cannot change.
+public protocol SignatureOracle: Sendable, AnyObject {
+    /// Whether this triple was verified as valid; `height` is the height of the commit the core
+    /// is checking (checks come in roughly increasing height, so the oracle may forget below it).
+    func isKnownValid(key: [UInt8], message: [UInt8], signature: [UInt8], height: Int64) -> Bool
 }

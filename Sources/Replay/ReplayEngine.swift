@@ -82,6 +82,9 @@ public struct ReplayOptions: Sendable {
     /// are read again from the trace when a peer asks for them (`TraceBlockArchive`).
     public var recentBlocks = ReplayOptions.defaultRecentBlocks
     public static let defaultRecentBlocks = 256
+    /// Verify commit signatures ahead on another thread (issue 19 item 3, `VerificationAhead`);
+    /// decisions are the same either way. `ReplayRequest` turns it on where cores allow.
+    public var verifyAhead = false
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -101,6 +104,8 @@ public struct ReplayResult: Sendable {
     public var eventsDelivered: Int
     public var blocksApplied: Int
     public var endTime: UInt64
+    /// What the verifier ahead did (nil: it did not run, `ReplayOptions.verifyAhead`).
+    public var verifiedAhead: VerificationAhead.Statistics?
 
     /// SHA-256 over the canonical decision lines (the determinism check compares these).
     public var digest: String { DecisionRun.digest(of: decisions) }
@@ -162,6 +167,8 @@ public struct ReplayEngine {
         var peers = RecordedPeers(options: options, stream: stream, ghosts: ghosts)
         let archive = TraceBlockArchive(messages: messages)
         var machine: (any BlockSyncMachine)?
+        var ahead: VerificationAhead?
+        defer { ahead?.stop() }
         if facts.hasBlocksync {
             guard facts.node != nil else { throw .noNodeRecord }
             guard let machines, !machines.implementations.isEmpty else { throw .noMachine }
@@ -172,6 +179,10 @@ public struct ReplayEngine {
                 // The replay's options join what the trace itself sets (`blocksync = false`).
                 start.implementationOptions.merge(options.implementationOptions) { _, chosen in chosen }
                 start.store.keepRecent(options.recentBlocks, archive: archive)
+                if options.verifyAhead {
+                    ahead = VerificationAhead(start: start, messages: RecordedInboundMessages(trace))
+                    start.signatureOracle = ahead
+                }
                 let started = try machines.makeMachine(profile: options.profile, start: start)
                 machine = options.checkInvariants ? started.checked() : started
             } catch {
@@ -217,8 +228,10 @@ public struct ReplayEngine {
             for d in decisions { byLine[d.json.canonical] = d }
             decisions = Array(byLine.values)
         }
+        ahead?.stop()
         return ReplayResult(decisions: decisions, eventsDelivered: state.delivered, blocksApplied: state.applied, endTime: driver.now,
-                            decisionCount: state.log.count, goldenMatch: goldenMatch, observedMismatches: state.log.observedMismatches)
+                            verifiedAhead: ahead?.statistics, decisionCount: state.log.count, goldenMatch: goldenMatch,
+                            observedMismatches: state.log.observedMismatches)
     }
 
     /// Issue 20: refuses a trace whose events cover more than `options.maxSpan`, naming the

@@ -20,6 +20,9 @@ public struct ReplayRequest: Sendable, Equatable {
     /// Implementation options given on the command line (`--v2-queue heap`), by
     /// `MachineOption` name; an option left out comes from the golden, else its default.
     public var implementationOptions: [String: String]
+    /// `ReplayOptions.verifyAhead`: on by default where more than one core is available
+    /// (`VerificationAhead.isEnabledByDefault`); it never changes a decision.
+    public var verifyAhead: Bool
 
     /// Defaults when neither an option nor a golden names them (README "Options"): reactive
     /// works on any trace (strict needs the node's own outbound messages).
@@ -27,7 +30,8 @@ public struct ReplayRequest: Sendable, Equatable {
 
     public init(profile: ProfileName? = nil, mode: ReplayMode? = nil, maxSpan: VirtualSpan = .defaultMaximum,
                 hint: HintSelection = HintSelection(), checkInvariants: Bool = false, plantDictionaryOrder: Bool = false,
-                implementationOptions: [String: String] = [:]) {
+                implementationOptions: [String: String] = [:], verifyAhead: Bool = VerificationAhead.isEnabledByDefault) {
+        self.verifyAhead = verifyAhead
         self.profile = profile
         self.mode = mode
         self.maxSpan = maxSpan
@@ -70,6 +74,7 @@ public struct ReplayRequest: Sendable, Equatable {
         var options = ReplayOptions(profile: profileChoice.0, mode: modeChoice.0, plantDictionaryOrder: plantDictionaryOrder,
                                     checkInvariants: checkInvariants)
         options.maxSpan = maxSpan
+        options.verifyAhead = verifyAhead
         options.implementationOptions = try resolveImplementationOptions(profile: profileChoice.0, golden: golden, registry: registry)
         return ResolvedReplay(options: options, hint: hint, profileSource: profileChoice.1, modeSource: modeChoice.1)
     }
@@ -132,7 +137,7 @@ public struct ResolvedReplay: Sendable {
     public var request: ReplayRequest {
         ReplayRequest(profile: options.profile, mode: options.mode, maxSpan: options.maxSpan, hint: hint,
                       checkInvariants: options.checkInvariants, plantDictionaryOrder: options.plantDictionaryOrder,
-                      implementationOptions: options.implementationOptions)
+                      implementationOptions: options.implementationOptions, verifyAhead: options.verifyAhead)
     }
 
     /// `--v2-queue heap`…: the implementation options that differ from their default, by name.

@@ -47,6 +47,10 @@ public struct NodeStart: Sendable {
     /// from syncsim's `[test_overrides]` or the trace metadata `test_overrides`. The v0
     /// reactor applies them to its profile; an implementation that cannot refuses to start.
     public var testOverrides = TestOverrides()
+    /// Issue 19 item 3: a shell's worker that verified signatures ahead on another core, asked
+    /// before the core verifies one (`SignatureOracle`: it answers only for triples it found
+    /// valid, so decisions are the same with or without it). nil (tests, sim, benches): none.
+    public var signatureOracle: (any SignatureOracle)?
 
     public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel = .unknown, startTime: Nanoseconds = 0,
                 localValidatorAddress: [UInt8]? = nil, voteExtensionsEnableHeight: Int64 = 0) {

@@ -18,10 +18,20 @@ public struct SyncedChain: Sendable {
     /// check gives the same outcome without verifying a signature twice (issue 19 item 2, #1830).
     public private(set) var verified = VerifiedSignatures()
 
-    public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel) {
+    /// `signatureOracle`: a shell's worker that verifies signatures ahead on another core
+    /// (issue 19 item 3; `NodeStart.signatureOracle`); nil: every signature is verified here.
+    public init(state: ChainState, store: NodeBlockStore, application: ApplicationModel,
+                signatureOracle: (any SignatureOracle)? = nil) {
         self.state = state
         self.store = store
         self.application = application
+        verified.oracle = signatureOracle
+    }
+
+    /// Asked before a signature is verified here (`VerifiedSignatures.oracle`).
+    public var signatureOracle: (any SignatureOracle)? {
+        get { verified.oracle }
+        set { verified.oracle = newValue }
     }
 
     /// State sync's hand-over (`SwitchToBlockSync`, specs/cometbft-blocksync.md §2.2): the

@@ -1,5 +1,7 @@
 import CometWire
 import Crypto
+import Dispatch
+import Synchronization
 
 /// Physical references the benchmarks print beside their figures, measured in the same run.
 enum BenchReference {
@@ -25,6 +27,17 @@ enum BenchReference {
             elapsed = clock.now - start
         } while elapsed < duration
         return valid == count ? Double(count) / seconds(elapsed) : 0
+    }
+
+    /// `ed25519VerifyRate` on `threads` threads at once, summed (issue 19 item 3: the bound of
+    /// verifying on every core, measured rather than assumed).
+    static func ed25519VerifyRate(threads: Int) -> Double {
+        let rates = Mutex([Double](repeating: 0, count: threads))
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
+            let rate = ed25519VerifyRate()
+            rates.withLock { $0[i] = rate }
+        }
+        return rates.withLock { $0.reduce(0, +) }
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -18,6 +18,8 @@ struct BenchReplay: ParsableCommand {
         discussion: """
         Uses --trace, else the largest trace under Traces/ that replays, plus a generated pivot-event trace of --synthetic-events events (with its hint attached) so a figure exists even before the corpus has large traces. Build in release first.
 
+        Prints the raw ed25519 verify rate on one thread and on two at once, the bound each puts on blocks/s (one verification per validator of the trace's start set per block), and strict and reactive replay as a share of the two-core bound. Commit signatures are verified ahead on a second thread when more than one core is available (README "Both cores"); SYNCREPLAY_VERIFY_AHEAD=0 measures without it.
+
         Example:
           swift build -c release
           .build/release/syncreplay bench replay --iterations 5
@@ -88,9 +90,19 @@ struct BenchReplay: ParsableCommand {
             return .failure(error)
         }
         let hinted = resolved.profileSource == .traceHint
+        // Issue 19 items 3 and 5: the bound ed25519 puts on blocks/s, on one core and on two.
+        var twoCoreBound: Double?
         if hinted || label == nil {
-            lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s (swift-crypto)", BenchReference.ed25519VerifyRate()))
+            let one = BenchReference.ed25519VerifyRate()
+            let two = BenchReference.ed25519VerifyRate(threads: 2)
+            lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s on one thread, %.0f on two at once (swift-crypto)", one, two))
+            if let signers = try? ReplayTraceLoader.load(path: path).nodeStart().state.validators.validators.count, signers > 0 {
+                twoCoreBound = two / Double(signers)
+                lines.append(String(format: "  bound: assumes %d verification(s) per block (each commit signature of the start set's validators verified once): %.0f blocks/s on one core, %.0f on two",
+                                    signers, one / Double(signers), two / Double(signers)))
+            }
         }
+        lines.append("  verify ahead: \(resolved.options.verifyAhead ? "on" : "off") (\(ProcessInfo.processInfo.activeProcessorCount) cores; SYNCREPLAY_VERIFY_AHEAD=0 turns it off, 1 on)")
         lines.append("  profile: \(resolved.profile.rawValue)\(hinted ? " (the trace's /node hint)" : " (default; the trace names none)")")
         for mode in ReplayMode.allCases {
             var best = Double.infinity
@@ -110,9 +122,16 @@ struct BenchReplay: ParsableCommand {
                 best = min(best, elapsed(start))
             }
             let r = result!
-            lines.append(String(format: "  %@: %.0f events/s, %.0f blocks/s (%d events, %d blocks applied, %d decisions; load+replay %.3f s, %.1f MB/s)",
-                         mode.rawValue, Double(events) / best, Double(r.blocksApplied) / best, events, r.blocksApplied,
-                         r.decisions.count, best, Double(bytes) / best / 1e6))
+            var line = String(format: "  %@: %.0f events/s, %.0f blocks/s (%d events, %d blocks applied, %d decisions; load+replay %.3f s, %.1f MB/s)",
+                              mode.rawValue, Double(events) / best, Double(r.blocksApplied) / best, events, r.blocksApplied,
+                              r.decisions.count, best, Double(bytes) / best / 1e6)
+            if let twoCoreBound, r.blocksApplied > 0 {
+                line += String(format: "; %.0f%% of the two-core bound", 100 * Double(r.blocksApplied) / best / twoCoreBound)
+            }
+            if let a = r.verifiedAhead {
+                line += "; verified ahead: \(a.hits) signatures taken by the machine of \(a.verified) verified (\(a.dropped) dropped)"
+            }
+            lines.append(line)
         }
         lines.forEach { print($0) }
         return .success(())

@@ -1,0 +1,255 @@
+import CometWire
+import Foundation
+import SyncMachine
+
+/// The inbound blocksync messages of a trace in trace order, each as its channel-0x40 bytes:
+/// what `VerificationAhead` reads. Anything that can walk them again from the start will do —
+/// the decoded trace (`RecordedInboundMessages`) or a streaming reader.
+public protocol InboundBlockMessages: Sendable {
+    /// A new pass over the messages, in trace order (called once, on the worker's thread).
+    func makeMessageIterator() -> AnyIterator<[UInt8]>
+}
+
+/// The inbound blocksync messages of a trace, read in a pass of their own (a streamed trace
+/// opens its file again on the worker's thread; a read error just ends the pass: the worker
+/// then verifies nothing more ahead, and the core verifies on its own).
+public struct RecordedInboundMessages: InboundBlockMessages {
+    public let trace: ReplayTrace
+
+    public init(_ trace: ReplayTrace) { self.trace = trace }
+
+    public func makeMessageIterator() -> AnyIterator<[UInt8]> {
+        var stream = try? trace.eventStream()
+        return AnyIterator {
+            while let event = try? stream?.next() {
+                if case .blocksync(_, true, let message) = event.body { return message }
+            }
+            stream = nil
+            return nil
+        }
+    }
+}
+
+/// Both cores (issue 19 item 3): a worker thread verifies the commit signatures of the blocks a
+/// trace delivers, ahead of the machine, and the machine's `VerifiedSignatures` asks it before
+/// running ed25519 itself (`SignatureOracle`).
+///
+/// - The worker walks the inbound `BlockResponse`s in trace order, decodes each block and
+///   checks every non-absent signature of its `LastCommit` — the core's sign bytes
+///   (`CommitSignBytes`), the validator's key looked up by address in the start state's sets
+///   (a signer it does not know is left to the core) — and publishes each valid triple.
+/// - The machine consumes in its own order and never waits: a triple not published (yet) is
+///   verified by the core as without the worker. Only triples the worker found valid are
+///   answered, so every decision, error and early stop is the same with any core count.
+/// - Bounded: at most `capacity` triples wait; the worker waits while that many do. A hit
+///   removes its triple; the core's commit height says how far the checks have come, and
+///   triples of commits more than one below it (blocks never applied, duplicates) are dropped, so stale
+///   entries cannot stall the worker. The worker leaves alone a commit the core has reached
+///   (skips it, or abandons it midway): the core verifies what it still needs there, and two
+///   threads verifying the same signatures would only waste a core.
+/// - `stop()` ends the worker and waits for its thread (the replay calls it on every exit).
+public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
+    /// One published triple.
+    struct Triple: Hashable {
+        var key: [UInt8]
+        var message: [UInt8]
+        var signature: [UInt8]
+    }
+
+    /// What the worker and the core did, for tests and benchmarks.
+    public struct Statistics: Sendable, Equatable {
+        /// Signatures the worker verified (valid or not).
+        public var verified = 0
+        /// Valid triples published.
+        public var published = 0
+        /// Core lookups answered / not answered.
+        public var hits = 0
+        public var misses = 0
+        /// Published triples dropped unused (their commit was passed).
+        public var dropped = 0
+        /// Block commits skipped: already passed or already seen.
+        public var skippedCommits = 0
+    }
+
+    /// Whether replays verify ahead unless told otherwise: on when more than one core is
+    /// available; the environment variable `SYNCREPLAY_VERIFY_AHEAD` = `0` turns it off and
+    /// `1` on (for measuring).
+    public static var isEnabledByDefault: Bool {
+        switch ProcessInfo.processInfo.environment["SYNCREPLAY_VERIFY_AHEAD"] {
+        case "0": return false
+        case "1": return true
+        default: return ProcessInfo.processInfo.activeProcessorCount > 1
+        }
+    }
+
+    /// The most triples waiting to be consumed.
+    public let capacity: Int
+    private let chainID: String
+    /// ed25519 keys of the start state's validator sets, by address.
+    private let keys: [[UInt8]: (raw: [UInt8], prepared: SignatureCheck.PreparedKey)]
+    private let messages: any InboundBlockMessages
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var waiting: [Triple: Int64] = [:]
+    /// Published triples with their commit heights, oldest first from `head` (for dropping).
+    private var order: [(triple: Triple, height: Int64)] = []
+    private var head = 0
+    /// The highest commit height the core has asked about; commits below `passed - 1` are done
+    /// (the pair check of (H, H+1) asks about commit H, then `ValidateBlock(H)` about H-1).
+    private var passed: Int64 = 0
+    private var stopped = false
+    private var finished = false
+    private var stats = Statistics()
+
+    /// Starts the worker over `messages` for a node starting from `start`. `capacity`: the most
+    /// triples waiting (default: 64 blocks' worth of the start set, at least 256, at most 16,384).
+    public init(start: NodeStart, messages: some InboundBlockMessages, capacity: Int? = nil) {
+        var keys: [[UInt8]: (raw: [UInt8], prepared: SignatureCheck.PreparedKey)] = [:]
+        let sets = [start.state.lastValidators, start.state.validators, start.state.nextValidators]
+            + (start.stateSync.map { [$0.state.validators, $0.state.nextValidators] } ?? [])
+        for validator in sets.flatMap(\.validators) where keys[validator.address] == nil {
+            if case .ed25519(let raw) = validator.pubKey, let key = SignatureCheck.PreparedKey(validator.pubKey) {
+                keys[validator.address] = (raw, key)
+            }
+        }
+        self.keys = keys
+        self.chainID = start.state.chainID
+        self.messages = messages
+        self.capacity = max(1, capacity ?? min(16_384, max(256, 64 * start.state.validators.validators.count)))
+        let thread = Thread { [self] in work() }
+        thread.name = "syncreplay verify-ahead"
+        thread.start()
+    }
+
+    /// Ends the worker and waits until its thread has returned. Idempotent.
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Waits until the worker has read every message (or was stopped); for tests.
+    public func waitUntilDone() {
+        condition.lock()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    public var statistics: Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return stats
+    }
+
+    // MARK: the core's side
+
+    public func isKnownValid(key: [UInt8], message: [UInt8], signature: [UInt8], height: Int64) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if height > passed {
+            passed = height
+            dropPassed()
+        }
+        guard waiting.removeValue(forKey: Triple(key: key, message: message, signature: signature)) != nil else {
+            stats.misses += 1
+            return false
+        }
+        stats.hits += 1
+        condition.broadcast()
+        return true
+    }
+
+    /// Drops published triples of commits the core has passed (lock held).
+    private func dropPassed() {
+        var freed = false
+        while head < order.count, order[head].height < passed - 1 {
+            let (triple, height) = order[head]
+            if waiting[triple] == height {
+                waiting[triple] = nil
+                stats.dropped += 1
+                freed = true
+            }
+            head += 1
+        }
+        if head >= 1024, head * 2 >= order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+        if freed { condition.broadcast() }
+    }
+
+    // MARK: the worker
+
+    private func work() {
+        defer {
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        var seen = Set<SeenCommit>()
+        var seenFloor: Int64 = .min
+        let iterator = messages.makeMessageIterator()
+        while let bytes = iterator.next() {
+            guard case .blockResponse(let block, _)? = try? BlocksyncMessage.decode(bytes),
+                  let commit = block.lastCommit, !commit.signatures.isEmpty else { continue }
+            let floor: Int64
+            do {
+                condition.lock()
+                defer { condition.unlock() }
+                if stopped { return }
+                floor = passed - 1
+                if commit.height <= passed || !seen.insert(SeenCommit(height: commit.height, blockID: commit.blockID)).inserted {
+                    stats.skippedCommits += 1
+                    continue
+                }
+            }
+            if floor > seenFloor &+ 1024 {
+                seen = seen.filter { $0.height >= floor }
+                seenFloor = floor
+            }
+            guard verify(commit) else { return }
+        }
+    }
+
+    /// Whether the core has asked about `commit`'s height or a later one (it verifies what it
+    /// still needs there itself, so verifying it here would only duplicate the work).
+    private func reached(_ commit: Commit) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return commit.height <= passed
+    }
+
+    /// A commit the worker has handled (a block delivered twice is checked once).
+    private struct SeenCommit: Hashable {
+        var height: Int64
+        var blockID: BlockID
+    }
+
+    /// Verifies and publishes `commit`'s signatures; false once stopped.
+    private func verify(_ commit: Commit) -> Bool {
+        let signBytes = CommitSignBytes(commit: commit, chainID: chainID)
+        for (i, sig) in commit.signatures.enumerated() where sig.blockIDFlag != .absent {
+            guard let (raw, key) = keys[sig.validatorAddress] else { continue }
+            if reached(commit) { return true }  // the core is checking this commit itself: do not race it
+            let message = signBytes.bytes(i)
+            let valid = key.verify(sig.signature, message: message)
+            condition.lock()
+            defer { condition.unlock() }
+            stats.verified += 1
+            guard valid else { continue }
+            while waiting.count >= capacity && !stopped && commit.height > passed { condition.wait() }
+            if stopped { return false }
+            if commit.height <= passed { return true }  // the core reached this commit while we waited
+            let triple = Triple(key: raw, message: message, signature: sig.signature)
+            if waiting.updateValue(commit.height, forKey: triple) == nil {
+                order.append((triple, commit.height))
+                stats.published += 1
+            }
+        }
+        return true
+    }
+}
