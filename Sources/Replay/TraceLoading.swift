@@ -22,7 +22,6 @@ public enum ReplayTraceLoader {
     /// one chunk, whatever the trace's length.
     public static func open(path: String) throws(CaseError) -> ReplayTrace {
         if let why = InputFile.problem(path) { throw CaseError(UnreadableFile(path: path, what: "trace", reason: why).description) }
-        let recover = "; run `syncreplay doctor \(ShellQuote.quote(path))` to see what was lost and `syncreplay recover \(ShellQuote.quote(path)) -o FIXED.trace` to rebuild a valid trace"
         let before = identity(path)
         let source: MCAPFileSource
         do { source = try MCAPFileSource(path: path) } catch { throw CaseError("cannot read trace \(path): \(error)") }
@@ -35,27 +34,8 @@ public enum ReplayTraceLoader {
             hasher.update(data: piece)
             offset += UInt64(piece.count)
         }
-        let sha = Hex.lower(Array(hasher.finalize()))
-        let reader: TraceReader
         var facts = TraceFacts()
-        var attachments: [MCAPAttachment] = []
-        do {
-            reader = try TraceReader(source: source)
-            guard reader.isSyncReplayTrace else {
-                throw CaseError("\(path) is an MCAP file with profile \"\(reader.header.profile)\", not a syncreplay trace")
-            }
-            if let damage = reader.summaryError { throw CaseError("trace \(path) is damaged: \(damage)" + recover) }
-            var stream = try reader.events()
-            while let entry = try stream.next() {
-                facts.add(ReplayEvent(index: facts.eventCount, sequence: entry.sequence, time: entry.logTime, body: body(of: entry.event)))
-            }
-            attachments = try reader.attachments()
-        } catch let e as CaseError {
-            throw e
-        } catch {
-            throw CaseError("trace \(path) is damaged or not a trace: \(error)" + recover)
-        }
-        var trace = try assemble(path: path, sha256: sha, events: [], reader: reader, attachments: attachments, recover: recover)
+        var trace = try read(source: source, path: path, sha256: Hex.lower(Array(hasher.finalize()))) { facts.add($0) }
         guard before == identity(path) else { throw CaseError("trace \(path) changed while it was being read; replay it again") }
         trace.streamed = StreamedEvents(facts: facts, size: before.size, modified: before.modified)
         return trace
@@ -73,34 +53,42 @@ public enum ReplayTraceLoader {
 
     /// Reads a trace from its bytes; `path` names it in messages (the fuzz target's entry).
     public static func load(bytes: [UInt8], path: String) throws(CaseError) -> ReplayTrace {
-        let sha = sha256(bytes)
+        var events: [ReplayEvent] = []
+        var trace = try read(source: MCAPMemorySource(bytes), path: path, sha256: sha256(bytes)) { events.append($0) }
+        trace.events = events
+        return trace
+    }
+
+    /// Checks a trace and hands `each` its events in file order (the one pass of `load` and of
+    /// `open`); the trace returned has the attachments and metadata, no events.
+    private static func read(source: any MCAPByteSource, path: String, sha256 sha: String,
+                             each: (ReplayEvent) -> Void) throws(CaseError) -> ReplayTrace {
         let recover = "; run `syncreplay doctor \(ShellQuote.quote(path))` to see what was lost and `syncreplay recover \(ShellQuote.quote(path)) -o FIXED.trace` to rebuild a valid trace"
         let reader: TraceReader
-        let entries: [TraceEntry]
         var attachments: [MCAPAttachment] = []
         do {
-            reader = try TraceReader(bytes: bytes)
+            reader = try TraceReader(source: source)
             guard reader.isSyncReplayTrace else {
                 throw CaseError("\(path) is an MCAP file with profile \"\(reader.header.profile)\", not a syncreplay trace")
             }
             if let damage = reader.summaryError { throw CaseError("trace \(path) is damaged: \(damage)" + recover) }
-            entries = try reader.readAll()
+            var stream = try reader.events()
+            var index = 0
+            while let entry = try stream.next() {
+                each(ReplayEvent(index: index, sequence: entry.sequence, time: entry.logTime, body: body(of: entry.event)))
+                index += 1
+            }
             attachments = try reader.attachments()
         } catch let e as CaseError {
             throw e
         } catch {
             throw CaseError("trace \(path) is damaged or not a trace: \(error)" + recover)
         }
-        var events: [ReplayEvent] = []
-        events.reserveCapacity(entries.count)
-        for (i, entry) in entries.enumerated() {
-            events.append(ReplayEvent(index: i, sequence: entry.sequence, time: entry.logTime, body: body(of: entry.event)))
-        }
-        return try assemble(path: path, sha256: sha, events: events, reader: reader, attachments: attachments, recover: recover)
+        return try assemble(path: path, sha256: sha, reader: reader, attachments: attachments, recover: recover)
     }
 
     /// The trace from its checked parts: attachments (CRCs checked) and metadata.
-    static func assemble(path: String, sha256 sha: String, events: [ReplayEvent], reader: TraceReader,
+    static func assemble(path: String, sha256 sha: String, reader: TraceReader,
                          attachments: [MCAPAttachment], recover: String) throws(CaseError) -> ReplayTrace {
         for a in attachments where a.storedCRC != 0 && a.storedCRC != a.computedCRC {
             throw CaseError("trace \(path) is damaged: attachment \(a.name) fails its CRC" + recover)
@@ -110,7 +98,7 @@ public enum ReplayTraceLoader {
             hint = (a.data, reader.traceMetadata[TraceAttachmentName.pivotHintChecksumKey])
         }
         let genesis = attachments.first { $0.name == "genesis.json" }?.data
-        var trace = ReplayTrace(path: path, sha256: sha, events: events, hintAttachment: hint, genesisAttachment: genesis)
+        var trace = ReplayTrace(path: path, sha256: sha, events: [], hintAttachment: hint, genesisAttachment: genesis)
         trace.recordsAfterSwitch = reader.traceMetadata[TraceAttachmentName.afterSwitchKey] != nil
         trace.blocksyncDisabled = reader.traceMetadata[TraceAttachmentName.blocksyncKey] == "false"
         if let overrides = reader.traceMetadata[TraceAttachmentName.testOverridesKey] {
