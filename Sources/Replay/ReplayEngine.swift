@@ -107,7 +107,8 @@ public struct ReplayResult: Sendable {
     /// What the verifier ahead did (nil: it did not run, `ReplayOptions.verifyAhead`).
     public var verifiedAhead: VerificationAhead.Statistics?
 
-    /// SHA-256 over the canonical decision lines (the determinism check compares these).
+    /// SHA-256 over the canonical decision lines of `decisions` (the determinism check compares
+    /// these; a replay compared as produced keeps none).
     public var digest: String { DecisionRun.digest(of: decisions) }
     /// How many decisions the replay made (also when `decisions` was not kept).
     public var decisionCount: Int
@@ -180,7 +181,7 @@ public struct ReplayEngine {
                 start.implementationOptions.merge(options.implementationOptions) { _, chosen in chosen }
                 start.store.keepRecent(options.recentBlocks, archive: archive)
                 if options.verifyAhead {
-                    ahead = VerificationAhead(start: start, messages: RecordedInboundMessages(trace))
+                    ahead = VerificationAhead(start: start, trace: trace)
                     start.signatureOracle = ahead
                 }
                 let started = try machines.makeMachine(profile: options.profile, start: start)

@@ -2,34 +2,6 @@ import CometWire
 import Foundation
 import SyncMachine
 
-/// The inbound blocksync messages of a trace in trace order, each as its channel-0x40 bytes:
-/// what `VerificationAhead` reads. Anything that can walk them again from the start will do —
-/// the decoded trace (`RecordedInboundMessages`) or a streaming reader.
-public protocol InboundBlockMessages: Sendable {
-    /// A new pass over the messages, in trace order (called once, on the worker's thread).
-    func makeMessageIterator() -> AnyIterator<[UInt8]>
-}
-
-/// The inbound blocksync messages of a trace, read in a pass of their own (a streamed trace
-/// opens its file again on the worker's thread; a read error just ends the pass: the worker
-/// then verifies nothing more ahead, and the core verifies on its own).
-public struct RecordedInboundMessages: InboundBlockMessages {
-    public let trace: ReplayTrace
-
-    public init(_ trace: ReplayTrace) { self.trace = trace }
-
-    public func makeMessageIterator() -> AnyIterator<[UInt8]> {
-        var stream = try? trace.eventStream()
-        return AnyIterator {
-            while let event = try? stream?.next() {
-                if case .blocksync(_, true, let message) = event.body { return message }
-            }
-            stream = nil
-            return nil
-        }
-    }
-}
-
 /// Both cores (issue 19 item 3): a worker thread verifies the commit signatures of the blocks a
 /// trace delivers, ahead of the machine, and the machine's `VerifiedSignatures` asks it before
 /// running ed25519 itself (`SignatureOracle`).
@@ -87,7 +59,9 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     private let chainID: String
     /// ed25519 keys of the start state's validator sets, by address.
     private let keys: [[UInt8]: (raw: [UInt8], prepared: SignatureCheck.PreparedKey)]
-    private let messages: any InboundBlockMessages
+    /// The trace whose inbound BlockResponses the worker reads, in a pass of its own (a
+    /// streamed trace's file opened again on the worker's thread).
+    private let trace: ReplayTrace
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -102,9 +76,9 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     private var finished = false
     private var stats = Statistics()
 
-    /// Starts the worker over `messages` for a node starting from `start`. `capacity`: the most
+    /// Starts the worker over `trace` for a node starting from `start`. `capacity`: the most
     /// triples waiting (default: 64 blocks' worth of the start set, at least 256, at most 16,384).
-    public init(start: NodeStart, messages: some InboundBlockMessages, capacity: Int? = nil) {
+    public init(start: NodeStart, trace: ReplayTrace, capacity: Int? = nil) {
         var keys: [[UInt8]: (raw: [UInt8], prepared: SignatureCheck.PreparedKey)] = [:]
         let sets = [start.state.lastValidators, start.state.validators, start.state.nextValidators]
             + (start.stateSync.map { [$0.state.validators, $0.state.nextValidators] } ?? [])
@@ -115,7 +89,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         }
         self.keys = keys
         self.chainID = start.state.chainID
-        self.messages = messages
+        self.trace = trace
         self.capacity = max(1, capacity ?? min(16_384, max(256, 64 * start.state.validators.validators.count)))
         let thread = Thread { [self] in work() }
         thread.name = "syncreplay verify-ahead"
@@ -192,9 +166,11 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         }
         var seen = Set<SeenCommit>()
         var seenFloor: Int64 = .min
-        let iterator = messages.makeMessageIterator()
-        while let bytes = iterator.next() {
-            guard case .blockResponse(let block, _)? = try? BlocksyncMessage.decode(bytes),
+        // A read error just ends the pass: the core then verifies the rest on its own.
+        var stream = try? trace.eventStream()
+        while let event = try? stream?.next() {
+            guard case .blocksync(_, true, let bytes) = event.body,
+                  case .blockResponse(let block, _)? = try? BlocksyncMessage.decode(bytes),
                   let commit = block.lastCommit, !commit.signatures.isEmpty else { continue }
             let floor: Int64
             do {

@@ -75,7 +75,7 @@ import Testing
     @Test func answersOnlyWhatItVerified() throws {
         let trace = try ReplayTraceLoader.load(path: Self.corpus("large-validator-set"))
         let start = try Self.start(of: trace)
-        let ahead = VerificationAhead(start: start, messages: RecordedInboundMessages(trace), capacity: 100_000)
+        let ahead = VerificationAhead(start: start, trace: trace, capacity: 100_000)
         defer { ahead.stop() }
         ahead.waitUntilDone()
         let all = Self.triples(of: trace, start: start)
@@ -105,7 +105,7 @@ import Testing
         let trace = try ReplayTraceLoader.load(path: Self.corpus("large-validator-set"))
         let start = try Self.start(of: trace)
         let all = Self.triples(of: trace, start: start)
-        let ahead = VerificationAhead(start: start, messages: RecordedInboundMessages(trace), capacity: 4)
+        let ahead = VerificationAhead(start: start, trace: trace, capacity: 4)
         defer { ahead.stop() }
         func published(reaching n: Int) -> Int {
             for _ in 0..<2_000 where ahead.statistics.published < n { Thread.sleep(forTimeInterval: 0.005) }
