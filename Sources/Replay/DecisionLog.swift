@@ -9,37 +9,41 @@ struct DecisionLog {
     private(set) var count = 0
     /// The `observed_mismatch` decisions (issue 17), kept in both ways.
     private(set) var observedMismatches: [Decision] = []
-    private let expected: [GoldenEntry]?
     private var compressor = GoldenCompressor()
-    /// Lines of `expected` matched so far.
-    private var matched = 0
-    private var diverged = false
+    private var matcher: Matcher?
+
+    /// The golden's lines and how far they matched.
+    private struct Matcher {
+        let expected: [GoldenEntry]
+        /// Lines of `expected` matched so far.
+        var matched = 0
+        var diverged = false
+
+        /// A finished line against the golden's next one.
+        mutating func take(_ line: GoldenEntry) {
+            if !diverged, matched < expected.count, expected[matched] == line { matched += 1 } else { diverged = true }
+        }
+    }
 
     init(compareWith expected: [GoldenEntry]?) {
-        self.expected = expected
+        matcher = expected.map { Matcher(expected: $0) }
     }
 
     mutating func append(_ d: Decision) {
         count += 1
         if d.kind == .observedMismatch { observedMismatches.append(d) }
-        guard let expected else {
+        guard matcher != nil else {
             kept.append(d)
             return
         }
-        guard !diverged else { return }
-        compressor.append(d) { line in
-            if !diverged, matched < expected.count, expected[matched] == line { matched += 1 } else { diverged = true }
-        }
+        guard !matcher!.diverged else { return }
+        compressor.append(d) { matcher!.take($0) }
     }
 
     /// Whether the log matched the golden line for line; nil when kept instead.
     mutating func finish() -> Bool? {
-        guard let expected else { return nil }
-        if !diverged {
-            compressor.finish { line in
-                if !diverged, matched < expected.count, expected[matched] == line { matched += 1 } else { diverged = true }
-            }
-        }
-        return !diverged && matched == expected.count
+        guard matcher != nil else { return nil }
+        if !matcher!.diverged { compressor.finish { matcher!.take($0) } }
+        return !matcher!.diverged && matcher!.matched == matcher!.expected.count
     }
 }
