@@ -39,7 +39,20 @@ import CometWire
 /// Other recorded inbound `BlockResponse`/`NoBlockResponse`s are not replayed as such in
 /// reactive mode; they only feed these rules. Requests the peers sent to the node are replayed
 /// as recorded.
-public struct GhostPeers: Sendable {
+///
+/// **How the model is held (issue 19).** What the rules need of one height — its first
+/// recorded copy, each peer's first answer to a request for it — follows from the events about
+/// that height alone, so heights are read in buckets of 1,024 (`HeightBuckets`). A first pass
+/// finds where the last event about each bucket lies; a second (`GhostFacts`) keeps only what
+/// holds for a whole peer (statuses, misbehaviour, skipped requests, latencies) and lets each
+/// bucket go once its last event is read; during the replay a look-ahead (`LookAhead`) reads the
+/// recording again ahead of the reactor's requests and keeps the answers of the buckets it
+/// reached, at most `LookAhead.capacity` of them. Memory is thus bounded by how far apart the
+/// events about one height lie in the recording, not by its length; a bucket let go of and asked
+/// for again is read again from the start (exact, slower). What grows with the recording: the
+/// statuses, one entry per distinct latency, and the recorded misbehaviour (skipped or
+/// unanswered requests, unsolicited blocks).
+public struct GhostPeers {
     public static let defaultLatency: UInt64 = 10_000_000
     /// An unanswered request older than this (or twice the peer's slowest recorded answer)
     /// when its connection or the recording ended was skipped, not cut off (rule 3).
@@ -57,162 +70,60 @@ public struct GhostPeers: Sendable {
         var count = 1
     }
 
-    /// One recorded request from the node to the peer.
+    /// One recorded request from the node to a peer.
     struct Ask: Sendable {
-        var height: Int64
         var time: UInt64
         /// Connection of the peer it was made on (counts the peer's recorded connects).
         var connection: Int
+        /// Its place among all the requests made to the peer.
+        var ordinal: Int
         var answered = false
     }
 
-    struct Ghost: Sendable {
+    /// What the rules need of a peer as a whole, after the whole recording was read.
+    struct Ghost {
         /// Recorded (time, base, height, event index) status reports, in order.
         var statuses: [(time: UInt64, base: Int64, height: Int64, index: Int)] = []
-        /// First recorded answer per height.
-        var answers: [Int64: Answer] = [:]
-        /// Their messages' digests (while building: same-instant duplicates are identical copies).
-        var answerDigests: [Int64: TraceMessages.Digest] = [:]
-        var asks: [Ask] = []
-        /// Per height, the indices in `asks` of its unanswered requests, oldest first: the
-        /// latest one is the request an answer answers (a lookup, not a scan: issue 19).
-        var openAsks: [Int64: [Int]] = [:]
         /// Heights the peer skipped at least once (rule 3).
         var skipped: Set<Int64> = []
         /// Per skipped height, whether each recorded request for it (in order) was skipped
         /// (heights never skipped have no entry).
         var skips: [Int64: [Bool]] = [:]
-        var connection = 0
-        /// When each connection (by number) ended, from the recorded disconnects.
-        var connectionEnds: [Int: UInt64] = [:]
-        var latencies: [UInt64] = []
         var misbehaving = false
         var medianLatency: UInt64 = GhostPeers.defaultLatency
-
-        /// The latest unanswered request for `height` (its index in `asks`), now answered.
-        mutating func takeOpenAsk(height: Int64) -> Int? {
-            guard let i = openAsks[height]?.popLast() else { return nil }
-            if openAsks[height]!.isEmpty { openAsks[height] = nil }
-            return i
-        }
     }
 
     var ghosts: [String: Ghost] = [:]
     /// Requests the replayed reactor has made so far, per peer and height (rule 3 counts).
     var requestsSeen: [String: [Int64: Int]] = [:]
-    /// First recorded copy of each height (its digest, source event and location).
-    var copies: [Int64: (digest: TraceMessages.Digest, index: Int, location: UInt64)] = [:]
     /// Where the answers' messages are read from.
     let messages: TraceMessages
     /// Events carrying unsolicited block responses (rule 6), delivered as recorded.
     public private(set) var unsolicited: Set<Int> = []
+    /// The recorded answers, read ahead of the reactor's requests.
+    var lookAhead: LookAhead
 
     /// Builds the model from the recording.
     public init(events: [ReplayEvent]) {
-        messages = TraceMessages(events: events)
-        for event in events { add(event, location: UInt64(event.index)) }
-        finish(recordingEnd: events.last?.time ?? 0)
+        let messages = TraceMessages(events: events)
+        // In memory the events cannot fail to read.
+        try! self.init(open: { ReplayEventStream(events: events) }, recordingEnd: events.last?.time ?? 0, messages: messages)
     }
 
-    /// Builds the model from the recording read once, in file order (a streamed trace's
-    /// look-ahead pass, issue 19); `recordingEnd` is the last event's time.
-    init(events: ReplayEventStream, recordingEnd: UInt64, messages: TraceMessages) throws(CaseError) {
+    /// Builds the model from the recording, read in file order by streams `open` makes (two
+    /// passes now, and the look-ahead's during the replay); `recordingEnd` is the last event's time.
+    init(open: @escaping () throws(CaseError) -> ReplayEventStream, recordingEnd: UInt64, messages: TraceMessages) throws(CaseError) {
         self.messages = messages
-        var events = events
-        while let event = try events.next() { add(event, location: events.lastLocation) }
-        finish(recordingEnd: recordingEnd)
-    }
-
-    private mutating func add(_ event: ReplayEvent, location: UInt64) {
-            if case .peerConnected(let peer, _) = event.body {
-                ghosts[peer, default: Ghost()].connection += 1
-                return
-            }
-            if case .peerDisconnected(let peer, _) = event.body {
-                let connection = ghosts[peer, default: Ghost()].connection
-                ghosts[peer]!.connectionEnds[connection] = event.time
-                return
-            }
-            guard case .blocksync(let peer, let inbound, let bytes) = event.body,
-                  let message = try? BlocksyncMessage.decode(bytes) else { return }
-            // Taken out of the dictionary while it changes, so its arrays are not copied on
-            // every event (issue 19: that copy made building the model quadratic).
-            var ghost = ghosts.removeValue(forKey: peer) ?? Ghost()
-            if inbound {
-                switch message {
-                case .statusResponse(let height, let base):
-                    ghost.statuses.append((event.time, base, height, event.index))
-                case .blockResponse(let block, _):
-                    let h = block.header.height
-                    let digest = TraceMessages.Digest(bytes)
-                    if let first = ghost.answers[h], ghost.answerDigests[h] == digest, first.time == event.time {
-                        ghost.answers[h]!.count += 1
-                    } else if let ask = ghost.takeOpenAsk(height: h) {
-                        if let copy = copies[h] {
-                            if copy.digest != digest { ghost.misbehaving = true }
-                        } else {
-                            copies[h] = (digest, event.index, location)
-                        }
-                        ghost.asks[ask].answered = true
-                        record(&ghost, height: h, bytes: bytes, index: event.index, location: location, time: event.time,
-                               askedAt: ghost.asks[ask].time)
-                    } else {
-                        unsolicited.insert(event.index)
-                    }
-                case .noBlockResponse(let h):
-                    if let ask = ghost.takeOpenAsk(height: h) {
-                        ghost.asks[ask].answered = true
-                        record(&ghost, height: h, bytes: bytes, index: event.index, location: location, time: event.time,
-                               askedAt: ghost.asks[ask].time)
-                    }
-                default: break
-                }
-            } else if case .blockRequest(let h) = message {
-                ghost.openAsks[h, default: []].append(ghost.asks.count)
-                ghost.asks.append(Ask(height: h, time: event.time, connection: ghost.connection))
-            }
-            ghosts[peer] = ghost
-    }
-
-    private mutating func finish(recordingEnd: UInt64) {
-        for (peer, var ghost) in ghosts {
-            let window = max(Self.answerWindow, 2 &* (ghost.latencies.max() ?? 0))
-            var answeredLater = Set<Int>()
-            var skippedAsk = [Bool](repeating: false, count: ghost.asks.count)
-            for (i, ask) in ghost.asks.enumerated().reversed() {
-                if !ask.answered {
-                    let end = ghost.connectionEnds[ask.connection] ?? recordingEnd
-                    if answeredLater.contains(ask.connection) || end &- ask.time > window {
-                        ghost.skipped.insert(ask.height)
-                        skippedAsk[i] = true
-                    }
-                }
-                if ask.answered { answeredLater.insert(ask.connection) }
-            }
-            for (i, ask) in ghost.asks.enumerated() where ghost.skipped.contains(ask.height) {
-                ghost.skips[ask.height, default: []].append(skippedAsk[i])
-            }
-            if !ghost.skipped.isEmpty { ghost.misbehaving = true }
-            if !ghost.latencies.isEmpty {
-                let sorted = ghost.latencies.sorted()
-                ghost.medianLatency = sorted[sorted.count / 2]
-            }
-            // What only building needed (issue 19: the model's memory while replaying).
-            ghost.asks = []
-            ghost.answerDigests = [:]
-            ghost.openAsks = [:]
-            ghost.latencies = []
-            ghost.connectionEnds = [:]
-            ghosts[peer] = ghost
+        let buckets = try HeightBuckets(open())
+        var facts = GhostFacts(buckets: buckets)
+        var events = try open()
+        while let event = try events.next() { facts.add(event, location: events.lastLocation) }
+        facts.finishAll()
+        unsolicited = facts.unsolicited
+        for (peer, peerFacts) in facts.peers {
+            ghosts[peer] = peerFacts.ghost(recordingEnd: recordingEnd)
         }
-    }
-
-    private func record(_ ghost: inout Ghost, height: Int64, bytes: [UInt8], index: Int, location: UInt64, time: UInt64, askedAt: UInt64) {
-        let latency = time >= askedAt ? time - askedAt : nil
-        if let latency { ghost.latencies.append(latency) }
-        guard ghost.answers[height] == nil else { return }
-        ghost.answers[height] = Answer(sourceIndex: index, sourceLocation: location, latency: latency, time: time)
-        ghost.answerDigests[height] = TraceMessages.Digest(bytes)
+        lookAhead = LookAhead(open: open, buckets: buckets, messages: messages)
     }
 
     /// A reply a ghost will deliver: message bytes, delay, and the recorded event it copies.
@@ -249,14 +160,15 @@ public struct GhostPeers: Sendable {
                 requestsSeen[peer, default: [:]][h] = n + 1
                 if n < skips.count, skips[n] { return nil }
             }
-            if let recorded = ghost.answers[h] {
+            let recording = lookAhead.height(h)
+            if let recorded = recording?.answers[peer] {
                 return Reply(message: messages.bytes(at: recorded.sourceLocation, for: "\(peer)'s answer for height \(h)") ?? [], delay: recorded.latency ?? ghost.medianLatency, sourceIndex: recorded.sourceIndex,
                              sourceLocation: recorded.sourceLocation, count: recorded.count)
             }
             if ghost.skipped.contains(h) || ghost.misbehaving { return nil }
             guard let status = ghost.statuses.last(where: { $0.time <= time }) ?? ghost.statuses.first else { return nil }
             if h >= status.base && h <= status.height {
-                guard let copy = copies[h] else { return nil }
+                guard let copy = recording?.copy else { return nil }
                 return Reply(message: messages.bytes(at: copy.location, for: "the first copy of height \(h)") ?? [], delay: ghost.medianLatency, sourceIndex: copy.index, sourceLocation: copy.location)
             }
             return Reply(message: BlocksyncMessage.noBlockResponse(height: h).encode(), delay: ghost.medianLatency, sourceIndex: nil)

@@ -161,7 +161,8 @@ public struct ReplayEngine {
         var ghosts: GhostPeers?
         if options.mode == .reactive {
             // The ghosts' look-ahead: one pass over the events before the replay's own.
-            do { ghosts = try GhostPeers(events: trace.eventStream(), recordingEnd: facts.lastTime ?? 0, messages: messages) } catch {
+            do { ghosts = try GhostPeers(open: { () throws(CaseError) -> ReplayEventStream in try trace.eventStream() },
+                                           recordingEnd: facts.lastTime ?? 0, messages: messages) } catch {
                 throw .traceRead(error.message)
             }
         }
