@@ -103,6 +103,11 @@ public struct GhostPeers {
     /// The recorded answers, read ahead of the reactor's requests.
     var lookAhead: LookAhead
 
+    /// Buckets of recorded answers the look-ahead holds now (at most `LookAhead.capacity`).
+    public var bucketsHeld: Int { lookAhead.held.count }
+    /// Buckets the look-ahead read again from the start, after letting them go.
+    public var bucketsReadAgain: Int { lookAhead.rereads }
+
     /// Builds the model from the recording.
     public init(events: [ReplayEvent]) {
         let messages = TraceMessages(events: events)

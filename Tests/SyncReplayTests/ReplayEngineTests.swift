@@ -198,6 +198,53 @@ import Testing
         #expect(ghosts.answer(.blockRequest(height: 1), to: "A", at: 0)?.message == Self.response(1))
     }
 
+    /// Issue 19: answers are held a bucket of 1,024 heights at a time, at most 16 buckets; a
+    /// bucket let go of is read again and answers as before, and whole-peer facts (a request
+    /// skipped early, shown by an answer on the same connection 40,000 heights later) still hold.
+    @Test func ghostAnswersAlikeWhenBucketsAreLetGoAndReadAgain() {
+        let heights = (0..<20).map { Int64($0) * 2_048 + 1 }
+        var bodies: [(UInt64, ReplayEventBody)] = [
+            (0, .peerConnected(peer: "A", outbound: true)),
+            (0, .peerConnected(peer: "B", outbound: true)),
+            (0, .peerConnected(peer: "C", outbound: true)),
+            (1 * Self.ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.statusResponse(height: 50_000, base: 1).encode())),
+            (1 * Self.ms, .blocksync(peer: "B", inbound: true, message: BlocksyncMessage.statusResponse(height: 50_000, base: 1).encode())),
+            (1 * Self.ms, .blocksync(peer: "C", inbound: true, message: BlocksyncMessage.statusResponse(height: 50_000, base: 1).encode())),
+            (2 * Self.ms, .blocksync(peer: "B", inbound: false, message: BlocksyncMessage.blockRequest(height: 1).encode())),
+            (2 * Self.ms, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.blockRequest(height: 3).encode())),
+            (4 * Self.ms, .blocksync(peer: "A", inbound: true, message: Self.response(3))),
+        ]
+        for (k, h) in heights.enumerated() {
+            let t = UInt64(10 + 10 * k) * Self.ms
+            bodies.append((t, .blocksync(peer: "A", inbound: false, message: BlocksyncMessage.blockRequest(height: h).encode())))
+            bodies.append((t + UInt64(k + 1) * Self.ms, .blocksync(peer: "A", inbound: true, message: BlocksyncMessage.noBlockResponse(height: h).encode())))
+        }
+        bodies.append((500 * Self.ms, .blocksync(peer: "B", inbound: false, message: BlocksyncMessage.blockRequest(height: 40_000).encode())))
+        bodies.append((501 * Self.ms, .blocksync(peer: "B", inbound: true, message: BlocksyncMessage.noBlockResponse(height: 40_000).encode())))
+        let recording = Self.trace(bodies)
+        let expected = heights.enumerated().map { k, h in
+            GhostPeers.Reply(message: BlocksyncMessage.noBlockResponse(height: h).encode(), delay: UInt64(k + 1) * Self.ms,
+                             sourceIndex: 11 + 2 * k, sourceLocation: UInt64(11 + 2 * k))
+        }
+        var ghosts = GhostPeers(events: recording.events)
+        #expect(heights.map { ghosts.answer(.blockRequest(height: $0), to: "A", at: 0) } == expected)
+        #expect(ghosts.bucketsHeld <= 16)
+        #expect(ghosts.bucketsReadAgain == 0)
+        // The lowest buckets were let go of: read again, they answer alike.
+        #expect(heights.map { ghosts.answer(.blockRequest(height: $0), to: "A", at: 0) } == expected)
+        #expect(ghosts.bucketsReadAgain > 0)
+        #expect(ghosts.bucketsHeld <= 16)
+        // B skipped height 1 (it answered a later request on the same connection, 40,000 heights
+        // on): misbehaving, so it serves nothing it was not asked for, though its range covers it
+        // and a copy exists; C, which never misbehaved, serves that copy.
+        #expect(ghosts.answer(.blockRequest(height: 1), to: "B", at: 0) == nil)
+        #expect(ghosts.answer(.blockRequest(height: 3), to: "B", at: 0) == nil)
+        #expect(ghosts.answer(.blockRequest(height: 3), to: "C", at: 0)?.message == Self.response(3))
+        #expect(ghosts.answer(.blockRequest(height: 40_000), to: "B", at: 0)?.message == BlocksyncMessage.noBlockResponse(height: 40_000).encode())
+        // A misbehaved in nothing: out of its range it answers NoBlockResponse.
+        #expect(ghosts.answer(.blockRequest(height: 60_000), to: "A", at: 0)?.message == BlocksyncMessage.noBlockResponse(height: 60_000).encode())
+    }
+
     @Test func undecodableMessageRemovesThePeer() throws {
         let log = try Self.run(Self.trace([
             (0, .peerConnected(peer: "A", outbound: true)),
