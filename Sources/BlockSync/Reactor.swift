@@ -45,8 +45,25 @@ import SyncMachine
 
 /// A block held by the pool, with the extended commit its response carried (v0.38).
 public struct PooledBlock: Sendable, Equatable {
-    public var block: Block
-    public var extendedCommit: ExtendedCommit?
+    public let block: Block
+    public let extendedCommit: ExtendedCommit?
+    /// `msg.Block.Size()`: the size of the block's canonical encoding, what `AddBlock` counts
+    /// (§3.2) — the re-encoded size, not the bytes received.
+    public let encodedSize: Int
+    /// The header of the part set of that encoding (`MakePartSet`, §3.4). Both come from one
+    /// encoding made when the block arrives (issue 19: it is not encoded again to be processed).
+    public let partSetHeader: PartSetHeader
+
+    public init(block: Block, extendedCommit: ExtendedCommit?) {
+        self.block = block
+        self.extendedCommit = extendedCommit
+        let bytes = block.encoded()
+        encodedSize = bytes.count
+        partSetHeader = PartSet(bytes: bytes).header
+    }
+
+    /// `BlockID{Hash(), MakePartSet(65536).Header()}` (§3.4).
+    public var blockID: BlockID { BlockID(hash: block.hash(), partSetHeader: partSetHeader) }
 }
 
 /// The v0 reactor's timers (specs/cometbft-blocksync.md §2.3, §2.5, §3.4), named in decisions
@@ -327,8 +344,8 @@ public struct Reactor: BlockSyncMachine {
             return
         }
         guard pool.isRunning else { return }
-        pool.addBlock(PooledBlock(block: block, extendedCommit: ext), height: block.header.height,
-                      extCommitHeight: ext?.height, from: peer, size: block.encodedSize, now: now)
+        let pooled = PooledBlock(block: block, extendedCommit: ext)
+        pool.addBlock(pooled, height: block.header.height, extCommitHeight: ext?.height, from: peer, size: pooled.encodedSize, now: now)
     }
 
     // MARK: Timers
@@ -409,7 +426,7 @@ public struct Reactor: BlockSyncMachine {
         while pool.isRunning {
             let (firstHeld, secondHeld) = pool.peekTwoBlocks()
             guard let first = firstHeld, let second = secondHeld else { return }
-            let firstID = first.block.blockID()
+            let firstID = first.blockID
             if let error = verify(first, second, firstID: firstID) {
                 rejectPair(first.block.header.height, second.block.header.height, error: error)
                 // Go re-enters its loop at once; here the next try-sync tick retries, after the
