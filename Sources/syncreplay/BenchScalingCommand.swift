@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandExit
+import FileInput
 import Foundation
 import Implementations
 import Replay
@@ -44,6 +45,10 @@ struct BenchScaling: ParsableCommand {
     var childTrace: String?
     @Option(help: .hidden)
     var childGolden: String?
+    /// The child only reads and decodes `--child-golden`, as a replay does before comparing:
+    /// the golden's own share of the peak, which the bound leaves out.
+    @Flag(help: .hidden)
+    var childGoldenOnly = false
 
     /// Tolerated spread of time per block across sizes for the run to count as linear.
     static let linearityBound = 1.3
@@ -64,7 +69,9 @@ struct BenchScaling: ParsableCommand {
     }
 
     func run() throws {
-        if let childTrace, let mode, let childGolden { return try Self.child(trace: childTrace, mode: mode, golden: childGolden) }
+        if let childTrace, let mode, let childGolden {
+            return try childGoldenOnly ? Self.childGolden(childGolden) : Self.child(trace: childTrace, mode: mode, golden: childGolden)
+        }
         let sizes = try sizes()
         let modes = mode.map { [$0] } ?? ReplayMode.allCases
         guard let text = try? String(contentsOfFile: scenario, encoding: .utf8) else {
@@ -112,8 +119,18 @@ struct BenchScaling: ParsableCommand {
             }
         }
 
+        // The golden's share of each peak: a child that only reads and decodes it.
+        var goldenKB = [[Int]](repeating: [Int](repeating: 0, count: modes.count), count: traces.count)
+        for (t, trace) in traces.enumerated() {
+            for (m, mode) in modes.enumerated() {
+                let alone = try childReplay(trace.path, mode: mode, goldenOnly: true)
+                goldenKB[t][m] = max(0, alone.peakKB - alone.startKB)
+            }
+        }
+
         print("reference: raw read of each trace (64 KiB read(2) calls), interleaved with the replays")
-        print("mode      blocks   events  trace MB  replay s  µs/block  replay MB/s  raw MB/s  % raw  peak RSS MB  start MB  KB/block above start")
+        print("golden MB: what reading and decoding the golden alone adds to a process (a child that does only that)")
+        print("mode      blocks   events  trace MB  replay s  µs/block  replay MB/s  raw MB/s  % raw  peak RSS MB  start MB  KB/block above start  golden MB")
         for (m, mode) in modes.enumerated() {
             for (t, trace) in traces.enumerated() {
                 let r = best[t][m]!, mb = Double(trace.bytes) / 1e6
@@ -123,7 +140,8 @@ struct BenchScaling: ParsableCommand {
                       Self.pad(String(format: "%.1f", mb / r.seconds), 12), Self.pad(String(format: "%.0f", mb / reference[t]), 9),
                       Self.pad(String(format: "%.2f", 100 * reference[t] / r.seconds), 6),
                       Self.pad(String(format: "%.1f", Double(r.peakKB) / 1024), 12), Self.pad(String(format: "%.1f", Double(r.startKB) / 1024), 9),
-                      Self.pad(String(format: "%.2f", Double(r.peakKB - r.startKB) / Double(max(1, r.blocks))), 15))
+                      Self.pad(String(format: "%.2f", Double(r.peakKB - r.startKB) / Double(max(1, r.blocks))), 15),
+                      Self.pad(String(format: "%.1f", Double(goldenKB[t][m]) / 1024), 10))
             }
         }
         for (m, mode) in modes.enumerated() {
@@ -132,10 +150,11 @@ struct BenchScaling: ParsableCommand {
             let spread = perBlock.max()! / perBlock.min()!
             let smallest = traces.indices.min { traces[$0].blocks < traces[$1].blocks }!
             let largest = traces.indices.max { traces[$0].blocks < traces[$1].blocks }!
-            print(String(format: "%@: time per block spread %.2f× across sizes (%@ %.1f×); peak RSS %d blocks / %d blocks = %.2f",
+            print(String(format: "%@: time per block spread %.2f× across sizes (%@ %.1f×); peak RSS %d blocks / %d blocks = %.2f, %.2f without the golden",
                          mode.rawValue, spread, spread <= Self.linearityBound ? "linear: within" : "NOT linear: beyond",
                          Self.linearityBound, traces[largest].blocks, traces[smallest].blocks,
-                         Double(rows[largest].peakKB) / Double(max(1, rows[smallest].peakKB))))
+                         Double(rows[largest].peakKB) / Double(max(1, rows[smallest].peakKB)),
+                         Double(rows[largest].peakKB - goldenKB[largest][m]) / Double(max(1, rows[smallest].peakKB - goldenKB[smallest][m]))))
         }
     }
 
@@ -210,12 +229,27 @@ struct BenchScaling: ParsableCommand {
                           blocks: result.blocksApplied, events: result.eventsDelivered).line)
     }
 
-    /// Runs one child replay of `path` in `mode`.
-    func childReplay(_ path: String, mode: ReplayMode) throws -> ChildReport {
+    /// The golden-only child: reads and decodes `golden` as a replay does, and reports its peak.
+    static func childGolden(_ golden: String) throws {
+        let startKB = try memoryStatus("VmRSS")
+        let start = DispatchTime.now()
+        let decoded: GoldenFile
+        do { decoded = try GoldenFile.decode(try InputFile.read(golden, what: "golden")) } catch {
+            throw CommandFailure(.internalError, "golden \(golden): \(error)")
+        }
+        let seconds = elapsed(start)
+        withExtendedLifetime(decoded) {}
+        print(ChildReport(seconds: seconds, peakKB: (try? memoryStatus("VmHWM")) ?? startKB, startKB: startKB,
+                          blocks: 0, events: decoded.entries.count).line)
+    }
+
+    /// Runs one child replay of `path` in `mode` (or only its golden's reading).
+    func childReplay(_ path: String, mode: ReplayMode, goldenOnly: Bool = false) throws -> ChildReport {
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let result = try ChildProcess.run(URL(fileURLWithPath: executable),
                                           ["bench", "scaling", "--child-trace", path, "--mode", mode.rawValue,
-                                           "--child-golden", GoldenNaming.stem(trace: path) + "-\(mode.rawValue)" + GoldenNaming.goldenSuffix])
+                                           "--child-golden", GoldenNaming.stem(trace: path) + "-\(mode.rawValue)" + GoldenNaming.goldenSuffix]
+                                          + (goldenOnly ? ["--child-golden-only"] : []))
         guard result.status == 0, let report = ChildReport(output: result.stdout) else {
             throw CommandFailure(.internalError, "the \(mode.rawValue) replay child of \(path) failed (exit \(result.status)): "
                                  + result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
