@@ -11,33 +11,46 @@ extension GhostPeers {
     static func bucket(_ height: Int64) -> Int64 { height >> bucketShift }
 
     /// The height a recorded /blocksync message is about, for the rules that read heights
-    /// (requests and block answers); nil for status messages and undecodable bytes.
-    static func ruleHeight(_ message: BlocksyncMessage, inbound: Bool) -> Int64? {
+    /// (requests and block answers); nil for status messages.
+    static func ruleHeight(_ message: BlocksyncMessage.Outline, inbound: Bool) -> Int64? {
         switch message {
-        case .blockResponse, .noBlockResponse: return inbound ? message.height : nil
+        case .blockResponse(let h), .noBlockResponse(let h): return inbound ? h : nil
         case .blockRequest(let h): return inbound ? nil : h
         default: return nil
         }
     }
 
-    /// Where the last event about each bucket of heights lies (the first pass).
+    /// Where the last event about each bucket of heights lies (the first pass), and which
+    /// messages the later passes must decode whole.
     struct HeightBuckets {
         /// Per bucket, the index of the last event about one of its heights.
         let lastEvent: [Int64: Int]
         /// The buckets in the order their last events come.
         let finishOrder: [(lastEvent: Int, bucket: Int64)]
+        /// Events whose bytes' outline differs from their decoded message's (a block that does
+        /// not decode, merged oneofs): the rules read them decoded, as every message once was.
+        let irregular: Set<Int>
 
         init(_ events: ReplayEventStream) throws(CaseError) {
             var events = events
             var last: [Int64: Int] = [:]
+            var irregular: Set<Int> = []
             while let event = try events.next() {
-                guard case .blocksync(_, let inbound, let bytes) = event.body,
-                      let message = try? BlocksyncMessage.decode(bytes),
-                      let h = GhostPeers.ruleHeight(message, inbound: inbound) else { continue }
+                guard case .blocksync(_, let inbound, let bytes) = event.body else { continue }
+                let decoded = (try? BlocksyncMessage.decode(bytes))?.outline
+                if decoded != BlocksyncMessage.outline(of: bytes) { irregular.insert(event.index) }
+                guard let decoded, let h = GhostPeers.ruleHeight(decoded, inbound: inbound) else { continue }
                 last[GhostPeers.bucket(h)] = event.index
             }
             lastEvent = last
             finishOrder = last.map { ($0.value, $0.key) }.sorted { $0.lastEvent < $1.lastEvent }
+            self.irregular = irregular
+        }
+
+        /// What the rules read of a recorded message (nil: it does not decode), without
+        /// decoding its block unless the first pass found it irregular.
+        func outline(_ index: Int, _ bytes: [UInt8]) -> BlocksyncMessage.Outline? {
+            irregular.contains(index) ? (try? BlocksyncMessage.decode(bytes))?.outline : BlocksyncMessage.outline(of: bytes)
         }
     }
 
@@ -94,7 +107,7 @@ extension GhostPeers {
         mutating func connected(_ peer: String) { connection[peer, default: 0] += 1 }
 
         /// A decoded /blocksync message of `event` (`height` is its `ruleHeight`).
-        mutating func add(_ message: BlocksyncMessage, height h: Int64, bytes: [UInt8], from peer: String, inbound: Bool,
+        mutating func add(_ message: BlocksyncMessage.Outline, height h: Int64, bytes: [UInt8], from peer: String, inbound: Bool,
                           event: ReplayEvent, location: UInt64) -> Observation {
             let b = GhostPeers.bucket(h)
             if !inbound {
@@ -218,7 +231,7 @@ extension GhostPeers {
             case .peerDisconnected(let peer, _):
                 peers[peer, default: PeerFacts()].connectionEnds[reader.connection(of: peer)] = event.time
             case .blocksync(let peer, let inbound, let bytes):
-                guard let message = try? BlocksyncMessage.decode(bytes) else { return }
+                guard let message = reader.buckets.outline(event.index, bytes) else { return }
                 var facts = peers.removeValue(forKey: peer) ?? PeerFacts()
                 defer { peers[peer] = facts }
                 if inbound, case .statusResponse(let height, let base) = message {
@@ -321,7 +334,7 @@ extension GhostPeers {
                 switch event.body {
                 case .peerConnected(let peer, _): reader.connected(peer)
                 case .blocksync(let peer, let inbound, let bytes):
-                    if let message = try? BlocksyncMessage.decode(bytes), let h = GhostPeers.ruleHeight(message, inbound: inbound) {
+                    if let message = buckets.outline(event.index, bytes), let h = GhostPeers.ruleHeight(message, inbound: inbound) {
                         _ = reader.add(message, height: h, bytes: bytes, from: peer, inbound: inbound, event: event, location: location)
                     }
                 default: break
@@ -345,7 +358,7 @@ extension GhostPeers {
                 switch event.body {
                 case .peerConnected(let peer, _): reader.connected(peer)
                 case .blocksync(let peer, let inbound, let bytes):
-                    if let message = try? BlocksyncMessage.decode(bytes), let h = GhostPeers.ruleHeight(message, inbound: inbound) {
+                    if let message = buckets.outline(event.index, bytes), let h = GhostPeers.ruleHeight(message, inbound: inbound) {
                         _ = reader.add(message, height: h, bytes: bytes, from: peer, inbound: inbound, event: event, location: events.lastLocation)
                     }
                 default: break

@@ -100,6 +100,32 @@ private func hex(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of:
         #expect(block.header.chainID == "x")
     }
 
+    /// The ghost rules' outline, read without decoding a block, agrees with the decoded message
+    /// for what nodes send, merged occurrences included; where a block does not decode it does
+    /// not (so the replay compares the two once per message, GhostPeers.HeightBuckets).
+    @Test func outlineAgreesWithDecodingWhereTheBlockDecodes() throws {
+        let chain = ChainBuilder(.init(seed: Array("outline".utf8), validatorPowers: [10, 20], length: 3, txsPerBlock: 2)).build()
+        var messages: [BlocksyncMessage] = [.blockRequest(height: 7), .noBlockResponse(height: 0), .statusRequest,
+                                            .statusResponse(height: 9, base: 2), .statusResponse(height: 0, base: 0)]
+        for h: Int64 in 1...3 { messages.append(.blockResponse(block: chain.block(at: h)!, extCommit: nil)) }
+        for m in messages {
+            #expect(BlocksyncMessage.outline(of: m.encode()) == m.outline)
+        }
+        #expect(BlocksyncMessage.outline(of: chain.block(at: 2).map { BlocksyncMessage.blockResponse(block: $0, extCommit: nil).encode() }!) == .blockResponse(2))
+        // BlockResponse{block{header{height=1}}, block{header{chain_id="x"}}}: the two merge.
+        let merged = hex("1a 0d 0a 04 0a 02 18 01 0a 05 0a 03 12 01 78")
+        #expect(try BlocksyncMessage.decode(merged).outline == .blockResponse(1))
+        #expect(BlocksyncMessage.outline(of: merged) == .blockResponse(1))
+        // Oneofs: the last wins in both.
+        #expect(BlocksyncMessage.outline(of: hex("0a 02 08 05 12 02 08 06")) == .noBlockResponse(6))
+        // A header time of the wrong wire type: the block does not decode, the outline still reads.
+        let broken = hex("1a 08 0a 06 0a 04 18 03 20 01")
+        #expect(throws: (any Error).self) { try BlocksyncMessage.decode(broken) }
+        #expect(BlocksyncMessage.outline(of: broken) == .blockResponse(3))
+        #expect(BlocksyncMessage.outline(of: hex("1a 00")) == nil)   // no block: decoding fails too
+        #expect(BlocksyncMessage.outline(of: hex("0a 05 08")) == nil)  // truncated
+    }
+
     /// Sign bytes of commit@10 of the real v0.34 fixture (§4.6).
     @Test func canonicalVoteSignBytesMatchFixture() throws {
         let blockID = BlockID(hash: hex("6AA59493037B1673949755B88F86B840FB75285485D95FDBA5BE79D28588F2AC"),
