@@ -6,6 +6,9 @@ public struct MCAPScannedRecord: Sendable {
     /// Whole record length (9 + content_length).
     public var length: UInt64
     public var record: MCAPRecord
+    /// CRC of a Chunk's stored `records` bytes, when the scan computed it (for the data-section
+    /// CRC, or because the chunk stores a CRC): the walker checks the chunk with it.
+    public var recordsCRC: UInt32? = nil
 }
 
 /// Linear scan of an MCAP file's top-level records (specs/mcap.md §7 "Recovering reader"):
@@ -73,14 +76,33 @@ public struct MCAPScanner {
             throw TraceError.truncated(offset: offset + 9, expected: "\(length) bytes of \(MCAPOpcode.name(of: opcode)) content")
         }
         if opcode == MCAPOpcode.dataEnd.rawValue, trackCRC { dataSectionCRC = dataCRC.value }
-        if trackCRC && !sawDataEnd && opcode != MCAPOpcode.dataEnd.rawValue {
-            dataCRC.update(prefix)
-            dataCRC.update(content)
-        }
+        let inDataCRC = trackCRC && !sawDataEnd && opcode != MCAPOpcode.dataEnd.rawValue
         // The framing is sound: a malformed record's content does not stop a scan that goes on
         // (doctor) from finding the next record.
         position = offset + 9 + length
-        let record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
+        let record: MCAPRecord
+        do {
+            record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
+        } catch {
+            if inDataCRC { dataCRC.update(prefix); dataCRC.update(content) }
+            throw error
+        }
+        var recordsCRC: UInt32?
+        if case .chunk(let c) = record, inDataCRC || (c.uncompressedCRC != 0 && c.compression.isEmpty) {
+            // Each byte is hashed once: the chunk's records lie inside the data section
+            // (§2.1), so their CRC, which the chunk check needs, is folded into the running one.
+            let crc = CRC32.checksum(c.records)
+            recordsCRC = crc
+            if inDataCRC {
+                dataCRC.update(prefix)
+                dataCRC.update(content[content.startIndex..<c.records.startIndex])
+                dataCRC.append(crc: crc, length: c.records.count)
+                dataCRC.update(content[c.records.endIndex...])
+            }
+        } else if inDataCRC {
+            dataCRC.update(prefix)
+            dataCRC.update(content)
+        }
         switch record {
         case .dataEnd: sawDataEnd = true
         case .footer:
@@ -94,7 +116,7 @@ public struct MCAPScanner {
             sawFooter = true
         default: break
         }
-        return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record)
+        return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record, recordsCRC: recordsCRC)
     }
 
     /// How much of a chunk the file ends inside is read (64 MiB; our writer's chunks are 256 KiB).
@@ -231,7 +253,7 @@ public struct MCAPWalker {
             }
             var usable = true
             if c.uncompressedCRC != 0 {
-                let computed = CRC32.checksum(c.records)
+                let computed = scanned.recordsCRC ?? CRC32.checksum(c.records)
                 if computed != c.uncompressedCRC {
                     let problem = TraceError.crcMismatch(offset: scanned.offset, what: "chunk", stored: c.uncompressedCRC, computed: computed)
                     if strictCRC { throw problem }
@@ -253,7 +275,11 @@ extension ArraySlice<UInt8> {
     /// The little-endian integer in these (at most 8) bytes.
     var littleEndianU64: UInt64 {
         var v: UInt64 = 0
-        for (i, b) in enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+        var shift: UInt64 = 0
+        for i in startIndex..<endIndex {
+            v |= UInt64(self[i]) << shift
+            shift &+= 8
+        }
         return v
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ProtoWire
 
 /// Hand-written protobuf codecs for Schema/syncreplay_trace.proto. Encoding follows proto3:
@@ -73,11 +74,17 @@ extension TraceEvent {
 
     /// Decodes the protobuf payload of a message on `topic`.
     public static func decode(topic: TraceTopic, _ bytes: ArraySlice<UInt8>) throws -> TraceEvent {
+        var peerIDs = TracePeerIDs()
+        return try decode(topic: topic, bytes, peerIDs: &peerIDs)
+    }
+
+    /// Decodes with a stream's peer-id table (same result and errors as `decode(topic:_:)`).
+    static func decode(topic: TraceTopic, _ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) throws -> TraceEvent {
         var r = ProtoReader(bytes, baseOffset: 0)
         switch topic {
         case .node: return .node(try decodeNode(&r))
-        case .p2p: return .p2p(try decodePeer(&r))
-        case .blocksync: return .blocksync(try decodeBlocksync(&r))
+        case .p2p: return .p2p(try decodePeer(&r, peerIDs: &peerIDs))
+        case .blocksync: return .blocksync(try decodeBlocksync(&r, peerIDs: &peerIDs))
         case .pivot: return .pivot(try decodePivot(&r))
         case .capture: return .capture(try decodeCapture(&r))
         }
@@ -150,12 +157,12 @@ extension TraceEvent {
         return n
     }
 
-    private static func decodePeer(_ r: inout ProtoReader) throws -> PeerRecord {
+    private static func decodePeer(_ r: inout ProtoReader, peerIDs: inout TracePeerIDs) throws -> PeerRecord {
         var p = PeerRecord(peerID: "", kind: .connected)
         var kind: PeerEventKind?
         while let f = try r.next() {
             switch f.number {
-            case 1: p.peerID = try f.string()
+            case 1: p.peerID = try peerIDs.string(f)
             case 2: p.address = try f.string()
             case 3: p.outbound = try f.bool()
             case 4: kind = try enumValue(f, "PeerEventKind", PeerEventKind.init(wire:))
@@ -168,12 +175,12 @@ extension TraceEvent {
         return p
     }
 
-    private static func decodeBlocksync(_ r: inout ProtoReader) throws -> BlocksyncRecord {
+    private static func decodeBlocksync(_ r: inout ProtoReader, peerIDs: inout TracePeerIDs) throws -> BlocksyncRecord {
         var peer = "", message: [UInt8] = []
         var direction: TraceDirection?
         while let f = try r.next() {
             switch f.number {
-            case 1: peer = try f.string()
+            case 1: peer = try peerIDs.string(f)
             case 2: direction = try enumValue(f, "Direction", TraceDirection.init(wire:))
             case 3: message = try f.bytes()
             default: break
@@ -250,5 +257,30 @@ extension TraceEvent {
         guard let kind else { throw ProtoError.invalid(offset: r.offset, reason: "Capture.kind missing") }
         c.kind = kind
         return c
+    }
+}
+
+/// The distinct peer ids of one event stream (a trace has few peers), so that each event
+/// shares one String per peer instead of validating and allocating its own.
+struct TracePeerIDs {
+    private var known: [(bytes: [UInt8], text: String)] = []
+    /// Past this many distinct ids, new ones are decoded but not kept.
+    static let limit = 64
+
+    /// The field's text, as `ProtoField.string()` gives it (same errors).
+    mutating func string(_ field: ProtoField) throws -> String {
+        let data = field.data
+        guard field.wireType == .lengthDelimited, !data.isEmpty else { return try field.string() }
+        let found: String? = data.withUnsafeBytes { raw -> String? in
+            for entry in known where entry.bytes.count == raw.count {
+                let same = entry.bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
+                if same { return entry.text }
+            }
+            return nil
+        }
+        if let found { return found }
+        let text = try field.string()
+        if known.count < Self.limit { known.append((Array(data), text)) }
+        return text
     }
 }

@@ -205,6 +205,8 @@ public struct TraceEventStream {
     /// File offset of the Message record of the event `next()` returned last
     /// (`TraceReader.event(in:atOffset:topic:)` reads it again).
     public private(set) var lastOffset: UInt64 = 0
+    /// The peer ids seen so far, so each event shares one String per peer.
+    private var peerIDs = TracePeerIDs()
 
     init(walker: MCAPWalker?, channels: [UInt16: MCAPChannel], stopAtDataEnd: Bool) {
         self.walker = walker
@@ -214,9 +216,20 @@ public struct TraceEventStream {
 
     /// The next event, nil at the end of the trace; throws at the first damage.
     public mutating func next() throws -> TraceEntry? {
-        guard var w = walker else { return nil }
-        walker = nil  // restored only when the stream can go on; after an error it stays ended
-        while let item = try w.next() {
+        guard walker != nil else { return nil }
+        do {
+            if let entry = try advance() { return entry }
+        } catch {
+            walker = nil  // after an error the stream stays ended
+            throw error
+        }
+        walker = nil
+        return nil
+    }
+
+    /// Walks to the next event in place (the walker and its chunk are never copied).
+    private mutating func advance() throws -> TraceEntry? {
+        while let item = try walker!.next() {
             let offset: UInt64, record: MCAPRecord
             switch item {
             case .topLevel(let r): offset = r.offset; record = r.record
@@ -228,7 +241,7 @@ public struct TraceEventStream {
                 if c.id == cachedChannel.id { cachedChannel = (0, nil) }
             case .dataEnd(let stored):
                 if stopAtDataEnd { return nil }
-                if stored != 0, let computed = w.scanner.dataSectionCRC, computed != stored {
+                if stored != 0, let computed = walker!.scanner.dataSectionCRC, computed != stored {
                     throw TraceError.crcMismatch(offset: offset, what: "data section", stored: stored, computed: computed)
                 }
             case .message(let m):
@@ -256,10 +269,9 @@ public struct TraceEventStream {
                 last = (m.sequence, m.logTime)
                 guard m.logTime >= minTime, m.sequence >= minSequence else { continue }
                 let event: TraceEvent
-                do { event = try TraceEvent.decode(topic: topic, m.data) } catch {
+                do { event = try TraceEvent.decode(topic: topic, m.data, peerIDs: &peerIDs) } catch {
                     throw TraceError.eventDecode(offset: offset &+ 31, topic: topic.rawValue, reason: String(describing: error))
                 }
-                walker = w
                 lastOffset = offset
                 return TraceEntry(sequence: m.sequence, logTime: m.logTime, event: event)
             default: continue

@@ -17,6 +17,21 @@ import SyncTrace
         }
     }
 
+    /// `combine` and `append(crc:length:)` give the CRC of the concatenation, at every split,
+    /// including empty parts and a part longer than the 16-byte step.
+    @Test func crc32Combine() {
+        let data = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 7) }
+        for split in [0, 1, 15, 16, 17, 100, 299, 300] {
+            let a = CRC32.checksum(data[0..<split]), b = CRC32.checksum(data[split...])
+            #expect(CRC32.combine(a, b, secondLength: data.count - split) == CRC32.checksum(data))
+            var running = CRC32()
+            running.update(data[0..<split])
+            running.append(crc: b, length: data.count - split)
+            running.update([0x01])
+            #expect(running.value == CRC32.checksum(data + [0x01]))
+        }
+    }
+
     @Test func writesMagicHeaderAndMetadataFirst() throws {
         let bytes = try TraceFixtures.handwrittenTrace()
         #expect(Array(bytes[0..<8]) == [0x89, 0x4D, 0x43, 0x41, 0x50, 0x30, 0x0D, 0x0A])
