@@ -108,10 +108,14 @@ struct MCAPFieldReader {
     var offset: UInt64 { baseOffset &+ UInt64(index - content.startIndex) }
     var remaining: Int { content.endIndex - index }
 
+    @inline(__always)
     private func need(_ n: Int, _ field: String) throws {
-        guard n <= remaining else {
-            throw TraceError.truncated(offset: offset, expected: "\(n) bytes of \(record) field \(field), \(remaining) left in the record")
-        }
+        guard n <= remaining else { throw shortField(n, field) }
+    }
+
+    @inline(never)
+    private func shortField(_ n: Int, _ field: String) -> TraceError {
+        TraceError.truncated(offset: offset, expected: "\(n) bytes of \(record) field \(field), \(remaining) left in the record")
     }
 
     private mutating func take(_ n: Int, _ field: String) throws -> ArraySlice<UInt8> {

@@ -178,7 +178,10 @@ public struct MCAPWalker {
     /// The chunk the file ends inside, once the walk reached it: its complete records were
     /// yielded (without a CRC check) before the error that ends the walk.
     public private(set) var tornChunk: MCAPTornChunk?
-    private var chunk: MCAPChunk?
+    /// The records of the chunk being walked (empty when none is); `inner` indexes the next one.
+    private var records: ArraySlice<UInt8> = []
+    private var recordsOffset: UInt64 = 0
+    private var inChunk = false
     private var chunkOffset: UInt64 = 0
     private var inner = 0
     /// The framing error that ends the walk after the torn chunk's records.
@@ -189,27 +192,63 @@ public struct MCAPWalker {
         self.strictCRC = strictCRC
     }
 
+    private mutating func enter(_ chunk: MCAPChunk, at offset: UInt64) {
+        records = chunk.records
+        recordsOffset = chunk.recordsOffset
+        chunkOffset = offset
+        inner = chunk.records.startIndex
+        inChunk = true
+    }
+
+    private mutating func leaveChunk() {
+        inChunk = false
+        records = []
+    }
+
+    /// The little-endian integer of `T` at `index` in the chunk's records (bounds checked by the caller).
+    @inline(__always)
+    private func load<T: FixedWidthInteger>(_ type: T.Type, at index: Int) -> T {
+        records.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: index - records.startIndex, as: T.self)) }
+    }
+
+    /// The next record when it is a well-formed Message inside an intact chunk, read without
+    /// building an `MCAPWalkItem` (the event stream's fast path); nil, consuming nothing, in
+    /// every other case, and then `next()` handles the record. Same values as `next()` gives.
+    public mutating func nextChunkMessage() -> (offset: UInt64, message: MCAPMessage)? {
+        guard inChunk, tornError == nil else { return nil }
+        let left = records.endIndex - inner
+        guard left >= 9 + 22, records[inner] == MCAPOpcode.message.rawValue else { return nil }
+        let length = load(UInt64.self, at: inner + 1)
+        guard length >= 22, length <= UInt64(left - 9) else { return nil }
+        let at = recordsOffset &+ UInt64(inner - records.startIndex)
+        let start = inner + 9, end = start + Int(length)
+        let message = MCAPMessage(channelID: load(UInt16.self, at: start), sequence: load(UInt32.self, at: start + 2),
+                                  logTime: load(UInt64.self, at: start + 6), publishTime: load(UInt64.self, at: start + 14),
+                                  data: records[(start + 22)..<end])
+        inner = end
+        return (at, message)
+    }
+
     public mutating func next() throws -> MCAPWalkItem? {
-        if let c = chunk {
-            let records = c.records
+        if inChunk {
             if inner < records.endIndex {
-                let at = c.recordsOffset &+ UInt64(inner - records.startIndex)
+                let at = recordsOffset &+ UInt64(inner - records.startIndex)
                 let left = records.endIndex - inner
                 if let tornError, left < 9 || records[inner + 1..<inner + 9].littleEndianU64 > UInt64(left - 9) {
                     // The record under the cut: the walk ends with the error that found the cut.
                     tornChunk?.cutOpcode = records[inner]
-                    chunk = nil
+                    leaveChunk()
                     throw tornError
                 }
                 guard left >= 9 else {
-                    chunk = nil
+                    leaveChunk()
                     throw TraceError.truncated(offset: at, expected: "a 9-byte record prefix inside the chunk at offset \(chunkOffset), \(left) bytes left")
                 }
                 let opcode = records[inner]
                 let length = records[inner + 1..<inner + 9].littleEndianU64
-                guard opcode != 0 else { chunk = nil; throw TraceError.invalidOpcode(offset: at) }
+                guard opcode != 0 else { leaveChunk(); throw TraceError.invalidOpcode(offset: at) }
                 guard length <= UInt64(left - 9) else {
-                    chunk = nil
+                    leaveChunk()
                     throw TraceError.lengthOutOfBounds(offset: at, what: "\(MCAPOpcode.name(of: opcode)) record inside the chunk at offset \(chunkOffset)",
                                                        length: length, available: UInt64(left - 9))
                 }
@@ -218,7 +257,7 @@ public struct MCAPWalker {
                 let record: MCAPRecord
                 do {
                     record = try MCAPRecord.parse(opcode: opcode, content: records[start..<end], contentOffset: at &+ 9)
-                } catch { chunk = nil; throw error }
+                } catch { leaveChunk(); throw error }
                 if tornError != nil {
                     tornChunk?.records += 1
                     if case .message = record { tornChunk?.messages += 1 }
@@ -226,7 +265,7 @@ public struct MCAPWalker {
                 }
                 return .inChunk(offset: at, chunkOffset: chunkOffset, record: record)
             }
-            chunk = nil
+            leaveChunk()
             if let tornError { throw tornError }
         }
         let scanned: MCAPScannedRecord
@@ -239,9 +278,7 @@ public struct MCAPWalker {
             guard case .lengthOutOfBounds = error, tornChunk == nil, let torn = try scanner.tornChunk() else { throw error }
             tornChunk = MCAPTornChunk(offset: scanner.position, intactUntil: torn.recordsOffset)
             tornError = error
-            chunk = torn
-            chunkOffset = scanner.position
-            inner = torn.records.startIndex
+            enter(torn, at: scanner.position)
             return try next()
         }
         if case .chunk(let c) = scanned.record {
@@ -261,11 +298,7 @@ public struct MCAPWalker {
                     usable = false
                 }
             }
-            if usable {
-                chunk = c
-                chunkOffset = scanned.offset
-                inner = c.records.startIndex
-            }
+            if usable { enter(c, at: scanned.offset) }
         }
         return .topLevel(scanned)
     }

@@ -175,7 +175,46 @@ extension TraceEvent {
         return p
     }
 
+    /// The common Blocksync payload read without `ProtoReader`: fields 1–3 with their wire
+    /// types, varints of at most 9 bytes, valid UTF-8, a known direction at each occurrence.
+    /// Nil for anything else, which `decodeBlocksync` then reads (and reports) as always.
+    private static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
+        let end = bytes.endIndex
+        var i = bytes.startIndex
+        func varint() -> UInt64? {
+            var v: UInt64 = 0, shift: UInt64 = 0
+            while i < end && shift < 63 {
+                let b = bytes[i]
+                i += 1
+                v |= UInt64(b & 0x7F) << shift
+                if b & 0x80 == 0 { return v }
+                shift += 7
+            }
+            return nil
+        }
+        var peer = "", message: Range<Int>?, direction: TraceDirection?
+        while i < end {
+            guard let key = varint() else { return nil }
+            switch key {
+            case 0x0A, 0x1A:  // peer_id (1) and message (3), length-delimited
+                guard let n = varint(), n <= UInt64(end - i) else { return nil }
+                let range = i..<(i + Int(n))
+                i = range.upperBound
+                if key == 0x1A { message = range; continue }
+                guard let text = peerIDs.string(bytes[range]) else { return nil }
+                peer = text
+            case 0x10:  // direction (2), varint
+                guard let raw = varint(), let d = TraceDirection(wire: raw) else { return nil }
+                direction = d
+            default: return nil
+            }
+        }
+        guard let direction else { return nil }
+        return BlocksyncRecord(peerID: peer, direction: direction, message: message.map { Array(bytes[$0]) } ?? [])
+    }
+
     private static func decodeBlocksync(_ r: inout ProtoReader, peerIDs: inout TracePeerIDs) throws -> BlocksyncRecord {
+        if let quick = quickBlocksync(r.buffer, peerIDs: &peerIDs) { return quick }
         var peer = "", message: [UInt8] = []
         var direction: TraceDirection?
         while let f = try r.next() {
@@ -263,24 +302,40 @@ extension TraceEvent {
 /// The distinct peer ids of one event stream (a trace has few peers), so that each event
 /// shares one String per peer instead of validating and allocating its own.
 struct TracePeerIDs {
-    private var known: [(bytes: [UInt8], text: String)] = []
+    private struct Entry {
+        var bytes: [UInt8]
+        /// The first 8 bytes (0 when shorter), compared before the whole id.
+        var head: UInt64
+        var text: String
+    }
+    private var known: [Entry] = []
     /// Past this many distinct ids, new ones are decoded but not kept.
     static let limit = 64
 
-    /// The field's text, as `ProtoField.string()` gives it (same errors).
-    mutating func string(_ field: ProtoField) throws -> String {
-        let data = field.data
-        guard field.wireType == .lengthDelimited, !data.isEmpty else { return try field.string() }
-        let found: String? = data.withUnsafeBytes { raw -> String? in
-            for entry in known where entry.bytes.count == raw.count {
-                let same = entry.bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
-                if same { return entry.text }
+    /// The UTF-8 text of `bytes`, nil when they are not valid UTF-8.
+    mutating func string(_ bytes: ArraySlice<UInt8>) -> String? {
+        if bytes.isEmpty { return "" }
+        let n = bytes.count
+        let (found, head): (String?, UInt64) = bytes.withUnsafeBytes { raw in
+            let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
+            let found: String? = known.withUnsafeBufferPointer { entries in
+                for k in entries.indices where entries[k].head == head && entries[k].bytes.count == n {
+                    let same = entries[k].bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, n) == 0 }
+                    if same { return entries[k].text }
+                }
+                return nil
             }
-            return nil
+            return (found, head)
         }
         if let found { return found }
-        let text = try field.string()
-        if known.count < Self.limit { known.append((Array(data), text)) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        if known.count < Self.limit { known.append(Entry(bytes: Array(bytes), head: head, text: text)) }
+        return text
+    }
+
+    /// The field's text, as `ProtoField.string()` gives it (same errors).
+    mutating func string(_ field: ProtoField) throws -> String {
+        guard field.wireType == .lengthDelimited, let text = string(field.data) else { return try field.string() }
         return text
     }
 }

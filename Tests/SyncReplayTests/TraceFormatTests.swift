@@ -1,4 +1,5 @@
 import Foundation
+import ProtoWire
 import Testing
 import SyncTrace
 
@@ -30,6 +31,41 @@ import SyncTrace
             running.update([0x01])
             #expect(running.value == CRC32.checksum(data + [0x01]))
         }
+    }
+
+    /// Blocksync payloads off the writer's shape (an unknown field, a repeated field, a
+    /// non-minimal varint, a bad direction before a good one, bad UTF-8) decode as the
+    /// protobuf rules say, whichever decoding path takes them.
+    @Test func blocksyncDecodeEdgeCases() throws {
+        let peer = Array("ab".utf8)
+        func decode(_ bytes: [UInt8]) throws -> BlocksyncRecord {
+            guard case .blocksync(let b) = try TraceEvent.decode(topic: .blocksync, bytes) else { throw TraceError.truncated(offset: 0, expected: "blocksync") }
+            return b
+        }
+        let plain: [UInt8] = [0x0A, 0x02] + peer + [0x10, 0x02, 0x1A, 0x01, 0x07]
+        #expect(try decode(plain) == BlocksyncRecord(peerID: "ab", direction: .outbound, message: [0x07]))
+        #expect(try decode(plain + [0x20, 0x05]) == BlocksyncRecord(peerID: "ab", direction: .outbound, message: [0x07]))
+        #expect(try decode(plain + [0x10, 0x01, 0x0A, 0x01, 0x63]) == BlocksyncRecord(peerID: "c", direction: .inbound, message: [0x07]))
+        #expect(try decode([0x8A, 0x00, 0x02] + peer + [0x10, 0x81, 0x00]) == BlocksyncRecord(peerID: "ab", direction: .inbound, message: []))
+        #expect(throws: ProtoError.invalid(offset: 4, reason: "unknown Direction value 3")) { try decode([0x0A, 0x02] + peer + [0x10, 0x03, 0x10, 0x01]) }
+        #expect(throws: ProtoError.invalidUTF8(offset: 0, field: 1)) { try decode([0x0A, 0x01, 0xFF, 0x10, 0x01]) }
+        #expect(throws: ProtoError.invalid(offset: 4, reason: "Blocksync.direction missing")) { try decode([0x0A, 0x02] + peer) }
+        #expect(throws: ProtoError.lengthPastEnd(offset: 2, length: 9, remaining: 2)) { try decode([0x0A, 0x09] + peer) }
+        // A stream shares one String per peer id and still decodes every event whole.
+        let bytes = try TraceFixtures.handwrittenTrace()
+        let streamed = try TraceReader(bytes: bytes).readAll()
+        var oneByOne: [TraceEntry] = []
+        var scanner = MCAPWalker(scanner: try MCAPScanner(source: MCAPMemorySource(bytes)))
+        var topics: [UInt16: TraceTopic] = [:]
+        while let item = try scanner.next() {
+            let record: MCAPRecord
+            switch item { case .topLevel(let r): record = r.record; case .inChunk(_, _, let r): record = r }
+            if case .channel(let c) = record { topics[c.id] = TraceTopic(rawValue: c.topic) }
+            if case .message(let m) = record, let topic = topics[m.channelID] {
+                oneByOne.append(TraceEntry(sequence: m.sequence, logTime: m.logTime, event: try TraceEvent.decode(topic: topic, m.data)))
+            }
+        }
+        #expect(!streamed.isEmpty && streamed == oneByOne)
     }
 
     @Test func writesMagicHeaderAndMetadataFirst() throws {
