@@ -1,7 +1,11 @@
+import CRC32Hardware
+
 /// CRC-32/ISO-HDLC (zlib `crc32`), the only checksum MCAP uses (specs/mcap.md §2.1):
 /// reflected polynomial 0xEDB88320, init and xorout 0xFFFFFFFF. `"123456789"` → 0xCBF43926.
-/// Slicing-by-16 over one flat table, and `combine` so a reader that has the CRC of a chunk's
-/// records need not hash those bytes again for the data-section CRC (issue 19).
+/// Carry-less multiplication where the CPU has it (x86-64 PCLMULQDQ, module CRC32Hardware) for
+/// 64 bytes and more, slicing-by-16 over one flat table otherwise, and `combine` so a reader
+/// that has the CRC of a chunk's records need not hash those bytes again for the data-section
+/// CRC (issue 19).
 public struct CRC32: Sendable {
     /// 16 tables of 256 entries, back to back: entry `256·k + b` is the CRC register after the
     /// byte `b` followed by `k` zero bytes.
@@ -35,8 +39,15 @@ public struct CRC32: Sendable {
         if done == nil { update(Array(bytes)) }
     }
 
+    /// True when `syncreplay_crc32_clmul` runs on this CPU.
+    static let hardware = syncreplay_crc32_clmul_available() != 0
+
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        if buffer.count >= 64 && CRC32.hardware {
+            state = syncreplay_crc32_clmul(state, base.assumingMemoryBound(to: UInt8.self), buffer.count)
+            return
+        }
         let c = state
         state = CRC32.table.withUnsafeBufferPointer { t in
             CRC32.advance(c, base, buffer.count, t.baseAddress.unsafelyUnwrapped)

@@ -128,10 +128,33 @@ struct MCAPFieldReader {
     /// The little-endian integer in the next `n` bytes (bounds already checked).
     @inline(__always)
     private mutating func little(_ n: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for k in 0..<n { v |= UInt64(content[index + k]) << UInt64(8 * k) }
+        let at = index - content.startIndex
         index += n
-        return v
+        return content.withUnsafeBytes { raw in
+            switch n {
+            case 8: return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            case 4: return UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            case 2: return UInt64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+            default: return UInt64(raw[at])
+            }
+        }
+    }
+
+    /// The (log_time, offset) pairs of a Message Index's records: every whole 16-byte pair,
+    /// read directly; a partial pair is left for `u64` to report.
+    mutating func timeOffsetPairs() -> [(UInt64, UInt64)] {
+        let count = remaining / 16
+        let at = index - content.startIndex
+        index += 16 * count
+        return content.withUnsafeBytes { raw in
+            [(UInt64, UInt64)](unsafeUninitializedCapacity: count) { pairs, initialized in
+                for k in 0..<count {
+                    pairs[k] = (UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 16 * k, as: UInt64.self)),
+                                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 16 * k + 8, as: UInt64.self)))
+                }
+                initialized = count
+            }
+        }
     }
 
     mutating func u8(_ field: String) throws -> UInt8 { try need(1, field); return UInt8(little(1)) }
