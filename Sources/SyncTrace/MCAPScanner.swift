@@ -161,6 +161,13 @@ public struct MCAPTornChunk: Sendable, Equatable {
     public var cutOpcode: UInt8?
 }
 
+/// A Message record inside a chunk, as `MCAPWalker.nextChunkMessage()` reads it.
+public struct MCAPChunkMessage: Sendable {
+    /// Absolute offset of the record's opcode byte.
+    public var offset: UInt64
+    public var message: MCAPMessage
+}
+
 /// A record from inside a chunk, or a top-level record.
 public enum MCAPWalkItem: Sendable {
     case topLevel(MCAPScannedRecord)
@@ -214,7 +221,7 @@ public struct MCAPWalker {
     /// The next record when it is a well-formed Message inside an intact chunk, read without
     /// building an `MCAPWalkItem` (the event stream's fast path); nil, consuming nothing, in
     /// every other case, and then `next()` handles the record. Same values as `next()` gives.
-    public mutating func nextChunkMessage() -> (offset: UInt64, message: MCAPMessage)? {
+    public mutating func nextChunkMessage() -> MCAPChunkMessage? {
         guard inChunk, tornError == nil else { return nil }
         let left = records.endIndex - inner
         guard left >= 9 + 22, records[inner] == MCAPOpcode.message.rawValue else { return nil }
@@ -226,7 +233,7 @@ public struct MCAPWalker {
                                   logTime: load(UInt64.self, at: start + 6), publishTime: load(UInt64.self, at: start + 14),
                                   data: records[(start + 22)..<end])
         inner = end
-        return (at, message)
+        return MCAPChunkMessage(offset: at, message: message)
     }
 
     public mutating func next() throws -> MCAPWalkItem? {

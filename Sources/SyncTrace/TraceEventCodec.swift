@@ -179,38 +179,42 @@ extension TraceEvent {
     /// types, varints of at most 9 bytes, valid UTF-8, a known direction at each occurrence.
     /// Nil for anything else, which `decodeBlocksync` then reads (and reports) as always.
     private static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
-        let end = bytes.endIndex
-        var i = bytes.startIndex
-        func varint() -> UInt64? {
-            var v: UInt64 = 0, shift: UInt64 = 0
-            while i < end && shift < 63 {
-                let b = bytes[i]
-                i += 1
-                v |= UInt64(b & 0x7F) << shift
-                if b & 0x80 == 0 { return v }
-                shift += 7
+        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
+        let understood = bytes.withUnsafeBytes { raw -> Bool in
+            let end = raw.count
+            var i = 0
+            func varint() -> UInt64? {
+                var v: UInt64 = 0, shift: UInt64 = 0
+                while i < end && shift < 63 {
+                    let b = raw[i]
+                    i += 1
+                    v |= UInt64(b & 0x7F) << shift
+                    if b & 0x80 == 0 { return v }
+                    shift += 7
+                }
+                return nil
             }
-            return nil
-        }
-        var peer = "", message: Range<Int>?, direction: TraceDirection?
-        while i < end {
-            guard let key = varint() else { return nil }
-            switch key {
-            case 0x0A, 0x1A:  // peer_id (1) and message (3), length-delimited
-                guard let n = varint(), n <= UInt64(end - i) else { return nil }
-                let range = i..<(i + Int(n))
-                i = range.upperBound
-                if key == 0x1A { message = range; continue }
-                guard let text = peerIDs.string(bytes[range]) else { return nil }
-                peer = text
-            case 0x10:  // direction (2), varint
-                guard let raw = varint(), let d = TraceDirection(wire: raw) else { return nil }
-                direction = d
-            default: return nil
+            while i < end {
+                guard let key = varint() else { return false }
+                switch key {
+                case 0x0A, 0x1A:  // peer_id (1) and message (3), length-delimited
+                    guard let n = varint(), n <= UInt64(end - i) else { return false }
+                    let start = i
+                    i += Int(n)
+                    if key == 0x1A { messageStart = start; messageEnd = i; continue }
+                    guard let text = peerIDs.string(UnsafeRawBufferPointer(rebasing: raw[start..<i])) else { return false }
+                    peer = text
+                case 0x10:  // direction (2), varint
+                    guard let wire = varint(), let d = TraceDirection(wire: wire) else { return false }
+                    direction = d
+                default: return false
+                }
             }
+            return true
         }
-        guard let direction else { return nil }
-        return BlocksyncRecord(peerID: peer, direction: direction, message: message.map { Array(bytes[$0]) } ?? [])
+        guard understood, let direction else { return nil }
+        let base = bytes.startIndex
+        return BlocksyncRecord(peerID: peer, direction: direction, message: Array(bytes[(base + messageStart)..<(base + messageEnd)]))
     }
 
     private static func decodeBlocksync(_ r: inout ProtoReader, peerIDs: inout TracePeerIDs) throws -> BlocksyncRecord {
@@ -312,25 +316,27 @@ struct TracePeerIDs {
     /// Past this many distinct ids, new ones are decoded but not kept.
     static let limit = 64
 
-    /// The UTF-8 text of `bytes`, nil when they are not valid UTF-8.
-    mutating func string(_ bytes: ArraySlice<UInt8>) -> String? {
-        if bytes.isEmpty { return "" }
-        let n = bytes.count
-        let (found, head): (String?, UInt64) = bytes.withUnsafeBytes { raw in
-            let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
-            let found: String? = known.withUnsafeBufferPointer { entries in
-                for k in entries.indices where entries[k].head == head && entries[k].bytes.count == n {
-                    let same = entries[k].bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, n) == 0 }
-                    if same { return entries[k].text }
-                }
-                return nil
+    /// The UTF-8 text of `raw`, nil when it is not valid UTF-8.
+    mutating func string(_ raw: UnsafeRawBufferPointer) -> String? {
+        let n = raw.count
+        guard n > 0 else { return "" }
+        let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
+        let found: String? = known.withUnsafeBufferPointer { entries in
+            for k in entries.indices where entries[k].head == head && entries[k].bytes.count == n {
+                let same = entries[k].bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, n) == 0 }
+                if same { return entries[k].text }
             }
-            return (found, head)
+            return nil
         }
         if let found { return found }
-        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
-        if known.count < Self.limit { known.append(Entry(bytes: Array(bytes), head: head, text: text)) }
+        guard let text = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else { return nil }
+        if known.count < Self.limit { known.append(Entry(bytes: Array(raw), head: head, text: text)) }
         return text
+    }
+
+    /// The UTF-8 text of `bytes`, nil when they are not valid UTF-8.
+    mutating func string(_ bytes: ArraySlice<UInt8>) -> String? {
+        bytes.withUnsafeBytes { string($0) }
     }
 
     /// The field's text, as `ProtoField.string()` gives it (same errors).
