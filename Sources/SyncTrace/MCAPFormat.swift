@@ -108,32 +108,59 @@ struct MCAPFieldReader {
     var offset: UInt64 { baseOffset &+ UInt64(index - content.startIndex) }
     var remaining: Int { content.endIndex - index }
 
+    @inline(__always)
+    private func need(_ n: Int, _ field: String) throws {
+        guard n <= remaining else { throw shortField(n, field) }
+    }
+
+    @inline(never)
+    private func shortField(_ n: Int, _ field: String) -> TraceError {
+        TraceError.truncated(offset: offset, expected: "\(n) bytes of \(record) field \(field), \(remaining) left in the record")
+    }
+
     private mutating func take(_ n: Int, _ field: String) throws -> ArraySlice<UInt8> {
-        guard n <= remaining else {
-            throw TraceError.truncated(offset: offset, expected: "\(n) bytes of \(record) field \(field), \(remaining) left in the record")
-        }
+        try need(n, field)
         let s = content[index..<(index + n)]
         index += n
         return s
     }
 
-    mutating func u8(_ field: String) throws -> UInt8 { try take(1, field).first ?? 0 }
-    mutating func u16(_ field: String) throws -> UInt16 {
-        let s = try take(2, field)
-        return UInt16(s[s.startIndex]) | UInt16(s[s.startIndex + 1]) << 8
+    /// The little-endian integer in the next `n` bytes (bounds already checked).
+    @inline(__always)
+    private mutating func little(_ n: Int) -> UInt64 {
+        let at = index - content.startIndex
+        index += n
+        return content.withUnsafeBytes { raw in
+            switch n {
+            case 8: return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            case 4: return UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            case 2: return UInt64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+            default: return UInt64(raw[at])
+            }
+        }
     }
-    mutating func u32(_ field: String) throws -> UInt32 {
-        let s = try take(4, field)
-        var v: UInt32 = 0
-        for (i, b) in s.enumerated() { v |= UInt32(b) << UInt32(8 * i) }
-        return v
+
+    /// The (log_time, offset) pairs of a Message Index's records: every whole 16-byte pair,
+    /// read directly; a partial pair is left for `u64` to report.
+    mutating func timeOffsetPairs() -> [(UInt64, UInt64)] {
+        let count = remaining / 16
+        let at = index - content.startIndex
+        index += 16 * count
+        return content.withUnsafeBytes { raw in
+            [(UInt64, UInt64)](unsafeUninitializedCapacity: count) { pairs, initialized in
+                for k in 0..<count {
+                    pairs[k] = (UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 16 * k, as: UInt64.self)),
+                                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 16 * k + 8, as: UInt64.self)))
+                }
+                initialized = count
+            }
+        }
     }
-    mutating func u64(_ field: String) throws -> UInt64 {
-        let s = try take(8, field)
-        var v: UInt64 = 0
-        for (i, b) in s.enumerated() { v |= UInt64(b) << UInt64(8 * i) }
-        return v
-    }
+
+    mutating func u8(_ field: String) throws -> UInt8 { try need(1, field); return UInt8(little(1)) }
+    mutating func u16(_ field: String) throws -> UInt16 { try need(2, field); return UInt16(little(2)) }
+    mutating func u32(_ field: String) throws -> UInt32 { try need(4, field); return UInt32(little(4)) }
+    mutating func u64(_ field: String) throws -> UInt64 { try need(8, field); return little(8) }
 
     /// Bytes with a length prefix already read: checked against what remains in the record.
     mutating func bytes(count: UInt64, _ field: String, lengthOffset: UInt64) throws -> ArraySlice<UInt8> {

@@ -137,7 +137,7 @@ public struct MCAPMessageIndex: Sendable, Equatable {
         let id = try r.u16("channel_id")
         let raw = try r.u32Bytes("records")
         var inner = MCAPFieldReader(raw, baseOffset: r.offset &- UInt64(raw.count), record: "Message Index")
-        var entries: [(UInt64, UInt64)] = []
+        var entries = inner.timeOffsetPairs()
         while inner.remaining > 0 { entries.append((try inner.u64("log_time"), try inner.u64("offset"))) }
         return MCAPMessageIndex(channelID: id, entries: entries)
     }

@@ -6,6 +6,9 @@ public struct MCAPScannedRecord: Sendable {
     /// Whole record length (9 + content_length).
     public var length: UInt64
     public var record: MCAPRecord
+    /// CRC of a Chunk's stored `records` bytes, when the scan computed it (for the data-section
+    /// CRC, or because the chunk stores a CRC): the walker checks the chunk with it.
+    public var recordsCRC: UInt32? = nil
 }
 
 /// Linear scan of an MCAP file's top-level records (specs/mcap.md §7 "Recovering reader"):
@@ -73,14 +76,33 @@ public struct MCAPScanner {
             throw TraceError.truncated(offset: offset + 9, expected: "\(length) bytes of \(MCAPOpcode.name(of: opcode)) content")
         }
         if opcode == MCAPOpcode.dataEnd.rawValue, trackCRC { dataSectionCRC = dataCRC.value }
-        if trackCRC && !sawDataEnd && opcode != MCAPOpcode.dataEnd.rawValue {
-            dataCRC.update(prefix)
-            dataCRC.update(content)
-        }
+        let inDataCRC = trackCRC && !sawDataEnd && opcode != MCAPOpcode.dataEnd.rawValue
         // The framing is sound: a malformed record's content does not stop a scan that goes on
         // (doctor) from finding the next record.
         position = offset + 9 + length
-        let record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
+        let record: MCAPRecord
+        do {
+            record = try MCAPRecord.parse(opcode: opcode, content: content, contentOffset: offset + 9)
+        } catch {
+            if inDataCRC { dataCRC.update(prefix); dataCRC.update(content) }
+            throw error
+        }
+        var recordsCRC: UInt32?
+        if case .chunk(let c) = record, inDataCRC || (c.uncompressedCRC != 0 && c.compression.isEmpty) {
+            // Each byte is hashed once: the chunk's records lie inside the data section
+            // (§2.1), so their CRC, which the chunk check needs, is folded into the running one.
+            let crc = CRC32.checksum(c.records)
+            recordsCRC = crc
+            if inDataCRC {
+                dataCRC.update(prefix)
+                dataCRC.update(content[content.startIndex..<c.records.startIndex])
+                dataCRC.append(crc: crc, length: c.records.count)
+                dataCRC.update(content[c.records.endIndex...])
+            }
+        } else if inDataCRC {
+            dataCRC.update(prefix)
+            dataCRC.update(content)
+        }
         switch record {
         case .dataEnd: sawDataEnd = true
         case .footer:
@@ -94,7 +116,7 @@ public struct MCAPScanner {
             sawFooter = true
         default: break
         }
-        return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record)
+        return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record, recordsCRC: recordsCRC)
     }
 
     /// How much of a chunk the file ends inside is read (64 MiB; our writer's chunks are 256 KiB).
@@ -139,6 +161,13 @@ public struct MCAPTornChunk: Sendable, Equatable {
     public var cutOpcode: UInt8?
 }
 
+/// A Message record inside a chunk, as `MCAPWalker.nextChunkMessage()` reads it.
+public struct MCAPChunkMessage: Sendable {
+    /// Absolute offset of the record's opcode byte.
+    public var offset: UInt64
+    public var message: MCAPMessage
+}
+
 /// A record from inside a chunk, or a top-level record.
 public enum MCAPWalkItem: Sendable {
     case topLevel(MCAPScannedRecord)
@@ -156,7 +185,10 @@ public struct MCAPWalker {
     /// The chunk the file ends inside, once the walk reached it: its complete records were
     /// yielded (without a CRC check) before the error that ends the walk.
     public private(set) var tornChunk: MCAPTornChunk?
-    private var chunk: MCAPChunk?
+    /// The records of the chunk being walked (empty when none is); `inner` indexes the next one.
+    private var records: ArraySlice<UInt8> = []
+    private var recordsOffset: UInt64 = 0
+    private var inChunk = false
     private var chunkOffset: UInt64 = 0
     private var inner = 0
     /// The framing error that ends the walk after the torn chunk's records.
@@ -167,27 +199,63 @@ public struct MCAPWalker {
         self.strictCRC = strictCRC
     }
 
+    private mutating func enter(_ chunk: MCAPChunk, at offset: UInt64) {
+        records = chunk.records
+        recordsOffset = chunk.recordsOffset
+        chunkOffset = offset
+        inner = chunk.records.startIndex
+        inChunk = true
+    }
+
+    private mutating func leaveChunk() {
+        inChunk = false
+        records = []
+    }
+
+    /// The little-endian integer of `T` at `index` in the chunk's records (bounds checked by the caller).
+    @inline(__always)
+    private func load<T: FixedWidthInteger>(_ type: T.Type, at index: Int) -> T {
+        records.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: index - records.startIndex, as: T.self)) }
+    }
+
+    /// The next record when it is a well-formed Message inside an intact chunk, read without
+    /// building an `MCAPWalkItem` (the event stream's fast path); nil, consuming nothing, in
+    /// every other case, and then `next()` handles the record. Same values as `next()` gives.
+    public mutating func nextChunkMessage() -> MCAPChunkMessage? {
+        guard inChunk, tornError == nil else { return nil }
+        let left = records.endIndex - inner
+        guard left >= 9 + 22, records[inner] == MCAPOpcode.message.rawValue else { return nil }
+        let length = load(UInt64.self, at: inner + 1)
+        guard length >= 22, length <= UInt64(left - 9) else { return nil }
+        let at = recordsOffset &+ UInt64(inner - records.startIndex)
+        let start = inner + 9, end = start + Int(length)
+        let message = MCAPMessage(channelID: load(UInt16.self, at: start), sequence: load(UInt32.self, at: start + 2),
+                                  logTime: load(UInt64.self, at: start + 6), publishTime: load(UInt64.self, at: start + 14),
+                                  data: records[(start + 22)..<end])
+        inner = end
+        return MCAPChunkMessage(offset: at, message: message)
+    }
+
     public mutating func next() throws -> MCAPWalkItem? {
-        if let c = chunk {
-            let records = c.records
+        if inChunk {
             if inner < records.endIndex {
-                let at = c.recordsOffset &+ UInt64(inner - records.startIndex)
+                let at = recordsOffset &+ UInt64(inner - records.startIndex)
                 let left = records.endIndex - inner
                 if let tornError, left < 9 || records[inner + 1..<inner + 9].littleEndianU64 > UInt64(left - 9) {
                     // The record under the cut: the walk ends with the error that found the cut.
                     tornChunk?.cutOpcode = records[inner]
-                    chunk = nil
+                    leaveChunk()
                     throw tornError
                 }
                 guard left >= 9 else {
-                    chunk = nil
+                    leaveChunk()
                     throw TraceError.truncated(offset: at, expected: "a 9-byte record prefix inside the chunk at offset \(chunkOffset), \(left) bytes left")
                 }
                 let opcode = records[inner]
                 let length = records[inner + 1..<inner + 9].littleEndianU64
-                guard opcode != 0 else { chunk = nil; throw TraceError.invalidOpcode(offset: at) }
+                guard opcode != 0 else { leaveChunk(); throw TraceError.invalidOpcode(offset: at) }
                 guard length <= UInt64(left - 9) else {
-                    chunk = nil
+                    leaveChunk()
                     throw TraceError.lengthOutOfBounds(offset: at, what: "\(MCAPOpcode.name(of: opcode)) record inside the chunk at offset \(chunkOffset)",
                                                        length: length, available: UInt64(left - 9))
                 }
@@ -196,7 +264,7 @@ public struct MCAPWalker {
                 let record: MCAPRecord
                 do {
                     record = try MCAPRecord.parse(opcode: opcode, content: records[start..<end], contentOffset: at &+ 9)
-                } catch { chunk = nil; throw error }
+                } catch { leaveChunk(); throw error }
                 if tornError != nil {
                     tornChunk?.records += 1
                     if case .message = record { tornChunk?.messages += 1 }
@@ -204,7 +272,7 @@ public struct MCAPWalker {
                 }
                 return .inChunk(offset: at, chunkOffset: chunkOffset, record: record)
             }
-            chunk = nil
+            leaveChunk()
             if let tornError { throw tornError }
         }
         let scanned: MCAPScannedRecord
@@ -217,9 +285,7 @@ public struct MCAPWalker {
             guard case .lengthOutOfBounds = error, tornChunk == nil, let torn = try scanner.tornChunk() else { throw error }
             tornChunk = MCAPTornChunk(offset: scanner.position, intactUntil: torn.recordsOffset)
             tornError = error
-            chunk = torn
-            chunkOffset = scanner.position
-            inner = torn.records.startIndex
+            enter(torn, at: scanner.position)
             return try next()
         }
         if case .chunk(let c) = scanned.record {
@@ -231,7 +297,7 @@ public struct MCAPWalker {
             }
             var usable = true
             if c.uncompressedCRC != 0 {
-                let computed = CRC32.checksum(c.records)
+                let computed = scanned.recordsCRC ?? CRC32.checksum(c.records)
                 if computed != c.uncompressedCRC {
                     let problem = TraceError.crcMismatch(offset: scanned.offset, what: "chunk", stored: c.uncompressedCRC, computed: computed)
                     if strictCRC { throw problem }
@@ -239,11 +305,7 @@ public struct MCAPWalker {
                     usable = false
                 }
             }
-            if usable {
-                chunk = c
-                chunkOffset = scanned.offset
-                inner = c.records.startIndex
-            }
+            if usable { enter(c, at: scanned.offset) }
         }
         return .topLevel(scanned)
     }
@@ -253,7 +315,11 @@ extension ArraySlice<UInt8> {
     /// The little-endian integer in these (at most 8) bytes.
     var littleEndianU64: UInt64 {
         var v: UInt64 = 0
-        for (i, b) in enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+        var shift: UInt64 = 0
+        for i in startIndex..<endIndex {
+            v |= UInt64(self[i]) << shift
+            shift &+= 8
+        }
         return v
     }
 }

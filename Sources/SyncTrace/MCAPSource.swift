@@ -1,5 +1,10 @@
 import FileInput
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Random-access bytes of an MCAP file: a file on disk or an array in memory.
 public protocol MCAPByteSource: AnyObject {
@@ -36,21 +41,30 @@ public final class MCAPFileSource: MCAPByteSource {
         }
     }
 
+    /// Reads with pread(2) straight into the returned array (no `Data` in between).
     public func read(at offset: UInt64, count: Int) throws -> [UInt8] {
         guard offset < size, count > 0 else { return [] }
-        do {
-            try handle.seek(toOffset: offset)
-            let want = Int(min(UInt64(count), size - offset))
-            var out: [UInt8] = []
-            out.reserveCapacity(want)
-            while out.count < want {
-                guard let data = try handle.read(upToCount: want - out.count), !data.isEmpty else { break }
-                out.append(contentsOf: data)
+        let want = Int(min(UInt64(count), size - offset))
+        let fd = handle.fileDescriptor
+        var failure: Int32 = 0
+        let out = [UInt8](unsafeUninitializedCapacity: want) { buffer, initialized in
+            var done = 0
+            while done < want {
+                let n = pread(fd, buffer.baseAddress! + done, want - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if n == 0 { break }
+                done += n
             }
-            return out
-        } catch {
-            throw TraceError.io(path: path, reason: "read failed at offset \(offset): \(error.localizedDescription)")
+            initialized = done
         }
+        if failure != 0 {
+            throw TraceError.io(path: path, reason: "read failed at offset \(offset): \(String(cString: strerror(failure)))")
+        }
+        return out
     }
 
     deinit { try? handle.close() }

@@ -188,7 +188,9 @@ public struct CaptureRecord: Sendable, Equatable, Hashable {
 
 /// One trace event: the payload of one MCAP message on one of the five syncreplay topics.
 public enum TraceEvent: Sendable, Equatable, Hashable {
-    case node(NodeRecord)
+    /// Boxed: a NodeRecord is several times larger than the other records, and one trace
+    /// holds one, so every event would otherwise be moved at its size.
+    indirect case node(NodeRecord)
     case p2p(PeerRecord)
     case blocksync(BlocksyncRecord)
     case pivot(PivotRecord)

@@ -1,3 +1,4 @@
+import Foundation
 import ProtoWire
 
 /// Hand-written protobuf codecs for Schema/syncreplay_trace.proto. Encoding follows proto3:
@@ -73,11 +74,17 @@ extension TraceEvent {
 
     /// Decodes the protobuf payload of a message on `topic`.
     public static func decode(topic: TraceTopic, _ bytes: ArraySlice<UInt8>) throws -> TraceEvent {
+        var peerIDs = TracePeerIDs()
+        return try decode(topic: topic, bytes, peerIDs: &peerIDs)
+    }
+
+    /// Decodes with a stream's peer-id table (same result and errors as `decode(topic:_:)`).
+    static func decode(topic: TraceTopic, _ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) throws -> TraceEvent {
         var r = ProtoReader(bytes, baseOffset: 0)
         switch topic {
         case .node: return .node(try decodeNode(&r))
-        case .p2p: return .p2p(try decodePeer(&r))
-        case .blocksync: return .blocksync(try decodeBlocksync(&r))
+        case .p2p: return .p2p(try decodePeer(&r, peerIDs: &peerIDs))
+        case .blocksync: return .blocksync(try decodeBlocksync(&r, peerIDs: &peerIDs))
         case .pivot: return .pivot(try decodePivot(&r))
         case .capture: return .capture(try decodeCapture(&r))
         }
@@ -150,12 +157,12 @@ extension TraceEvent {
         return n
     }
 
-    private static func decodePeer(_ r: inout ProtoReader) throws -> PeerRecord {
+    private static func decodePeer(_ r: inout ProtoReader, peerIDs: inout TracePeerIDs) throws -> PeerRecord {
         var p = PeerRecord(peerID: "", kind: .connected)
         var kind: PeerEventKind?
         while let f = try r.next() {
             switch f.number {
-            case 1: p.peerID = try f.string()
+            case 1: p.peerID = try peerIDs.string(f)
             case 2: p.address = try f.string()
             case 3: p.outbound = try f.bool()
             case 4: kind = try enumValue(f, "PeerEventKind", PeerEventKind.init(wire:))
@@ -168,12 +175,55 @@ extension TraceEvent {
         return p
     }
 
-    private static func decodeBlocksync(_ r: inout ProtoReader) throws -> BlocksyncRecord {
+    /// The common Blocksync payload read without `ProtoReader`: fields 1–3 with their wire
+    /// types, varints of at most 9 bytes, valid UTF-8, a known direction at each occurrence.
+    /// Nil for anything else, which `decodeBlocksync` then reads (and reports) as always.
+    private static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
+        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
+        let understood = bytes.withUnsafeBytes { raw -> Bool in
+            let end = raw.count
+            var i = 0
+            func varint() -> UInt64? {
+                var v: UInt64 = 0, shift: UInt64 = 0
+                while i < end && shift < 63 {
+                    let b = raw[i]
+                    i += 1
+                    v |= UInt64(b & 0x7F) << shift
+                    if b & 0x80 == 0 { return v }
+                    shift += 7
+                }
+                return nil
+            }
+            while i < end {
+                guard let key = varint() else { return false }
+                switch key {
+                case 0x0A, 0x1A:  // peer_id (1) and message (3), length-delimited
+                    guard let n = varint(), n <= UInt64(end - i) else { return false }
+                    let start = i
+                    i += Int(n)
+                    if key == 0x1A { messageStart = start; messageEnd = i; continue }
+                    guard let text = peerIDs.string(UnsafeRawBufferPointer(rebasing: raw[start..<i])) else { return false }
+                    peer = text
+                case 0x10:  // direction (2), varint
+                    guard let wire = varint(), let d = TraceDirection(wire: wire) else { return false }
+                    direction = d
+                default: return false
+                }
+            }
+            return true
+        }
+        guard understood, let direction else { return nil }
+        let base = bytes.startIndex
+        return BlocksyncRecord(peerID: peer, direction: direction, message: Array(bytes[(base + messageStart)..<(base + messageEnd)]))
+    }
+
+    private static func decodeBlocksync(_ r: inout ProtoReader, peerIDs: inout TracePeerIDs) throws -> BlocksyncRecord {
+        if let quick = quickBlocksync(r.buffer, peerIDs: &peerIDs) { return quick }
         var peer = "", message: [UInt8] = []
         var direction: TraceDirection?
         while let f = try r.next() {
             switch f.number {
-            case 1: peer = try f.string()
+            case 1: peer = try peerIDs.string(f)
             case 2: direction = try enumValue(f, "Direction", TraceDirection.init(wire:))
             case 3: message = try f.bytes()
             default: break
@@ -250,5 +300,48 @@ extension TraceEvent {
         guard let kind else { throw ProtoError.invalid(offset: r.offset, reason: "Capture.kind missing") }
         c.kind = kind
         return c
+    }
+}
+
+/// The distinct peer ids of one event stream (a trace has few peers), so that each event
+/// shares one String per peer instead of validating and allocating its own.
+struct TracePeerIDs {
+    private struct Entry {
+        var bytes: [UInt8]
+        /// The first 8 bytes (0 when shorter), compared before the whole id.
+        var head: UInt64
+        var text: String
+    }
+    private var known: [Entry] = []
+    /// Past this many distinct ids, new ones are decoded but not kept.
+    static let limit = 64
+
+    /// The UTF-8 text of `raw`, nil when it is not valid UTF-8.
+    mutating func string(_ raw: UnsafeRawBufferPointer) -> String? {
+        let n = raw.count
+        guard n > 0 else { return "" }
+        let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
+        let found: String? = known.withUnsafeBufferPointer { entries in
+            for k in entries.indices where entries[k].head == head && entries[k].bytes.count == n {
+                let same = entries[k].bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, n) == 0 }
+                if same { return entries[k].text }
+            }
+            return nil
+        }
+        if let found { return found }
+        guard let text = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else { return nil }
+        if known.count < Self.limit { known.append(Entry(bytes: Array(raw), head: head, text: text)) }
+        return text
+    }
+
+    /// The UTF-8 text of `bytes`, nil when they are not valid UTF-8.
+    mutating func string(_ bytes: ArraySlice<UInt8>) -> String? {
+        bytes.withUnsafeBytes { string($0) }
+    }
+
+    /// The field's text, as `ProtoField.string()` gives it (same errors).
+    mutating func string(_ field: ProtoField) throws -> String {
+        guard field.wireType == .lengthDelimited, let text = string(field.data) else { return try field.string() }
+        return text
     }
 }

@@ -205,6 +205,8 @@ public struct TraceEventStream {
     /// File offset of the Message record of the event `next()` returned last
     /// (`TraceReader.event(in:atOffset:topic:)` reads it again).
     public private(set) var lastOffset: UInt64 = 0
+    /// The peer ids seen so far, so each event shares one String per peer.
+    private var peerIDs = TracePeerIDs()
 
     init(walker: MCAPWalker?, channels: [UInt16: MCAPChannel], stopAtDataEnd: Bool) {
         self.walker = walker
@@ -214,9 +216,25 @@ public struct TraceEventStream {
 
     /// The next event, nil at the end of the trace; throws at the first damage.
     public mutating func next() throws -> TraceEntry? {
-        guard var w = walker else { return nil }
-        walker = nil  // restored only when the stream can go on; after an error it stays ended
-        while let item = try w.next() {
+        guard walker != nil else { return nil }
+        do {
+            if let entry = try advance() { return entry }
+        } catch {
+            walker = nil  // after an error the stream stays ended
+            throw error
+        }
+        walker = nil
+        return nil
+    }
+
+    /// Walks to the next event in place (the walker and its chunk are never copied).
+    private mutating func advance() throws -> TraceEntry? {
+        while true {
+            if let found = walker!.nextChunkMessage() {
+                if let entry = try entry(found.message, at: found.offset) { return entry }
+                continue
+            }
+            guard let item = try walker!.next() else { return nil }
             let offset: UInt64, record: MCAPRecord
             switch item {
             case .topLevel(let r): offset = r.offset; record = r.record
@@ -228,43 +246,46 @@ public struct TraceEventStream {
                 if c.id == cachedChannel.id { cachedChannel = (0, nil) }
             case .dataEnd(let stored):
                 if stopAtDataEnd { return nil }
-                if stored != 0, let computed = w.scanner.dataSectionCRC, computed != stored {
+                if stored != 0, let computed = walker!.scanner.dataSectionCRC, computed != stored {
                     throw TraceError.crcMismatch(offset: offset, what: "data section", stored: stored, computed: computed)
                 }
             case .message(let m):
-                let topic: TraceTopic
-                if m.channelID == cachedChannel.id, let cached = cachedChannel.topic {
-                    topic = cached
-                } else {
-                    guard let channel = channels[m.channelID] else {
-                        throw TraceError.unknownChannel(offset: offset, channelID: m.channelID)
-                    }
-                    guard let t = TraceTopic(rawValue: channel.topic) else {
-                        throw TraceError.unknownTopic(offset: offset, topic: channel.topic)
-                    }
-                    topic = t
-                    cachedChannel = (m.channelID, t)
-                }
-                if let last {
-                    guard m.sequence > last.sequence else {
-                        throw TraceError.outOfOrder(offset: offset, reason: "sequence \(m.sequence) after \(last.sequence)")
-                    }
-                    guard m.logTime >= last.logTime else {
-                        throw TraceError.outOfOrder(offset: offset, reason: "log time \(m.logTime) after \(last.logTime)")
-                    }
-                }
-                last = (m.sequence, m.logTime)
-                guard m.logTime >= minTime, m.sequence >= minSequence else { continue }
-                let event: TraceEvent
-                do { event = try TraceEvent.decode(topic: topic, m.data) } catch {
-                    throw TraceError.eventDecode(offset: offset &+ 31, topic: topic.rawValue, reason: String(describing: error))
-                }
-                walker = w
-                lastOffset = offset
-                return TraceEntry(sequence: m.sequence, logTime: m.logTime, event: event)
+                if let entry = try entry(m, at: offset) { return entry }
             default: continue
             }
         }
-        return nil
+    }
+
+    /// The event of the Message record at `offset`, or nil when it is before the start point.
+    private mutating func entry(_ m: MCAPMessage, at offset: UInt64) throws -> TraceEntry? {
+        let topic: TraceTopic
+        if m.channelID == cachedChannel.id, let cached = cachedChannel.topic {
+            topic = cached
+        } else {
+            guard let channel = channels[m.channelID] else {
+                throw TraceError.unknownChannel(offset: offset, channelID: m.channelID)
+            }
+            guard let t = TraceTopic(rawValue: channel.topic) else {
+                throw TraceError.unknownTopic(offset: offset, topic: channel.topic)
+            }
+            topic = t
+            cachedChannel = (m.channelID, t)
+        }
+        if let last {
+            guard m.sequence > last.sequence else {
+                throw TraceError.outOfOrder(offset: offset, reason: "sequence \(m.sequence) after \(last.sequence)")
+            }
+            guard m.logTime >= last.logTime else {
+                throw TraceError.outOfOrder(offset: offset, reason: "log time \(m.logTime) after \(last.logTime)")
+            }
+        }
+        last = (m.sequence, m.logTime)
+        guard m.logTime >= minTime, m.sequence >= minSequence else { return nil }
+        let event: TraceEvent
+        do { event = try TraceEvent.decode(topic: topic, m.data, peerIDs: &peerIDs) } catch {
+            throw TraceError.eventDecode(offset: offset &+ 31, topic: topic.rawValue, reason: String(describing: error))
+        }
+        lastOffset = offset
+        return TraceEntry(sequence: m.sequence, logTime: m.logTime, event: event)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProtoWire
 import Testing
 import SyncTrace
 
@@ -8,13 +9,64 @@ import SyncTrace
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
         #expect(CRC32.checksum([0x01]) == 0xA505_DF1B)
         #expect(CRC32.checksum([UInt8]()) == 0)
-        // Slicing-by-8 and the byte loop agree at every length.
+        // The byte loop and the whole-buffer paths (slicing-by-16 below 64 bytes, carry-less
+        // multiplication from 64 where the CPU has it) agree at every length.
         let data = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 37) }
         for n in 0...data.count {
             var byByte = CRC32()
             for b in data[0..<n] { byByte.update([b]) }
             #expect(byByte.value == CRC32.checksum(data[0..<n]))
         }
+    }
+
+    /// `combine` and `append(crc:length:)` give the CRC of the concatenation, at every split,
+    /// including empty parts and a part longer than the 16-byte step.
+    @Test func crc32Combine() {
+        let data = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 7) }
+        for split in [0, 1, 15, 16, 17, 100, 299, 300] {
+            let a = CRC32.checksum(data[0..<split]), b = CRC32.checksum(data[split...])
+            #expect(CRC32.combine(a, b, secondLength: data.count - split) == CRC32.checksum(data))
+            var running = CRC32()
+            running.update(data[0..<split])
+            running.append(crc: b, length: data.count - split)
+            running.update([0x01])
+            #expect(running.value == CRC32.checksum(data + [0x01]))
+        }
+    }
+
+    /// Blocksync payloads off the writer's shape (an unknown field, a repeated field, a
+    /// non-minimal varint, a bad direction before a good one, bad UTF-8) decode as the
+    /// protobuf rules say, whichever decoding path takes them.
+    @Test func blocksyncDecodeEdgeCases() throws {
+        let peer = Array("ab".utf8)
+        func decode(_ bytes: [UInt8]) throws -> BlocksyncRecord {
+            guard case .blocksync(let b) = try TraceEvent.decode(topic: .blocksync, bytes) else { throw TraceError.truncated(offset: 0, expected: "blocksync") }
+            return b
+        }
+        let plain: [UInt8] = [0x0A, 0x02] + peer + [0x10, 0x02, 0x1A, 0x01, 0x07]
+        #expect(try decode(plain) == BlocksyncRecord(peerID: "ab", direction: .outbound, message: [0x07]))
+        #expect(try decode(plain + [0x20, 0x05]) == BlocksyncRecord(peerID: "ab", direction: .outbound, message: [0x07]))
+        #expect(try decode(plain + [0x10, 0x01, 0x0A, 0x01, 0x63]) == BlocksyncRecord(peerID: "c", direction: .inbound, message: [0x07]))
+        #expect(try decode([0x8A, 0x00, 0x02] + peer + [0x10, 0x81, 0x00]) == BlocksyncRecord(peerID: "ab", direction: .inbound, message: []))
+        #expect(throws: ProtoError.invalid(offset: 4, reason: "unknown Direction value 3")) { try decode([0x0A, 0x02] + peer + [0x10, 0x03, 0x10, 0x01]) }
+        #expect(throws: ProtoError.invalidUTF8(offset: 0, field: 1)) { try decode([0x0A, 0x01, 0xFF, 0x10, 0x01]) }
+        #expect(throws: ProtoError.invalid(offset: 4, reason: "Blocksync.direction missing")) { try decode([0x0A, 0x02] + peer) }
+        #expect(throws: ProtoError.lengthPastEnd(offset: 2, length: 9, remaining: 2)) { try decode([0x0A, 0x09] + peer) }
+        // A stream shares one String per peer id and still decodes every event whole.
+        let bytes = try TraceFixtures.handwrittenTrace()
+        let streamed = try TraceReader(bytes: bytes).readAll()
+        var oneByOne: [TraceEntry] = []
+        var scanner = MCAPWalker(scanner: try MCAPScanner(source: MCAPMemorySource(bytes)))
+        var topics: [UInt16: TraceTopic] = [:]
+        while let item = try scanner.next() {
+            let record: MCAPRecord
+            switch item { case .topLevel(let r): record = r.record; case .inChunk(_, _, let r): record = r }
+            if case .channel(let c) = record { topics[c.id] = TraceTopic(rawValue: c.topic) }
+            if case .message(let m) = record, let topic = topics[m.channelID] {
+                oneByOne.append(TraceEntry(sequence: m.sequence, logTime: m.logTime, event: try TraceEvent.decode(topic: topic, m.data)))
+            }
+        }
+        #expect(!streamed.isEmpty && streamed == oneByOne)
     }
 
     @Test func writesMagicHeaderAndMetadataFirst() throws {
