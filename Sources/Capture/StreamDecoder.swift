@@ -84,7 +84,7 @@ struct InnerStreamDecoder: Sendable {
     }
 
     /// Feeds bytes; returns items, or throws a one-line reason when the stream is not what it should be.
-    mutating func feed(_ bytes: [UInt8], endOfStream: Bool = false) throws -> [DecodedItem] {
+    mutating func feed<C: Collection>(_ bytes: C, endOfStream: Bool = false) throws -> [DecodedItem] where C.Element == UInt8 {
         var items: [DecodedItem] = []
         if stage != .packets {
             buffer += bytes
@@ -133,10 +133,10 @@ struct InnerStreamDecoder: Sendable {
             buffer = []
             return items + (try decodePackets(rest))
         }
-        return items + (try decodePackets(bytes))
+        return try decodePackets(bytes)
     }
 
-    private mutating func decodePackets(_ bytes: [UInt8]) throws -> [DecodedItem] {
+    private mutating func decodePackets<C: Collection>(_ bytes: C) throws -> [DecodedItem] where C.Element == UInt8 {
         do {
             return try packets.decode(bytes).compactMap {
                 if case let .message(channel, data) = $0 { return .message(channel: channel, bytes: data) }
@@ -233,13 +233,13 @@ public struct ConnectionDecoder: Sendable {
             modes[d] = .plain(InnerStreamDecoder(encrypted: false, channels: channels))
             var items = run(direction, bytes)
             if case .plain(var inner) = modes[d] {
-                do { items += try inner.feed([], endOfStream: true).map { (direction, $0) } } catch { items += stop(direction, error) }
+                do { items += try inner.feed([UInt8](), endOfStream: true).map { (direction, $0) } } catch { items += stop(direction, error) }
                 if case .plain = modes[d] { modes[d] = .plain(inner) }
             }
             return items
         case .plain(var inner):
             do {
-                let items = try inner.feed([], endOfStream: true).map { (direction, $0) }
+                let items = try inner.feed([UInt8](), endOfStream: true).map { (direction, $0) }
                 modes[d] = .plain(inner)
                 return items
             } catch { return stop(direction, error) }
@@ -335,8 +335,20 @@ public struct ConnectionDecoder: Sendable {
             } catch { return stop(direction, error) }
         case .secret(var opener, var inner):
             do {
-                let plain = try opener.open(bytes)
-                let items = try inner.feed(plain).map { (direction, $0) }
+                // Each frame's plaintext goes from the opened bytes straight into the inner
+                // decoder. Every complete frame of the segment is opened even after the inner
+                // decoder failed, so a frame that does not open is the error reported, as when
+                // the segment's plaintext was decoded only once all of it was open.
+                opener.feed(bytes)
+                var items: [(FlowDirection, DecodedItem)] = []
+                var innerFailure: Error?
+                while try opener.openNext({ chunk in
+                    guard innerFailure == nil else { return }
+                    do {
+                        for item in try inner.feed(chunk) { items.append((direction, item)) }
+                    } catch { innerFailure = error }
+                }) {}
+                if let innerFailure { throw innerFailure }
                 modes[d] = .secret(opener, inner)
                 return items
             } catch { return stop(direction, error) }

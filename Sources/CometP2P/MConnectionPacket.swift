@@ -20,14 +20,15 @@ public struct PacketMsg: Equatable, Sendable {
     }
 
     /// Decodes like gogoproto: any field order, unknown fields skipped, the last value of a
-    /// repeated scalar wins, `int32` truncated from the 64-bit varint.
-    static func decode(_ r: inout ProtoReader) throws -> PacketMsg {
-        var msg = PacketMsg(channelID: 0, eof: false, data: [])
+    /// repeated scalar wins, `int32` truncated from the 64-bit varint. `data` stays a slice of
+    /// the reader's bytes (the decoder appends it to its reassembly buffer without a copy in between).
+    static func decodeView(_ r: inout ProtoReader) throws -> (channelID: Int32, eof: Bool, data: ArraySlice<UInt8>) {
+        var msg: (channelID: Int32, eof: Bool, data: ArraySlice<UInt8>) = (0, false, [])
         while let f = try r.next() {
             switch f.number {
             case 1: msg.channelID = try f.int32()
             case 2: msg.eof = try f.bool()
-            case 3: msg.data = try f.bytes()
+            case 3: msg.data = try f.messageReader().buffer  // checks the wire type as `bytes()` does
             default: break
             }
         }
@@ -59,23 +60,40 @@ public enum MConnectionPacket: Equatable, Sendable {
     /// Decodes one Packet (no length prefix). Returns nil when no oneof member is set, which a
     /// node reports as an unknown message type. Like gogoproto, the last oneof field wins.
     public static func decode(_ bytes: ArraySlice<UInt8>, baseOffset: Int = 0) throws -> MConnectionPacket? {
-        var r = ProtoReader(bytes, baseOffset: baseOffset)
-        var result: MConnectionPacket?
-        while let f = try r.next() {
-            switch f.number {
-            case 1:
-                try skipAll(f.messageReader())  // PacketPing has no fields; unknown ones must still parse
-                result = .ping
-            case 2:
-                try skipAll(f.messageReader())
-                result = .pong
-            case 3:
-                var inner = try f.messageReader()
-                result = .msg(try PacketMsg.decode(&inner))
-            default: break
-            }
+        switch try View.decode(bytes, baseOffset: baseOffset) {
+        case nil: return nil
+        case .ping?: return .ping
+        case .pong?: return .pong
+        case let .msg(channelID, eof, data)?: return .msg(PacketMsg(channelID: channelID, eof: eof, data: Array(data)))
         }
-        return result
+    }
+
+    /// A decoded Packet whose message data is a slice of the input (what `decode` copies out).
+    enum View {
+        case ping
+        case pong
+        case msg(channelID: Int32, eof: Bool, data: ArraySlice<UInt8>)
+
+        static func decode(_ bytes: ArraySlice<UInt8>, baseOffset: Int) throws -> View? {
+            var r = ProtoReader(bytes, baseOffset: baseOffset)
+            var result: View?
+            while let f = try r.next() {
+                switch f.number {
+                case 1:
+                    try skipAll(f.messageReader())  // PacketPing has no fields; unknown ones must still parse
+                    result = .ping
+                case 2:
+                    try skipAll(f.messageReader())
+                    result = .pong
+                case 3:
+                    var inner = try f.messageReader()
+                    let m = try PacketMsg.decodeView(&inner)
+                    result = .msg(channelID: m.channelID, eof: m.eof, data: m.data)
+                default: break
+                }
+            }
+            return result
+        }
     }
 }
 
