@@ -72,6 +72,11 @@ public struct FrameOpener: Sendable {
     }
 
     public mutating func feed<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if bytes.withContiguousStorageIfAvailable({ feed($0) }) == nil { Array(bytes).withUnsafeBufferPointer { feed($0) } }
+    }
+
+    /// Appends ciphertext (not generic: callers in other modules get a specialized copy).
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
         if readIndex > 0 && readIndex >= pending.count / 2 {
             pending.removeFirst(readIndex)
             readIndex = 0
