@@ -92,8 +92,9 @@ let package = Package(
         // The libpcap front end of the capture tool: files and live interfaces.
         .target(name: "PcapSource", dependencies: ["CPcap", "Capture"]),
         .executableTarget(name: "synccapture", dependencies: [
-            "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "SyncTrace",
+            "CommandExit", "Capture", "PcapSource", "PivotHint", "CometWire", "CometP2P", "SyncTrace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
             "FileInput",
         ], path: "Tools/synccapture"),
         // The simulator: scenario model (TOML), scripted peers and the virtual-clock driver that

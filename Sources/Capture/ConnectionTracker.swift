@@ -47,6 +47,10 @@ public struct ConnectionEvent: Sendable, Equatable {
 public struct ConnectionTracker: Sendable {
     public private(set) var connections: [CapturedConnection] = []
     private var active: [PairKey: Int] = [:]
+    /// The last two (source, destination) pairs looked up in `active` (both directions of the
+    /// connection in progress, usually), with their connection and direction: most segments
+    /// skip hashing both endpoints. Emptied whenever `active` changes.
+    private var recent: [(source: Endpoint, destination: Endpoint, index: Int, direction: FlowDirection)] = []
     public let maxBufferedBytes: Int
 
     public init(maxBufferedBytes: Int = 4 << 20) {
@@ -64,8 +68,12 @@ public struct ConnectionTracker: Sendable {
     /// Feeds one segment; returns the stream events it releases. `opened` is set when the segment
     /// started a new connection.
     public mutating func add(_ segment: TCPSegment) -> (opened: Int?, events: [ConnectionEvent]) {
-        let key = PairKey(segment.source, segment.destination)
         let isOpeningSYN = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
+        if !isOpeningSYN,
+           let hit = recent.first(where: { $0.source == segment.source && $0.destination == segment.destination }) {
+            return (nil, deliver(segment, to: hit.index, hit.direction))
+        }
+        let key = PairKey(segment.source, segment.destination)
         var opened: Int?
         var index = active[key]
         if let existing = index, isOpeningSYN {
@@ -99,10 +107,18 @@ public struct ConnectionTracker: Sendable {
             connections.append(new)
             index = new.index
             active[key] = new.index
+            recent = []
             opened = new.index
         }
         guard let index else { return (opened, []) }
         let direction: FlowDirection = segment.source == connections[index].client ? .clientToServer : .serverToClient
+        recent.insert((segment.source, segment.destination, index, direction), at: 0)
+        if recent.count > 2 { recent.removeLast() }
+        return (opened, deliver(segment, to: index, direction))
+    }
+
+    /// Feeds `segment` to its connection's reassembler for `direction`.
+    private mutating func deliver(_ segment: TCPSegment, to index: Int, _ direction: FlowDirection) -> [ConnectionEvent] {
         connections[index].lastSeenNanos = max(connections[index].lastSeenNanos, segment.timestampNanos)
         var events = connections[index].streams[direction.rawValue].add(segment).map {
             ConnectionEvent(connection: index, direction: direction, event: $0)
@@ -112,7 +128,7 @@ public struct ConnectionTracker: Sendable {
             let other = direction.reversed
             events += connections[index].streams[other.rawValue].reset(timestampNanos: segment.timestampNanos).map { ConnectionEvent(connection: index, direction: other, event: $0) }
         }
-        return (opened, events)
+        return events
     }
 
     /// Ends the capture: every open stream flushes its buffered data (holes become gaps).

@@ -85,6 +85,10 @@ struct InnerStreamDecoder: Sendable {
 
     /// Feeds bytes; returns items, or throws a one-line reason when the stream is not what it should be.
     mutating func feed(_ bytes: [UInt8], endOfStream: Bool = false) throws -> [DecodedItem] {
+        try bytes.withUnsafeBufferPointer { try feed($0, endOfStream: endOfStream) }
+    }
+
+    mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, endOfStream: Bool = false) throws -> [DecodedItem] {
         var items: [DecodedItem] = []
         if stage != .packets {
             buffer += bytes
@@ -131,17 +135,19 @@ struct InnerStreamDecoder: Sendable {
             if stage != .packets { return items }
             let rest = buffer
             buffer = []
-            return items + (try decodePackets(rest))
+            return items + (try rest.withUnsafeBufferPointer { try decodePackets($0) })
         }
-        return items + (try decodePackets(bytes))
+        return try decodePackets(bytes)
     }
 
-    private mutating func decodePackets(_ bytes: [UInt8]) throws -> [DecodedItem] {
+    private mutating func decodePackets(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [DecodedItem] {
         do {
-            return try packets.decode(bytes).compactMap {
-                if case let .message(channel, data) = $0 { return .message(channel: channel, bytes: data) }
-                return nil
+            packets.feed(bytes)
+            var items: [DecodedItem] = []
+            while let event = try packets.next() {
+                if case let .message(channel, data) = event { items.append(.message(channel: channel, bytes: data)) }
             }
+            return items
         } catch let error as MConnectionError {
             throw CaptureError.streamDecode(offset: offset + error.offset, what: "MConnection packet", reason: error.nodeError)
         }
@@ -160,12 +166,18 @@ public struct ConnectionDecoder: Sendable {
         case detecting
         /// Secret connection: own ephemeral key read, waiting for the other side's.
         case awaitingKeys(ephemeralKey: [UInt8])
-        case secret(FrameOpener, InnerStreamDecoder)
-        case plain(InnerStreamDecoder)
+        /// Decrypting with `openers[d]`, then decoding with `inners[d]`.
+        case secret
+        /// Decoding with `inners[d]`.
+        case plain
         case stopped
     }
 
     private var modes: [Mode] = [.detecting, .detecting]
+    /// Each direction's decoders, beside its mode rather than inside it: reading the mode (once
+    /// or twice per TCP segment) then copies no decoder state, and the decoders are mutated in place.
+    private var openers: [FrameOpener?] = [nil, nil]
+    private var inners: [InnerStreamDecoder?] = [nil, nil]
     private var pending: [[UInt8]] = [[], []]
     private var ephemeralKeys: [[UInt8]?] = [nil, nil]
     private let keyLog: KeyLog
@@ -194,9 +206,7 @@ public struct ConnectionDecoder: Sendable {
             undecodedBytes[d] &+= UInt64(bytes.count)
             return []
         }
-        // Steady state: no staging copy. `run` is called outside any `switch modes[d]`, whose
-        // subject would keep a second reference to the decoder state while it runs (every
-        // mutation of it would then copy, once per TCP segment).
+        // Steady state: no staging copy.
         if pending[d].isEmpty && isDecoding(d) { return run(direction, bytes) }
         pending[d] += bytes
         return advance(direction)
@@ -215,6 +225,8 @@ public struct ConnectionDecoder: Sendable {
         let d = direction.rawValue
         if case .stopped = modes[d] { return [] }
         modes[d] = .stopped
+        openers[d] = nil
+        inners[d] = nil
         let held = UInt64(pending[d].count)
         pending[d] = []
         undecodedBytes[d] &+= held
@@ -230,19 +242,12 @@ public struct ConnectionDecoder: Sendable {
         case .detecting where !pending[d].isEmpty:
             let bytes = pending[d]
             pending[d] = []
-            modes[d] = .plain(InnerStreamDecoder(encrypted: false, channels: channels))
+            startPlain(d)
             var items = run(direction, bytes)
-            if case .plain(var inner) = modes[d] {
-                do { items += try inner.feed([], endOfStream: true).map { (direction, $0) } } catch { items += stop(direction, error) }
-                if case .plain = modes[d] { modes[d] = .plain(inner) }
-            }
+            if case .plain = modes[d] { items += endPlain(direction) }
             return items
-        case .plain(var inner):
-            do {
-                let items = try inner.feed([], endOfStream: true).map { (direction, $0) }
-                modes[d] = .plain(inner)
-                return items
-            } catch { return stop(direction, error) }
+        case .plain:
+            return endPlain(direction)
         case .awaitingKeys where ephemeralKeys[direction.reversed.rawValue] == nil:
             modes[d] = .stopped
             undecodedBytes[d] &+= UInt64(pending[d].count)
@@ -252,6 +257,18 @@ public struct ConnectionDecoder: Sendable {
         default:
             return []
         }
+    }
+
+    /// The plaintext stream ended: a first message still incomplete is resolved (NodeInfo, or packets from byte 0).
+    private mutating func endPlain(_ direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+        do {
+            return try inners[direction.rawValue]!.feed([UInt8](), endOfStream: true).map { (direction, $0) }
+        } catch { return stop(direction, error) }
+    }
+
+    private mutating func startPlain(_ d: Int) {
+        modes[d] = .plain
+        inners[d] = InnerStreamDecoder(encrypted: false, channels: channels)
     }
 
     private mutating func advance(_ direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
@@ -268,7 +285,7 @@ public struct ConnectionDecoder: Sendable {
             let checked = min(3, buffer.count)
             if !buffer.prefix(checked).elementsEqual(prefix.prefix(checked)) {
                 encrypted = encrypted ?? false
-                modes[d] = .plain(InnerStreamDecoder(encrypted: false, channels: channels))
+                startPlain(d)
                 pending[d] = []
                 return run(direction, buffer)
             }
@@ -310,7 +327,9 @@ public struct ConnectionDecoder: Sendable {
         for direction in FlowDirection.allCases {
             let key = direction == .clientToServer ? keys.sendSecret : keys.recvSecret
             do {
-                modes[direction.rawValue] = .secret(try FrameOpener(key: key), InnerStreamDecoder(encrypted: true, channels: channels))
+                openers[direction.rawValue] = try FrameOpener(key: key)
+                inners[direction.rawValue] = InnerStreamDecoder(encrypted: true, channels: channels)
+                modes[direction.rawValue] = .secret
             } catch {
                 items += stop(direction, error)
                 continue
@@ -324,30 +343,42 @@ public struct ConnectionDecoder: Sendable {
 
     private mutating func run(_ direction: FlowDirection, _ bytes: [UInt8]) -> [(FlowDirection, DecodedItem)] {
         let d = direction.rawValue
-        let mode = modes[d]
-        modes[d] = .stopped  // the decoder state is held once while it runs: no copy-on-write
-        switch consume mode {
-        case .plain(var inner):
+        switch modes[d] {
+        case .plain:
             do {
-                let items = try inner.feed(bytes).map { (direction, $0) }
-                modes[d] = .plain(inner)
+                return try inners[d]!.feed(bytes).map { (direction, $0) }
+            } catch { return stop(direction, error) }
+        case .secret:
+            // Moved out while they run (the closure below uses both), moved back after.
+            guard var opener = openers[d].take(), var inner = inners[d].take() else { return [] }
+            do {
+                // Each frame's plaintext goes from the opened bytes straight into the inner
+                // decoder. Every complete frame of the segment is opened even after the inner
+                // decoder failed, so a frame that does not open is the error reported, as when
+                // the segment's plaintext was decoded only once all of it was open.
+                bytes.withUnsafeBufferPointer { opener.feed($0) }
+                var items: [(FlowDirection, DecodedItem)] = []
+                var innerFailure: Error?
+                while try opener.openNext({ chunk in
+                    guard innerFailure == nil else { return }
+                    do {
+                        for item in try inner.feed(chunk) { items.append((direction, item)) }
+                    } catch { innerFailure = error }
+                }) {}
+                if let innerFailure { throw innerFailure }
+                openers[d] = opener
+                inners[d] = inner
                 return items
             } catch { return stop(direction, error) }
-        case .secret(var opener, var inner):
-            do {
-                let plain = try opener.open(bytes)
-                let items = try inner.feed(plain).map { (direction, $0) }
-                modes[d] = .secret(opener, inner)
-                return items
-            } catch { return stop(direction, error) }
-        case let other:
-            modes[d] = other
+        default:
             return []
         }
     }
 
     private mutating func stop(_ direction: FlowDirection, _ error: Error) -> [(FlowDirection, DecodedItem)] {
         modes[direction.rawValue] = .stopped
+        openers[direction.rawValue] = nil
+        inners[direction.rawValue] = nil
         pending[direction.rawValue] = []
         let detail: String
         if let e = error as? SecretConnectionError {

@@ -44,6 +44,11 @@ public struct MConnectionDecoder: Sendable {
 
     /// Appends received bytes.
     public mutating func feed<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if bytes.withContiguousStorageIfAvailable({ feed($0) }) == nil { Array(bytes).withUnsafeBufferPointer { feed($0) } }
+    }
+
+    /// Appends received bytes (not generic: callers in other modules get a specialized copy).
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
         if readIndex > 0 && readIndex >= pending.count / 2 {
             pending.removeFirst(readIndex)
             pendingBase += readIndex
@@ -83,7 +88,7 @@ public struct MConnectionDecoder: Sendable {
         return events
     }
 
-    private mutating func nextPacket() throws -> (packet: MConnectionPacket, offset: Int)? {
+    private mutating func nextPacket() throws -> (packet: MConnectionPacket.View, offset: Int)? {
         let start = consumedByteCount
         let window = pending[readIndex...]
         var r = ProtoReader(window)
@@ -104,9 +109,9 @@ public struct MConnectionDecoder: Sendable {
         let bodyStart = readIndex + header
         let body = pending[bodyStart..<(bodyStart + Int(length))]
         readIndex = bodyStart + Int(length)
-        let packet: MConnectionPacket?
+        let packet: MConnectionPacket.View?
         do {
-            packet = try MConnectionPacket.decode(body, baseOffset: start + header)
+            packet = try MConnectionPacket.View.decode(body, baseOffset: start + header)
         } catch let e as ProtoError {
             throw MConnectionError.malformedPacket(offset: start, e)
         }
@@ -114,16 +119,18 @@ public struct MConnectionDecoder: Sendable {
         return (packet, start)
     }
 
-    private mutating func receive(_ packet: MConnectionPacket, at offset: Int) throws -> MConnectionEvent? {
+    /// `packet`'s message data is a slice of `pending`: appended to a reassembly buffer, or
+    /// copied out once when it is a whole message.
+    private mutating func receive(_ packet: MConnectionPacket.View, at offset: Int) throws -> MConnectionEvent? {
         switch packet {
         case .ping: return .ping
         case .pong: return .pong
-        case .msg(let m):
-            guard (0...255).contains(m.channelID), let desc = channels[UInt8(m.channelID)] else {
-                throw MConnectionError.unknownChannel(offset: offset, channelID: m.channelID)
+        case let .msg(channelID, eof, data):
+            guard (0...255).contains(channelID), let desc = channels[UInt8(channelID)] else {
+                throw MConnectionError.unknownChannel(offset: offset, channelID: channelID)
             }
             let slot = partial.firstIndex { $0.channel == desc.id }
-            let total = (slot.map { partial[$0].bytes.count } ?? 0) + m.data.count
+            let total = (slot.map { partial[$0].bytes.count } ?? 0) + data.count
             guard total <= desc.recvMessageCapacity else {
                 throw MConnectionError.messageExceedsCapacity(
                     offset: offset, channelID: desc.id, capacity: desc.recvMessageCapacity, received: total)
@@ -132,25 +139,25 @@ public struct MConnectionDecoder: Sendable {
             // grows to the largest message seen, with no up-front recvBufferCapacity reservation
             // per message, and a finished message is copied out at its exact size (a decoded
             // message kept by the caller holds no spare capacity).
-            switch (slot, m.eof) {
+            switch (slot, eof) {
             case (nil, true):
-                return .message(channel: desc.id, bytes: m.data)
+                return .message(channel: desc.id, bytes: Array(data))
             case (let slot?, true):
                 var buffer = partial.remove(at: slot).bytes
                 var message: [UInt8] = []
-                message.reserveCapacity(buffer.count + m.data.count)
+                message.reserveCapacity(buffer.count + data.count)
                 message.append(contentsOf: buffer)
-                message.append(contentsOf: m.data)
+                message.append(contentsOf: data)
                 buffer.removeAll(keepingCapacity: true)
                 if buffer.capacity > spare.capacity { spare = buffer }
                 return .message(channel: desc.id, bytes: message)
             case (nil, false):
                 var buffer = spare
                 spare = []
-                buffer.append(contentsOf: m.data)
+                buffer.append(contentsOf: data)
                 partial.append((desc.id, buffer))
             case (let slot?, false):
-                partial[slot].bytes.append(contentsOf: m.data)
+                partial[slot].bytes.append(contentsOf: data)
             }
             return nil
         }

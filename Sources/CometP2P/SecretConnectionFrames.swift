@@ -62,6 +62,8 @@ public struct FrameOpener: Sendable {
     private var pending: [UInt8] = []
     private var readIndex = 0
     private var failure: SecretConnectionError?
+    /// Nonce ‖ ciphertext ‖ tag of the frame being opened, reused from frame to frame.
+    private var combined: [UInt8] = []
 
     public init(key: [UInt8], counter: UInt64 = 0) throws {
         guard key.count == 32 else { throw SecretConnectionError.invalidKeyLength(what: "receive key", length: key.count) }
@@ -70,6 +72,11 @@ public struct FrameOpener: Sendable {
     }
 
     public mutating func feed<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if bytes.withContiguousStorageIfAvailable({ feed($0) }) == nil { Array(bytes).withUnsafeBufferPointer { feed($0) } }
+    }
+
+    /// Appends ciphertext (not generic: callers in other modules get a specialized copy).
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
         if readIndex > 0 && readIndex >= pending.count / 2 {
             pending.removeFirst(readIndex)
             readIndex = 0
@@ -83,41 +90,69 @@ public struct FrameOpener: Sendable {
     /// The next frame's plaintext chunk, or nil until a whole sealed frame has arrived. After
     /// a failure every call throws the same error (the node closes the connection).
     public mutating func next() throws -> [UInt8]? {
+        var chunk: [UInt8]?
+        guard try openNext({ chunk = Array($0) }) else { return nil }
+        return chunk
+    }
+
+    /// Opens the next frame, if a whole sealed frame has arrived, and hands its plaintext chunk
+    /// to `body` (the buffer is valid during the call only); false until then. After a failure
+    /// every call throws the same error. No per-frame arrays: the sealed frame is laid out once
+    /// behind its nonce in a reused buffer (swift-crypto's combined form) and the chunk is read
+    /// in place from the opened bytes.
+    public mutating func openNext(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
         if let failure { throw failure }
-        guard pending.count - readIndex >= SecretConnection.sealedFrameSize else { return nil }
+        guard pending.count - readIndex >= SecretConnection.sealedFrameSize else { return false }
         let frameStart = readIndex
-        let tagStart = frameStart + SecretConnection.totalFrameSize
-        let end = frameStart + SecretConnection.sealedFrameSize
-        readIndex = end
+        readIndex = frameStart + SecretConnection.sealedFrameSize
         let frame = counter
         guard counter != UInt64.max else { return try fail(.nonceExhausted) }
         let plain: Data
         do {
-            let box = try ChaChaPoly.SealedBox(nonce: secretConnectionNonce(counter),
-                                               ciphertext: pending[frameStart..<tagStart],
-                                               tag: pending[tagStart..<end])
-            plain = try ChaChaPoly.open(box, using: key)
+            layOutCombined(frameStart)
+            plain = try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: combined), using: key)
         } catch {
             return try fail(.decryptFailed(frame: frame))
         }
         counter += 1
-        let p = Array(plain)
-        let length = UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
+        let length: UInt32 = plain.withUnsafeBytes { p in
+            var n: UInt32 = 0
+            for i in 0..<4 { n |= UInt32(p[i]) << (8 * UInt32(i)) }
+            return n
+        }
         guard length <= UInt32(SecretConnection.dataMaxSize) else {
             return try fail(.chunkTooLong(frame: frame, length: length))
         }
-        return Array(p[4..<(4 + Int(length))])
+        try plain.withUnsafeBytes { p in
+            try body(UnsafeBufferPointer(rebasing: p.bindMemory(to: UInt8.self)[4..<(4 + Int(length))]))
+        }
+        return true
+    }
+
+    /// `combined` = nonce of frame `counter` (4 zero bytes ‖ LE64, §1.2 step 7) ‖ the sealed
+    /// frame at `pending[frameStart...]` (ciphertext ‖ tag).
+    private mutating func layOutCombined(_ frameStart: Int) {
+        let nonceSize = 12
+        if combined.isEmpty { combined = [UInt8](repeating: 0, count: nonceSize + SecretConnection.sealedFrameSize) }
+        let counter = self.counter
+        pending.withUnsafeBytes { src in
+            combined.withUnsafeMutableBytes { dst in
+                for i in 0..<8 { dst[4 + i] = UInt8(truncatingIfNeeded: counter >> (8 * UInt64(i))) }
+                dst.baseAddress!.advanced(by: nonceSize)
+                    .copyMemory(from: src.baseAddress!.advanced(by: frameStart), byteCount: SecretConnection.sealedFrameSize)
+            }
+        }
     }
 
     /// Convenience: feeds `bytes` and returns the concatenated plaintext of all complete frames.
     public mutating func open<C: Collection>(_ bytes: C) throws -> [UInt8] where C.Element == UInt8 {
         feed(bytes)
         var out: [UInt8] = []
-        while let chunk = try next() { out.append(contentsOf: chunk) }
+        while try openNext({ out.append(contentsOf: $0) }) {}
         return out
     }
 
-    private mutating func fail(_ e: SecretConnectionError) throws -> [UInt8]? {
+    private mutating func fail(_ e: SecretConnectionError) throws -> Bool {
         failure = e
         throw e
     }

@@ -179,6 +179,38 @@ import CometP2P
         var d = MConnectionDecoder()
         #expect(try d.decode([UInt8(packet.count)] + packet) == [.message(channel: 0x40, bytes: [0xaa])])
     }
+
+    /// The decoder reads the shape nodes write (`1a L 08 ch 10 eof 1a N data`) without the general
+    /// field walk; shapes beside it must still decode as gogoproto does (last value wins, any
+    /// varint form, fields after the data, a later oneof member).
+    @Test func packetShapesBesideTheCanonicalOneDecodeLikeGogoproto() throws {
+        func stream(_ packet: [UInt8]) -> [UInt8] { [UInt8(packet.count)] + packet }
+        func msgPacket(_ msg: [UInt8]) -> [UInt8] { [0x1a, UInt8(msg.count)] + msg }
+        let cases: [(name: String, wire: [UInt8], expected: [MConnectionEvent])] = [
+            ("canonical", stream(msgPacket([0x08, 0x40, 0x10, 0x01, 0x1a, 0x02, 0xaa, 0xbb])),
+             [.message(channel: 0x40, bytes: [0xaa, 0xbb])]),
+            ("data field twice: the last wins", stream(msgPacket([0x08, 0x40, 0x10, 0x01, 0x1a, 0x01, 0xaa, 0x1a, 0x01, 0xbb])),
+             [.message(channel: 0x40, bytes: [0xbb])]),
+            ("eof as 2", stream(msgPacket([0x08, 0x40, 0x10, 0x02, 0x1a, 0x01, 0xaa])),
+             [.message(channel: 0x40, bytes: [0xaa])]),
+            ("channel id as a two-byte varint", stream(msgPacket([0x08, 0xc0, 0x00, 0x10, 0x01, 0x1a, 0x01, 0xaa])),
+             [.message(channel: 0x40, bytes: [0xaa])]),
+            ("unknown field after the data", stream(msgPacket([0x08, 0x40, 0x10, 0x01, 0x1a, 0x01, 0xaa, 0x48, 0x01])),
+             [.message(channel: 0x40, bytes: [0xaa])]),
+            ("data length as a non-minimal varint", stream(msgPacket([0x08, 0x40, 0x10, 0x01, 0x1a, 0x81, 0x00, 0xaa])),
+             [.message(channel: 0x40, bytes: [0xaa])]),
+            ("no data field", stream(msgPacket([0x08, 0x40, 0x10, 0x01])),
+             [.message(channel: 0x40, bytes: [])]),
+            ("a ping after the message: the last oneof member wins", stream(msgPacket([0x08, 0x40, 0x10, 0x01, 0x1a, 0x01, 0xaa]) + [0x0a, 0x00]),
+             [.ping]),
+            ("eof false, then the rest", stream(msgPacket([0x08, 0x40, 0x1a, 0x01, 0xaa])) + stream(msgPacket([0x08, 0x40, 0x10, 0x01, 0x1a, 0x01, 0xbb])),
+             [.message(channel: 0x40, bytes: [0xaa, 0xbb])]),
+        ]
+        for c in cases {
+            var d = MConnectionDecoder()
+            #expect(try d.decode(c.wire) == c.expected, "\(c.name)")
+        }
+    }
 }
 
 /// Hostile input never crashes or hangs: every random stream ends in events, a wait for more

@@ -1,17 +1,20 @@
 import ArgumentParser
 import Capture
+import CometP2P
+import Crypto
 import CommandExit
 import Foundation
 import PcapSource
 
 /// `synccapture bench`: decode throughput of pcap input, plaintext and encrypted, next to
-/// `tcpdump -r FILE -w /dev/null` on the same file (common.md: figures next to a physical reference).
+/// `tcpdump -r FILE -w /dev/null` on the same file and, for the encrypted one, a raw
+/// ChaCha20-Poly1305 open of its frames, each reference alternating with the decode (issue 19 item 5).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure capture decoding throughput (MB/s) next to tcpdump reading the same file.",
         discussion: """
-        Writes two synthetic captures of one connection carrying blocksync messages of --message-size bytes (one plaintext, one SecretConnection with its key log), then times `synccapture record`'s pipeline on each (libpcap read, TCP reassembly, decryption, MConnection decoding; no trace writing) and `tcpdump -r FILE -w /dev/null` on the same files. Build in release first: swift build -c release --product synccapture.
+        Writes two synthetic captures of one connection carrying blocksync messages of --message-size bytes (one plaintext, one SecretConnection with its key log), then times `synccapture record`'s pipeline on each (libpcap read, TCP reassembly, decryption, MConnection decoding; no trace writing), alternating round by round with `tcpdump -r FILE -w /dev/null` on the same file and, for the encrypted file, swift-crypto's raw ChaCha20-Poly1305 open of its 1,044-byte frames; prints each rate and the decode's share of each reference. Build in release first: swift build -c release --product synccapture.
 
         Example:
           .build/release/synccapture bench --megabytes 64
@@ -23,7 +26,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Size of each blocksync message in bytes.")
     var messageSize: Int = 20_000
 
-    @Option(help: "Timed runs per measurement (the best is reported).")
+    @Option(help: "Rounds of the decode and its references, alternating (the best of each is reported).")
     var runs: Int = 3
 
     func validate() throws {
@@ -48,46 +51,84 @@ struct Bench: ParsableCommand {
         try Data(SyntheticCapture.pcap(clientBytes: plain.client, serverBytes: plain.server)).write(to: URL(fileURLWithPath: plainPath))
         try Data(SyntheticCapture.pcap(clientBytes: secret.client, serverBytes: secret.server)).write(to: URL(fileURLWithPath: secretPath))
         let keys = try KeyLog(text: secret.keyLogLine)
-        print("synccapture bench: \(count) messages of \(messageSize) bytes per file, best of \(runs)")
+        guard let connectionKeys = SecretConnectionKeys(keyLogLine: secret.keyLogLine) else {
+            throw CommandFailure(.internalError, "synthetic key-log line does not parse: \(secret.keyLogLine)")
+        }
+        // The encrypted capture's sealed frames, each direction with its key: what the raw open opens.
+        let sealed = [(SymmetricKey(data: connectionKeys.sendSecret), Array(secret.client[SecretConnection.ephemeralKeyMessageSize...])),
+                      (SymmetricKey(data: connectionKeys.recvSecret), Array(secret.server[SecretConnection.ephemeralKeyMessageSize...]))]
+        let frames = sealed.reduce(0) { $0 + $1.1.count / SecretConnection.sealedFrameSize }
+        let tcpdump = Self.tcpdumpPath()
+        print("synccapture bench: \(count) messages of \(messageSize) bytes per file; decode, tcpdump and (encrypted) raw open alternate, \(runs) rounds, best of each")
         for (name, path, keyLog) in [("plaintext", plainPath, KeyLog()), ("encrypted", secretPath, keys)] {
             let size = Double((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)
-            var best = Double.infinity
+            var best = Double.infinity, bestTcpdump = Double.infinity, bestOpen = Double.infinity
             var decoded = 0
             for _ in 0..<runs {
-                let start = ContinuousClock.now
-                var session = CaptureSession(keyLog: keyLog)
-                let result = try CaptureRecorder.record(from: try PcapHandle.openFile(path), into: &session)
-                best = min(best, Self.seconds(ContinuousClock.now - start))
-                decoded = result.events.filter { if case .blocksync = $0.event { return true } else { return false } }.count
+                if let tcpdump { bestTcpdump = min(bestTcpdump, try Self.time { try Self.runTcpdump(tcpdump, path) }) }
+                if keyLog.count > 0 { bestOpen = min(bestOpen, try Self.time { try Self.rawOpen(sealed) }) }
+                best = min(best, try Self.time {
+                    var session = CaptureSession(keyLog: keyLog)
+                    let result = try CaptureRecorder.record(from: try PcapHandle.openFile(path), into: &session)
+                    decoded = result.events.count { if case .blocksync = $0.event { true } else { false } }
+                })
             }
             guard decoded == count else { throw CommandFailure(.internalError, "\(name): decoded \(decoded) of \(count) messages") }
-            let reference = try Self.tcpdump(path, runs: runs)
             let mb = size / 1_000_000
-            let ref = reference.map { String(format: "%8.1f MB/s", mb / $0) } ?? "(tcpdump not installed)"
-            print(String(format: "  %@: %.1f MB file, decode %8.1f MB/s; tcpdump -r FILE -w /dev/null %@", name, mb, mb / best, ref))
+            var line = String(format: "  %@: %.1f MB file, decode %7.1f MB/s", name, mb, mb / best)
+            line += tcpdump == nil ? "; tcpdump not installed"
+                : String(format: "; tcpdump -r FILE -w /dev/null %7.1f MB/s (decode %.1f %%)", mb / bestTcpdump, 100 * bestTcpdump / best)
+            if keyLog.count > 0 {
+                line += String(format: "; raw ChaCha20-Poly1305 open of its %d frames %7.1f MB/s (decode %.1f %%)",
+                               frames, mb / bestOpen, 100 * bestOpen / best)
+            }
+            print(line)
         }
+    }
+
+    /// Wall time of `body`.
+    static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = ContinuousClock.now
+        try body()
+        return seconds(ContinuousClock.now - start)
+    }
+
+    /// The physical reference of the encrypted pipeline: swift-crypto's ChaCha20-Poly1305 open of
+    /// every sealed 1,044-byte frame (1,028 plaintext bytes), counters 0, 1, 2… per direction, in
+    /// the cheapest form its API takes (nonce ‖ ciphertext ‖ tag laid out in one reused buffer).
+    static func rawOpen(_ directions: [(SymmetricKey, [UInt8])]) throws {
+        var combined = [UInt8](repeating: 0, count: 12 + SecretConnection.sealedFrameSize)
+        var opened = 0
+        for (key, bytes) in directions {
+            var counter: UInt64 = 0
+            var start = 0
+            while start + SecretConnection.sealedFrameSize <= bytes.count {
+                for i in 0..<8 { combined[4 + i] = UInt8(truncatingIfNeeded: counter >> (8 * UInt64(i))) }
+                combined.replaceSubrange(12..., with: bytes[start..<(start + SecretConnection.sealedFrameSize)])
+                opened &+= try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: combined), using: key).count
+                counter += 1
+                start += SecretConnection.sealedFrameSize
+            }
+        }
+        guard opened > 0 else { throw CommandFailure(.internalError, "raw open: no frames") }
     }
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Best wall time of `tcpdump -r path -w /dev/null`, or nil when tcpdump is missing.
-    static func tcpdump(_ path: String, runs: Int) throws -> Double? {
-        let candidates = ["/usr/bin/tcpdump", "/usr/sbin/tcpdump", "/sbin/tcpdump"]
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
-        var best = Double.infinity
-        for _ in 0..<runs {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["-r", path, "-w", "/dev/null"]
-            p.standardError = FileHandle.nullDevice
-            p.standardOutput = FileHandle.nullDevice
-            let start = ContinuousClock.now
-            try p.run()
-            p.waitUntilExit()
-            best = min(best, seconds(ContinuousClock.now - start))
-        }
-        return best
+    static func tcpdumpPath() -> String? {
+        ["/usr/bin/tcpdump", "/usr/sbin/tcpdump", "/sbin/tcpdump"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// One `tcpdump -r path -w /dev/null`.
+    static func runTcpdump(_ binary: String, _ path: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["-r", path, "-w", "/dev/null"]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
     }
 }
