@@ -171,8 +171,9 @@ public struct BlockPool<Block: Sendable>: Sendable {
         for peer in peers.values {
             if let d = peer.timeoutDeadline, best.map({ d < $0 }) ?? true { best = d }
         }
-        for r in requesters where r.waiting {
-            if let d = r.retryDeadline, best.map({ d < $0 }) ?? true { best = d }
+        // By index: reading two fields, not copying (retaining) each requester and its block.
+        for i in requesters.indices where requesters[i].waiting {
+            if let d = requesters[i].retryDeadline, best.map({ d < $0 }) ?? true { best = d }
         }
         return best
     }
@@ -366,7 +367,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
         guard let due = nextDeadline else { return nil }
         if peers.values.contains(where: { $0.timeoutDeadline == due }) { return (due, .peerTimeout) }
-        if requesters.contains(where: { $0.waiting && $0.retryDeadline == due }) { return (due, .requestRetry) }
+        if requesters.indices.contains(where: { requesters[$0].waiting && requesters[$0].retryDeadline == due }) { return (due, .requestRetry) }
         return (due, .requesterLoop)
     }
 

@@ -211,10 +211,14 @@ public struct Reactor: BlockSyncMachine {
     /// retry, requester loop; then try-sync, switch check, status).
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
         var best = pool.nextTimer
-        for (deadline, timer) in [(nextTrySync, ReactorTimer.trySync), (nextActingSwitchCheck, .switchCheck), (nextStatusUpdate, .status),
-                                  (handover?.at, .stateSync)] {
+        // In this order, earlier wins ties (no array: this runs after every step).
+        func consider(_ deadline: Nanoseconds?, _ timer: ReactorTimer) {
             if let d = deadline, best.map({ d < $0.deadline }) ?? true { best = (d, timer) }
         }
+        consider(nextTrySync, .trySync)
+        consider(nextActingSwitchCheck, .switchCheck)
+        consider(nextStatusUpdate, .status)
+        consider(handover?.at, .stateSync)
         return best
     }
 

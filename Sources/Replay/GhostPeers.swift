@@ -91,6 +91,17 @@ public struct GhostPeers {
         var skips: [Int64: [Bool]] = [:]
         var misbehaving = false
         var medianLatency: UInt64 = GhostPeers.defaultLatency
+
+        /// The latest status recorded at or before `time`, else the first (rule 2); statuses are
+        /// in time order, so a binary search (a scan grew with the recording).
+        func status(at time: UInt64) -> (time: UInt64, base: Int64, height: Int64, index: Int)? {
+            var lo = 0, hi = statuses.count  // first index with a later time
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if statuses[mid].time <= time { lo = mid + 1 } else { hi = mid }
+            }
+            return lo > 0 ? statuses[lo - 1] : statuses.first
+        }
     }
 
     var ghosts: [String: Ghost] = [:]
@@ -155,7 +166,7 @@ public struct GhostPeers {
         guard let ghost = ghosts[peer] else { return nil }
         switch message {
         case .statusRequest:
-            guard let status = ghost.statuses.last(where: { $0.time <= time }) ?? ghost.statuses.first else { return nil }
+            guard let status = ghost.status(at: time) else { return nil }
             return Reply(message: BlocksyncMessage.statusResponse(height: status.height, base: status.base).encode(),
                          delay: ghost.medianLatency, sourceIndex: status.index)
         case .blockRequest(let h):
@@ -171,7 +182,7 @@ public struct GhostPeers {
                              sourceLocation: recorded.sourceLocation, count: recorded.count)
             }
             if ghost.skipped.contains(h) || ghost.misbehaving { return nil }
-            guard let status = ghost.statuses.last(where: { $0.time <= time }) ?? ghost.statuses.first else { return nil }
+            guard let status = ghost.status(at: time) else { return nil }
             if h >= status.base && h <= status.height {
                 guard let copy = recording?.copy else { return nil }
                 return Reply(message: messages.bytes(at: copy.location, for: "the first copy of height \(h)") ?? [], delay: ghost.medianLatency, sourceIndex: copy.index, sourceLocation: copy.location)
