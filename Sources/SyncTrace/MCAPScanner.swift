@@ -161,11 +161,18 @@ public struct MCAPTornChunk: Sendable, Equatable {
     public var cutOpcode: UInt8?
 }
 
-/// A Message record inside a chunk, as `MCAPWalker.nextChunkMessage()` reads it.
+/// A Message record inside a chunk, as `MCAPWalker.nextChunkMessage()` reads it: its fields,
+/// and where its data lies in the walker's chunk (read it with `MCAPWalker.chunkData(_:)` before the
+/// walker moves on). Holds no reference, so it moves for free.
 public struct MCAPChunkMessage: Sendable {
     /// Absolute offset of the record's opcode byte.
     public var offset: UInt64
-    public var message: MCAPMessage
+    public var channelID: UInt16
+    public var sequence: UInt32
+    public var logTime: UInt64
+    public var publishTime: UInt64
+    /// Indices of the message data in the chunk's records.
+    public var data: Range<Int>
 }
 
 /// A record from inside a chunk, or a top-level record.
@@ -229,12 +236,14 @@ public struct MCAPWalker {
         guard length >= 22, length <= UInt64(left - 9) else { return nil }
         let at = recordsOffset &+ UInt64(inner - records.startIndex)
         let start = inner + 9, end = start + Int(length)
-        let message = MCAPMessage(channelID: load(UInt16.self, at: start), sequence: load(UInt32.self, at: start + 2),
-                                  logTime: load(UInt64.self, at: start + 6), publishTime: load(UInt64.self, at: start + 14),
-                                  data: records[(start + 22)..<end])
         inner = end
-        return MCAPChunkMessage(offset: at, message: message)
+        return MCAPChunkMessage(offset: at, channelID: load(UInt16.self, at: start), sequence: load(UInt32.self, at: start + 2),
+                                logTime: load(UInt64.self, at: start + 6), publishTime: load(UInt64.self, at: start + 14),
+                                data: (start + 22)..<end)
     }
+
+    /// The bytes at `range` of the chunk being walked (an `MCAPChunkMessage.data`).
+    public func chunkData(_ range: Range<Int>) -> ArraySlice<UInt8> { records[range] }
 
     public mutating func next() throws -> MCAPWalkItem? {
         if inChunk {

@@ -178,43 +178,46 @@ extension TraceEvent {
     /// The common Blocksync payload read without `ProtoReader`: fields 1–3 with their wire
     /// types, varints of at most 9 bytes, valid UTF-8, a known direction at each occurrence.
     /// Nil for anything else, which `decodeBlocksync` then reads (and reports) as always.
-    private static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
-        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
-        let understood = bytes.withUnsafeBytes { raw -> Bool in
-            let end = raw.count
-            var i = 0
-            func varint() -> UInt64? {
-                var v: UInt64 = 0, shift: UInt64 = 0
-                while i < end && shift < 63 {
-                    let b = raw[i]
-                    i += 1
-                    v |= UInt64(b & 0x7F) << shift
-                    if b & 0x80 == 0 { return v }
-                    shift += 7
-                }
-                return nil
-            }
-            while i < end {
-                guard let key = varint() else { return false }
-                switch key {
-                case 0x0A, 0x1A:  // peer_id (1) and message (3), length-delimited
-                    guard let n = varint(), n <= UInt64(end - i) else { return false }
-                    let start = i
-                    i += Int(n)
-                    if key == 0x1A { messageStart = start; messageEnd = i; continue }
-                    guard let text = peerIDs.string(UnsafeRawBufferPointer(rebasing: raw[start..<i])) else { return false }
-                    peer = text
-                case 0x10:  // direction (2), varint
-                    guard let wire = varint(), let d = TraceDirection(wire: wire) else { return false }
-                    direction = d
-                default: return false
-                }
-            }
-            return true
-        }
-        guard understood, let direction else { return nil }
+    static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
+        guard let (peer, direction, message) = bytes.withUnsafeBytes({ quickBlocksyncFields($0, peerIDs: &peerIDs) }) else { return nil }
         let base = bytes.startIndex
-        return BlocksyncRecord(peerID: peer, direction: direction, message: Array(bytes[(base + messageStart)..<(base + messageEnd)]))
+        return BlocksyncRecord(peerID: peer, direction: direction, message: Array(bytes[(base + message.lowerBound)..<(base + message.upperBound)]))
+    }
+
+    /// The peer id, direction and message range (within `raw`) of `quickBlocksync`.
+    private static func quickBlocksyncFields(_ raw: UnsafeRawBufferPointer, peerIDs: inout TracePeerIDs) -> (String, TraceDirection, Range<Int>)? {
+        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
+        let end = raw.count
+        var i = 0
+        func varint() -> UInt64? {
+            var v: UInt64 = 0, shift: UInt64 = 0
+            while i < end && shift < 63 {
+                let b = raw[i]
+                i += 1
+                v |= UInt64(b & 0x7F) << shift
+                if b & 0x80 == 0 { return v }
+                shift += 7
+            }
+            return nil
+        }
+        while i < end {
+            guard let key = varint() else { return nil }
+            switch key {
+            case 0x0A, 0x1A:  // peer_id (1) and message (3), length-delimited
+                guard let n = varint(), n <= UInt64(end - i) else { return nil }
+                let start = i
+                i += Int(n)
+                if key == 0x1A { messageStart = start; messageEnd = i; continue }
+                guard let text = peerIDs.string(UnsafeRawBufferPointer(rebasing: raw[start..<i])) else { return nil }
+                peer = text
+            case 0x10:  // direction (2), varint
+                guard let wire = varint(), let d = TraceDirection(wire: wire) else { return nil }
+                direction = d
+            default: return nil
+            }
+        }
+        guard let direction else { return nil }
+        return (peer, direction, messageStart..<messageEnd)
     }
 
     private static func decodeBlocksync(_ r: inout ProtoReader, peerIDs: inout TracePeerIDs) throws -> BlocksyncRecord {

@@ -231,8 +231,16 @@ public struct TraceEventStream {
     private mutating func advance() throws -> TraceEntry? {
         while true {
             if let found = walker!.nextChunkMessage() {
-                if let entry = try entry(found.message, at: found.offset) { return entry }
-                continue
+                guard let topic = try admit(channelID: found.channelID, sequence: found.sequence, logTime: found.logTime, at: found.offset) else { continue }
+                let data = walker!.chunkData(found.data)
+                let event: TraceEvent
+                if topic == .blocksync, let quick = TraceEvent.quickBlocksync(data, peerIDs: &peerIDs) {
+                    event = .blocksync(quick)
+                } else {
+                    event = try decode(topic, data, at: found.offset)
+                }
+                lastOffset = found.offset
+                return TraceEntry(sequence: found.sequence, logTime: found.logTime, event: event)
             }
             guard let item = try walker!.next() else { return nil }
             let offset: UInt64, record: MCAPRecord
@@ -250,42 +258,48 @@ public struct TraceEventStream {
                     throw TraceError.crcMismatch(offset: offset, what: "data section", stored: stored, computed: computed)
                 }
             case .message(let m):
-                if let entry = try entry(m, at: offset) { return entry }
+                guard let topic = try admit(channelID: m.channelID, sequence: m.sequence, logTime: m.logTime, at: offset) else { continue }
+                let event = try decode(topic, m.data, at: offset)
+                lastOffset = offset
+                return TraceEntry(sequence: m.sequence, logTime: m.logTime, event: event)
             default: continue
             }
         }
     }
 
-    /// The event of the Message record at `offset`, or nil when it is before the start point.
-    private mutating func entry(_ m: MCAPMessage, at offset: UInt64) throws -> TraceEntry? {
+    /// The topic of the Message record at `offset` after checking its channel and order, or nil
+    /// when it is before the start point.
+    private mutating func admit(channelID: UInt16, sequence: UInt32, logTime: UInt64, at offset: UInt64) throws -> TraceTopic? {
         let topic: TraceTopic
-        if m.channelID == cachedChannel.id, let cached = cachedChannel.topic {
+        if channelID == cachedChannel.id, let cached = cachedChannel.topic {
             topic = cached
         } else {
-            guard let channel = channels[m.channelID] else {
-                throw TraceError.unknownChannel(offset: offset, channelID: m.channelID)
+            guard let channel = channels[channelID] else {
+                throw TraceError.unknownChannel(offset: offset, channelID: channelID)
             }
             guard let t = TraceTopic(rawValue: channel.topic) else {
                 throw TraceError.unknownTopic(offset: offset, topic: channel.topic)
             }
             topic = t
-            cachedChannel = (m.channelID, t)
+            cachedChannel = (channelID, t)
         }
         if let last {
-            guard m.sequence > last.sequence else {
-                throw TraceError.outOfOrder(offset: offset, reason: "sequence \(m.sequence) after \(last.sequence)")
+            guard sequence > last.sequence else {
+                throw TraceError.outOfOrder(offset: offset, reason: "sequence \(sequence) after \(last.sequence)")
             }
-            guard m.logTime >= last.logTime else {
-                throw TraceError.outOfOrder(offset: offset, reason: "log time \(m.logTime) after \(last.logTime)")
+            guard logTime >= last.logTime else {
+                throw TraceError.outOfOrder(offset: offset, reason: "log time \(logTime) after \(last.logTime)")
             }
         }
-        last = (m.sequence, m.logTime)
-        guard m.logTime >= minTime, m.sequence >= minSequence else { return nil }
-        let event: TraceEvent
-        do { event = try TraceEvent.decode(topic: topic, m.data, peerIDs: &peerIDs) } catch {
+        last = (sequence, logTime)
+        guard logTime >= minTime, sequence >= minSequence else { return nil }
+        return topic
+    }
+
+    /// The event in the data of the Message record at `offset`.
+    private mutating func decode(_ topic: TraceTopic, _ data: ArraySlice<UInt8>, at offset: UInt64) throws -> TraceEvent {
+        do { return try TraceEvent.decode(topic: topic, data, peerIDs: &peerIDs) } catch {
             throw TraceError.eventDecode(offset: offset &+ 31, topic: topic.rawValue, reason: String(describing: error))
         }
-        lastOffset = offset
-        return TraceEntry(sequence: m.sequence, logTime: m.logTime, event: event)
     }
 }
