@@ -78,8 +78,8 @@ extension GhostPeers {
     /// What a peer's answer or request told, for the pass that keeps whole-peer facts.
     enum Observation {
         case none
-        case answered(ask: Ask, latency: UInt64?)
-        case differentCopy(ask: Ask, latency: UInt64?)
+        /// `differentCopy`: the block differs from the first recorded copy of its height.
+        case answered(ask: Ask, latency: UInt64?, differentCopy: Bool)
         case unsolicited
     }
 
@@ -149,7 +149,20 @@ extension GhostPeers {
                 part.answer = Answer(sourceIndex: event.index, sourceLocation: location, latency: latency, time: event.time)
                 part.answerDigest = digest
             }
-            return different ? .differentCopy(ask: ask, latency: latency) : .answered(ask: ask, latency: latency)
+            return .answered(ask: ask, latency: latency, differentCopy: different)
+        }
+
+        /// An event of the recording, for the passes that need only the per-height records
+        /// (connects number the requests' connections).
+        mutating func read(_ event: ReplayEvent, location: UInt64) {
+            switch event.body {
+            case .peerConnected(let peer, _): connected(peer)
+            case .blocksync(let peer, let inbound, let bytes):
+                if let message = buckets.outline(event.index, bytes), let h = GhostPeers.ruleHeight(message, inbound: inbound) {
+                    _ = add(message, height: h, bytes: bytes, from: peer, inbound: inbound, event: event, location: location)
+                }
+            default: break
+            }
         }
 
         /// Whether the event at `index` has been read (a bucket ending there was handed over).
@@ -218,12 +231,10 @@ extension GhostPeers {
         var reader: HeightReader
         var peers: [String: PeerFacts] = [:]
         var unsolicited: Set<Int> = []
-        private var lastIndex = -1
 
         init(buckets: HeightBuckets) { reader = HeightReader(buckets: buckets) }
 
         mutating func add(_ event: ReplayEvent, location: UInt64) {
-            lastIndex = event.index
             switch event.body {
             case .peerConnected(let peer, _):
                 reader.connected(peer)
@@ -241,11 +252,8 @@ extension GhostPeers {
                 switch reader.add(message, height: h, bytes: bytes, from: peer, inbound: inbound, event: event, location: location) {
                 case .none: break
                 case .unsolicited: unsolicited.insert(event.index)
-                case .differentCopy(let ask, let latency):
-                    facts.servedDifferentCopy = true
-                    facts.lastAnswered[ask.connection] = max(facts.lastAnswered[ask.connection, default: -1], ask.ordinal)
-                    if let latency { facts.latencies[latency, default: 0] += 1 }
-                case .answered(let ask, let latency):
+                case .answered(let ask, let latency, let differentCopy):
+                    if differentCopy { facts.servedDifferentCopy = true }
                     facts.lastAnswered[ask.connection] = max(facts.lastAnswered[ask.connection, default: -1], ask.ordinal)
                     if let latency { facts.latencies[latency, default: 0] += 1 }
                 }
@@ -326,19 +334,12 @@ extension GhostPeers {
                 started = true
                 events = try open()
             }
-            while held[b] == nil, var stream = events {
-                events = nil
-                guard let event = try stream.next() else { break }
-                let location = stream.lastLocation
-                events = stream
-                switch event.body {
-                case .peerConnected(let peer, _): reader.connected(peer)
-                case .blocksync(let peer, let inbound, let bytes):
-                    if let message = buckets.outline(event.index, bytes), let h = GhostPeers.ruleHeight(message, inbound: inbound) {
-                        _ = reader.add(message, height: h, bytes: bytes, from: peer, inbound: inbound, event: event, location: location)
-                    }
-                default: break
+            while held[b] == nil {
+                guard let event = try events?.next() else {
+                    events = nil
+                    break
                 }
+                reader.read(event, location: events!.lastLocation)
                 for (bucket, heights) in reader.finished(through: event.index) { hold(bucket, heights, keeping: b) }
             }
         }
@@ -354,16 +355,7 @@ extension GhostPeers {
                          buckets: HeightBuckets) throws(CaseError) -> [Int64: HeightRecord] {
             var reader = HeightReader(buckets: buckets, only: b)
             var events = try open()
-            while let event = try events.next(), event.index <= last {
-                switch event.body {
-                case .peerConnected(let peer, _): reader.connected(peer)
-                case .blocksync(let peer, let inbound, let bytes):
-                    if let message = buckets.outline(event.index, bytes), let h = GhostPeers.ruleHeight(message, inbound: inbound) {
-                        _ = reader.add(message, height: h, bytes: bytes, from: peer, inbound: inbound, event: event, location: events.lastLocation)
-                    }
-                default: break
-                }
-            }
+            while let event = try events.next(), event.index <= last { reader.read(event, location: events.lastLocation) }
             return reader.live[b] ?? [:]
         }
     }
