@@ -59,7 +59,7 @@ public struct PooledBlock: Sendable, Equatable {
         self.extendedCommit = extendedCommit
         let bytes = block.encoded()
         encodedSize = bytes.count
-        partSetHeader = PartSet(bytes: bytes).header
+        partSetHeader = PartSet.header(of: bytes)
     }
 
     /// `BlockID{Hash(), MakePartSet(65536).Header()}` (§3.4).

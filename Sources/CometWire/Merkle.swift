@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import ProtoWire
 
 /// RFC 6962 merkle tree over SHA-256 as CometBFT's `crypto/merkle` computes it (§4.1):
@@ -7,7 +8,7 @@ import ProtoWire
 public enum Merkle {
     /// `merkle.HashFromByteSlices`.
     public static func root(_ items: [[UInt8]]) -> [UInt8] {
-        root(items[...])
+        Array(rootDigest(items))
     }
 
     /// `tmhash.Sum`: plain SHA-256.
@@ -18,29 +19,44 @@ public enum Merkle {
     }
 
     public static func leafHash(_ item: some Collection<UInt8>) -> [UInt8] {
-        var h = SHA256()
-        h.update(data: [0])
-        h.update(data: Array(item))
-        return Array(h.finalize())
+        Array(leafDigest(Array(item)))
     }
 
     public static func innerHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
         var h = SHA256()
-        h.update(data: [1])
-        h.update(data: left)
-        h.update(data: right)
+        h.update(data: [1] + left + right)
         return Array(h.finalize())
     }
 
-    private static func root(_ items: ArraySlice<[UInt8]>) -> [UInt8] {
-        switch items.count {
-        case 0: return sha256([UInt8]())
-        case 1: return leafHash(items[items.startIndex])
-        default:
-            let k = splitPoint(items.count)
-            let mid = items.startIndex + k
-            return innerHash(root(items[..<mid]), root(items[mid...]))
+    /// The root as a digest value: the tree's inner nodes are 32-byte values, not arrays
+    /// (issue 19: a header hash built 27 arrays and 27 more for the digests).
+    static func rootDigest<Items: RandomAccessCollection>(_ items: Items) -> SHA256Digest
+    where Items.Element: ContiguousBytes, Items.Index == Int {
+        guard !items.isEmpty else { return SHA256.hash(data: [UInt8]()) }
+        return node(items, items.startIndex, items.endIndex)
+    }
+
+    private static func node<Items: RandomAccessCollection>(_ items: Items, _ lower: Int, _ upper: Int) -> SHA256Digest
+    where Items.Element: ContiguousBytes, Items.Index == Int {
+        if upper - lower == 1 { return leafDigest(items[lower]) }
+        let mid = lower + splitPoint(upper - lower)
+        let left = node(items, lower, mid), right = node(items, mid, upper)
+        // 0x01 ‖ left ‖ right in one update.
+        return withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { buffer in
+            buffer[0] = 1
+            left.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[1..<33]).copyMemory(from: $0) }
+            right.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[33..<65]).copyMemory(from: $0) }
+            var h = SHA256()
+            h.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+            return h.finalize()
         }
+    }
+
+    private static func leafDigest(_ item: some ContiguousBytes) -> SHA256Digest {
+        var h = SHA256()
+        withUnsafeBytes(of: UInt8(0)) { h.update(bufferPointer: $0) }
+        item.withUnsafeBytes { h.update(bufferPointer: $0) }
+        return h.finalize()
     }
 
     /// The largest power of two strictly smaller than `n` (n ≥ 2).
@@ -152,15 +168,18 @@ public struct PartSet: Sendable, Hashable {
 
     /// Splits `bytes` (an encoded block) into parts of `partSize` bytes.
     public init(bytes: [UInt8], partSize: Int = blockPartSizeBytes) {
-        var parts: [[UInt8]] = []
-        var start = 0
-        while start < bytes.count {
-            let end = min(start + partSize, bytes.count)
-            parts.append(Array(bytes[start..<end]))
-            start = end
-        }
-        self.parts = parts
-        self.header = PartSetHeader(total: UInt32(truncatingIfNeeded: parts.count), hash: Merkle.root(parts))
+        parts = PartSet.slices(of: bytes, partSize: partSize).map { Array($0) }
+        header = PartSetHeader(total: UInt32(truncatingIfNeeded: parts.count), hash: Merkle.root(parts))
+    }
+
+    /// `MakePartSet(partSize).Header()` of `bytes` without copying the parts out.
+    public static func header(of bytes: [UInt8], partSize: Int = blockPartSizeBytes) -> PartSetHeader {
+        let slices = PartSet.slices(of: bytes, partSize: partSize)
+        return PartSetHeader(total: UInt32(truncatingIfNeeded: slices.count), hash: Array(Merkle.rootDigest(slices)))
+    }
+
+    private static func slices(of bytes: [UInt8], partSize: Int) -> [ArraySlice<UInt8>] {
+        stride(from: 0, to: bytes.count, by: partSize).map { bytes[$0..<min($0 + partSize, bytes.count)] }
     }
 }
 
@@ -175,7 +194,7 @@ extension Block {
     public func partSet() -> PartSet { PartSet(bytes: encoded()) }
 
     /// `firstParts.Header()`.
-    public func partSetHeader() -> PartSetHeader { partSet().header }
+    public func partSetHeader() -> PartSetHeader { PartSet.header(of: encoded()) }
 
     /// `BlockID{Hash(), MakePartSet(65536).Header()}`.
     public func blockID() -> BlockID { BlockID(hash: hash(), partSetHeader: partSetHeader()) }

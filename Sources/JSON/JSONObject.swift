@@ -21,7 +21,17 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral, S
     /// The members of a `Dictionary`, in key order (UTF-8 bytes), so its iteration order never
     /// reaches the as-built output.
     public init(sorting dictionary: [String: JSONValue]) {
-        self.init(dictionary.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }.map { ($0.key, $0.value) })
+        self.init(dictionary.sorted { JSONObject.precedes($0.key, $1.key) }.map { ($0.key, $0.value) })
+    }
+
+    /// UTF-8 byte order of keys (`JSONValue.canonical`'s order), compared without copying.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// The members in key order (UTF-8 bytes).
+    var sortedByKey: [(key: String, value: JSONValue)] {
+        members.map { (key: $0.key, value: $0.value) }.sorted { JSONObject.precedes($0.key, $1.key) }
     }
 
     /// The member named `key`; setting nil removes it, setting a new key appends it.

@@ -93,12 +93,13 @@ public enum JSONValue: Equatable, Sendable {
         case .object(let members):
             out += "{"
             // Sorted by UTF-8 bytes, so the order does not depend on locale or on how the object was built.
-            let keys = sortingKeys ? members.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) : members.keys
-            for (i, key) in keys.enumerated() {
-                if i > 0 { out += "," }
+            var first = true
+            for (key, value) in sortingKeys ? members.sortedByKey : Array(members) {
+                if !first { out += "," }
+                first = false
                 JSONValue.writeString(key, to: &out)
                 out += ":"
-                members[key]!.write(to: &out, sortingKeys: sortingKeys)
+                value.write(to: &out, sortingKeys: sortingKeys)
             }
             out += "}"
         }
@@ -107,6 +108,12 @@ public enum JSONValue: Equatable, Sendable {
     /// A JSON string literal with minimal escapes.
     public static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Most strings (peer ids, kinds, hex) need no escape: appended whole.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

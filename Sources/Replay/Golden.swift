@@ -201,8 +201,9 @@ public struct DecisionRun: Equatable, Sendable {
 
     /// One member's canonical line and its newline, into a run's (or a log's) digest.
     static func hash(_ d: Decision, into hasher: inout SHA256) {
-        hasher.update(data: Array(d.json.canonical.utf8))
-        hasher.update(data: [0x0A])
+        var line = d.json.canonical
+        line += "\n"
+        line.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
     var json: JSONValue {
