@@ -204,9 +204,6 @@ public struct Reactor: BlockSyncMachine {
     /// Whether the reactor is still syncing (the pool runs).
     public var isSyncing: Bool { pool.isRunning }
 
-    /// When the reactor next wants to run (`.timeAdvanced(to:)`); nil when nothing is scheduled.
-    public var nextDeadline: Nanoseconds? { nextTimer?.deadline }
-
     /// The earliest timer, in the tie order of rule 2 (pool timers first: peer timeout, request
     /// retry, requester loop; then try-sync, switch check, status).
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
@@ -219,6 +216,20 @@ public struct Reactor: BlockSyncMachine {
         consider(nextActingSwitchCheck, .switchCheck)
         consider(nextStatusUpdate, .status)
         consider(handover?.at, .stateSync)
+        return best
+    }
+
+    /// When the reactor next wants to run (`.timeAdvanced(to:)`): `nextTimer`'s deadline without
+    /// naming the timer (no scan of the pool for its kind); nil when nothing is scheduled.
+    public var nextDeadline: Nanoseconds? {
+        var best = pool.nextDeadline
+        func consider(_ deadline: Nanoseconds?) {
+            if let d = deadline, best.map({ d < $0 }) ?? true { best = d }
+        }
+        consider(nextTrySync)
+        consider(nextActingSwitchCheck)
+        consider(nextStatusUpdate)
+        consider(handover?.at)
         return best
     }
 

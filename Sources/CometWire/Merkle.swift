@@ -19,7 +19,7 @@ public enum Merkle {
     }
 
     public static func leafHash(_ item: some Collection<UInt8>) -> [UInt8] {
-        Array(leafDigest(Array(item)))
+        Array(leafDigest(Array(item)[...]))
     }
 
     public static func innerHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
@@ -30,14 +30,16 @@ public enum Merkle {
 
     /// The root as a digest value: the tree's inner nodes are 32-byte values, not arrays
     /// (issue 19: a header hash built 27 arrays and 27 more for the digests).
-    static func rootDigest<Items: RandomAccessCollection>(_ items: Items) -> SHA256Digest
-    where Items.Element: ContiguousBytes, Items.Index == Int {
-        guard !items.isEmpty else { return SHA256.hash(data: [UInt8]()) }
-        return node(items, items.startIndex, items.endIndex)
+    static func rootDigest(_ items: [[UInt8]]) -> SHA256Digest {
+        rootDigest(items.map { $0[...] })
     }
 
-    private static func node<Items: RandomAccessCollection>(_ items: Items, _ lower: Int, _ upper: Int) -> SHA256Digest
-    where Items.Element: ContiguousBytes, Items.Index == Int {
+    static func rootDigest(_ items: [ArraySlice<UInt8>]) -> SHA256Digest {
+        guard !items.isEmpty else { return SHA256.hash(data: [UInt8]()) }
+        return node(items, 0, items.count)
+    }
+
+    private static func node(_ items: [ArraySlice<UInt8>], _ lower: Int, _ upper: Int) -> SHA256Digest {
         if upper - lower == 1 { return leafDigest(items[lower]) }
         let mid = lower + splitPoint(upper - lower)
         let left = node(items, lower, mid), right = node(items, mid, upper)
@@ -52,7 +54,7 @@ public enum Merkle {
         }
     }
 
-    private static func leafDigest(_ item: some ContiguousBytes) -> SHA256Digest {
+    private static func leafDigest(_ item: ArraySlice<UInt8>) -> SHA256Digest {
         var h = SHA256()
         withUnsafeBytes(of: UInt8(0)) { h.update(bufferPointer: $0) }
         item.withUnsafeBytes { h.update(bufferPointer: $0) }

@@ -168,7 +168,7 @@ public struct Driver<Source: PeerSource> {
                 }
             }
             let ta = queue.first?.time
-            let td = machine?.nextTimerName?.deadline
+            let td = machine?.nextDeadline
             if let ta, ta <= (td ?? .max) {
                 if case .at(let limit) = end, ta > limit { break }
                 let (item, order) = queue.pop()!

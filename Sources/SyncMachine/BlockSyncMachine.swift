@@ -98,6 +98,9 @@ public protocol BlockSyncMachine: Sendable {
     var now: Nanoseconds { get }
     /// The earliest armed timer and its deadline; nil when nothing is scheduled.
     var nextTimer: (deadline: Nanoseconds, timer: Timer)? { get }
+    /// `nextTimer`'s deadline alone: drivers ask after every step, and a machine may answer
+    /// without working out which timer it is (default: from `nextTimer`).
+    var nextDeadline: Nanoseconds? { get }
     /// Handles one input; returns the effects in the order they happened.
     mutating func handle(_ input: MachineInput) -> [MachineEffect]
     /// Fires the timers due at `nextTimer`'s deadline; each effect with the timer that caused it.
@@ -112,10 +115,7 @@ extension BlockSyncMachine {
         InvariantView(firstHeight: 1, maxPendingPerPeer: nil, banDuration: nil, pendingPerPeer: [])
     }
 
-    /// `nextTimer` with the timer's name (for drivers holding `any BlockSyncMachine`).
-    public var nextTimerName: (deadline: Nanoseconds, name: String)? {
-        nextTimer.map { ($0.deadline, $0.timer.rawValue) }
-    }
+    public var nextDeadline: Nanoseconds? { nextTimer?.deadline }
 
     /// `fireTimers()` with the timers' names.
     public mutating func fireNamedTimers() -> [(timer: String, effect: MachineEffect)] {

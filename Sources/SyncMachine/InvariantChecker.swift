@@ -156,6 +156,7 @@ public struct CheckedMachine<Base: BlockSyncMachine>: BlockSyncMachine {
 
     public var now: Nanoseconds { base.now }
     public var nextTimer: (deadline: Nanoseconds, timer: Base.Timer)? { base.nextTimer }
+    public var nextDeadline: Nanoseconds? { base.nextDeadline }
     public var invariantView: InvariantView { base.invariantView }
     public var violations: [InvariantViolation] { checker.violations }
 
