@@ -106,10 +106,20 @@ public struct PeerRecord: Sendable, Equatable, Hashable {
 public struct BlocksyncRecord: Sendable, Equatable, Hashable {
     public var peerID: String
     public var direction: TraceDirection
-    /// The raw `tendermint.blocksync.Message` bytes exactly as on the wire.
-    public var message: [UInt8]
+    /// The raw `tendermint.blocksync.Message` bytes exactly as on the wire, as the trace reader
+    /// hands them out: a slice of the chunk it read (no copy per event), which keeps that
+    /// buffer (up to 1 MiB) alive while it is held; copy it (`message`) to keep it for long.
+    public var messageBytes: ArraySlice<UInt8>
+    /// The message bytes as an array of their own (a copy of `messageBytes` on each read).
+    public var message: [UInt8] {
+        get { Array(messageBytes) }
+        set { messageBytes = newValue[...] }
+    }
     public init(peerID: String, direction: TraceDirection, message: [UInt8]) {
-        self.peerID = peerID; self.direction = direction; self.message = message
+        self.peerID = peerID; self.direction = direction; self.messageBytes = message[...]
+    }
+    public init(peerID: String, direction: TraceDirection, messageBytes: ArraySlice<UInt8>) {
+        self.peerID = peerID; self.direction = direction; self.messageBytes = messageBytes
     }
 }
 

@@ -45,7 +45,7 @@ extension TraceEvent {
         case .blocksync(let b):
             w.string(1, b.peerID)
             w.uint64(2, b.direction.wire)
-            w.bytes(3, b.message)
+            w.bytes(3, b.messageBytes)
         case .pivot(.switch(let s)):
             w.message(1, always: true) { m in
                 m.uint64(1, s.forkAt)
@@ -181,7 +181,7 @@ extension TraceEvent {
     static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
         guard let (peer, direction, message) = bytes.withUnsafeBytes({ quickBlocksyncFields($0, peerIDs: &peerIDs) }) else { return nil }
         let base = bytes.startIndex
-        return BlocksyncRecord(peerID: peer, direction: direction, message: Array(bytes[(base + message.lowerBound)..<(base + message.upperBound)]))
+        return BlocksyncRecord(peerID: peer, direction: direction, messageBytes: bytes[(base + message.lowerBound)..<(base + message.upperBound)])
     }
 
     /// The peer id, direction and message range (within `raw`) of `quickBlocksync`.
@@ -326,8 +326,7 @@ struct TracePeerIDs {
         let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
         let found: String? = known.withUnsafeBufferPointer { entries in
             for k in entries.indices where entries[k].head == head && entries[k].bytes.count == n {
-                let same = entries[k].bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, n) == 0 }
-                if same { return entries[k].text }
+                if entries[k].bytes.withUnsafeBytes({ Self.same($0, raw) }) { return entries[k].text }
             }
             return nil
         }
@@ -335,6 +334,23 @@ struct TracePeerIDs {
         guard let text = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else { return nil }
         if known.count < Self.limit { known.append(Entry(bytes: Array(raw), head: head, text: text)) }
         return text
+    }
+
+    /// True when `a` and `b` (of equal length) hold the same bytes; compares 8 bytes at a time
+    /// inline, as ids are short (a call to memcmp costs more than the comparison).
+    @inline(__always)
+    private static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        var i = 0
+        while i + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
     }
 
     /// The UTF-8 text of `bytes`, nil when they are not valid UTF-8.
