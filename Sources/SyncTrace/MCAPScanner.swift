@@ -193,7 +193,7 @@ public struct MCAPWalker {
     /// yielded (without a CRC check) before the error that ends the walk.
     public private(set) var tornChunk: MCAPTornChunk?
     /// The records of the chunk being walked (empty when none is); `inner` indexes the next one.
-    private var records: ArraySlice<UInt8> = []
+    private(set) var records: ArraySlice<UInt8> = []
     private var recordsOffset: UInt64 = 0
     private var inChunk = false
     private var chunkOffset: UInt64 = 0

@@ -179,15 +179,34 @@ extension TraceEvent {
     /// types, varints of at most 9 bytes, valid UTF-8, a known direction at each occurrence.
     /// Nil for anything else, which `decodeBlocksync` then reads (and reports) as always.
     static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
-        guard let (peer, direction, message) = bytes.withUnsafeBytes({ quickBlocksyncFields($0, peerIDs: &peerIDs) }) else { return nil }
-        let base = bytes.startIndex
-        return BlocksyncRecord(peerID: peer, direction: direction, messageBytes: bytes[(base + message.lowerBound)..<(base + message.upperBound)])
+        quickBlocksync(in: bytes, bytes.indices, peerIDs: &peerIDs)
+    }
+
+    /// `quickBlocksync` of the payload at `range` of `buffer` (a chunk's records), whose
+    /// message is then the one slice made of `buffer`.
+    static func quickBlocksync(in buffer: ArraySlice<UInt8>, _ range: Range<Int>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
+        let fields = buffer.withUnsafeBytes { all in
+            quickBlocksyncFields(UnsafeRawBufferPointer(rebasing: all[(range.lowerBound - buffer.startIndex)..<(range.upperBound - buffer.startIndex)]), peerIDs: &peerIDs)
+        }
+        guard let (peer, direction, message) = fields else { return nil }
+        let base = range.lowerBound
+        return BlocksyncRecord(peerID: peer, direction: direction, messageBytes: buffer[(base + message.lowerBound)..<(base + message.upperBound)])
     }
 
     /// The peer id, direction and message range (within `raw`) of `quickBlocksync`.
     private static func quickBlocksyncFields(_ raw: UnsafeRawBufferPointer, peerIDs: inout TracePeerIDs) -> (String, TraceDirection, Range<Int>)? {
-        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
         let end = raw.count
+        // The writer's layout, checked byte by byte: peer_id (1), direction (2), message (3),
+        // each once, in this order, with one-byte lengths; anything else takes the loop below.
+        if end >= 6, raw[0] == 0x0A {
+            let n = Int(raw[1])
+            if n < 0x80, n + 6 <= end, raw[n + 2] == 0x10, raw[n + 4] == 0x1A, raw[n + 5] < 0x80, Int(raw[n + 5]) == end - n - 6,
+               let d = TraceDirection(wire: UInt64(raw[n + 3])) {
+                guard let text = peerIDs.string(UnsafeRawBufferPointer(rebasing: raw[2..<(n + 2)])) else { return nil }
+                return (text, d, (n + 6)..<end)
+            }
+        }
+        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
         var i = 0
         func varint() -> UInt64? {
             var v: UInt64 = 0, shift: UInt64 = 0

@@ -236,12 +236,11 @@ public struct TraceEventStream {
         while true {
             if let found = walker.nextChunkMessage() {
                 guard let topic = try admit(channelID: found.channelID, sequence: found.sequence, logTime: found.logTime, at: found.offset) else { continue }
-                let data = walker.chunkData(found.data)
                 let event: TraceEvent
-                if topic == .blocksync, let quick = TraceEvent.quickBlocksync(data, peerIDs: &peerIDs) {
+                if topic == .blocksync, let quick = TraceEvent.quickBlocksync(in: walker.records, found.data, peerIDs: &peerIDs) {
                     event = .blocksync(quick)
                 } else {
-                    event = try decode(topic, data, at: found.offset)
+                    event = try decode(topic, walker.chunkData(found.data), at: found.offset)
                 }
                 lastOffset = found.offset
                 return TraceEntry(sequence: found.sequence, logTime: found.logTime, event: event)
