@@ -337,21 +337,34 @@ struct TracePeerIDs {
     private var known: [Entry] = []
     /// Past this many distinct ids, new ones are decoded but not kept.
     static let limit = 64
+    /// For a hash of an id's head and length, the index + 1 in `known` of the id last found
+    /// with it (0: none), tried before the scan: one comparison per event with a few peers.
+    private var slots = [UInt8](repeating: 0, count: 64)
 
     /// The UTF-8 text of `raw`, nil when it is not valid UTF-8.
     mutating func string(_ raw: UnsafeRawBufferPointer) -> String? {
         let n = raw.count
         guard n > 0 else { return "" }
         let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
-        let found: String? = known.withUnsafeBufferPointer { entries in
-            for k in entries.indices where entries[k].head == head && entries[k].bytes.count == n {
-                if entries[k].bytes.withUnsafeBytes({ Self.same($0, raw) }) { return entries[k].text }
+        let slot = Int(truncatingIfNeeded: ((head ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15) >> 58)
+        let hint = Int(slots[slot]) - 1
+        let index: Int? = known.withUnsafeBufferPointer { entries in
+            func matches(_ k: Int) -> Bool {
+                entries[k].head == head && entries[k].bytes.count == n && entries[k].bytes.withUnsafeBytes { Self.same($0, raw) }
             }
+            if hint >= 0, matches(hint) { return hint }
+            for k in entries.indices where k != hint && matches(k) { return k }
             return nil
         }
-        if let found { return found }
+        if let index {
+            if index != hint { slots[slot] = UInt8(index + 1) }
+            return known[index].text
+        }
         guard let text = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else { return nil }
-        if known.count < Self.limit { known.append(Entry(bytes: Array(raw), head: head, text: text)) }
+        if known.count < Self.limit {
+            known.append(Entry(bytes: Array(raw), head: head, text: text))
+            slots[slot] = UInt8(known.count)
+        }
         return text
     }
 

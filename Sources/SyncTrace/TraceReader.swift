@@ -231,7 +231,9 @@ public struct TraceEventStream {
         return nil
     }
 
-    /// Walks to the next event in place (the walker and its chunk are never copied).
+    /// Walks to the next event in place (the walker and its chunk are never copied); inlined
+    /// into `next()` so the entry is built where it is returned.
+    @inline(__always)
     private mutating func advance() throws -> TraceEntry? {
         while true {
             if let found = walker.nextChunkMessage() {
