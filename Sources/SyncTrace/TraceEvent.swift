@@ -107,8 +107,9 @@ public struct BlocksyncRecord: Sendable, Equatable, Hashable {
     public var peerID: String
     public var direction: TraceDirection
     /// The raw `tendermint.blocksync.Message` bytes exactly as on the wire, as the trace reader
-    /// hands them out: a slice of the chunk it read (no copy per event), which keeps that
-    /// buffer (up to 1 MiB) alive while it is held; copy it (`message`) to keep it for long.
+    /// hands them out: a slice of the buffer it read the chunk into (no copy per event: its
+    /// 1 MiB read-ahead window, or a larger chunk's own record), which stays alive while the
+    /// slice is held; copy it out (`message`) to keep it for long.
     public var messageBytes: ArraySlice<UInt8>
     /// The message bytes as an array of their own (a copy of `messageBytes` on each read).
     public var message: [UInt8] {
