@@ -193,7 +193,7 @@ public struct MCAPWalker {
     /// yielded (without a CRC check) before the error that ends the walk.
     public private(set) var tornChunk: MCAPTornChunk?
     /// The records of the chunk being walked (empty when none is); `inner` indexes the next one.
-    private var records: ArraySlice<UInt8> = []
+    private(set) var records: ArraySlice<UInt8> = []
     private var recordsOffset: UInt64 = 0
     private var inChunk = false
     private var chunkOffset: UInt64 = 0
@@ -219,27 +219,28 @@ public struct MCAPWalker {
         records = []
     }
 
-    /// The little-endian integer of `T` at `index` in the chunk's records (bounds checked by the caller).
-    @inline(__always)
-    private func load<T: FixedWidthInteger>(_ type: T.Type, at index: Int) -> T {
-        records.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: index - records.startIndex, as: T.self)) }
-    }
-
     /// The next record when it is a well-formed Message inside an intact chunk, read without
     /// building an `MCAPWalkItem` (the event stream's fast path); nil, consuming nothing, in
     /// every other case, and then `next()` handles the record. Same values as `next()` gives.
     public mutating func nextChunkMessage() -> MCAPChunkMessage? {
         guard inChunk, tornError == nil else { return nil }
-        let left = records.endIndex - inner
-        guard left >= 9 + 22, records[inner] == MCAPOpcode.message.rawValue else { return nil }
-        let length = load(UInt64.self, at: inner + 1)
-        guard length >= 22, length <= UInt64(left - 9) else { return nil }
-        let at = recordsOffset &+ UInt64(inner - records.startIndex)
-        let start = inner + 9, end = start + Int(length)
-        inner = end
-        return MCAPChunkMessage(offset: at, channelID: load(UInt16.self, at: start), sequence: load(UInt32.self, at: start + 2),
-                                logTime: load(UInt64.self, at: start + 6), publishTime: load(UInt64.self, at: start + 14),
-                                data: (start + 22)..<end)
+        let base = records.startIndex, at = inner - base, fileBase = recordsOffset
+        // One pass over the raw bytes: the prefix, then the fixed fields (§5 Message).
+        let found: MCAPChunkMessage? = records.withUnsafeBytes { raw in
+            let left = raw.count - at
+            guard left >= 9 + 22, raw[at] == MCAPOpcode.message.rawValue else { return nil }
+            let length = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 1, as: UInt64.self))
+            guard length >= 22, length <= UInt64(left - 9) else { return nil }
+            let start = at + 9
+            return MCAPChunkMessage(offset: fileBase &+ UInt64(at),
+                                    channelID: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt16.self)),
+                                    sequence: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2, as: UInt32.self)),
+                                    logTime: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 6, as: UInt64.self)),
+                                    publishTime: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 14, as: UInt64.self)),
+                                    data: (base + start + 22)..<(base + start + Int(length)))
+        }
+        if let found { inner = found.data.upperBound }
+        return found
     }
 
     /// The bytes at `range` of the chunk being walked (an `MCAPChunkMessage.data`).

@@ -106,10 +106,21 @@ public struct PeerRecord: Sendable, Equatable, Hashable {
 public struct BlocksyncRecord: Sendable, Equatable, Hashable {
     public var peerID: String
     public var direction: TraceDirection
-    /// The raw `tendermint.blocksync.Message` bytes exactly as on the wire.
-    public var message: [UInt8]
+    /// The raw `tendermint.blocksync.Message` bytes exactly as on the wire, as the trace reader
+    /// hands them out: a slice of the buffer it read the chunk into (no copy per event: its
+    /// 1 MiB read-ahead window, or a larger chunk's own record), which stays alive while the
+    /// slice is held; copy it out (`message`) to keep it for long.
+    public var messageBytes: ArraySlice<UInt8>
+    /// The message bytes as an array of their own (a copy of `messageBytes` on each read).
+    public var message: [UInt8] {
+        get { Array(messageBytes) }
+        set { messageBytes = newValue[...] }
+    }
     public init(peerID: String, direction: TraceDirection, message: [UInt8]) {
-        self.peerID = peerID; self.direction = direction; self.message = message
+        self.peerID = peerID; self.direction = direction; self.messageBytes = message[...]
+    }
+    public init(peerID: String, direction: TraceDirection, messageBytes: ArraySlice<UInt8>) {
+        self.peerID = peerID; self.direction = direction; self.messageBytes = messageBytes
     }
 }
 

@@ -45,7 +45,7 @@ extension TraceEvent {
         case .blocksync(let b):
             w.string(1, b.peerID)
             w.uint64(2, b.direction.wire)
-            w.bytes(3, b.message)
+            w.bytes(3, b.messageBytes)
         case .pivot(.switch(let s)):
             w.message(1, always: true) { m in
                 m.uint64(1, s.forkAt)
@@ -179,15 +179,34 @@ extension TraceEvent {
     /// types, varints of at most 9 bytes, valid UTF-8, a known direction at each occurrence.
     /// Nil for anything else, which `decodeBlocksync` then reads (and reports) as always.
     static func quickBlocksync(_ bytes: ArraySlice<UInt8>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
-        guard let (peer, direction, message) = bytes.withUnsafeBytes({ quickBlocksyncFields($0, peerIDs: &peerIDs) }) else { return nil }
-        let base = bytes.startIndex
-        return BlocksyncRecord(peerID: peer, direction: direction, message: Array(bytes[(base + message.lowerBound)..<(base + message.upperBound)]))
+        quickBlocksync(in: bytes, bytes.indices, peerIDs: &peerIDs)
+    }
+
+    /// `quickBlocksync` of the payload at `range` of `buffer` (a chunk's records), whose
+    /// message is then the one slice made of `buffer`.
+    static func quickBlocksync(in buffer: ArraySlice<UInt8>, _ range: Range<Int>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
+        let fields = buffer.withUnsafeBytes { all in
+            quickBlocksyncFields(UnsafeRawBufferPointer(rebasing: all[(range.lowerBound - buffer.startIndex)..<(range.upperBound - buffer.startIndex)]), peerIDs: &peerIDs)
+        }
+        guard let (peer, direction, message) = fields else { return nil }
+        let base = range.lowerBound
+        return BlocksyncRecord(peerID: peer, direction: direction, messageBytes: buffer[(base + message.lowerBound)..<(base + message.upperBound)])
     }
 
     /// The peer id, direction and message range (within `raw`) of `quickBlocksync`.
     private static func quickBlocksyncFields(_ raw: UnsafeRawBufferPointer, peerIDs: inout TracePeerIDs) -> (String, TraceDirection, Range<Int>)? {
-        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
         let end = raw.count
+        // The writer's layout, checked byte by byte: peer_id (1), direction (2), message (3),
+        // each once, in this order, with one-byte lengths; anything else takes the loop below.
+        if end >= 6, raw[0] == 0x0A {
+            let n = Int(raw[1])
+            if n < 0x80, n + 6 <= end, raw[n + 2] == 0x10, raw[n + 4] == 0x1A, raw[n + 5] < 0x80, Int(raw[n + 5]) == end - n - 6,
+               let d = TraceDirection(wire: UInt64(raw[n + 3])) {
+                guard let text = peerIDs.string(UnsafeRawBufferPointer(rebasing: raw[2..<(n + 2)])) else { return nil }
+                return (text, d, (n + 6)..<end)
+            }
+        }
+        var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
         var i = 0
         func varint() -> UInt64? {
             var v: UInt64 = 0, shift: UInt64 = 0
@@ -318,23 +337,52 @@ struct TracePeerIDs {
     private var known: [Entry] = []
     /// Past this many distinct ids, new ones are decoded but not kept.
     static let limit = 64
+    /// For a hash of an id's head and length, the index + 1 in `known` of the id last found
+    /// with it (0: none), tried before the scan: one comparison per event with a few peers.
+    private var slots = [UInt8](repeating: 0, count: 64)
 
     /// The UTF-8 text of `raw`, nil when it is not valid UTF-8.
     mutating func string(_ raw: UnsafeRawBufferPointer) -> String? {
         let n = raw.count
         guard n > 0 else { return "" }
         let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
-        let found: String? = known.withUnsafeBufferPointer { entries in
-            for k in entries.indices where entries[k].head == head && entries[k].bytes.count == n {
-                let same = entries[k].bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, n) == 0 }
-                if same { return entries[k].text }
+        let slot = Int(truncatingIfNeeded: ((head ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15) >> 58)
+        let hint = Int(slots[slot]) - 1
+        let index: Int? = known.withUnsafeBufferPointer { entries in
+            func matches(_ k: Int) -> Bool {
+                entries[k].head == head && entries[k].bytes.count == n && entries[k].bytes.withUnsafeBytes { Self.same($0, raw) }
             }
+            if hint >= 0, matches(hint) { return hint }
+            for k in entries.indices where k != hint && matches(k) { return k }
             return nil
         }
-        if let found { return found }
+        if let index {
+            if index != hint { slots[slot] = UInt8(index + 1) }
+            return known[index].text
+        }
         guard let text = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else { return nil }
-        if known.count < Self.limit { known.append(Entry(bytes: Array(raw), head: head, text: text)) }
+        if known.count < Self.limit {
+            known.append(Entry(bytes: Array(raw), head: head, text: text))
+            slots[slot] = UInt8(known.count)
+        }
         return text
+    }
+
+    /// True when `a` and `b` (of equal length) hold the same bytes; compares 8 bytes at a time
+    /// inline, as ids are short (a call to memcmp costs more than the comparison).
+    @inline(__always)
+    private static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        var i = 0
+        while i + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
     }
 
     /// The UTF-8 text of `bytes`, nil when they are not valid UTF-8.

@@ -92,7 +92,7 @@ public final class TraceReader {
             var s = try events(); s.minTime = time; return s
         }
         guard let start = summary.chunkIndexes.first(where: { $0.messageEndTime >= time }) else {
-            return TraceEventStream(walker: nil, channels: [:], stopAtDataEnd: true)
+            return TraceEventStream(walker: MCAPWalker(scanner: MCAPScanner(source: source, at: source.size)), channels: [:], stopAtDataEnd: true, ended: true)
         }
         var s = indexedStream(at: start.chunkStartOffset, summary: summary)
         s.minTime = time
@@ -194,7 +194,10 @@ public final class TraceReader {
 
 /// A stream of decoded events; call `next()` until it returns nil. Holds one chunk at a time.
 public struct TraceEventStream {
-    private var walker: MCAPWalker?
+    /// Not optional, so that each step reads it in place (an Optional walker costs a tag check
+    /// on every access); `ended` says the stream is over.
+    private var walker: MCAPWalker
+    private var ended: Bool
     private var channels: [UInt16: MCAPChannel]
     private let stopAtDataEnd: Bool
     var minTime: UInt64 = 0
@@ -208,41 +211,43 @@ public struct TraceEventStream {
     /// The peer ids seen so far, so each event shares one String per peer.
     private var peerIDs = TracePeerIDs()
 
-    init(walker: MCAPWalker?, channels: [UInt16: MCAPChannel], stopAtDataEnd: Bool) {
+    init(walker: MCAPWalker, channels: [UInt16: MCAPChannel], stopAtDataEnd: Bool, ended: Bool = false) {
         self.walker = walker
+        self.ended = ended
         self.channels = channels
         self.stopAtDataEnd = stopAtDataEnd
     }
 
     /// The next event, nil at the end of the trace; throws at the first damage.
     public mutating func next() throws -> TraceEntry? {
-        guard walker != nil else { return nil }
+        guard !ended else { return nil }
         do {
             if let entry = try advance() { return entry }
         } catch {
-            walker = nil  // after an error the stream stays ended
+            ended = true  // after an error the stream stays ended
             throw error
         }
-        walker = nil
+        ended = true
         return nil
     }
 
-    /// Walks to the next event in place (the walker and its chunk are never copied).
+    /// Walks to the next event in place (the walker and its chunk are never copied); inlined
+    /// into `next()` so the entry is built where it is returned.
+    @inline(__always)
     private mutating func advance() throws -> TraceEntry? {
         while true {
-            if let found = walker!.nextChunkMessage() {
+            if let found = walker.nextChunkMessage() {
                 guard let topic = try admit(channelID: found.channelID, sequence: found.sequence, logTime: found.logTime, at: found.offset) else { continue }
-                let data = walker!.chunkData(found.data)
                 let event: TraceEvent
-                if topic == .blocksync, let quick = TraceEvent.quickBlocksync(data, peerIDs: &peerIDs) {
+                if topic == .blocksync, let quick = TraceEvent.quickBlocksync(in: walker.records, found.data, peerIDs: &peerIDs) {
                     event = .blocksync(quick)
                 } else {
-                    event = try decode(topic, data, at: found.offset)
+                    event = try decode(topic, walker.chunkData(found.data), at: found.offset)
                 }
                 lastOffset = found.offset
                 return TraceEntry(sequence: found.sequence, logTime: found.logTime, event: event)
             }
-            guard let item = try walker!.next() else { return nil }
+            guard let item = try walker.next() else { return nil }
             let offset: UInt64, record: MCAPRecord
             switch item {
             case .topLevel(let r): offset = r.offset; record = r.record
@@ -254,7 +259,7 @@ public struct TraceEventStream {
                 if c.id == cachedChannel.id { cachedChannel = (0, nil) }
             case .dataEnd(let stored):
                 if stopAtDataEnd { return nil }
-                if stored != 0, let computed = walker!.scanner.dataSectionCRC, computed != stored {
+                if stored != 0, let computed = walker.scanner.dataSectionCRC, computed != stored {
                     throw TraceError.crcMismatch(offset: offset, what: "data section", stored: stored, computed: computed)
                 }
             case .message(let m):

@@ -62,7 +62,7 @@ struct BenchTrace: ParsableCommand {
         var count = 0, payload = 0
         while let e = try stream.next() {
             count += 1
-            if case .blocksync(let b) = e.event { payload &+= b.message.count }
+            if case .blocksync(let b) = e.event { payload &+= b.messageBytes.count }
         }
         let readSeconds = elapsed(since: readStart)
         guard count == events, rawBytes == Int(size) else {

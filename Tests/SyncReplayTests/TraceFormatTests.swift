@@ -52,6 +52,12 @@ import SyncTrace
         #expect(throws: ProtoError.invalidUTF8(offset: 0, field: 1)) { try decode([0x0A, 0x01, 0xFF, 0x10, 0x01]) }
         #expect(throws: ProtoError.invalid(offset: 4, reason: "Blocksync.direction missing")) { try decode([0x0A, 0x02] + peer) }
         #expect(throws: ProtoError.lengthPastEnd(offset: 2, length: 9, remaining: 2)) { try decode([0x0A, 0x09] + peer) }
+        // The writer's shape with the longest one-byte message length, then a two-byte one
+        // (200 = 0xC8 0x01), and bad UTF-8 in that shape.
+        let long127 = [UInt8](repeating: 0x5A, count: 127), long200 = [UInt8](repeating: 0x5B, count: 200)
+        #expect(try decode([0x0A, 0x02] + peer + [0x10, 0x01, 0x1A, 0x7F] + long127) == BlocksyncRecord(peerID: "ab", direction: .inbound, message: long127))
+        #expect(try decode([0x0A, 0x02] + peer + [0x10, 0x02, 0x1A, 0xC8, 0x01] + long200) == BlocksyncRecord(peerID: "ab", direction: .outbound, message: long200))
+        #expect(throws: ProtoError.invalidUTF8(offset: 0, field: 1)) { try decode([0x0A, 0x01, 0xFF, 0x10, 0x01, 0x1A, 0x01, 0x07]) }
         // A stream shares one String per peer id and still decodes every event whole.
         let bytes = try TraceFixtures.handwrittenTrace()
         let streamed = try TraceReader(bytes: bytes).readAll()

@@ -104,6 +104,25 @@ import SyncTrace
         try writer.finish()
         #expect(try TraceReader(path: path).readAll().count == 50)
     }
+
+    /// More peer ids than the stream's table keeps (64), many sharing their first 8 bytes or
+    /// differing only in length, interleaved: every event streams back with its own id.
+    @Test func manyPeerIDsStreamBackWhole() throws {
+        let ids = (0..<100).map { "peerpeer" + String(repeating: "x", count: $0 % 7) + String($0) } + ["peerpeer", "peerpee", "p", "pé", ""]
+        var written: [TraceEvent] = []
+        for round in 0..<3 {
+            for (k, id) in ids.enumerated() {
+                let message = TraceFixtures.blockRequest(Int64(round * 1000 + k))
+                written.append(.blocksync(BlocksyncRecord(peerID: id, direction: k % 2 == 0 ? .inbound : .outbound, message: message)))
+            }
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("synctrace-peers-\(UUID().uuidString).trace").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try TraceWriter(path: path, chunkSize: 1000)
+        for (i, e) in written.enumerated() { try writer.append(e, logTime: UInt64(i)) }
+        try writer.finish()
+        #expect(try TraceReader(path: path).readAll().map(\.event) == written)
+    }
 }
 
 @Suite struct TraceIndexedReaderTests {
