@@ -135,7 +135,7 @@ public struct ConnectionTracker: Sendable {
         connections[index].lastSeenNanos = max(connections[index].lastSeenNanos, segment.timestampNanos)
         connections[index].streams[direction.rawValue].add(segment, events: &streamEvents)
         for event in streamEvents { events.append(ConnectionEvent(connection: index, direction: direction, event: event)) }
-        streamEvents.removeAll(keepingCapacity: true)
+        while streamEvents.popLast() != nil {}  // keeps the capacity
         // A reset ends both directions.
         if segment.flags.contains(.rst) {
             let other = direction.reversed
