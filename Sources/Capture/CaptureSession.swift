@@ -100,6 +100,8 @@ public struct CaptureSession: Sendable {
     private var states: [ConnectionState] = []
     private var log: [LogEntry] = []
     private var lastTime: UInt64 = 0
+    /// The tracker's events for one segment, reused from segment to segment (empty between calls).
+    private var segmentEvents: [ConnectionEvent] = []
 
     struct ConnectionState: Sendable {
         var decoder: ConnectionDecoder
@@ -141,13 +143,17 @@ public struct CaptureSession: Sendable {
     public mutating func add(segment: TCPSegment) {
         progress.tcpSegments += 1
         lastTime = max(lastTime, segment.timestampNanos)
-        let (opened, events) = tracker.add(segment)
+        var events = segmentEvents
+        segmentEvents = []
+        let opened = tracker.add(segment, into: &events)
         if let opened {
             let connection = tracker.connections[opened]
             states.append(ConnectionState(decoder: ConnectionDecoder(keyLog: keyLog, midStream: connection.midStream)))
             progress.connections += 1
         }
         handle(events, time: segment.timestampNanos)
+        while events.popLast() != nil {}  // keeps the capacity (cheaper than removeAll(keepingCapacity:))
+        segmentEvents = events
     }
 
     private mutating func handle(_ events: [ConnectionEvent], time: UInt64) {

@@ -51,6 +51,8 @@ public struct ConnectionTracker: Sendable {
     /// connection in progress, usually), with their connection and direction: most segments
     /// skip hashing both endpoints. Emptied whenever `active` changes.
     private var recent: [(source: Endpoint, destination: Endpoint, index: Int, direction: FlowDirection)] = []
+    /// One segment's stream events, reused from segment to segment (empty between calls).
+    private var streamEvents: [StreamEvent] = []
     public let maxBufferedBytes: Int
 
     public init(maxBufferedBytes: Int = 4 << 20) {
@@ -68,10 +70,19 @@ public struct ConnectionTracker: Sendable {
     /// Feeds one segment; returns the stream events it releases. `opened` is set when the segment
     /// started a new connection.
     public mutating func add(_ segment: TCPSegment) -> (opened: Int?, events: [ConnectionEvent]) {
+        var events: [ConnectionEvent] = []
+        let opened = add(segment, into: &events)
+        return (opened, events)
+    }
+
+    /// `add(_:)` appending the events to `events` (a caller's reused array: no arrays per
+    /// segment); returns the index of the connection the segment opened, if any.
+    mutating func add(_ segment: TCPSegment, into events: inout [ConnectionEvent]) -> Int? {
         let isOpeningSYN = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
         if !isOpeningSYN,
            let hit = recent.first(where: { $0.source == segment.source && $0.destination == segment.destination }) {
-            return (nil, deliver(segment, to: hit.index, hit.direction))
+            deliver(segment, to: hit.index, hit.direction, into: &events)
+            return nil
         }
         let key = PairKey(segment.source, segment.destination)
         var opened: Int?
@@ -110,25 +121,26 @@ public struct ConnectionTracker: Sendable {
             recent = []
             opened = new.index
         }
-        guard let index else { return (opened, []) }
+        guard let index else { return opened }
         let direction: FlowDirection = segment.source == connections[index].client ? .clientToServer : .serverToClient
         recent.insert((segment.source, segment.destination, index, direction), at: 0)
         if recent.count > 2 { recent.removeLast() }
-        return (opened, deliver(segment, to: index, direction))
+        deliver(segment, to: index, direction, into: &events)
+        return opened
     }
 
     /// Feeds `segment` to its connection's reassembler for `direction`.
-    private mutating func deliver(_ segment: TCPSegment, to index: Int, _ direction: FlowDirection) -> [ConnectionEvent] {
+    private mutating func deliver(_ segment: TCPSegment, to index: Int, _ direction: FlowDirection,
+                                  into events: inout [ConnectionEvent]) {
         connections[index].lastSeenNanos = max(connections[index].lastSeenNanos, segment.timestampNanos)
-        var events = connections[index].streams[direction.rawValue].add(segment).map {
-            ConnectionEvent(connection: index, direction: direction, event: $0)
-        }
+        connections[index].streams[direction.rawValue].add(segment, events: &streamEvents)
+        for event in streamEvents { events.append(ConnectionEvent(connection: index, direction: direction, event: event)) }
+        while streamEvents.popLast() != nil {}  // keeps the capacity
         // A reset ends both directions.
         if segment.flags.contains(.rst) {
             let other = direction.reversed
             events += connections[index].streams[other.rawValue].reset(timestampNanos: segment.timestampNanos).map { ConnectionEvent(connection: index, direction: other, event: $0) }
         }
-        return events
     }
 
     /// Ends the capture: every open stream flushes its buffered data (holes become gaps).

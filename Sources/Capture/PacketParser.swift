@@ -1,13 +1,46 @@
 import Foundation
 
-/// An IP address and TCP port. IPv4 addresses are kept as 4 bytes, IPv6 as 16.
+/// An IP address and TCP port. IPv4 addresses are 4 bytes, IPv6 16.
+///
+/// The bytes are held inline (big-endian in two words, with their count), not in an array: every
+/// captured segment carries two endpoints, and two arrays per segment were two allocations.
 public struct Endpoint: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var address: [UInt8]
+    /// Address bytes 0-7 and 8-15, big-endian, zero past `byteCount`.
+    private var high: UInt64
+    private var low: UInt64
+    private var byteCount: UInt8
     public var port: UInt16
 
+    /// `address` holds at most 16 bytes.
     public init(address: [UInt8], port: UInt16) {
-        self.address = address
+        precondition(address.count <= 16, "an IP address of \(address.count) bytes")
+        self.init(port: port, byteCount: address.count) { address[$0] }
+    }
+
+    /// The `count` (4 or 16) address bytes at `start` of a frame.
+    init(frame: [UInt8], at start: Int, count: Int, port: UInt16) {
+        self.init(port: port, byteCount: count) { frame[start + $0] }
+    }
+
+    @inline(__always)
+    private init(port: UInt16, byteCount: Int, byte: (Int) -> UInt8) {
+        var high: UInt64 = 0, low: UInt64 = 0
+        for i in 0..<byteCount {
+            if i < 8 { high |= UInt64(byte(i)) << (56 - 8 * UInt64(i)) } else { low |= UInt64(byte(i)) << (56 - 8 * UInt64(i - 8)) }
+        }
+        self.high = high
+        self.low = low
+        self.byteCount = UInt8(byteCount)
         self.port = port
+    }
+
+    public var address: [UInt8] {
+        get {
+            (0..<Int(byteCount)).map { i in
+                i < 8 ? UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i))) : UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i - 8)))
+            }
+        }
+        set { self = Endpoint(address: newValue, port: port) }
     }
 
     /// Parses `1.2.3.4:26656` or `[::1]:26656`; nil when malformed.
@@ -65,11 +98,11 @@ public struct Endpoint: Hashable, Comparable, Sendable, CustomStringConvertible 
         return "[" + groups.joined(separator: ":") + "]:\(port)"
     }
 
+    /// Shorter addresses first, then the address bytes in order, then the port.
     public static func < (a: Endpoint, b: Endpoint) -> Bool {
-        if a.address != b.address {
-            if a.address.count != b.address.count { return a.address.count < b.address.count }
-            return a.address.lexicographicallyPrecedes(b.address)
-        }
+        if a.byteCount != b.byteCount { return a.byteCount < b.byteCount }
+        if a.high != b.high { return a.high < b.high }
+        if a.low != b.low { return a.low < b.low }
         return a.port < b.port
     }
 }
@@ -186,7 +219,7 @@ public enum PacketParser {
         var tcpStart: Int
         var ipEnd: Int  // end of the IP packet within the captured bytes
         var declaredEnd: Int  // end as the IP header declares it (may exceed what was captured)
-        let src: [UInt8], dst: [UInt8]
+        let addressStart: Int, addressCount: Int
         if version == 4 {
             guard f.count >= start + 20 else { return .failure(.malformed("IPv4 header needs 20 bytes")) }
             let ihl = Int(f[start] & 0x0f) * 4
@@ -196,16 +229,16 @@ public enum PacketParser {
             guard f[start + 9] == 6 else { return .failure(.notTCP) }
             let fragment = be16(f, start + 6)
             if fragment & 0x2000 != 0 || fragment & 0x1fff != 0 { return .failure(.fragment) }
-            src = Array(f[start + 12..<start + 16])
-            dst = Array(f[start + 16..<start + 20])
+            addressStart = start + 12
+            addressCount = 4
             tcpStart = start + ihl
             declaredEnd = start + total
         } else if version == 6 {
             guard f.count >= start + 40 else { return .failure(.malformed("IPv6 header needs 40 bytes")) }
             let payloadLength = Int(be16(f, start + 4))
             var next = f[start + 6]
-            src = Array(f[start + 8..<start + 24])
-            dst = Array(f[start + 24..<start + 40])
+            addressStart = start + 8
+            addressCount = 16
             tcpStart = start + 40
             declaredEnd = start + 40 + payloadLength
             // Hop-by-hop, routing and destination options headers; fragments are not reassembled.
@@ -231,8 +264,8 @@ public enum PacketParser {
         guard dataOffset >= 20, ipEnd >= tcpStart + dataOffset else { return .failure(.malformed("bad TCP data offset \(dataOffset)")) }
         let segment = TCPSegment(
             timestampNanos: timestampNanos,
-            source: Endpoint(address: src, port: be16(f, tcpStart)),
-            destination: Endpoint(address: dst, port: be16(f, tcpStart + 2)),
+            source: Endpoint(frame: f, at: addressStart, count: addressCount, port: be16(f, tcpStart)),
+            destination: Endpoint(frame: f, at: addressStart + addressCount, count: addressCount, port: be16(f, tcpStart + 2)),
             sequence: be32(f, tcpStart + 4),
             acknowledgment: be32(f, tcpStart + 8),
             flags: TCPFlags(rawValue: f[tcpStart + 13] & 0x1f),

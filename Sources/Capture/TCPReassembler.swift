@@ -56,13 +56,20 @@ public struct TCPStreamReassembler: Sendable {
 
     /// Feeds one segment of this direction.
     public mutating func add(_ segment: TCPSegment) -> [StreamEvent] {
+        var events: [StreamEvent] = []
+        add(segment, events: &events)
+        return events
+    }
+
+    /// Feeds one segment of this direction, appending what it delivers to `events` (a caller's
+    /// reused array: no array per segment).
+    mutating func add(_ segment: TCPSegment, events: inout [StreamEvent]) {
         guard !isClosed else {
             if !segment.payload.isEmpty { counters.retransmittedSegments += 1 }
-            return []
+            return
         }
         counters.segments += 1
         counters.truncatedBytes &+= UInt64(segment.truncatedBytes)
-        var events: [StreamEvent] = []
         let time = segment.timestampNanos
         var dataSequence = segment.sequence
         if segment.flags.contains(.syn) {
@@ -70,11 +77,11 @@ public struct TCPStreamReassembler: Sendable {
             if base == nil { base = dataSequence }
         }
         if base == nil {
-            if segment.payload.isEmpty && !segment.flags.contains(.fin) && !segment.flags.contains(.rst) { return [] }
+            if segment.payload.isEmpty && !segment.flags.contains(.fin) && !segment.flags.contains(.rst) { return }
             base = dataSequence
             midStream = true
         }
-        guard let base else { return [] }
+        guard let base else { return }
         // Offset relative to what has been delivered, in serial-number arithmetic (RFC 1982).
         let anchor = base &+ UInt32(truncatingIfNeeded: delivered)
         let distance = Int64(Int32(bitPattern: dataSequence &- anchor))
@@ -99,13 +106,12 @@ public struct TCPStreamReassembler: Sendable {
         if segment.flags.contains(.rst) {
             while !pending.isEmpty { skipToBuffered(time: time, events: &events) }
             close(reset: true, time: time, events: &events)
-            return events
+            return
         }
         if pendingBytes > maxBufferedBytes { skipToBuffered(time: time, events: &events) }
         // A FIN closes the stream once every byte before it is delivered; data missing before it
         // may still arrive as a retransmission, so until then the stream stays open.
         if let finOffset, delivered >= finOffset { close(reset: false, time: time, events: &events) }
-        return events
     }
 
     /// The connection was reset by the other side: buffered data is delivered (holes become gaps)

@@ -56,18 +56,16 @@ public struct FrameSealer: Sendable {
 /// yields each frame's plaintext chunk in order. Chunks are not aligned with protocol
 /// messages; treat them as a byte stream (§1.2 step 8).
 public struct FrameOpener: Sendable {
-    private let key: SymmetricKey
+    private let cipher: ChaChaPolyOpener
     /// The nonce counter of the next frame.
     public private(set) var counter: UInt64
     private var pending: [UInt8] = []
     private var readIndex = 0
     private var failure: SecretConnectionError?
-    /// Nonce ‖ ciphertext ‖ tag of the frame being opened, reused from frame to frame.
-    private var combined: [UInt8] = []
 
     public init(key: [UInt8], counter: UInt64 = 0) throws {
         guard key.count == 32 else { throw SecretConnectionError.invalidKeyLength(what: "receive key", length: key.count) }
-        self.key = SymmetricKey(data: key)
+        self.cipher = ChaChaPolyOpener(key: key)
         self.counter = counter
     }
 
@@ -97,9 +95,9 @@ public struct FrameOpener: Sendable {
 
     /// Opens the next frame, if a whole sealed frame has arrived, and hands its plaintext chunk
     /// to `body` (the buffer is valid during the call only); false until then. After a failure
-    /// every call throws the same error. No per-frame arrays: the sealed frame is laid out once
-    /// behind its nonce in a reused buffer (swift-crypto's combined form) and the chunk is read
-    /// in place from the opened bytes.
+    /// every call throws the same error. No per-frame copies or allocations: the frame is opened
+    /// in place where it was buffered (it is consumed either way), with the connection's one
+    /// AEAD context, and the chunk is read from there.
     public mutating func openNext(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
         if let failure { throw failure }
         guard pending.count - readIndex >= SecretConnection.sealedFrameSize else { return false }
@@ -107,41 +105,27 @@ public struct FrameOpener: Sendable {
         readIndex = frameStart + SecretConnection.sealedFrameSize
         let frame = counter
         guard counter != UInt64.max else { return try fail(.nonceExhausted) }
-        let plain: Data
-        do {
-            layOutCombined(frameStart)
-            plain = try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: combined), using: key)
-        } catch {
-            return try fail(.decryptFailed(frame: frame))
+        let cipher = self.cipher
+        let nonce = ChaChaPolyOpener.secretConnectionNonce(frame)
+        let opened = pending.withUnsafeMutableBytes { p in
+            let sealed = UnsafeMutableRawBufferPointer(rebasing: p[frameStart..<(frameStart + SecretConnection.sealedFrameSize)])
+            return withUnsafeBytes(of: nonce) { n in
+                cipher.open(UnsafeRawBufferPointer(sealed), nonce: UnsafeRawBufferPointer(rebasing: n[0..<ChaChaPolyOpener.nonceSize]),
+                            into: sealed)
+            }
         }
+        guard opened else { return try fail(.decryptFailed(frame: frame)) }
         counter += 1
-        let length: UInt32 = plain.withUnsafeBytes { p in
-            var n: UInt32 = 0
-            for i in 0..<4 { n |= UInt32(p[i]) << (8 * UInt32(i)) }
-            return n
+        let length = pending.withUnsafeBufferPointer { p in
+            UInt32(p[frameStart]) | UInt32(p[frameStart + 1]) << 8 | UInt32(p[frameStart + 2]) << 16 | UInt32(p[frameStart + 3]) << 24
         }
         guard length <= UInt32(SecretConnection.dataMaxSize) else {
             return try fail(.chunkTooLong(frame: frame, length: length))
         }
-        try plain.withUnsafeBytes { p in
-            try body(UnsafeBufferPointer(rebasing: p.bindMemory(to: UInt8.self)[4..<(4 + Int(length))]))
+        try pending.withUnsafeBufferPointer { p in
+            try body(UnsafeBufferPointer(rebasing: p[(frameStart + 4)..<(frameStart + 4 + Int(length))]))
         }
         return true
-    }
-
-    /// `combined` = nonce of frame `counter` (4 zero bytes ‖ LE64, §1.2 step 7) ‖ the sealed
-    /// frame at `pending[frameStart...]` (ciphertext ‖ tag).
-    private mutating func layOutCombined(_ frameStart: Int) {
-        let nonceSize = 12
-        if combined.isEmpty { combined = [UInt8](repeating: 0, count: nonceSize + SecretConnection.sealedFrameSize) }
-        let counter = self.counter
-        pending.withUnsafeBytes { src in
-            combined.withUnsafeMutableBytes { dst in
-                for i in 0..<8 { dst[4 + i] = UInt8(truncatingIfNeeded: counter >> (8 * UInt64(i))) }
-                dst.baseAddress!.advanced(by: nonceSize)
-                    .copyMemory(from: src.baseAddress!.advanced(by: frameStart), byteCount: SecretConnection.sealedFrameSize)
-            }
-        }
     }
 
     /// Convenience: feeds `bytes` and returns the concatenated plaintext of all complete frames.

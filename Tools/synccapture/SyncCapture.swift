@@ -26,7 +26,10 @@ struct SyncCapture: ParsableCommand {
         subcommands: [Record.self, Play.self, Bench.self],
         defaultSubcommand: Record.self)
 
-    static func main() { CommandRunner.main(SyncCapture.self) }
+    static func main() {
+        HugePageHeap.enable()
+        CommandRunner.main(SyncCapture.self)
+    }
 }
 
 /// `synccapture record` (the default): capture → trace.
