@@ -208,14 +208,9 @@ public struct Reactor: BlockSyncMachine {
     /// retry, requester loop; then try-sync, switch check, status).
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
         var best = pool.nextTimer
-        // In this order, earlier wins ties (no array: this runs after every step).
-        func consider(_ deadline: Nanoseconds?, _ timer: ReactorTimer) {
-            if let d = deadline, best.map({ d < $0.deadline }) ?? true { best = (d, timer) }
+        forEachOwnTimer { deadline, timer in
+            if best.map({ deadline < $0.deadline }) ?? true { best = (deadline, timer) }
         }
-        consider(nextTrySync, .trySync)
-        consider(nextActingSwitchCheck, .switchCheck)
-        consider(nextStatusUpdate, .status)
-        consider(handover?.at, .stateSync)
         return best
     }
 
@@ -223,14 +218,19 @@ public struct Reactor: BlockSyncMachine {
     /// naming the timer (no scan of the pool for its kind); nil when nothing is scheduled.
     public var nextDeadline: Nanoseconds? {
         var best = pool.nextDeadline
-        func consider(_ deadline: Nanoseconds?) {
-            if let d = deadline, best.map({ d < $0 }) ?? true { best = d }
+        forEachOwnTimer { deadline, _ in
+            if best.map({ deadline < $0 }) ?? true { best = deadline }
         }
-        consider(nextTrySync)
-        consider(nextActingSwitchCheck)
-        consider(nextStatusUpdate)
-        consider(handover?.at)
         return best
+    }
+
+    /// The reactor's own armed timers in tie order (earlier wins ties), the one list both
+    /// `nextTimer` and `nextDeadline` read (no array: this runs after every step).
+    private func forEachOwnTimer(_ body: (Nanoseconds, ReactorTimer) -> Void) {
+        if let d = nextTrySync { body(d, .trySync) }
+        if let d = nextActingSwitchCheck { body(d, .switchCheck) }
+        if let d = nextStatusUpdate { body(d, .status) }
+        if let d = handover?.at { body(d, .stateSync) }
     }
 
     /// Handles one input; returns the effects in the order they happened.
