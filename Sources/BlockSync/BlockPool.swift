@@ -100,6 +100,8 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// Some requester has a channel message waiting (a shortcut for `settle`).
     private var signalled = false
     private var outbox: [PoolEffect] = []
+    /// `settle`'s scratch list of the peers a pick could take (kept for its capacity).
+    private var pickable: [PickablePeer] = []
     /// Idle skipping (Reactor module doc, rule 8): the loop is not woken while there are no
     /// peers. Set by the reactor from `ReactorConfiguration.skipsIdleTicks`.
     var skipsIdleTicks = true
@@ -129,7 +131,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
 
     /// `HasPendingRequestFrom`: some requester asked `peer`.
     public func hasPendingRequest(from peer: PeerID) -> Bool {
-        requesters.contains { $0.didRequestFrom(peer) }
+        requesters.indices.contains { requesters[$0].didRequestFrom(peer) }
     }
 
     /// `IsPeerBanned`: banned less than the ban duration ago.
@@ -168,8 +170,8 @@ public struct BlockPool<Block: Sendable>: Sendable {
     public var nextDeadline: Nanoseconds? {
         guard isRunning else { return nil }
         var best = loopDeadline
-        for peer in peers.values {
-            if let d = peer.timeoutDeadline, best.map({ d < $0 }) ?? true { best = d }
+        for i in peers.values.indices {
+            if let d = peers.values[i].timeoutDeadline, best.map({ d < $0 }) ?? true { best = d }
         }
         // By index: reading two fields, not copying (retaining) each requester and its block.
         for i in requesters.indices where requesters[i].waiting {
@@ -366,7 +368,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// Which of the pool's timers `nextDeadline` is, in the tie order of `advance(to:)`.
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
         guard let due = nextDeadline else { return nil }
-        if peers.values.contains(where: { $0.timeoutDeadline == due }) { return (due, .peerTimeout) }
+        if peers.values.indices.contains(where: { peers.values[$0].timeoutDeadline == due }) { return (due, .peerTimeout) }
         if requesters.indices.contains(where: { requesters[$0].waiting && requesters[$0].retryDeadline == due }) { return (due, .requestRetry) }
         return (due, .requesterLoop)
     }
@@ -376,13 +378,12 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// settles after each.
     public mutating func advance(to now: Nanoseconds) {
         while isRunning, let due = nextDeadline, due <= now {
-            if let index = peers.values.firstIndex(where: { $0.timeoutDeadline == due }) {
-                var peer = peers.values[index]
-                peer.timeoutDeadline = nil
-                peer.didTimeout = true
-                peers[peer.id] = peer
-                sendError(peer.id, "peer did not send us anything")
-            } else if let index = requesters.firstIndex(where: { $0.waiting && $0.retryDeadline == due }) {
+            // By index throughout: a closure over elements would copy each peer and requester.
+            if let index = peers.values.indices.first(where: { peers.values[$0].timeoutDeadline == due }) {
+                peers.values[index].timeoutDeadline = nil
+                peers.values[index].didTimeout = true
+                sendError(peers.keys[index], "peer did not send us anything")
+            } else if let index = requesters.indices.first(where: { requesters[$0].waiting && requesters[$0].retryDeadline == due }) {
                 fireRetry(index, now: due)
             } else {
                 loopTick(now: due)
@@ -412,10 +413,13 @@ public struct BlockPool<Block: Sendable>: Sendable {
                     wakeLoop(now: now)
                 }
             }
-            if signalled || (anyPeerPickable && requesters.contains { !$0.waiting }) {
+            if signalled || (anyPeerPickable && requesters.indices.contains { !requesters[$0].waiting }) {
                 signalled = false
+                // The peers a pick could take, read again after each reaction (which may change them).
+                collectPickable()
                 for i in requesters.indices where requesters[i].hasSignal || (!requesters[i].waiting && requesterCouldPick(i)) {
                     react(i, now: now)
+                    collectPickable()
                 }
             }
             again = created || signalled
@@ -570,7 +574,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// Whether `pickIncrAvailablePeer` could return anyone (a shortcut that skips requesters
     /// spinning in their pick loop when every peer is at its cap).
     private var anyPeerPickable: Bool {
-        peers.values.contains { $0.didTimeout || $0.numPending < profile.maxPendingPerPeer }
+        peers.values.indices.contains { peers.values[$0].didTimeout || peers.values[$0].numPending < profile.maxPendingPerPeer }
     }
 
     /// Whether requester `i`'s pick (`pickPeer`, excluding its second peer) would act: some
@@ -578,12 +582,36 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// A pick that would not act fails without any effect, so the requester is not reacted
     /// (issue 19: the asa case copied 600 large requesters per tick for picks that could not
     /// succeed).
+    /// Reads `pickable` (filled by `collectPickable`), a few plain values per peer rather than
+    /// each `PoolPeer` copied for every requester (issue 19: the asa case's 600 idle requesters
+    /// scanned every peer on every tick).
     private func requesterCouldPick(_ i: Int) -> Bool {
+        guard !pickable.isEmpty else { return false }
         let h = requesters[i].height
         let excluded = profile.requesterStyle == .single ? nil : requesters[i].secondPeerID
-        return peers.values.contains {
-            $0.id != excluded
-                && ($0.didTimeout || ($0.numPending < profile.maxPendingPerPeer && $0.base <= h && h <= $0.height))
+        for peer in pickable where peer.didTimeout || (peer.base <= h && h <= peer.height) {
+            if let excluded, peers.keys[peer.index] == excluded { continue }
+            return true
+        }
+        return false
+    }
+
+    /// A peer `pickIncrAvailablePeer` could take: flagged timed out (the pick removes it) or
+    /// below its pending cap.
+    struct PickablePeer: Sendable {
+        var index: Int
+        var base: Int64
+        var height: Int64
+        var didTimeout: Bool
+    }
+
+    /// Fills `pickable` anew from `peers` (in arrival order; the order does not matter to the check).
+    private mutating func collectPickable() {
+        pickable.removeAll(keepingCapacity: true)
+        for i in peers.values.indices {
+            let didTimeout = peers.values[i].didTimeout
+            guard didTimeout || peers.values[i].numPending < profile.maxPendingPerPeer else { continue }
+            pickable.append(PickablePeer(index: i, base: peers.values[i].base, height: peers.values[i].height, didTimeout: didTimeout))
         }
     }
 

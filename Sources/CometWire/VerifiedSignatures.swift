@@ -15,18 +15,13 @@
 /// another core) is asked before ed25519 runs; it answers true only for a triple it verified
 /// itself, so outcomes cannot change, only who paid for the verification.
 public struct VerifiedSignatures: Sendable {
-    struct Entry: Hashable, Sendable {
-        var key: [UInt8]
-        var message: [UInt8]
-        var signature: [UInt8]
-    }
 
     /// How many signatures it remembers at most.
     public let capacity: Int
-    private var known: Set<Entry> = []
+    private var known: Set<SignatureTriple> = []
     /// The remembered entries in a ring, `next` the slot of the oldest once it is full: memory
     /// is `capacity` entries however many signatures go through (issue 19).
-    private var ring: [Entry] = []
+    private var ring: [SignatureTriple] = []
     private var next = 0
     /// Verifications answered from memory / done by ed25519 (for benchmarks and tests).
     public private(set) var hits = 0
@@ -47,7 +42,7 @@ public struct VerifiedSignatures: Sendable {
     /// far the checks have come).
     public mutating func verify(_ signature: [UInt8], message: [UInt8], key: PublicKey, height: Int64 = 0) -> Bool {
         guard case .ed25519(let raw) = key else { return SignatureCheck.verify(signature, message: message, key: key) }
-        let entry = Entry(key: raw, message: message, signature: signature)
+        let entry = SignatureTriple(key: raw, message: message, signature: signature)
         if known.contains(entry) {
             hits += 1
             return true
@@ -60,10 +55,11 @@ public struct VerifiedSignatures: Sendable {
         verifications += 1
         guard SignatureCheck.verify(signature, message: message, key: key) else { return false }
         remember(entry)
+        oracle?.didVerify(entry)
         return true
     }
 
-    private mutating func remember(_ entry: Entry) {
+    private mutating func remember(_ entry: SignatureTriple) {
         guard ring.count >= capacity else {
             known.insert(entry)
             ring.append(entry)
@@ -87,4 +83,40 @@ public protocol SignatureOracle: Sendable, AnyObject {
     /// Whether this triple was verified as valid; `height` is the height of the commit the core
     /// is checking (checks come in roughly increasing height, so the oracle may forget below it).
     func isKnownValid(key: [UInt8], message: [UInt8], signature: [UInt8], height: Int64) -> Bool
+    /// The core verified `triple` as valid with ed25519 itself (an oracle shared by several
+    /// replays remembers it for the others; the default ignores it).
+    func didVerify(_ triple: SignatureTriple)
+}
+
+extension SignatureOracle {
+    public func didVerify(_ triple: SignatureTriple) {}
+}
+
+/// An ed25519 public key, the exact sign bytes and a signature: what a verification cache
+/// remembers as valid. Equality compares all three in full (a hit can never accept anything a
+/// verifier would reject). The hash reads the three byte strings in bulk (hashing them byte
+/// by byte cost more than the table it served); all of them, because a hostile trace may
+/// carry many valid triples with one signature (small-order keys) and must not make lookups
+/// slow.
+public struct SignatureTriple: Hashable, Sendable {
+    public var key: [UInt8]
+    public var message: [UInt8]
+    public var signature: [UInt8]
+
+    public init(key: [UInt8], message: [UInt8], signature: [UInt8]) {
+        self.key = key
+        self.message = message
+        self.signature = signature
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(message.count)
+        signature.withUnsafeBytes { hasher.combine(bytes: $0) }
+        message.withUnsafeBytes { hasher.combine(bytes: $0) }
+        key.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (a: SignatureTriple, b: SignatureTriple) -> Bool {
+        a.signature == b.signature && a.message == b.message && a.key == b.key
+    }
 }

@@ -262,6 +262,8 @@ public enum DifferentialReplay {
         }
         var sides: [DifferentialSide] = []
         var filter = filter
+        // The sides replay the same commits: each signature is verified by the first only.
+        let memory = SignatureMemory()
         for p in profiles {
             if p.rawValue == ObservedSide.name {
                 guard trace.events.contains(where: ObservedSide.shows) else {
@@ -274,7 +276,9 @@ public enum DifferentialReplay {
             }
             let implementation = trace.hasBlocksync ? registry.implementation(of: p)?.name : nil
             do {
-                let result = try replay(trace, ReplayOptions(profile: p, mode: mode))
+                var options = ReplayOptions(profile: p, mode: mode)
+                options.signatureMemory = memory
+                let result = try replay(trace, options)
                 sides.append(DifferentialSide(name: p.rawValue, implementation: implementation, decisions: result.decisions))
             } catch {
                 sides.append(DifferentialSide(name: p.rawValue, implementation: implementation, decisions: [], failure: "\(error)"))

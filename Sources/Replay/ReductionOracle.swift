@@ -64,9 +64,16 @@ public struct ReductionOracle: Sendable {
     var expectedValue: JSONValue?
     public private(set) var identity: FailureIdentity?
 
+    /// Every replay of the reduction shares one `SignatureMemory`: the candidates keep most
+    /// of the original's commits, whose signatures are then verified once (issue 19).
     public init(target: ReductionTarget, replay: @escaping @Sendable (ReplayTrace, ReplayOptions) throws -> ReplayResult) {
         self.target = target
-        self.replay = replay
+        let memory = SignatureMemory()
+        self.replay = { trace, options in
+            var options = options
+            options.signatureMemory = memory
+            return try replay(trace, options)
+        }
     }
 
     /// Fixes the identity from the original trace; throws when it does not fail.

@@ -85,6 +85,9 @@ public struct ReplayOptions: Sendable {
     /// Verify commit signatures ahead on another thread (issue 19 item 3, `VerificationAhead`);
     /// decisions are the same either way. `ReplayRequest` turns it on where cores allow.
     public var verifyAhead = false
+    /// Signatures earlier replays of this process found valid (`SignatureMemory`: suite, diff,
+    /// reduce); nil: this replay verifies its own. Decisions are the same either way.
+    public var signatureMemory: SignatureMemory?
 
     public static let strictDrain: UInt64 = 1_000_000_000
     public static let reactiveDrain: UInt64 = 5_000_000_000
@@ -182,8 +185,10 @@ public struct ReplayEngine {
                 start.implementationOptions.merge(options.implementationOptions) { _, chosen in chosen }
                 start.store.keepRecent(options.recentBlocks, archive: archive)
                 if options.verifyAhead {
-                    ahead = VerificationAhead(start: start, trace: trace)
+                    ahead = VerificationAhead(start: start, trace: trace, memory: options.signatureMemory)
                     start.signatureOracle = ahead
+                } else if let memory = options.signatureMemory {
+                    start.signatureOracle = memory
                 }
                 let started = try machines.makeMachine(profile: options.profile, start: start)
                 machine = options.checkInvariants ? started.checked() : started

@@ -156,19 +156,27 @@ public struct SuiteRun: Sendable {
             + layout.tracesWithoutGolden.map { "warning: trace \($0) has no golden (record one with --record missing)" }
     }
 
-    /// Runs every case (of `shard`, when given), `jobs` at a time; results keep the scan order.
+    /// Runs every case (of `shard`, when given), `jobs` at a time, largest trace first; results
+    /// keep the scan order. The cases share one `SignatureMemory`: a trace replayed under
+    /// several profiles has its signatures verified once (issue 19).
     public static func run(directory: String, registry: MachineRegistry, jobs: Int, ci: Bool, tool: String, shard: SuiteShard? = nil,
                            load: @escaping @Sendable (String) throws -> ReplayTrace,
                            replay: @escaping @Sendable (ReplayTrace, ResolvedReplay) throws -> ReplayResult) throws(CaseError) -> SuiteRun {
         var layout = try SuiteLayout.scan(directory, profiles: registry.profileNames)
         if let shard { layout.cases = layout.cases.filter(shard.contains) }
-        let box = ResultBox(count: layout.cases.count)
         let cases = layout.cases
+        let box = ResultBox(largestFirst: cases.map(\.tracePath))
         let width = max(1, jobs)
+        let memory = SignatureMemory()
+        let remembering: @Sendable (ReplayTrace, ResolvedReplay) throws -> ReplayResult = { trace, resolved in
+            var resolved = resolved
+            resolved.options.signatureMemory = memory
+            return try replay(trace, resolved)
+        }
         // `width` workers pull case indices from a shared counter.
         DispatchQueue.concurrentPerform(iterations: min(width, max(cases.count, 1))) { _ in
             while let i = box.nextIndex() {
-                box.set(i, SuiteRun.runCase(cases[i], registry: registry, ci: ci, tool: tool, load: load, replay: replay))
+                box.set(i, SuiteRun.runCase(cases[i], registry: registry, ci: ci, tool: tool, load: load, replay: remembering))
             }
         }
         return SuiteRun(directory: directory, results: box.results.compactMap { $0 }, layout: layout)
@@ -326,15 +334,28 @@ public struct SuiteRun: Sendable {
 final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
+    /// The indices in the order workers take them.
+    private let order: [Int]
     private(set) var results: [SuiteCaseResult?]
 
-    init(count: Int) { results = Array(repeating: nil, count: count) }
+    /// `order`: the indices in the order to hand them out (default: ascending).
+    init(count: Int, order: [Int]? = nil) {
+        results = Array(repeating: nil, count: count)
+        self.order = order ?? Array(0..<count)
+    }
+
+    /// Largest file first (then index order): the longest cases start while there is still
+    /// other work to fill the remaining workers, instead of one running alone at the end.
+    convenience init(largestFirst paths: [String]) {
+        let sizes = paths.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.uint64Value ?? 0 }
+        self.init(count: paths.count, order: paths.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 })
+    }
 
     func nextIndex() -> Int? {
         lock.lock(); defer { lock.unlock() }
-        guard next < results.count else { return nil }
+        guard next < order.count else { return nil }
         next += 1
-        return next - 1
+        return order[next - 1]
     }
 
     func set(_ i: Int, _ r: SuiteCaseResult) {

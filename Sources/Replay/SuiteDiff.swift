@@ -28,7 +28,7 @@ public struct SuiteDiffRun: Sendable {
         let layout = try SuiteLayout.scan(directory, profiles: registry.profileNames)
         let traces = Array(Set(layout.cases.map(\.tracePath) + layout.tracesWithoutGolden)).sorted()
         let slots = ResultSlots<Result>(count: traces.count)
-        let next = ResultBox(count: traces.count)
+        let next = ResultBox(largestFirst: traces)
         DispatchQueue.concurrentPerform(iterations: min(max(1, jobs), max(traces.count, 1))) { _ in
             while let i = next.nextIndex() {
                 let start = DispatchTime.now()

@@ -20,13 +20,10 @@ import SyncMachine
 ///   (skips it, or abandons it midway): the core verifies what it still needs there, and two
 ///   threads verifying the same signatures would only waste a core.
 /// - `stop()` ends the worker and waits for its thread (the replay calls it on every exit).
+/// - With a `SignatureMemory` (several replays in one process), the worker publishes a triple
+///   the memory holds without verifying it, remembers what it verified, and the core's
+///   lookups and own verifications go through to the memory as well.
 public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
-    /// One published triple.
-    struct Triple: Hashable {
-        var key: [UInt8]
-        var message: [UInt8]
-        var signature: [UInt8]
-    }
 
     /// What the worker and the core did, for tests and benchmarks.
     public struct Statistics: Sendable, Equatable {
@@ -41,6 +38,8 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         public var dropped = 0
         /// Block commits skipped: already passed or already seen.
         public var skippedCommits = 0
+        /// Triples published from the `SignatureMemory` without verifying them here.
+        public var remembered = 0
     }
 
     /// Whether replays verify ahead unless told otherwise: on when more than one core is
@@ -62,12 +61,14 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     /// The trace whose inbound BlockResponses the worker reads, in a pass of its own (a
     /// streamed trace's file opened again on the worker's thread).
     private let trace: ReplayTrace
+    /// Earlier replays' valid signatures (nil: this replay's only).
+    private let memory: SignatureMemory?
 
     // Guarded by `condition`.
     private let condition = NSCondition()
-    private var waiting: [Triple: Int64] = [:]
+    private var waiting: [SignatureTriple: Int64] = [:]
     /// Published triples with their commit heights, oldest first from `head` (for dropping).
-    private var order: [(triple: Triple, height: Int64)] = []
+    private var order: [(triple: SignatureTriple, height: Int64)] = []
     private var head = 0
     /// The highest commit height the core has asked about; commits below `passed - 1` are done
     /// (the pair check of (H, H+1) asks about commit H, then `ValidateBlock(H)` about H-1).
@@ -78,7 +79,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
 
     /// Starts the worker over `trace` for a node starting from `start`. `capacity`: the most
     /// triples waiting (default: 64 blocks' worth of the start set, at least 256, at most 16,384).
-    public init(start: NodeStart, trace: ReplayTrace, capacity: Int? = nil) {
+    public init(start: NodeStart, trace: ReplayTrace, capacity: Int? = nil, memory: SignatureMemory? = nil) {
         var keys: [[UInt8]: (raw: [UInt8], prepared: SignatureCheck.PreparedKey)] = [:]
         let sets = [start.state.lastValidators, start.state.validators, start.state.nextValidators]
             + (start.stateSync.map { [$0.state.validators, $0.state.nextValidators] } ?? [])
@@ -90,6 +91,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         self.keys = keys
         self.chainID = start.state.chainID
         self.trace = trace
+        self.memory = memory
         self.capacity = max(1, capacity ?? min(16_384, max(256, 64 * start.state.validators.validators.count)))
         let thread = Thread { [self] in work() }
         thread.name = "syncreplay verify-ahead"
@@ -127,13 +129,18 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
             passed = height
             dropPassed()
         }
-        guard waiting.removeValue(forKey: Triple(key: key, message: message, signature: signature)) != nil else {
+        let triple = SignatureTriple(key: key, message: message, signature: signature)
+        guard waiting.removeValue(forKey: triple) != nil else {
             stats.misses += 1
-            return false
+            return memory?.contains(triple) ?? false
         }
         stats.hits += 1
         condition.broadcast()
         return true
+    }
+
+    public func didVerify(_ triple: SignatureTriple) {
+        memory?.didVerify(triple)
     }
 
     /// Drops published triples of commits the core has passed (lock held).
@@ -212,15 +219,17 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
             guard let (raw, key) = keys[sig.validatorAddress] else { continue }
             if reached(commit) { return true }  // the core is checking this commit itself: do not race it
             let message = signBytes.bytes(i)
-            let valid = key.verify(sig.signature, message: message)
+            let triple = SignatureTriple(key: raw, message: message, signature: sig.signature)
+            let known = memory?.contains(triple) ?? false
+            let valid = known || key.verify(sig.signature, message: message)
+            if valid && !known { memory?.didVerify(triple) }
             condition.lock()
             defer { condition.unlock() }
-            stats.verified += 1
+            if known { stats.remembered += 1 } else { stats.verified += 1 }
             guard valid else { continue }
             while waiting.count >= capacity && !stopped && commit.height > passed { condition.wait() }
             if stopped { return false }
             if commit.height <= passed { return true }  // the core reached this commit while we waited
-            let triple = Triple(key: raw, message: message, signature: sig.signature)
             if waiting.updateValue(commit.height, forKey: triple) == nil {
                 order.append((triple, commit.height))
                 stats.published += 1
