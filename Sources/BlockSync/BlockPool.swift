@@ -102,6 +102,18 @@ public struct BlockPool<Block: Sendable>: Sendable {
     private var outbox: [PoolEffect] = []
     /// `settle`'s scratch list of the peers a pick could take (kept for its capacity).
     private var pickable: [PickablePeer] = []
+    /// How many requesters are in their pick loop (`waiting == false`): `settle` asks after
+    /// every input, and counting is cheaper than scanning 600 requesters each time (issue 19).
+    private(set) var idleRequesters = 0
+    /// Request-retry deadlines as they were armed, (deadline, height), oldest first. Armed at
+    /// `now + requestRetry` with a clock that never goes back, they are in order, so the first
+    /// entry still armed on its requester is the earliest retry (`earliestRetry`); entries
+    /// whose requester moved on are dropped when they reach the front (issue 19: the earliest
+    /// retry was a scan of every requester after every step).
+    private var armedRetries: Deque<(deadline: Nanoseconds, height: Int64)> = []
+    /// Set if a retry was ever armed earlier than the one before it (not expected: time only
+    /// moves forward); `earliestRetry` then scans, as before.
+    private var armedRetriesUnordered = false
     /// Idle skipping (Reactor module doc, rule 8): the loop is not woken while there are no
     /// peers. Set by the reactor from `ReactorConfiguration.skipsIdleTicks`.
     var skipsIdleTicks = true
@@ -173,11 +185,40 @@ public struct BlockPool<Block: Sendable>: Sendable {
         for i in peers.values.indices {
             if let d = peers.values[i].timeoutDeadline, best.map({ d < $0 }) ?? true { best = d }
         }
-        // By index: reading two fields, not copying (retaining) each requester and its block.
-        for i in requesters.indices where requesters[i].waiting {
-            if let d = requesters[i].retryDeadline, best.map({ d < $0 }) ?? true { best = d }
-        }
+        if let d = earliestRetry, best.map({ d < $0 }) ?? true { best = d }
         return best
+    }
+
+    /// The earliest retry deadline of a waiting requester (`armedRetries`).
+    private var earliestRetry: Nanoseconds? {
+        if armedRetriesUnordered {
+            var best: Nanoseconds?
+            // By index: reading two fields, not copying (retaining) each requester and its block.
+            for i in requesters.indices where requesters[i].waiting {
+                if let d = requesters[i].retryDeadline, best.map({ d < $0 }) ?? true { best = d }
+            }
+            return best
+        }
+        for entry in armedRetries where isArmed(entry) { return entry.deadline }
+        return nil
+    }
+
+    private func isArmed(_ entry: (deadline: Nanoseconds, height: Int64)) -> Bool {
+        guard let i = index(of: entry.height) else { return false }
+        return requesters[i].waiting && requesters[i].retryDeadline == entry.deadline
+    }
+
+    /// Drops retry entries that no longer arm their requester from the front of `armedRetries`.
+    private mutating func dropDisarmedRetries() {
+        while let first = armedRetries.first, !isArmed(first) { armedRetries.removeFirst() }
+    }
+
+    /// Arms requester `r`'s retry timer at `now + requestRetry` (when the profile has one).
+    private mutating func armRetry(_ r: inout Requester<Block>, now: Nanoseconds) {
+        r.retryDeadline = profile.requestRetry.map { now &+ $0 }
+        guard let deadline = r.retryDeadline else { return }
+        if let last = armedRetries.last, deadline < last.deadline { armedRetriesUnordered = true }
+        armedRetries.append((deadline, r.height))
     }
 
     // MARK: Inputs
@@ -301,7 +342,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// `PopRequest`: drop the requester at `height` (the reactor applied its block).
     public mutating func popRequest(now: Nanoseconds) {
         guard !requesters.isEmpty else { return }
-        requesters.removeFirst()
+        if !requesters.removeFirst().waiting { idleRequesters &-= 1 }
         height &+= 1
         lastAdvance = now
         if let window = profile.secondRequestWindow {
@@ -369,7 +410,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
     public var nextTimer: (deadline: Nanoseconds, timer: ReactorTimer)? {
         guard let due = nextDeadline else { return nil }
         if peers.values.indices.contains(where: { peers.values[$0].timeoutDeadline == due }) { return (due, .peerTimeout) }
-        if requesters.indices.contains(where: { requesters[$0].waiting && requesters[$0].retryDeadline == due }) { return (due, .requestRetry) }
+        if earliestRetry == due { return (due, .requestRetry) }
         return (due, .requesterLoop)
     }
 
@@ -413,7 +454,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
                     wakeLoop(now: now)
                 }
             }
-            if signalled || (anyPeerPickable && requesters.indices.contains { !requesters[$0].waiting }) {
+            if signalled || (idleRequesters > 0 && anyPeerPickable) {
                 signalled = false
                 // The peers a pick could take, read again after each reaction (which may change them).
                 collectPickable()
@@ -463,6 +504,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
 
     private mutating func makeRequester(_ h: Int64) {
         requesters.append(Requester(height: h))
+        idleRequesters &+= 1
         numPending &+= 1
     }
 
@@ -646,7 +688,11 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// order (block arrived, redo, new pool height).
     private mutating func react(_ i: Int, now: Nanoseconds) {
         var r = requesters[i]
-        defer { requesters[i] = r }
+        defer {
+            if r.waiting != requesters[i].waiting { idleRequesters &+= r.waiting ? -1 : 1 }
+            requesters[i] = r
+            dropDisarmedRetries()
+        }
         while true {
             if !r.waiting {
                 let h = r.height
@@ -654,14 +700,14 @@ public struct BlockPool<Block: Sendable>: Sendable {
                 case .single:
                     guard let peer = pickPeer(for: h, excluding: nil, now: now) else { return }
                     r.peerID = peer
-                    r.retryDeadline = profile.requestRetry.map { now &+ $0 }
+                    armRetry(&r, now: now)
                     outbox.append(.sendRequest(height: h, peer: peer))
                 case .dual(let window):
                     guard let peer = pickPeer(for: h, excluding: r.secondPeerID, now: now) else { return }
                     r.peerID = peer
                     outbox.append(.sendRequest(height: h, peer: peer))
                     if h &- height < window { _ = pickSecond(&r, now: now) }
-                    r.retryDeadline = profile.requestRetry.map { now &+ $0 }
+                    armRetry(&r, now: now)
                 }
                 r.waiting = true
             }
@@ -690,7 +736,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
                 r.newHeightSignal = nil
                 if case .dual(let window) = profile.requesterStyle,
                    !r.gotBlock, r.height &- newHeight < window, pickSecond(&r, now: now) {
-                    r.retryDeadline = profile.requestRetry.map { now &+ $0 }
+                    armRetry(&r, now: now)
                 }
             }
             return
@@ -741,6 +787,19 @@ public struct BlockPool<Block: Sendable>: Sendable {
                 r.waiting = false
             }
         }
+        if r.waiting != requesters[i].waiting { idleRequesters &+= r.waiting ? -1 : 1 }
         requesters[i] = r
+        dropDisarmedRetries()
+    }
+
+    /// Whether the counts kept for speed (`idleRequesters`, `armedRetries`) agree with the
+    /// requesters themselves (the pool simulation checks it after every step).
+    public func countsAgree() -> Bool {
+        let idle = requesters.indices.filter { !requesters[$0].waiting }.count
+        var scanned: Nanoseconds?
+        for i in requesters.indices where requesters[i].waiting {
+            if let d = requesters[i].retryDeadline, scanned.map({ d < $0 }) ?? true { scanned = d }
+        }
+        return idle == idleRequesters && scanned == earliestRetry
     }
 }

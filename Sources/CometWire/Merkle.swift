@@ -69,26 +69,31 @@ public enum Merkle {
     }
 }
 
-/// Amino-compatible single-value encodings used as header-hash leaves (`cdcEncode`, §4.2):
-/// `StringValue` / `Int64Value` / `BytesValue` with the value in field 1; an empty value
-/// encodes to no bytes at all.
-enum WrappedValue {
-    static func string(_ s: String) -> [UInt8] {
-        var w = ProtoWriter()
-        w.string(1, s)
-        return w.bytes
+/// Merkle leaves encoded one after another into one buffer, then hashed as slices of it
+/// (issue 19: a header hash built an array per leaf).
+struct MerkleLeaves {
+    private var writer: ProtoWriter
+    private var ends: [Int] = []
+
+    init(count: Int, bytes: Int) {
+        writer = ProtoWriter(capacity: bytes)
+        ends.reserveCapacity(count)
     }
 
-    static func int64(_ v: Int64) -> [UInt8] {
-        var w = ProtoWriter()
-        w.int64(1, v)
-        return w.bytes
+    /// Appends one leaf: whatever `write` encodes.
+    mutating func leaf(_ write: (inout ProtoWriter) -> Void) {
+        write(&writer)
+        ends.append(writer.bytes.count)
     }
 
-    static func bytes(_ b: [UInt8]) -> [UInt8] {
-        var w = ProtoWriter()
-        w.bytes(1, b)
-        return w.bytes
+    /// `merkle.HashFromByteSlices` of the leaves.
+    func root() -> [UInt8] {
+        var start = 0
+        let slices = ends.map { end in
+            defer { start = end }
+            return writer.bytes[start..<end]
+        }
+        return Array(Merkle.rootDigest(slices))
     }
 }
 
@@ -100,22 +105,24 @@ extension Header {
     /// `validatorsHash` is empty (Go returns nil).
     public func hash() -> [UInt8] {
         guard !validatorsHash.isEmpty else { return [] }
-        return Merkle.root([
-            version.encoded(),
-            WrappedValue.string(chainID),
-            WrappedValue.int64(height),
-            time.encoded(),
-            lastBlockID.encoded(),
-            WrappedValue.bytes(lastCommitHash),
-            WrappedValue.bytes(dataHash),
-            WrappedValue.bytes(validatorsHash),
-            WrappedValue.bytes(nextValidatorsHash),
-            WrappedValue.bytes(consensusHash),
-            WrappedValue.bytes(appHash),
-            WrappedValue.bytes(lastResultsHash),
-            WrappedValue.bytes(evidenceHash),
-            WrappedValue.bytes(proposerAddress),
-        ])
+        // `cdcEncode` (§4.2): string, int64 and bytes leaves are `StringValue` / `Int64Value` /
+        // `BytesValue` with the value in field 1; an empty value encodes to no bytes at all.
+        var leaves = MerkleLeaves(count: 14, bytes: 512)
+        leaves.leaf { version.encode(into: &$0) }
+        leaves.leaf { $0.string(1, chainID) }
+        leaves.leaf { $0.int64(1, height) }
+        leaves.leaf { time.encode(into: &$0) }
+        leaves.leaf { lastBlockID.encode(into: &$0) }
+        leaves.leaf { $0.bytes(1, lastCommitHash) }
+        leaves.leaf { $0.bytes(1, dataHash) }
+        leaves.leaf { $0.bytes(1, validatorsHash) }
+        leaves.leaf { $0.bytes(1, nextValidatorsHash) }
+        leaves.leaf { $0.bytes(1, consensusHash) }
+        leaves.leaf { $0.bytes(1, appHash) }
+        leaves.leaf { $0.bytes(1, lastResultsHash) }
+        leaves.leaf { $0.bytes(1, evidenceHash) }
+        leaves.leaf { $0.bytes(1, proposerAddress) }
+        return leaves.root()
     }
 }
 
@@ -131,13 +138,23 @@ extension EvidenceList {
 
 extension Commit {
     /// `Commit.Hash()`: merkle root of each `CommitSig`'s encoding (the header's `LastCommitHash`).
-    public func hash() -> [UInt8] { Merkle.root(signatures.map { $0.encoded() }) }
+    public func hash() -> [UInt8] {
+        guard !signatures.isEmpty else { return Merkle.root([]) }
+        var leaves = MerkleLeaves(count: signatures.count, bytes: 128 * signatures.count)
+        for signature in signatures { leaves.leaf { signature.encode(into: &$0) } }
+        return leaves.root()
+    }
 }
 
 extension ValidatorSet {
     /// `ValidatorSet.Hash()`: merkle root of each `SimpleValidator{pub_key, voting_power}` in
     /// set order (the header's `ValidatorsHash` / `NextValidatorsHash`).
-    public func hash() -> [UInt8] { Merkle.root(validators.map(\.simpleValidatorBytes)) }
+    public func hash() -> [UInt8] {
+        guard !validators.isEmpty else { return Merkle.root([]) }
+        var leaves = MerkleLeaves(count: validators.count, bytes: 48 * validators.count)
+        for validator in validators { leaves.leaf { validator.encodeSimpleValidator(into: &$0) } }
+        return leaves.root()
+    }
 }
 
 /// The consensus parameters that `ConsensusHash` commits to: `HashedParams{block_max_bytes=1,

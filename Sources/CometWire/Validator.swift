@@ -116,9 +116,13 @@ public struct Validator: ProtoMessage, Hashable {
     /// `SimpleValidator{pub_key=1, voting_power=2}`: the leaf of `ValidatorsHash` (§4.2).
     public var simpleValidatorBytes: [UInt8] {
         var w = ProtoWriter()
+        encodeSimpleValidator(into: &w)
+        return w.bytes
+    }
+
+    func encodeSimpleValidator(into w: inout ProtoWriter) {
         w.message(1, pubKey, always: true)
         w.int64(2, votingPower)
-        return w.bytes
     }
 }
 

@@ -65,6 +65,7 @@ public enum JSONValue: Equatable, Sendable {
     /// Compact canonical text: sorted keys, no whitespace, minimal string escapes.
     public var canonical: String {
         var out = ""
+        out.reserveCapacity(192)  // a decision line, without regrowing on the way
         write(to: &out, sortingKeys: true)
         return out
     }

@@ -84,6 +84,11 @@ public struct ProtoWriter: Sendable {
         bytes.append(contentsOf: raw)
     }
 
+    /// `writeRaw` for the two collections callers hold (issue 19: the generic one is not
+    /// specialized across modules and looked up type metadata on every call).
+    public mutating func writeRaw(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+    public mutating func writeRaw(_ raw: ArraySlice<UInt8>) { bytes.append(contentsOf: raw) }
+
     /// `uint64`/`uint32` field; omitted when zero.
     public mutating func uint64(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
@@ -120,18 +125,51 @@ public struct ProtoWriter: Sendable {
         bytes.append(contentsOf: value)
     }
 
+    /// `bytes(_:_:always:)` for arrays and slices, the callers' types (see `writeRaw`).
+    public mutating func bytes(_ field: Int, _ value: [UInt8], always: Bool = false) {
+        guard always || !value.isEmpty else { return }
+        writeTag(field, .lengthDelimited)
+        writeVarint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    public mutating func bytes(_ field: Int, _ value: ArraySlice<UInt8>, always: Bool = false) {
+        guard always || !value.isEmpty else { return }
+        writeTag(field, .lengthDelimited)
+        writeVarint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
     public mutating func string(_ field: Int, _ value: String, always: Bool = false) {
-        self.bytes(field, Array(value.utf8), always: always)
+        let utf8 = value.utf8
+        guard always || !utf8.isEmpty else { return }
+        writeTag(field, .lengthDelimited)
+        writeVarint(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
     }
 
     /// A sub-message. Empty sub-messages are written only when `always` (non-nullable).
+    ///
+    /// Written in place (issue 19: a writer per sub-message cost an array each): the body goes
+    /// after a one-byte length, widened afterwards when the body needs a longer varint.
     public mutating func message(_ field: Int, always: Bool = false, _ body: (inout ProtoWriter) -> Void) {
-        var inner = ProtoWriter()
-        body(&inner)
-        guard always || !inner.bytes.isEmpty else { return }
+        let start = bytes.count
         writeTag(field, .lengthDelimited)
-        writeVarint(UInt64(inner.bytes.count))
-        bytes.append(contentsOf: inner.bytes)
+        let lengthAt = bytes.count
+        bytes.append(0)
+        body(&self)
+        let length = bytes.count - lengthAt - 1
+        if length == 0 && !always {
+            bytes.removeSubrange(start...)
+            return
+        }
+        var value = UInt64(length)
+        let size = Self.varintSize(value)
+        if size > 1 { bytes.insert(contentsOf: repeatElement(0, count: size - 1), at: lengthAt + 1) }
+        for i in lengthAt..<(lengthAt + size) {
+            bytes[i] = UInt8(truncatingIfNeeded: value) | (i < lengthAt + size - 1 ? 0x80 : 0)
+            value >>= 7
+        }
     }
 
     /// Prefixes a message with its uvarint length, as `protoio.NewDelimitedWriter` does.

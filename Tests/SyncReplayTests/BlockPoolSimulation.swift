@@ -1,5 +1,6 @@
 import SyncMachine
 import BlockSync
+import Testing
 
 /// A tiny in-test driver for `BlockPool<Int64>` (the payload is the height): scripted peers
 /// answer requests after a latency, a consumer pops blocks as soon as two consecutive ones are
@@ -92,6 +93,7 @@ struct PoolSimulation {
     }
 
     mutating func check() {
+        #expect(pool.countsAgree(), "idle requester count or earliest retry out of step at \(now)")
         for peer in pool.peers.values where peer.numPending > pool.profile.maxPendingPerPeer {
             violations.append("\(peer.id) has \(peer.numPending) pending")
         }
