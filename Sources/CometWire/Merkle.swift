@@ -1,4 +1,4 @@
-import Crypto
+import CCryptoBoringSSL
 import Foundation
 import ProtoWire
 
@@ -8,57 +8,73 @@ import ProtoWire
 public enum Merkle {
     /// `merkle.HashFromByteSlices`.
     public static func root(_ items: [[UInt8]]) -> [UInt8] {
-        Array(rootDigest(items))
+        rootDigest(items).bytes
     }
 
     /// `tmhash.Sum`: plain SHA-256.
     public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        var h = SHA256()
-        h.update(data: Array(bytes))
-        return Array(h.finalize())
+        Array(bytes).withUnsafeBytes { Digest(hashing: $0) }.bytes
     }
 
     public static func leafHash(_ item: some Collection<UInt8>) -> [UInt8] {
-        Array(leafDigest(Array(item)[...]))
+        leafDigest(Array(item)[...]).bytes
     }
 
     public static func innerHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
-        var h = SHA256()
-        h.update(data: [1] + left + right)
-        return Array(h.finalize())
+        ([1] + left + right).withUnsafeBytes { Digest(hashing: $0) }.bytes
     }
 
     /// The root as a digest value: the tree's inner nodes are 32-byte values, not arrays
     /// (issue 19: a header hash built 27 arrays and 27 more for the digests).
-    static func rootDigest(_ items: [[UInt8]]) -> SHA256Digest {
+    static func rootDigest(_ items: [[UInt8]]) -> Digest {
         rootDigest(items.map { $0[...] })
     }
 
-    static func rootDigest(_ items: [ArraySlice<UInt8>]) -> SHA256Digest {
-        guard !items.isEmpty else { return SHA256.hash(data: [UInt8]()) }
+    static func rootDigest(_ items: [ArraySlice<UInt8>]) -> Digest {
+        guard !items.isEmpty else { return Digest(hashing: Digest.none) }
         return node(items, 0, items.count)
     }
 
-    private static func node(_ items: [ArraySlice<UInt8>], _ lower: Int, _ upper: Int) -> SHA256Digest {
+    private static func node(_ items: [ArraySlice<UInt8>], _ lower: Int, _ upper: Int) -> Digest {
         if upper - lower == 1 { return leafDigest(items[lower]) }
         let mid = lower + splitPoint(upper - lower)
         let left = node(items, lower, mid), right = node(items, mid, upper)
-        // 0x01 ‖ left ‖ right in one update.
-        return withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { buffer in
-            buffer[0] = 1
-            left.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[1..<33]).copyMemory(from: $0) }
-            right.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[33..<65]).copyMemory(from: $0) }
-            var h = SHA256()
-            h.update(bufferPointer: UnsafeRawBufferPointer(buffer))
-            return h.finalize()
+        // 0x01 ‖ left ‖ right, hashed in one call.
+        var input = (UInt8(1), left.words, right.words)
+        return withUnsafeBytes(of: &input) { raw in
+            // The tuple's layout pads the prefix byte to 8: hash its three pieces in order.
+            Digest(hashing: UnsafeRawBufferPointer(rebasing: raw[0..<1]),
+                   UnsafeRawBufferPointer(rebasing: raw[8..<40]), UnsafeRawBufferPointer(rebasing: raw[40..<72]))
         }
     }
 
-    private static func leafDigest(_ item: ArraySlice<UInt8>) -> SHA256Digest {
-        var h = SHA256()
-        withUnsafeBytes(of: UInt8(0)) { h.update(bufferPointer: $0) }
-        item.withUnsafeBytes { h.update(bufferPointer: $0) }
-        return h.finalize()
+    private static func leafDigest(_ item: ArraySlice<UInt8>) -> Digest {
+        var prefix = UInt8(0)
+        return withUnsafeBytes(of: &prefix) { p in item.withUnsafeBytes { Digest(hashing: p, $0) } }
+    }
+
+    /// A SHA-256 digest held inline, hashed by BoringSSL (the C library swift-crypto wraps)
+    /// with its state on the stack: swift-crypto's `SHA256` allocates a context object for
+    /// every hash, 27 of them for one header (issue 19).
+    struct Digest {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+        /// SHA-256 of `a ‖ b ‖ c` (not variadic: that would be an array per hash).
+        init(hashing a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer = Digest.none,
+             _ c: UnsafeRawBufferPointer = Digest.none) {
+            var context = SHA256_CTX()
+            CCryptoBoringSSL_SHA256_Init(&context)
+            if a.count > 0 { CCryptoBoringSSL_SHA256_Update(&context, a.baseAddress, a.count) }
+            if b.count > 0 { CCryptoBoringSSL_SHA256_Update(&context, b.baseAddress, b.count) }
+            if c.count > 0 { CCryptoBoringSSL_SHA256_Update(&context, c.baseAddress, c.count) }
+            withUnsafeMutableBytes(of: &words) {
+                _ = CCryptoBoringSSL_SHA256_Final($0.baseAddress!.assumingMemoryBound(to: UInt8.self), &context)
+            }
+        }
+
+        static var none: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
+
+        var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
     }
 
     /// The largest power of two strictly smaller than `n` (n ≥ 2).
@@ -93,7 +109,7 @@ struct MerkleLeaves {
             defer { start = end }
             return writer.bytes[start..<end]
         }
-        return Array(Merkle.rootDigest(slices))
+        return Merkle.rootDigest(slices).bytes
     }
 }
 
@@ -194,7 +210,7 @@ public struct PartSet: Sendable, Hashable {
     /// `MakePartSet(partSize).Header()` of `bytes` without copying the parts out.
     public static func header(of bytes: [UInt8], partSize: Int = blockPartSizeBytes) -> PartSetHeader {
         let slices = PartSet.slices(of: bytes, partSize: partSize)
-        return PartSetHeader(total: UInt32(truncatingIfNeeded: slices.count), hash: Array(Merkle.rootDigest(slices)))
+        return PartSetHeader(total: UInt32(truncatingIfNeeded: slices.count), hash: Merkle.rootDigest(slices).bytes)
     }
 
     private static func slices(of bytes: [UInt8], partSize: Int) -> [ArraySlice<UInt8>] {

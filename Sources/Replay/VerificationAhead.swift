@@ -17,8 +17,9 @@ import SyncMachine
 ///   removes its triple; the core's commit height says how far the checks have come, and
 ///   triples of commits more than one below it (blocks never applied, duplicates) are dropped, so stale
 ///   entries cannot stall the worker. The worker leaves alone a commit the core has reached
-///   (skips it, or abandons it midway): the core verifies what it still needs there, and two
-///   threads verifying the same signatures would only waste a core.
+///   or is about to reach (`margin`) — it skips it, or abandons it midway: the core verifies
+///   what it still needs there, and two threads verifying the same signatures would only
+///   waste a core.
 /// - `stop()` ends the worker and waits for its thread (the replay calls it on every exit).
 /// - With a `SignatureMemory` (several replays in one process), the worker publishes a triple
 ///   the memory holds without verifying it, remembers what it verified, and the core's
@@ -185,7 +186,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
                 defer { condition.unlock() }
                 if stopped { return }
                 floor = passed - 1
-                if commit.height <= passed || !seen.insert(SeenCommit(height: commit.height, blockID: commit.blockID)).inserted {
+                if commit.height <= leftToCore || !seen.insert(SeenCommit(height: commit.height, blockID: commit.blockID)).inserted {
                     stats.skippedCommits += 1
                     continue
                 }
@@ -203,8 +204,18 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     private func reached(_ commit: Commit) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        return commit.height <= passed
+        return commit.height <= leftToCore
     }
+
+    /// Commits up to this height are the core's (lock held): those it asked about, and the
+    /// next `margin` once it has started asking.
+    private var leftToCore: Int64 { passed > 0 ? passed &+ Self.margin : passed }
+
+    /// How far ahead of the core's latest commit the worker leaves commits to the core: the
+    /// next one is about to be checked there, and racing the core on it would verify it
+    /// twice. When the worker has fallen behind it thus jumps past the core, and the two
+    /// verify different commits (issue 19: 465 of 7,667 verifications were wasted that way).
+    static let margin: Int64 = 1
 
     /// A commit the worker has handled (a block delivered twice is checked once).
     private struct SeenCommit: Hashable {
