@@ -64,73 +64,98 @@ public enum JSONValue: Equatable, Sendable {
 
     /// Compact canonical text: sorted keys, no whitespace, minimal string escapes.
     public var canonical: String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(192)  // a decision line, without regrowing on the way
         write(to: &out, sortingKeys: true)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Compact text with object members in the order they were built; otherwise as `canonical`.
     public var asBuilt: String {
-        var out = ""
+        var out: [UInt8] = []
         write(to: &out, sortingKeys: false)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    func write(to out: inout String, sortingKeys: Bool) {
+    /// `canonical`'s UTF-8 bytes appended to `out` (issue 19: the decision digests hash these
+    /// bytes; building a `String` first cost more than the hashing).
+    public func writeCanonical(to out: inout [UInt8]) {
+        write(to: &out, sortingKeys: true)
+    }
+
+    /// The one writer behind `canonical`, `asBuilt` and `writeCanonical`, into UTF-8 bytes.
+    func write(to out: inout [UInt8], sortingKeys: Bool) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let v): out += String(v)
-        case .uint(let v): out += String(v)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let v):
+            if v < 0 { out.append(UInt8(ascii: "-")) }
+            JSONValue.writeDecimal(v.magnitude, to: &out)
+        case .uint(let v): JSONValue.writeDecimal(v, to: &out)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(to: &out, sortingKeys: sortingKeys)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             // Sorted by UTF-8 bytes, so the order does not depend on locale or on how the object was built.
             var first = true
             for (key, value) in sortingKeys ? members.sortedByKey : Array(members) {
-                if !first { out += "," }
+                if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 JSONValue.writeString(key, to: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 value.write(to: &out, sortingKeys: sortingKeys)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    /// A JSON string literal with minimal escapes.
-    public static func writeString(_ s: String, to out: inout String) {
-        out += "\""
+    /// `v` in decimal, without a `String` in between.
+    static func writeDecimal(_ v: UInt64, to out: inout [UInt8]) {
+        guard v >= 10 else { out.append(UInt8(ascii: "0") &+ UInt8(v)); return }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: UInt64.max has 20 digits
+        var count = 0
+        var rest = v
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[23 - count] = UInt8(ascii: "0") &+ UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    /// A JSON string literal with minimal escapes, as UTF-8 bytes.
+    static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         // Most strings (peer ids, kinds, hex) need no escape: appended whole.
         if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-            out += s
-            out += "\""
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
             return
         }
         for scalar in s.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
+            case "\"": out.append(contentsOf: "\\\"".utf8)
+            case "\\": out.append(contentsOf: "\\\\".utf8)
+            case "\n": out.append(contentsOf: "\\n".utf8)
+            case "\r": out.append(contentsOf: "\\r".utf8)
+            case "\t": out.append(contentsOf: "\\t".utf8)
             default:
                 if scalar.value < 0x20 {
                     let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
                 } else {
-                    out.unicodeScalars.append(scalar)
+                    out.append(contentsOf: String(scalar).utf8)
                 }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

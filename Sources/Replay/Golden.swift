@@ -201,9 +201,11 @@ public struct DecisionRun: Equatable, Sendable {
 
     /// One member's canonical line and its newline, into a run's (or a log's) digest.
     static func hash(_ d: Decision, into hasher: inout SHA256) {
-        var line = d.json.canonical
-        line += "\n"
-        line.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        var line: [UInt8] = []
+        line.reserveCapacity(192)
+        d.json.writeCanonical(to: &line)
+        line.append(0x0A)
+        line.withUnsafeBytes { hasher.update(bufferPointer: $0) }
     }
 
     var json: JSONValue {
