@@ -143,7 +143,12 @@ public struct Reactor: BlockSyncMachine {
     public private(set) var startHeight: Int64
     /// Whether blocksync is on (`bcR.blockSync`): from the start, or since state sync's
     /// hand-over. FilterMsgBytes rejects every BlockResponse while it never was (§3.3).
-    public var blocksyncActive: Bool { configuration.blocksync && handover == nil }
+    public var blocksyncActive: Bool {
+        // A pattern, not `handover == nil`: that compares two optionals and copied the
+        // handover's whole chain state on every step (issue 19).
+        guard configuration.blocksync, case .none = handover else { return false }
+        return true
+    }
     /// State sync's pending hand-over (`ReactorTimer.stateSync`).
     private var handover: NodeStart.StateSyncHandover?
     /// Set once the reactor switched to consensus.

@@ -107,6 +107,10 @@ public protocol BlockSyncMachine: Sendable {
     mutating func fireTimers() -> [(timer: Timer, effect: MachineEffect)]
     /// Limits and claimed state for the invariant checker (`InvariantChecker`).
     var invariantView: InvariantView { get }
+    /// Invariant violations so far: only a `CheckedMachine` has any (default: none). A
+    /// requirement, so drivers asking after every step get a direct answer (issue 19: a
+    /// dynamic cast to find out copied the whole machine into an existential each time).
+    var invariantViolations: [InvariantViolation] { get }
 }
 
 extension BlockSyncMachine {
@@ -116,6 +120,8 @@ extension BlockSyncMachine {
     }
 
     public var nextDeadline: Nanoseconds? { nextTimer?.deadline }
+
+    public var invariantViolations: [InvariantViolation] { [] }
 
     /// `fireTimers()` with the timers' names.
     public mutating func fireNamedTimers() -> [(timer: String, effect: MachineEffect)] {

@@ -178,18 +178,8 @@ public struct CheckedMachine<Base: BlockSyncMachine>: BlockSyncMachine {
 extension BlockSyncMachine {
     /// This machine with the invariant checker (`CheckedMachine`).
     public func checked() -> any BlockSyncMachine { CheckedMachine(self) }
-
-    /// Invariant violations so far (only a `CheckedMachine` has any).
-    public var invariantViolations: [InvariantViolation] {
-        (self as? any InvariantReporting)?.reportedViolations ?? []
-    }
 }
 
-/// Implemented by `CheckedMachine`, so drivers holding `any BlockSyncMachine` can ask.
-public protocol InvariantReporting {
-    var reportedViolations: [InvariantViolation] { get }
-}
-
-extension CheckedMachine: InvariantReporting {
-    public var reportedViolations: [InvariantViolation] { checker.violations }
+extension CheckedMachine {
+    public var invariantViolations: [InvariantViolation] { checker.violations }
 }
