@@ -99,6 +99,9 @@ public struct BlockPool<Block: Sendable>: Sendable {
     private var lastLoopTick: Nanoseconds?
     /// Some requester has a channel message waiting (a shortcut for `settle`).
     private var signalled = false
+    /// The lowest and highest heights signalled since `settle`'s last pass began (only
+    /// meaningful while `signalled`).
+    private var signalledHeights: (low: Int64, high: Int64) = (.max, .min)
     private var outbox: [PoolEffect] = []
     /// `settle`'s scratch list of the peers a pick could take (kept for its capacity).
     private var pickable: [PickablePeer] = []
@@ -267,7 +270,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
             }
             if asked && requesters[i].redoSignal == nil {
                 requesters[i].redoSignal = id
-                signalled = true
+                noteSignal(at: i)
             }
         }
         guard let peer = peers.removeValue(forKey: id) else { return }
@@ -309,7 +312,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
             }
             r.block = block
             r.gotBlockSignal = true
-            signalled = true
+            noteSignal(at: index)
         case .dual:
             guard r.didRequestFrom(id) else {
                 // Go's `%v` of a peer-ID slice: `[p2 p3]`, no quotes (cometbft v0.38 pool.go).
@@ -320,8 +323,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
                 r.block = block
                 r.gotBlockFrom = id
                 r.gotBlockSignal = true
-                signalled = true
-            signalled = true
+                noteSignal(at: index)
             }
         }
         requesters[index] = r
@@ -348,7 +350,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
         if let window = profile.secondRequestWindow {
             for i in 0..<min(Int(window), requesters.count) where requesters[i].newHeightSignal == nil {
                 requesters[i].newHeightSignal = height
-                signalled = true
+                noteSignal(at: i)
             }
         }
         if profile.baseFilter { updateMaxPeerHeight() }
@@ -359,7 +361,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
         guard let index = index(of: height), requesters[index].didRequestFrom(peer) else { return }
         if requesters[index].redoSignal == nil {
             requesters[index].redoSignal = peer
-            signalled = true
+            noteSignal(at: index)
         }
     }
 
@@ -455,23 +457,25 @@ public struct BlockPool<Block: Sendable>: Sendable {
                 }
             }
             if signalled || (idleRequesters > 0 && anyPeerPickable) {
-                let hadSignals = signalled
+                let signals = signalled ? indices(of: signalledHeights) : 0..<0
                 signalled = false
+                signalledHeights = (.max, .min)
                 // The peers a pick could take, read again after each reaction (which may change them).
                 collectPickable()
-                // Every requester in height order, acting when it has a signal or could pick.
-                // Without signals, only requesters whose height some pickable peer covers can
-                // act, and reactions only take peers away: the pass starts at the lowest
-                // covered height and ends after the highest unless a reaction signalled
-                // someone (issue 19: the asa case's 600 idle requesters were each checked on
-                // every 2 ms tick of a 30 s stall). The reactions are the same, in the same order.
-                var (i, end) = (0, requesters.count)
-                if !hadSignals, let covered = pickableCover() { (i, end) = covered }
+                // Every requester in height order acts when it has a signal or could pick. Only
+                // those signalled before the pass and idle ones whose height a pickable peer
+                // covers can, and reactions only take peers away: the pass runs over the span
+                // of those (issue 19: all 600 requesters were checked after every block and
+                // every 2 ms tick of the asa case's stall), and on to the end once a reaction
+                // signalled someone. The reactions are the same, in the same order.
+                var span = Self.hull(signals, coverSpan())
+                var i = span.lowerBound
                 while i < requesters.count {
-                    if i >= end && !signalled { break }
+                    if i >= span.upperBound && !signalled { break }
                     if requesters[i].hasSignal || (!requesters[i].waiting && requesterCouldPick(i)) {
                         react(i, now: now)
                         collectPickable()
+                        span = Self.hull(signals, coverSpan())
                     }
                     i += 1
                 }
@@ -651,6 +655,35 @@ public struct BlockPool<Block: Sendable>: Sendable {
         return false
     }
 
+    /// Marks requester `i` as having a channel message for `settle`.
+    private mutating func noteSignal(at i: Int) {
+        signalled = true
+        let h = requesters[i].height
+        signalledHeights = (min(signalledHeights.low, h), max(signalledHeights.high, h))
+    }
+
+    /// The requester indices of the heights `span.low...span.high` (those still held).
+    private func indices(of span: (low: Int64, high: Int64)) -> Range<Int> {
+        guard let low = index(of: max(span.low, height)), let high = index(of: min(span.high, height &+ Int64(requesters.count) &- 1)),
+              low <= high else { return 0..<0 }
+        return low..<(high + 1)
+    }
+
+    /// The indices of the idle requesters a pick could act for: none without idle requesters,
+    /// else those `pickable` covers (all of them when a peer is flagged timed out).
+    private func coverSpan() -> Range<Int> {
+        guard idleRequesters > 0 else { return 0..<0 }
+        guard let covered = pickableCover() else { return 0..<requesters.count }
+        return covered.lower..<covered.upper
+    }
+
+    /// The smallest range holding both (an empty one holds nothing).
+    private static func hull(_ a: Range<Int>, _ b: Range<Int>) -> Range<Int> {
+        if a.isEmpty { return b }
+        if b.isEmpty { return a }
+        return min(a.lowerBound, b.lowerBound)..<max(a.upperBound, b.upperBound)
+    }
+
     /// The requester indices `lower..<upper` whose heights the peers in `pickable` cover; nil
     /// when any height could act (a peer flagged timed out: any pick removes it).
     private func pickableCover() -> (lower: Int, upper: Int)? {
@@ -822,14 +855,20 @@ public struct BlockPool<Block: Sendable>: Sendable {
         dropDisarmedRetries()
     }
 
-    /// Whether the counts kept for speed (`idleRequesters`, `armedRetries`) agree with the
-    /// requesters themselves (the pool simulation checks it after every step).
+    /// Whether what is kept for speed (`idleRequesters`, `armedRetries`, the signalled
+    /// heights) agrees with the requesters themselves (the pool simulation checks it after
+    /// every step).
     public func countsAgree() -> Bool {
         let idle = requesters.indices.filter { !requesters[$0].waiting }.count
         var scanned: Nanoseconds?
         for i in requesters.indices where requesters[i].waiting {
             if let d = requesters[i].retryDeadline, scanned.map({ d < $0 }) ?? true { scanned = d }
         }
-        return idle == idleRequesters && scanned == earliestRetry
+        // Every channel message waiting lies within the heights noted for `settle`.
+        let signalsNoted = requesters.indices.allSatisfy { i in
+            !requesters[i].hasSignal
+                || (signalled && signalledHeights.low <= requesters[i].height && requesters[i].height <= signalledHeights.high)
+        }
+        return idle == idleRequesters && scanned == earliestRetry && signalsNoted
     }
 }
