@@ -31,10 +31,10 @@ enum BenchReference {
 
     /// `ed25519VerifyRate` on `threads` threads at once, summed (issue 19 item 3: the bound of
     /// verifying on every core, measured rather than assumed).
-    static func ed25519VerifyRate(threads: Int) -> Double {
+    static func ed25519VerifyRate(threads: Int, for duration: Duration = .milliseconds(500)) -> Double {
         let rates = Mutex([Double](repeating: 0, count: threads))
         DispatchQueue.concurrentPerform(iterations: threads) { i in
-            let rate = ed25519VerifyRate()
+            let rate = ed25519VerifyRate(for: duration)
             rates.withLock { $0[i] = rate }
         }
         return rates.withLock { $0.reduce(0, +) }
