@@ -46,12 +46,13 @@ public final class ChaChaPolyOpener: @unchecked Sendable {
             sealed.baseAddress!.assumingMemoryBound(to: UInt8.self), sealed.count, nil, 0) == 1
     }
 
-    /// The nonce of SecretConnection frame `counter`: 4 zero bytes ‖ LE64 counter (§1.2 step 7),
-    /// in the first 12 of 16 bytes.
-    @inlinable
-    public static func secretConnectionNonce(_ counter: UInt64) -> (UInt64, UInt64) {
+    /// Opens SecretConnection frame number `counter` (`sealed`: one sealed frame), whose nonce is
+    /// 4 zero bytes ‖ LE64 counter (§1.2 step 7), into the start of `out` (which may be
+    /// `sealed`'s own memory). The one frame-open of `FrameOpener` and the benchmarks'
+    /// raw-open references. False when the tag does not match.
+    public func openFrame(_ sealed: UnsafeRawBufferPointer, counter: UInt64, into out: UnsafeMutableRawBufferPointer) -> Bool {
         var nonce = (UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &nonce) { $0.storeBytes(of: counter.littleEndian, toByteOffset: 4, as: UInt64.self) }
-        return nonce
+        return withUnsafeBytes(of: nonce) { open(sealed, nonce: UnsafeRawBufferPointer(rebasing: $0[0..<Self.nonceSize]), into: out) }
     }
 }

@@ -106,13 +106,9 @@ public struct FrameOpener: Sendable {
         let frame = counter
         guard counter != UInt64.max else { return try fail(.nonceExhausted) }
         let cipher = self.cipher
-        let nonce = ChaChaPolyOpener.secretConnectionNonce(frame)
         let opened = pending.withUnsafeMutableBytes { p in
             let sealed = UnsafeMutableRawBufferPointer(rebasing: p[frameStart..<(frameStart + SecretConnection.sealedFrameSize)])
-            return withUnsafeBytes(of: nonce) { n in
-                cipher.open(UnsafeRawBufferPointer(sealed), nonce: UnsafeRawBufferPointer(rebasing: n[0..<ChaChaPolyOpener.nonceSize]),
-                            into: sealed)
-            }
+            return cipher.openFrame(UnsafeRawBufferPointer(sealed), counter: frame, into: sealed)
         }
         guard opened else { return try fail(.decryptFailed(frame: frame)) }
         counter += 1

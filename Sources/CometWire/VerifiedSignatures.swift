@@ -15,14 +15,10 @@
 /// another core) is asked before ed25519 runs; it answers true only for a triple it verified
 /// itself, so outcomes cannot change, only who paid for the verification.
 public struct VerifiedSignatures: Sendable {
-
     /// How many signatures it remembers at most.
-    public let capacity: Int
-    private var known: Set<SignatureTriple> = []
-    /// The remembered entries in a ring, `next` the slot of the oldest once it is full: memory
-    /// is `capacity` entries however many signatures go through (issue 19).
-    private var ring: [SignatureTriple] = []
-    private var next = 0
+    public var capacity: Int { known.capacity }
+    /// Memory is `capacity` entries however many signatures go through (issue 19).
+    private var known: RecentSet<SignatureTriple>
     /// Verifications answered from memory / done by ed25519 (for benchmarks and tests).
     public private(set) var hits = 0
     public private(set) var verifications = 0
@@ -33,7 +29,7 @@ public struct VerifiedSignatures: Sendable {
 
     /// `capacity`: the default keeps two commits of a 10,000-validator set.
     public init(capacity: Int = 20_000, oracle: (any SignatureOracle)? = nil) {
-        self.capacity = max(1, capacity)
+        known = RecentSet(capacity: capacity)
         self.oracle = oracle
     }
 
@@ -49,26 +45,45 @@ public struct VerifiedSignatures: Sendable {
         }
         if let oracle, oracle.isKnownValid(key: raw, message: message, signature: signature, height: height) {
             oracleHits += 1
-            remember(entry)
+            known.insert(entry)
             return true
         }
         verifications += 1
         guard SignatureCheck.verify(signature, message: message, key: key) else { return false }
-        remember(entry)
+        known.insert(entry)
         oracle?.didVerify(entry)
         return true
     }
 
-    private mutating func remember(_ entry: SignatureTriple) {
-        guard ring.count >= capacity else {
-            known.insert(entry)
-            ring.append(entry)
-            return
+}
+
+/// A set of at most `capacity` members, the oldest forgotten first: the signature caches'
+/// memory (`VerifiedSignatures`, `Replay.SignatureMemory`) stays bounded however many
+/// signatures go through (issue 19).
+public struct RecentSet<Member: Hashable & Sendable>: Sendable {
+    public let capacity: Int
+    private var members: Set<Member> = []
+    /// The members in a ring, `next` the slot of the oldest once it is full.
+    private var ring: [Member] = []
+    private var next = 0
+
+    public init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    public var count: Int { members.count }
+
+    public func contains(_ member: Member) -> Bool { members.contains(member) }
+
+    /// Adds `member` (one already held keeps its place); when full, the oldest goes.
+    public mutating func insert(_ member: Member) {
+        guard !members.contains(member) else { return }
+        if ring.count < capacity {
+            ring.append(member)
+        } else {
+            members.remove(ring[next])
+            ring[next] = member
+            next = (next + 1) % capacity
         }
-        known.remove(ring[next])
-        known.insert(entry)
-        ring[next] = entry
-        next = (next + 1) % capacity
+        members.insert(member)
     }
 }
 

@@ -14,20 +14,13 @@ import Synchronization
 public final class SignatureMemory: SignatureOracle, Sendable {
     /// How many triples it keeps at most.
     public let capacity: Int
-    private let state: Mutex<State>
-
-    private struct State {
-        var known: Set<SignatureTriple> = []
-        var ring: [SignatureTriple] = []
-        var next = 0
-        var hits = 0
-    }
+    private let state: Mutex<(known: RecentSet<SignatureTriple>, hits: Int)>
 
     /// `capacity`: the default (32,768, about 12 MB of 110-byte sign bytes) holds every commit
     /// signature of a 10,000-block one-validator trace three times over.
     public init(capacity: Int = 32_768) {
         self.capacity = max(1, capacity)
-        state = Mutex(State())
+        state = Mutex((RecentSet(capacity: capacity), 0))
     }
 
     /// Lookups answered so far.
@@ -48,17 +41,6 @@ public final class SignatureMemory: SignatureOracle, Sendable {
     }
 
     public func didVerify(_ triple: SignatureTriple) {
-        let capacity = capacity
-        state.withLock {
-            guard !$0.known.contains(triple) else { return }
-            if $0.ring.count < capacity {
-                $0.ring.append(triple)
-            } else {
-                $0.known.remove($0.ring[$0.next])
-                $0.ring[$0.next] = triple
-                $0.next = ($0.next + 1) % capacity
-            }
-            $0.known.insert(triple)
-        }
+        state.withLock { $0.known.insert(triple) }
     }
 }

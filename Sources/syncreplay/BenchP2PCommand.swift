@@ -107,11 +107,8 @@ struct BenchP2P: ParsableCommand {
                 try plain.withUnsafeMutableBytes { out in
                     for f in 0..<frames {
                         let start = f * SecretConnection.sealedFrameSize
-                        let nonce = ChaChaPolyOpener.secretConnectionNonce(UInt64(f))
-                        let ok = withUnsafeBytes(of: nonce) { nb in
-                            cipher.open(UnsafeRawBufferPointer(rebasing: src[start..<(start + SecretConnection.sealedFrameSize)]),
-                                        nonce: UnsafeRawBufferPointer(rebasing: nb[0..<ChaChaPolyOpener.nonceSize]), into: out)
-                        }
+                        let ok = cipher.openFrame(UnsafeRawBufferPointer(rebasing: src[start..<(start + SecretConnection.sealedFrameSize)]),
+                                                  counter: UInt64(f), into: out)
                         guard ok else { throw CleanExit.message("raw open: frame \(f) does not open") }
                         n &+= SecretConnection.sealedFrameSize - ChaChaPolyOpener.tagSize
                     }

@@ -106,11 +106,8 @@ struct Bench: ParsableCommand {
             try bytes.withUnsafeBytes { src in
                 try plain.withUnsafeMutableBytes { out in
                     while start + SecretConnection.sealedFrameSize <= src.count {
-                        let nonce = ChaChaPolyOpener.secretConnectionNonce(counter)
-                        let ok = withUnsafeBytes(of: nonce) { n in
-                            cipher.open(UnsafeRawBufferPointer(rebasing: src[start..<(start + SecretConnection.sealedFrameSize)]),
-                                        nonce: UnsafeRawBufferPointer(rebasing: n[0..<ChaChaPolyOpener.nonceSize]), into: out)
-                        }
+                        let ok = cipher.openFrame(UnsafeRawBufferPointer(rebasing: src[start..<(start + SecretConnection.sealedFrameSize)]),
+                                                  counter: counter, into: out)
                         guard ok else { throw CommandFailure(.internalError, "raw open: frame \(counter) does not open") }
                         opened += 1
                         counter += 1
