@@ -156,6 +156,10 @@ public struct SuiteRun: Sendable {
             + layout.tracesWithoutGolden.map { "warning: trace \($0) has no golden (record one with --record missing)" }
     }
 
+    /// The fewest events for which a suite case verifies ahead (`ReplayOptions.verifyAhead`);
+    /// decisions are the same either way.
+    public static let verifyAheadFromEvents = 2_000
+
     /// Runs every case (of `shard`, when given), `jobs` at a time, largest trace first; results
     /// keep the scan order. The cases share one `SignatureMemory`: a trace replayed under
     /// several profiles has its signatures verified once (issue 19).
@@ -171,6 +175,10 @@ public struct SuiteRun: Sendable {
         let remembering: @Sendable (ReplayTrace, ResolvedReplay) throws -> ReplayResult = { trace, resolved in
             var resolved = resolved
             resolved.options.signatureMemory = memory
+            // With `jobs` cases at a time the cores are busy already: a small case's verifier
+            // ahead would only decode its blocks a second time. The long ones keep it (they
+            // run first, and alone at the end).
+            if trace.facts.eventCount < SuiteRun.verifyAheadFromEvents { resolved.options.verifyAhead = false }
             return try replay(trace, resolved)
         }
         // `width` workers pull case indices from a shared counter.
