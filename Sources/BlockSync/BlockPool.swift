@@ -194,16 +194,19 @@ public struct BlockPool<Block: Sendable>: Sendable {
 
     /// The earliest retry deadline of a waiting requester (`armedRetries`).
     private var earliestRetry: Nanoseconds? {
-        if armedRetriesUnordered {
-            var best: Nanoseconds?
-            // By index: reading two fields, not copying (retaining) each requester and its block.
-            for i in requesters.indices where requesters[i].waiting {
-                if let d = requesters[i].retryDeadline, best.map({ d < $0 }) ?? true { best = d }
-            }
-            return best
-        }
+        if armedRetriesUnordered { return scannedEarliestRetry }
         for entry in armedRetries where isArmed(entry) { return entry.deadline }
         return nil
+    }
+
+    /// The earliest retry deadline of a waiting requester, found by reading every requester.
+    private var scannedEarliestRetry: Nanoseconds? {
+        var best: Nanoseconds?
+        // By index: reading two fields, not copying (retaining) each requester and its block.
+        for i in requesters.indices where requesters[i].waiting {
+            if let d = requesters[i].retryDeadline, best.map({ d < $0 }) ?? true { best = d }
+        }
+        return best
     }
 
     private func isArmed(_ entry: (deadline: Nanoseconds, height: Int64)) -> Bool {
@@ -633,17 +636,21 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// Whether `pickIncrAvailablePeer` could return anyone (a shortcut that skips requesters
     /// spinning in their pick loop when every peer is at its cap).
     private var anyPeerPickable: Bool {
-        peers.values.indices.contains { peers.values[$0].didTimeout || peers.values[$0].numPending < profile.maxPendingPerPeer }
+        peers.values.indices.contains(where: isPickable)
+    }
+
+    /// Whether `pickIncrAvailablePeer` could take peer `i`: flagged timed out (the pick removes
+    /// it) or below its pending cap.
+    private func isPickable(_ i: Int) -> Bool {
+        peers.values[i].didTimeout || peers.values[i].numPending < profile.maxPendingPerPeer
     }
 
     /// Whether requester `i`'s pick (`pickPeer`, excluding its second peer) would act: some
     /// other peer is flagged timed out (the pick removes it) or has room and covers the height.
     /// A pick that would not act fails without any effect, so the requester is not reacted
     /// (issue 19: the asa case copied 600 large requesters per tick for picks that could not
-    /// succeed).
-    /// Reads `pickable` (filled by `collectPickable`), a few plain values per peer rather than
-    /// each `PoolPeer` copied for every requester (issue 19: the asa case's 600 idle requesters
-    /// scanned every peer on every tick).
+    /// succeed). Reads `pickable` (filled by `collectPickable`): a few plain values per peer,
+    /// not each `PoolPeer` copied for every requester.
     private func requesterCouldPick(_ i: Int) -> Bool {
         guard !pickable.isEmpty else { return false }
         let h = requesters[i].height
@@ -670,11 +677,21 @@ public struct BlockPool<Block: Sendable>: Sendable {
     }
 
     /// The indices of the idle requesters a pick could act for: none without idle requesters,
-    /// else those `pickable` covers (all of them when a peer is flagged timed out).
+    /// else those whose heights the peers in `pickable` cover (all of them when a peer is
+    /// flagged timed out: any pick removes it).
     private func coverSpan() -> Range<Int> {
-        guard idleRequesters > 0 else { return 0..<0 }
-        guard let covered = pickableCover() else { return 0..<requesters.count }
-        return covered.lower..<covered.upper
+        guard idleRequesters > 0, !pickable.isEmpty else { return 0..<0 }
+        var low = Int64.max, high = Int64.min
+        for peer in pickable {
+            if peer.didTimeout { return 0..<requesters.count }
+            low = min(low, peer.base)
+            high = max(high, peer.height)
+        }
+        guard height >= 0 else { return 0..<requesters.count }  // (differences below cannot overflow from here)
+        let count = Int64(requesters.count)
+        let lower = low <= height ? 0 : (low - height >= count ? count : low - height)
+        let upper = high < height ? 0 : (high - height >= count ? count : high - height + 1)
+        return Int(lower)..<Int(max(lower, upper))
     }
 
     /// The smallest range holding both (an empty one holds nothing).
@@ -684,25 +701,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
         return min(a.lowerBound, b.lowerBound)..<max(a.upperBound, b.upperBound)
     }
 
-    /// The requester indices `lower..<upper` whose heights the peers in `pickable` cover; nil
-    /// when any height could act (a peer flagged timed out: any pick removes it).
-    private func pickableCover() -> (lower: Int, upper: Int)? {
-        guard !pickable.isEmpty else { return (0, 0) }
-        var low = Int64.max, high = Int64.min
-        for peer in pickable {
-            if peer.didTimeout { return nil }
-            low = min(low, peer.base)
-            high = max(high, peer.height)
-        }
-        guard height >= 0 else { return nil }  // (differences below cannot overflow from here)
-        let count = Int64(requesters.count)
-        let lower = low <= height ? 0 : (low - height >= count ? count : low - height)
-        let upper = high < height ? 0 : (high - height >= count ? count : high - height + 1)
-        return (Int(lower), Int(max(lower, upper)))
-    }
-
-    /// A peer `pickIncrAvailablePeer` could take: flagged timed out (the pick removes it) or
-    /// below its pending cap.
+    /// A peer `pickIncrAvailablePeer` could take (`isPickable`), as `requesterCouldPick` reads it.
     struct PickablePeer: Sendable {
         var index: Int
         var base: Int64
@@ -713,10 +712,9 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// Fills `pickable` anew from `peers` (in arrival order; the order does not matter to the check).
     private mutating func collectPickable() {
         pickable.removeAll(keepingCapacity: true)
-        for i in peers.values.indices {
-            let didTimeout = peers.values[i].didTimeout
-            guard didTimeout || peers.values[i].numPending < profile.maxPendingPerPeer else { continue }
-            pickable.append(PickablePeer(index: i, base: peers.values[i].base, height: peers.values[i].height, didTimeout: didTimeout))
+        for i in peers.values.indices where isPickable(i) {
+            pickable.append(PickablePeer(index: i, base: peers.values[i].base, height: peers.values[i].height,
+                                         didTimeout: peers.values[i].didTimeout))
         }
     }
 
@@ -751,11 +749,7 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// order (block arrived, redo, new pool height).
     private mutating func react(_ i: Int, now: Nanoseconds) {
         var r = requesters[i]
-        defer {
-            if r.waiting != requesters[i].waiting { idleRequesters &+= r.waiting ? -1 : 1 }
-            requesters[i] = r
-            dropDisarmedRetries()
-        }
+        defer { store(r, at: i) }
         while true {
             if !r.waiting {
                 let h = r.height
@@ -850,6 +844,12 @@ public struct BlockPool<Block: Sendable>: Sendable {
                 r.waiting = false
             }
         }
+        store(r, at: i)
+    }
+
+    /// Writes back requester `i` after a step of its routine, keeping `idleRequesters` and
+    /// `armedRetries` in step with it.
+    private mutating func store(_ r: Requester<Block>, at i: Int) {
         if r.waiting != requesters[i].waiting { idleRequesters &+= r.waiting ? -1 : 1 }
         requesters[i] = r
         dropDisarmedRetries()
@@ -860,15 +860,11 @@ public struct BlockPool<Block: Sendable>: Sendable {
     /// every step).
     public func countsAgree() -> Bool {
         let idle = requesters.indices.filter { !requesters[$0].waiting }.count
-        var scanned: Nanoseconds?
-        for i in requesters.indices where requesters[i].waiting {
-            if let d = requesters[i].retryDeadline, scanned.map({ d < $0 }) ?? true { scanned = d }
-        }
         // Every channel message waiting lies within the heights noted for `settle`.
         let signalsNoted = requesters.indices.allSatisfy { i in
             !requesters[i].hasSignal
                 || (signalled && signalledHeights.low <= requesters[i].height && requesters[i].height <= signalledHeights.high)
         }
-        return idle == idleRequesters && scanned == earliestRetry && signalsNoted
+        return idle == idleRequesters && scannedEarliestRetry == earliestRetry && signalsNoted
     }
 }

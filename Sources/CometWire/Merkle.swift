@@ -155,7 +155,6 @@ extension EvidenceList {
 extension Commit {
     /// `Commit.Hash()`: merkle root of each `CommitSig`'s encoding (the header's `LastCommitHash`).
     public func hash() -> [UInt8] {
-        guard !signatures.isEmpty else { return Merkle.root([]) }
         var leaves = MerkleLeaves(count: signatures.count, bytes: 128 * signatures.count)
         for signature in signatures { leaves.leaf { signature.encode(into: &$0) } }
         return leaves.root()
@@ -166,7 +165,6 @@ extension ValidatorSet {
     /// `ValidatorSet.Hash()`: merkle root of each `SimpleValidator{pub_key, voting_power}` in
     /// set order (the header's `ValidatorsHash` / `NextValidatorsHash`).
     public func hash() -> [UInt8] {
-        guard !validators.isEmpty else { return Merkle.root([]) }
         var leaves = MerkleLeaves(count: validators.count, bytes: 48 * validators.count)
         for validator in validators { leaves.leaf { validator.encodeSimpleValidator(into: &$0) } }
         return leaves.root()

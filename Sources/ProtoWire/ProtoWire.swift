@@ -119,33 +119,28 @@ public struct ProtoWriter: Sendable {
 
     /// `bytes` field; omitted when empty unless `always` (repeated bytes elements are always written).
     public mutating func bytes<C: Collection>(_ field: Int, _ value: C, always: Bool = false) where C.Element == UInt8 {
-        guard always || !value.isEmpty else { return }
-        writeTag(field, .lengthDelimited)
-        writeVarint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        lengthDelimited(field, value, always: always)
     }
 
     /// `bytes(_:_:always:)` for arrays and slices, the callers' types (see `writeRaw`).
     public mutating func bytes(_ field: Int, _ value: [UInt8], always: Bool = false) {
-        guard always || !value.isEmpty else { return }
-        writeTag(field, .lengthDelimited)
-        writeVarint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        lengthDelimited(field, value, always: always)
     }
 
     public mutating func bytes(_ field: Int, _ value: ArraySlice<UInt8>, always: Bool = false) {
+        lengthDelimited(field, value, always: always)
+    }
+
+    public mutating func string(_ field: Int, _ value: String, always: Bool = false) {
+        lengthDelimited(field, value.utf8, always: always)
+    }
+
+    /// The one body of `bytes` and `string` (specialized within this module for each caller).
+    private mutating func lengthDelimited<C: Collection>(_ field: Int, _ value: C, always: Bool) where C.Element == UInt8 {
         guard always || !value.isEmpty else { return }
         writeTag(field, .lengthDelimited)
         writeVarint(UInt64(value.count))
         bytes.append(contentsOf: value)
-    }
-
-    public mutating func string(_ field: Int, _ value: String, always: Bool = false) {
-        let utf8 = value.utf8
-        guard always || !utf8.isEmpty else { return }
-        writeTag(field, .lengthDelimited)
-        writeVarint(UInt64(utf8.count))
-        bytes.append(contentsOf: utf8)
     }
 
     /// A sub-message. Empty sub-messages are written only when `always` (non-nullable).

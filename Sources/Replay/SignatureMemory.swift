@@ -12,16 +12,16 @@ import Synchronization
 /// who paid for a verification changes. Bounded: at most `capacity` triples, the oldest
 /// forgotten first. Safe to share between threads (`suite --jobs`).
 public final class SignatureMemory: SignatureOracle, Sendable {
-    /// How many triples it keeps at most.
-    public let capacity: Int
     private let state: Mutex<(known: RecentSet<SignatureTriple>, hits: Int)>
 
     /// `capacity`: the default (32,768, about 12 MB of 110-byte sign bytes) holds every commit
     /// signature of a 10,000-block one-validator trace three times over.
     public init(capacity: Int = 32_768) {
-        self.capacity = max(1, capacity)
         state = Mutex((RecentSet(capacity: capacity), 0))
     }
+
+    /// How many triples it keeps at most.
+    public var capacity: Int { state.withLock { $0.known.capacity } }
 
     /// Lookups answered so far.
     public var hits: Int { state.withLock { $0.hits } }

@@ -346,17 +346,13 @@ final class ResultBox: @unchecked Sendable {
     private let order: [Int]
     private(set) var results: [SuiteCaseResult?]
 
-    /// `order`: the indices in the order to hand them out (default: ascending).
-    init(count: Int, order: [Int]? = nil) {
-        results = Array(repeating: nil, count: count)
-        self.order = order ?? Array(0..<count)
-    }
-
-    /// Largest file first (then index order): the longest cases start while there is still
-    /// other work to fill the remaining workers, instead of one running alone at the end.
-    convenience init(largestFirst paths: [String]) {
+    /// One slot per path, handed out largest file first (then index order): the longest cases
+    /// start while there is still other work to fill the remaining workers, instead of one
+    /// running alone at the end.
+    init(largestFirst paths: [String]) {
         let sizes = paths.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.uint64Value ?? 0 }
-        self.init(count: paths.count, order: paths.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 })
+        results = Array(repeating: nil, count: paths.count)
+        order = paths.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
     }
 
     func nextIndex() -> Int? {

@@ -21,9 +21,9 @@ import SyncMachine
 ///   what it still needs there, and two threads verifying the same signatures would only
 ///   waste a core.
 /// - `stop()` ends the worker and waits for its thread (the replay calls it on every exit).
-/// - With a `SignatureMemory` (several replays in one process), the worker publishes a triple
-///   the memory holds without verifying it, remembers what it verified, and the core's
-///   lookups and own verifications go through to the memory as well.
+/// - With a `SignatureMemory` (several replays in one process), the worker skips a triple the
+///   memory holds (the core's lookup that misses here asks the memory), remembers what it
+///   verified, and the core's own verifications go through to the memory as well.
 public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
 
     /// What the worker and the core did, for tests and benchmarks.
@@ -39,7 +39,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         public var dropped = 0
         /// Block commits skipped: already passed or already seen.
         public var skippedCommits = 0
-        /// Triples published from the `SignatureMemory` without verifying them here.
+        /// Triples the `SignatureMemory` already held: neither verified nor published here.
         public var remembered = 0
     }
 
@@ -231,12 +231,18 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
             if reached(commit) { return true }  // the core is checking this commit itself: do not race it
             let message = signBytes.bytes(i)
             let triple = SignatureTriple(key: raw, message: message, signature: sig.signature)
-            let known = memory?.contains(triple) ?? false
-            let valid = known || key.verify(sig.signature, message: message)
-            if valid && !known { memory?.didVerify(triple) }
+            if let memory, memory.contains(triple) {
+                // The core's lookup finds it there too (`isKnownValid`): nothing to publish.
+                condition.lock()
+                stats.remembered += 1
+                condition.unlock()
+                continue
+            }
+            let valid = key.verify(sig.signature, message: message)
+            if valid { memory?.didVerify(triple) }
             condition.lock()
             defer { condition.unlock() }
-            if known { stats.remembered += 1 } else { stats.verified += 1 }
+            stats.verified += 1
             guard valid else { continue }
             while waiting.count >= capacity && !stopped && commit.height > passed { condition.wait() }
             if stopped { return false }
