@@ -7,13 +7,20 @@ public enum Hex {
     public static func upper(_ bytes: some Sequence<UInt8>) -> String { encode(bytes, upperDigits) }
     public static func lower(_ bytes: some Sequence<UInt8>) -> String { encode(bytes, lowerDigits) }
 
+    /// Lowercase hex of `bytes` appended to `out` as UTF-8 (a golden line written as bytes).
+    public static func appendLower(_ bytes: some Sequence<UInt8>, to out: inout [UInt8]) { append(bytes, lowerDigits, to: &out) }
+
     private static func encode(_ bytes: some Sequence<UInt8>, _ digits: [UInt8]) -> String {
         var out: [UInt8] = []
+        append(bytes, digits, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func append(_ bytes: some Sequence<UInt8>, _ digits: [UInt8], to out: inout [UInt8]) {
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0xf)])
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes hex of either case; nil on odd length or a non-hex character.

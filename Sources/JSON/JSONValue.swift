@@ -116,7 +116,7 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// `v` in decimal, without a `String` in between.
-    static func writeDecimal(_ v: UInt64, to out: inout [UInt8]) {
+    public static func writeDecimal(_ v: UInt64, to out: inout [UInt8]) {
         guard v >= 10 else { out.append(UInt8(ascii: "0") &+ UInt8(v)); return }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: UInt64.max has 20 digits
         var count = 0
@@ -132,7 +132,7 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// A JSON string literal with minimal escapes, as UTF-8 bytes.
-    static func writeString(_ s: String, to out: inout [UInt8]) {
+    public static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings (peer ids, kinds, hex) need no escape: appended whole.
         if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {

@@ -203,7 +203,7 @@ public struct DecisionRun: Equatable, Sendable {
     static func hash(_ d: Decision, into hasher: inout SHA256) {
         var line: [UInt8] = []
         line.reserveCapacity(192)
-        d.json.writeCanonical(to: &line)
+        d.writeCanonical(to: &line)
         line.append(0x0A)
         line.withUnsafeBytes { hasher.update(bufferPointer: $0) }
     }

@@ -20,6 +20,37 @@ import JSON
     static let provenance = Provenance(traceSHA256: String(repeating: "ab", count: 32), traceEvents: 10,
                                        implementation: "v0", profile: .tmV034, mode: .reactive, tool: "syncreplay test")
 
+    /// `Decision.writeCanonical` writes the run kinds member by member; its bytes must be the
+    /// canonical line of `json` for every kind, cause and awkward value (issue 19).
+    @Test func decisionLineIsTheCanonicalJSON() {
+        let peers = ["aa", "", "quote\"back\\slash", "tab\tnew\nline\u{01}", "ünïcödé", String(repeating: "f", count: 40)]
+        let causes: [DecisionCause] = [.event(0), .event(123_456), .timer("try_sync"), .timer("odd \"timer\"")]
+        var actions: [DecisionAction] = [
+            .statusRequest, .switchToConsensus(height: 9), .peerRemoved(peer: "p\"q", reason: "timeout"),
+            .verifyFailed(heights: [4, 5], peers: ["a", "b"], reason: "wrong signature (#0)"),
+            .pivotSwitch(forkAt: 3, meHeight: 7, checkHeight: nil, section: nil, allowed: true, reason: .hintInactive),
+            .blockApplied(height: 1, hash: []), .blockApplied(height: .max, hash: Array(0...31)),
+        ]
+        for peer in peers {
+            for height: Int64 in [0, 1, -1, 1_000_000, .min, .max] {
+                actions.append(.request(peer: peer, height: height))
+                actions.append(.respond(peer: peer, height: height, found: true))
+                actions.append(.respond(peer: peer, height: height, found: false))
+            }
+        }
+        for action in actions {
+            for cause in causes {
+                for time: UInt64 in [0, 7, .max] {
+                    let d = Decision(action, time: time, cause: cause)
+                    var fast: [UInt8] = [], slow: [UInt8] = []
+                    d.writeCanonical(to: &fast)
+                    d.json.writeCanonical(to: &slow)
+                    #expect(fast == slow, "\(String(decoding: fast, as: UTF8.self)) != \(String(decoding: slow, as: UTF8.self))")
+                }
+            }
+        }
+    }
+
     @Test func canonicalLayoutRoundTrips() throws {
         let decisions = (1...3).map { Self.request($0) } + (1...20).map { Self.applied($0) }
             + [Decision(.peerRemoved(peer: "bb", reason: "timeout"), time: 99_000, cause: .timer("peer_timeout"))]
