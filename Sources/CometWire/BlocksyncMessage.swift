@@ -140,6 +140,38 @@ public enum BlocksyncMessage: Hashable, Sendable {
         }
     }
 
+    /// The `LastCommit` of the block in a `BlockResponse` payload, merged as `decode` merges it,
+    /// without decoding the rest of the block (header, txs, evidence); nil for other messages,
+    /// a block without one, or bytes malformed on the way there. For a reader that only
+    /// wants signatures to check ahead (issue 19: the verifier ahead decoded every block whole).
+    public static func lastCommit(inBlockResponse bytes: [UInt8]) -> Commit? {
+        var reader = ProtoReader(bytes)
+        var commit: Commit?
+        do {
+            while let f = try reader.next() {
+                guard f.number == 3 else {
+                    if (1...5).contains(f.number) { commit = nil }  // another oneof member wins
+                    continue
+                }
+                commit = nil
+                var response = try f.messageReader()
+                while let g = try response.next() {
+                    guard g.number == 1 else { continue }
+                    var block = try g.messageReader()
+                    while let h = try block.next() {
+                        guard h.number == 4 else { continue }
+                        var c = commit ?? Commit()
+                        try c.mergeField(h)
+                        commit = c
+                    }
+                }
+            }
+        } catch {
+            return nil
+        }
+        return commit
+    }
+
     private static func decodeUnchecked(_ bytes: [UInt8]) throws -> BlocksyncMessage {
         var reader = ProtoReader(bytes)
         var result: BlocksyncMessage?

@@ -7,8 +7,9 @@ public enum Hex {
     public static func upper(_ bytes: some Sequence<UInt8>) -> String { encode(bytes, upperDigits) }
     public static func lower(_ bytes: some Sequence<UInt8>) -> String { encode(bytes, lowerDigits) }
 
-    /// Lowercase hex of `bytes` appended to `out` as UTF-8 (a golden line written as bytes).
-    public static func appendLower(_ bytes: some Sequence<UInt8>, to out: inout [UInt8]) { append(bytes, lowerDigits, to: &out) }
+    /// Lowercase hex of `bytes` appended to `out` as UTF-8 (a golden line written as bytes);
+    /// not generic, so callers in other modules need no specialization of it.
+    public static func appendLower(_ bytes: [UInt8], to out: inout [UInt8]) { append(bytes, lowerDigits, to: &out) }
 
     private static func encode(_ bytes: some Sequence<UInt8>, _ digits: [UInt8]) -> String {
         var out: [UInt8] = []

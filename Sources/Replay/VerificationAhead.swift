@@ -6,7 +6,8 @@ import SyncMachine
 /// trace delivers, ahead of the machine, and the machine's `VerifiedSignatures` asks it before
 /// running ed25519 itself (`SignatureOracle`).
 ///
-/// - The worker walks the inbound `BlockResponse`s in trace order, decodes each block and
+/// - The worker walks the inbound `BlockResponse`s in trace order, decodes the `LastCommit` of
+///   each block (`BlocksyncMessage.lastCommit(inBlockResponse:)`, nothing else of it) and
 ///   checks every non-absent signature of its `LastCommit` — the core's sign bytes
 ///   (`CommitSignBytes`), the validator's key looked up by address in the start state's sets
 ///   (a signer it does not know is left to the core) — and publishes each valid triple.
@@ -178,8 +179,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
         var stream = try? trace.eventStream()
         while let event = try? stream?.next() {
             guard case .blocksync(_, true, let bytes) = event.body,
-                  case .blockResponse(let block, _)? = try? BlocksyncMessage.decode(bytes),
-                  let commit = block.lastCommit, !commit.signatures.isEmpty else { continue }
+                  let commit = BlocksyncMessage.lastCommit(inBlockResponse: bytes), !commit.signatures.isEmpty else { continue }
             let floor: Int64
             do {
                 condition.lock()

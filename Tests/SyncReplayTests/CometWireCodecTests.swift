@@ -126,6 +126,46 @@ private func hex(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of:
         #expect(BlocksyncMessage.outline(of: hex("0a 05 08")) == nil)  // truncated
     }
 
+    /// The verifier ahead's read of a block's LastCommit alone gives what decoding the whole
+    /// message gives: merged block occurrences, the last oneof winning, nil without a commit.
+    @Test func lastCommitReadAloneAgreesWithDecoding() throws {
+        let chain = ChainBuilder(.init(seed: Array("last-commit".utf8), validatorPowers: [10, 20, 30], length: 4, txsPerBlock: 3)).build()
+        func decoded(_ bytes: [UInt8]) -> Commit? {
+            guard case .blockResponse(let block, _)? = try? BlocksyncMessage.decode(bytes) else { return nil }
+            return block.lastCommit
+        }
+        var payloads: [[UInt8]] = []
+        for h: Int64 in 1...4 { payloads.append(BlocksyncMessage.blockResponse(block: chain.block(at: h)!, extCommit: nil).encode()) }
+        payloads.append(payloads[1] + payloads[3])                                   // two responses: the last wins
+        payloads.append(payloads[2] + BlocksyncMessage.statusRequest.encode())        // another oneof member wins
+        payloads.append(BlocksyncMessage.blockRequest(height: 3).encode())
+        payloads.append(hex("1a 0d 0a 04 0a 02 18 01 0a 05 0a 03 12 01 78"))          // merged blocks, no commit
+        var sawCommit = 0
+        for p in payloads {
+            let alone = BlocksyncMessage.lastCommit(inBlockResponse: p)
+            #expect(alone == decoded(p))
+            if let alone, !alone.signatures.isEmpty { sawCommit += 1 }
+        }
+        #expect(sawCommit == 4)  // heights 2, 3, 4 and the two-response payload
+        // A block's commit split over two occurrences of the block field merges as decoding does.
+        let commit = chain.block(at: 3)!.lastCommit!
+        var first = Commit(), second = Commit()
+        first.height = commit.height; first.round = commit.round
+        second.blockID = commit.blockID; second.signatures = commit.signatures
+        var response = ProtoWriter()
+        for part in [first, second] {
+            var block = ProtoWriter()
+            block.bytes(4, part.encoded(), always: true)
+            response.bytes(1, block.bytes)
+        }
+        var message = ProtoWriter()
+        message.bytes(3, response.bytes)
+        let merged = message.bytes
+        #expect(decoded(merged) == commit)
+        #expect(BlocksyncMessage.lastCommit(inBlockResponse: merged) == commit)
+        #expect(BlocksyncMessage.lastCommit(inBlockResponse: Array(payloads[2].dropLast(5))) == nil)  // truncated
+    }
+
     /// Sign bytes of commit@10 of the real v0.34 fixture (§4.6).
     @Test func canonicalVoteSignBytesMatchFixture() throws {
         let blockID = BlockID(hash: hex("6AA59493037B1673949755B88F86B840FB75285485D95FDBA5BE79D28588F2AC"),
