@@ -43,7 +43,7 @@ public struct VerifiedSignatures: Sendable {
             hits += 1
             return true
         }
-        if let oracle, oracle.isKnownValid(key: raw, message: message, signature: signature, height: height) {
+        if let oracle, oracle.isKnownValid(entry, height: height) {
             oracleHits += 1
             known.insert(entry)
             return true
@@ -97,7 +97,7 @@ public struct RecentSet<Member: Hashable & Sendable>: Sendable {
 public protocol SignatureOracle: Sendable, AnyObject {
     /// Whether this triple was verified as valid; `height` is the height of the commit the core
     /// is checking (checks come in roughly increasing height, so the oracle may forget below it).
-    func isKnownValid(key: [UInt8], message: [UInt8], signature: [UInt8], height: Int64) -> Bool
+    func isKnownValid(_ triple: SignatureTriple, height: Int64) -> Bool
     /// The core verified `triple` as valid with ed25519 itself (an oracle shared by several
     /// replays remembers it for the others; the default ignores it).
     func didVerify(_ triple: SignatureTriple)
@@ -109,29 +109,36 @@ extension SignatureOracle {
 
 /// An ed25519 public key, the exact sign bytes and a signature: what a verification cache
 /// remembers as valid. Equality compares all three in full (a hit can never accept anything a
-/// verifier would reject). The hash reads the three byte strings in bulk (hashing them byte
-/// by byte cost more than the table it served); all of them, because a hostile trace may
-/// carry many valid triples with one signature (small-order keys) and must not make lookups
-/// slow.
+/// verifier would reject). The hash covers all three byte strings — a hostile trace may carry
+/// many valid triples with one signature (small-order keys) and must not make lookups slow —
+/// and is computed once, when the triple is made: one triple goes through up to five tables
+/// (the machine's cache, the verifier ahead, the process memory; lookups and inserts), and
+/// hashing its ~200 bytes each time was a tenth of the core's own work on a 100-validator
+/// chain (issue 19).
 public struct SignatureTriple: Hashable, Sendable {
-    public var key: [UInt8]
-    public var message: [UInt8]
-    public var signature: [UInt8]
+    public let key: [UInt8]
+    public let message: [UInt8]
+    public let signature: [UInt8]
+    /// The bytes' hash under this process's seed (`Hasher`), taken at `init`.
+    private let digest: Int
 
     public init(key: [UInt8], message: [UInt8], signature: [UInt8]) {
         self.key = key
         self.message = message
         self.signature = signature
-    }
-
-    public func hash(into hasher: inout Hasher) {
+        var hasher = Hasher()
         hasher.combine(message.count)
         signature.withUnsafeBytes { hasher.combine(bytes: $0) }
         message.withUnsafeBytes { hasher.combine(bytes: $0) }
         key.withUnsafeBytes { hasher.combine(bytes: $0) }
+        digest = hasher.finalize()
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(digest)
     }
 
     public static func == (a: SignatureTriple, b: SignatureTriple) -> Bool {
-        a.signature == b.signature && a.message == b.message && a.key == b.key
+        a.digest == b.digest && a.signature == b.signature && a.message == b.message && a.key == b.key
     }
 }

@@ -28,8 +28,8 @@ public final class SignatureMemory: SignatureOracle, Sendable {
     /// Triples held now.
     public var count: Int { state.withLock { $0.known.count } }
 
-    public func isKnownValid(key: [UInt8], message: [UInt8], signature: [UInt8], height: Int64) -> Bool {
-        contains(SignatureTriple(key: key, message: message, signature: signature))
+    public func isKnownValid(_ triple: SignatureTriple, height: Int64) -> Bool {
+        contains(triple)
     }
 
     public func contains(_ triple: SignatureTriple) -> Bool {

@@ -124,14 +124,13 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
 
     // MARK: the core's side
 
-    public func isKnownValid(key: [UInt8], message: [UInt8], signature: [UInt8], height: Int64) -> Bool {
+    public func isKnownValid(_ triple: SignatureTriple, height: Int64) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         if height > passed {
             passed = height
             dropPassed()
         }
-        let triple = SignatureTriple(key: key, message: message, signature: signature)
         guard waiting.removeValue(forKey: triple) != nil else {
             stats.misses += 1
             return memory?.contains(triple) ?? false

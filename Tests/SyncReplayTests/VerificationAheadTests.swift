@@ -86,17 +86,17 @@ import Testing
         badSignature[10] ^= 1
         var otherMessage = message
         otherMessage[otherMessage.count - 1] ^= 1
-        #expect(!ahead.isKnownValid(key: key, message: message, signature: badSignature, height: h))
-        #expect(!ahead.isKnownValid(key: key, message: otherMessage, signature: signature, height: h))
-        #expect(ahead.isKnownValid(key: key, message: message, signature: signature, height: h))
-        #expect(!ahead.isKnownValid(key: key, message: message, signature: signature, height: h))  // consumed
+        #expect(!ahead.isKnownValid(SignatureTriple(key: key, message: message, signature: badSignature), height: h))
+        #expect(!ahead.isKnownValid(SignatureTriple(key: key, message: otherMessage, signature: signature), height: h))
+        #expect(ahead.isKnownValid(SignatureTriple(key: key, message: message, signature: signature), height: h))
+        #expect(!ahead.isKnownValid(SignatureTriple(key: key, message: message, signature: signature), height: h))  // consumed
         // Asking at a later height drops what lies more than one commit below it.
         let last = all[all.count - 1]
-        #expect(!ahead.isKnownValid(key: last.key, message: last.message, signature: badSignature, height: last.height))
+        #expect(!ahead.isKnownValid(SignatureTriple(key: last.key, message: last.message, signature: badSignature), height: last.height))
         let below = all.filter { $0.height < last.height - 1 }
         #expect(ahead.statistics.dropped == below.count - 1)
-        #expect(!ahead.isKnownValid(key: below[1].key, message: below[1].message, signature: below[1].signature, height: last.height))
-        #expect(ahead.isKnownValid(key: last.key, message: last.message, signature: last.signature, height: last.height))
+        #expect(!ahead.isKnownValid(SignatureTriple(key: below[1].key, message: below[1].message, signature: below[1].signature), height: last.height))
+        #expect(ahead.isKnownValid(SignatureTriple(key: last.key, message: last.message, signature: last.signature), height: last.height))
     }
 
     /// Bounded look-ahead: the worker stops publishing at `capacity` until the core consumes
@@ -112,7 +112,7 @@ import Testing
             return ahead.statistics.published
         }
         #expect(published(reaching: 4) == 4)
-        #expect(ahead.isKnownValid(key: all[0].key, message: all[0].message, signature: all[0].signature, height: all[0].height))
+        #expect(ahead.isKnownValid(SignatureTriple(key: all[0].key, message: all[0].message, signature: all[0].signature), height: all[0].height))
         #expect(published(reaching: 5) == 5)
         #expect(ahead.statistics.published == 5)  // still bounded: 4 waiting again
         ahead.stop()
