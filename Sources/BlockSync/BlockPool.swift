@@ -172,6 +172,11 @@ public struct BlockPool<Block: Sendable>: Sendable {
         (requesters.first?.block, requesters.count > 1 ? requesters[1].block : nil)
     }
 
+    /// Whether `peekTwoBlocks` would give two blocks (without handing them out).
+    public var hasTwoBlocks: Bool {
+        requesters.count > 1 && requesters[0].block != nil && requesters[1].block != nil
+    }
+
     /// Which peer supplied the block held at `height` (`gotBlockFrom`, or the single-style peer).
     public func supplier(at height: Int64) -> PeerID? {
         guard let index = index(of: height) else { return nil }

@@ -44,7 +44,13 @@ import SyncMachine
 //    virtual time; `skipsIdleTicks: false` keeps every tick, for tests to compare with.
 
 /// A block held by the pool, with the extended commit its response carried (v0.38).
-public struct PooledBlock: Sendable, Equatable {
+///
+/// A final class of constants, not a struct: the pool moves its blocks between requesters and
+/// hands out the next two on every try-sync tick, and a struct copy retained every array and
+/// string inside the block and its extended commit (issue 19: those copies were about 8 % of a
+/// strict one-validator replay's work apart from ed25519). Immutable, so copies are shares and
+/// equality is the fields'.
+public final class PooledBlock: Sendable, Equatable {
     public let block: Block
     public let extendedCommit: ExtendedCommit?
     /// `msg.Block.Size()`: the size of the block's canonical encoding, what `AddBlock` counts
@@ -64,6 +70,11 @@ public struct PooledBlock: Sendable, Equatable {
 
     /// `BlockID{Hash(), MakePartSet(65536).Header()}` (§3.4).
     public var blockID: BlockID { BlockID(hash: block.hash(), partSetHeader: partSetHeader) }
+
+    public static func == (a: PooledBlock, b: PooledBlock) -> Bool {
+        a === b || (a.block == b.block && a.extendedCommit == b.extendedCommit
+                    && a.encodedSize == b.encodedSize && a.partSetHeader == b.partSetHeader)
+    }
 }
 
 /// The v0 reactor's timers (specs/cometbft-blocksync.md §2.3, §2.5, §3.4), named in decisions
@@ -399,8 +410,7 @@ public struct Reactor: BlockSyncMachine {
     /// Arms the try-sync tick at the next 10 ms grid point if two blocks are ready.
     private mutating func armTrySync() {
         guard pool.isRunning, nextTrySync == nil else { return }
-        let (first, second) = pool.peekTwoBlocks()
-        guard first != nil, second != nil else { return }
+        guard pool.hasTwoBlocks else { return }
         // poolRoutine's tickers start with the pool: at the start, or at the hand-over.
         let start = pool.startTime
         let step = profile.trySyncInterval
