@@ -117,14 +117,16 @@ public struct ChainState: Hashable, Sendable {
     public func validateBlock(_ block: Block, verifyLastCommit: Bool = true,
                               commitOptions: CommitVerificationOptions = .cometbft) throws(BlockValidationError) {
         var verified = VerifiedSignatures(capacity: 1)
-        try validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: commitOptions, verified: &verified)
+        var hashes = StateHashes()
+        try validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: commitOptions, verified: &verified, hashes: &hashes)
     }
 
     /// `validateBlock`, with `LastCommit` signatures found valid before answered by `verified`
-    /// (the pair check just verified most of them: issue 19, cometbft #1830).
+    /// (the pair check just verified most of them: issue 19, cometbft #1830) and the hashes of
+    /// the state's validator sets and parameters taken from `hashes` when they are unchanged.
     public func validateBlock(_ block: Block, verifyLastCommit: Bool = true,
                               commitOptions: CommitVerificationOptions = .cometbft,
-                              verified: inout VerifiedSignatures) throws(BlockValidationError) {
+                              verified: inout VerifiedSignatures, hashes: inout StateHashes) throws(BlockValidationError) {
         do { try block.validateBasic() } catch { throw .basic(error) }
         let h = block.header
         if h.version != version { throw .wrongVersion(expected: version, got: h.version) }
@@ -139,14 +141,14 @@ public struct ChainState: Hashable, Sendable {
         if checksApplicationHashes && h.appHash != appHash {
             throw .wrongHash(field: "AppHash", expected: appHash, got: h.appHash)
         }
-        let cph = consensusParams.hash()
+        let cph = hashes.hash(of: consensusParams)
         if h.consensusHash != cph { throw .wrongHash(field: "ConsensusHash", expected: cph, got: h.consensusHash) }
         if checksApplicationHashes && h.lastResultsHash != lastResultsHash {
             throw .wrongHash(field: "LastResultsHash", expected: lastResultsHash, got: h.lastResultsHash)
         }
-        let vh = validators.hash()
+        let vh = hashes.hash(of: validators)
         if h.validatorsHash != vh { throw .wrongHash(field: "ValidatorsHash", expected: vh, got: h.validatorsHash) }
-        let nvh = nextValidators.hash()
+        let nvh = hashes.hash(of: nextValidators)
         if h.nextValidatorsHash != nvh { throw .wrongHash(field: "NextValidatorsHash", expected: nvh, got: h.nextValidatorsHash) }
         // validateBasic guaranteed lastCommit is present.
         let lastCommit = block.lastCommit ?? Commit()
@@ -242,5 +244,36 @@ public struct ChainState: Hashable, Sendable {
             median -= w
         }
         return .goZero
+    }
+}
+
+/// The hashes `validateBlock` compares a header with (`ValidatorsHash`, `NextValidatorsHash`,
+/// `ConsensusHash`), remembered with the sets and parameters they were taken of. Go hashes the
+/// state's sets for every block; they rarely change, so a block processor keeps one of these
+/// across blocks and a set equal to one hashed before is not hashed again (issue 19: two Merkle
+/// trees of 100 leaves a block on a 100-validator chain). Equality is checked in full (cheap
+/// next to hashing: the arrays are usually the very same storage), so a changed set is always
+/// hashed afresh. Holds the last two sets (current and next) and the last parameters.
+public struct StateHashes: Sendable {
+    private var sets: [(set: ValidatorSet, hash: [UInt8])] = []
+    private var params: (params: HashedParams, hash: [UInt8])?
+
+    public init() {}
+
+    /// `set.hash()`.
+    public mutating func hash(of set: ValidatorSet) -> [UInt8] {
+        if let known = sets.first(where: { $0.set == set }) { return known.hash }
+        let hash = set.hash()
+        if sets.count == 2 { sets.removeFirst() }
+        sets.append((set, hash))
+        return hash
+    }
+
+    /// `params.hash()`.
+    public mutating func hash(of params: HashedParams) -> [UInt8] {
+        if let known = self.params, known.params == params { return known.hash }
+        let hash = params.hash()
+        self.params = (params, hash)
+        return hash
     }
 }

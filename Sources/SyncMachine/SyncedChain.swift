@@ -17,6 +17,8 @@ public struct SyncedChain: Sendable {
     /// H+1's `LastCommit`, which `ValidateBlock(H+1)` checks again at the next pair; the second
     /// check gives the same outcome without verifying a signature twice (issue 19 item 2, #1830).
     public private(set) var verified = VerifiedSignatures()
+    /// The state's set and parameter hashes, taken again only when they change (issue 19).
+    private var hashes = StateHashes()
 
     /// `signatureOracle`: a shell's worker that verifies signatures ahead on another core
     /// (issue 19 item 3; `NodeStart.signatureOracle`); nil: every signature is verified here.
@@ -67,7 +69,7 @@ public struct SyncedChain: Sendable {
     /// `ValidateBlock` against the current state (its own `LastCommit` fully verified unless
     /// `verifyLastCommit` is false).
     public mutating func validate(_ block: Block, verifyLastCommit: Bool, options: CommitVerificationOptions) throws(BlockValidationError) {
-        try state.validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: options, verified: &verified)
+        try state.validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: options, verified: &verified, hashes: &hashes)
     }
 
     /// `SaveBlock` then `ApplyBlock` of a block already checked: the state takes the

@@ -53,6 +53,41 @@ import Testing
         #expect(chain.commit(for: 6) == chain.seenCommit)
     }
 
+    /// `StateHashes` gives each set's own hash: again for an equal set held elsewhere, afresh
+    /// for a changed one; a chain validated through one keeps its outcomes, and a header with
+    /// the wrong `ValidatorsHash` still fails after the right one was remembered (issue 19).
+    @Test func stateHashesGiveEachSetItsOwnHash() throws {
+        let chain = Self.builder.build()
+        var hashes = StateHashes()
+        let set = chain.genesisState.validators
+        #expect(hashes.hash(of: set) == set.hash())
+        let copy = try ValidatorSet(protobuf: set.encoded())  // equal, other storage
+        #expect(hashes.hash(of: copy) == set.hash())
+        var changed = set
+        changed.validators[0].votingPower += 1
+        #expect(changed.hash() != set.hash())
+        #expect(hashes.hash(of: changed) == changed.hash())
+        #expect(hashes.hash(of: set) == set.hash())
+        var params = HashedParams.cometDefault
+        #expect(hashes.hash(of: params) == params.hash())
+        params.blockMaxGas = 7
+        #expect(hashes.hash(of: params) == params.hash())
+
+        var state = chain.genesisState
+        var verified = VerifiedSignatures()
+        hashes = StateHashes()
+        for h in Int64(1)..<chain.height {
+            let block = try #require(chain.block(at: h))
+            try state.validateBlock(block, verified: &verified, hashes: &hashes)
+            var wrong = block
+            wrong.header.validatorsHash = Array(repeating: 0xAB, count: 32)
+            #expect(throws: BlockValidationError.wrongHash(field: "ValidatorsHash", expected: state.validators.hash(), got: wrong.header.validatorsHash)) {
+                try state.validateBlock(wrong, verified: &verified, hashes: &hashes)
+            }
+            state = state.applying(block, blockID: chain.blockID(at: h), committedBy: try #require(chain.block(at: h + 1)).header)
+        }
+    }
+
     @Test func validatorsAreInSetOrder() {
         let b = ChainBuilder(.init(seed: [7], validatorPowers: [5, 50, 20, 20], length: 2))
         let powers = b.validatorSet.validators.map(\.votingPower)
