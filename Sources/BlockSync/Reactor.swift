@@ -501,7 +501,8 @@ public struct Reactor: BlockSyncMachine {
             }
             let checkLastCommit = configuration.verifySignatures
                 && (profile.commitCheck == .light || blocksSynced == 0)
-            try chain.validate(first.block, verifyLastCommit: checkLastCommit, options: options)
+            // Every pooled block passed `validateFromProto` (ending in `validateBasic`) on arrival.
+            try chain.validate(first.block, verifyLastCommit: checkLastCommit, options: options, basicValidated: true)
         } catch {
             return "\(error)"
         }

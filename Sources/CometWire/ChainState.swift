@@ -124,10 +124,17 @@ public struct ChainState: Hashable, Sendable {
     /// `validateBlock`, with `LastCommit` signatures found valid before answered by `verified`
     /// (the pair check just verified most of them: issue 19, cometbft #1830) and the hashes of
     /// the state's validator sets and parameters taken from `hashes` when they are unchanged.
+    /// `basicValidated`: this very block already passed `validateBasic` (the v0 reactor's
+    /// receive path runs `BlockFromProto`'s checks, which end with it, before it pools a block),
+    /// so it is not run again. Go runs it again here; it is a pure function of the block, so the
+    /// outcome is the same and only its cost (two Merkle roots, of the txs and of the
+    /// `LastCommit`) is saved (issue 19).
     public func validateBlock(_ block: Block, verifyLastCommit: Bool = true,
-                              commitOptions: CommitVerificationOptions = .cometbft,
+                              commitOptions: CommitVerificationOptions = .cometbft, basicValidated: Bool = false,
                               verified: inout VerifiedSignatures, hashes: inout StateHashes) throws(BlockValidationError) {
-        do { try block.validateBasic() } catch { throw .basic(error) }
+        if !basicValidated {
+            do { try block.validateBasic() } catch { throw .basic(error) }
+        }
         let h = block.header
         if h.version != version { throw .wrongVersion(expected: version, got: h.version) }
         if h.chainID != chainID { throw .wrongChainID(expected: chainID, got: h.chainID) }

@@ -67,9 +67,12 @@ public struct SyncedChain: Sendable {
     }
 
     /// `ValidateBlock` against the current state (its own `LastCommit` fully verified unless
-    /// `verifyLastCommit` is false).
-    public mutating func validate(_ block: Block, verifyLastCommit: Bool, options: CommitVerificationOptions) throws(BlockValidationError) {
-        try state.validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: options, verified: &verified, hashes: &hashes)
+    /// `verifyLastCommit` is false); `basicValidated`: the block passed `validateBasic` since it
+    /// was decoded (`ChainState.validateBlock`).
+    public mutating func validate(_ block: Block, verifyLastCommit: Bool, options: CommitVerificationOptions,
+                                  basicValidated: Bool = false) throws(BlockValidationError) {
+        try state.validateBlock(block, verifyLastCommit: verifyLastCommit, commitOptions: options, basicValidated: basicValidated,
+                                verified: &verified, hashes: &hashes)
     }
 
     /// `SaveBlock` then `ApplyBlock` of a block already checked: the state takes the
