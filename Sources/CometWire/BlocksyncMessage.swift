@@ -72,19 +72,13 @@ public enum BlocksyncMessage: Hashable, Sendable {
                 case 1: result = .blockRequest(try height(f))
                 case 2: result = .noBlockResponse(try height(f))
                 case 3:
-                    var response = try f.messageReader()
-                    var h: Int64?
-                    while let g = try response.next() {
-                        guard g.number == 1 else { continue }
-                        var block = try g.messageReader()
-                        h = h ?? 0
-                        while let header = try block.next() {
-                            guard header.number == 1 else { continue }
-                            var fields = try header.messageReader()
-                            while let field = try fields.next() { if field.number == 3 { h = try field.int64() } }
-                        }
+                    var h: Int64 = 0
+                    let hasBlock = try forEachBlockField(inResponse: f) { header in
+                        guard header.number == 1 else { return }
+                        var fields = try header.messageReader()
+                        while let field = try fields.next() { if field.number == 3 { h = try field.int64() } }
                     }
-                    guard let h else { return nil }
+                    guard hasBlock else { return nil }
                     result = .blockResponse(h)
                 case 4: result = .statusRequest
                 case 5:
@@ -154,22 +148,32 @@ public enum BlocksyncMessage: Hashable, Sendable {
                     continue
                 }
                 commit = nil
-                var response = try f.messageReader()
-                while let g = try response.next() {
-                    guard g.number == 1 else { continue }
-                    var block = try g.messageReader()
-                    while let h = try block.next() {
-                        guard h.number == 4 else { continue }
-                        var c = commit ?? Commit()
-                        try c.mergeField(h)
-                        commit = c
-                    }
+                _ = try forEachBlockField(inResponse: f) { field in
+                    guard field.number == 4 else { return }
+                    var c = commit ?? Commit()
+                    try c.mergeField(field)
+                    commit = c
                 }
             }
         } catch {
             return nil
         }
         return commit
+    }
+
+    /// Calls `body` with each field of each `block` occurrence (field 1, merged in Go) of the
+    /// `BlockResponse` in `response`, in order, for the readers that skip decoding the block
+    /// (`outline`, `lastCommit`); true when the response holds a block at all.
+    private static func forEachBlockField(inResponse response: ProtoField, _ body: (ProtoField) throws -> Void) throws -> Bool {
+        var reader = try response.messageReader()
+        var hasBlock = false
+        while let g = try reader.next() {
+            guard g.number == 1 else { continue }
+            hasBlock = true
+            var block = try g.messageReader()
+            while let field = try block.next() { try body(field) }
+        }
+        return hasBlock
     }
 
     private static func decodeUnchecked(_ bytes: [UInt8]) throws -> BlocksyncMessage {
