@@ -99,7 +99,13 @@ public struct CaptureSession: Sendable {
     private var tracker: ConnectionTracker
     private var states: [ConnectionState] = []
     private var log: [LogEntry] = []
+    /// Whether some entry was logged after one of a later step (a batch of frames read late):
+    /// `finish` then puts the log in step order.
+    private var logOutOfOrder = false
+    /// The number of the next capture step (`CaptureStamp`).
+    private var nextStep: UInt64 = 0
     private var lastTime: UInt64 = 0
+    private let frameOpening: FrameBatchOpening
     /// The tracker's events for one segment, reused from segment to segment (empty between calls).
     private var segmentEvents: [ConnectionEvent] = []
 
@@ -112,19 +118,22 @@ public struct CaptureSession: Sendable {
         var gaps = 0
         var closedAt: UInt64?
         var reset = false
-        var stopIndices: [(direction: FlowDirection, index: Int)] = []
     }
 
     struct LogEntry: Sendable {
-        var time: UInt64
+        var stamp: CaptureStamp
         var connection: Int
         var direction: FlowDirection
         var item: DecodedItem
     }
 
-    public init(keyLog: KeyLog = KeyLog(), node: NodeSelector? = nil, maxBufferedBytes: Int = 4 << 20) {
+    /// `frameOpening`: where SecretConnection frames are opened (`FramesOpenedAhead` for a
+    /// second core); the trace is the same either way.
+    public init(keyLog: KeyLog = KeyLog(), node: NodeSelector? = nil, maxBufferedBytes: Int = 4 << 20,
+                frameOpening: FrameBatchOpening = FramesOpenedInPlace()) {
         self.keyLog = keyLog
         self.nodeSelector = node
+        self.frameOpening = frameOpening
         self.tracker = ConnectionTracker(maxBufferedBytes: maxBufferedBytes)
     }
 
@@ -148,36 +157,42 @@ public struct CaptureSession: Sendable {
         let opened = tracker.add(segment, into: &events)
         if let opened {
             let connection = tracker.connections[opened]
-            states.append(ConnectionState(decoder: ConnectionDecoder(keyLog: keyLog, midStream: connection.midStream)))
+            states.append(ConnectionState(decoder: ConnectionDecoder(keyLog: keyLog, midStream: connection.midStream, opening: frameOpening)))
             progress.connections += 1
         }
-        handle(events, time: segment.timestampNanos)
+        handle(events)
         while events.popLast() != nil {}  // keeps the capacity (cheaper than removeAll(keepingCapacity:))
         segmentEvents = events
     }
 
-    private mutating func handle(_ events: [ConnectionEvent], time: UInt64) {
+    private mutating func handle(_ events: [ConnectionEvent]) {
         for e in events {
             let c = e.connection
             switch e.event {
             case let .data(_, bytes, t):
-                record(states[c].decoder.feed(bytes, direction: e.direction), connection: c, time: t)
+                record(states[c].decoder.feed(bytes, direction: e.direction, at: stamp(t)), connection: c)
             case let .gap(_, count, t):
-                record(states[c].decoder.gap(count, direction: e.direction), connection: c, time: t)
+                record(states[c].decoder.gap(count, direction: e.direction, at: stamp(t)), connection: c)
             case let .closed(reset, t):
-                record(states[c].decoder.end(direction: e.direction), connection: c, time: t)
+                record(states[c].decoder.end(direction: e.direction, at: stamp(t)), connection: c)
                 if tracker.connections[c].isClosed, states[c].closedAt == nil {
                     states[c].closedAt = t
                     states[c].reset = reset
                 }
             }
         }
-        _ = time
     }
 
-    private mutating func record(_ items: [(FlowDirection, DecodedItem)], connection c: Int, time: UInt64) {
-        for (direction, item) in items {
-            switch item {
+    /// The next step's stamp.
+    private mutating func stamp(_ time: UInt64) -> CaptureStamp {
+        defer { nextStep += 1 }
+        return CaptureStamp(step: nextStep, timeNanos: time)
+    }
+
+    private mutating func record(_ items: [StampedItem], connection c: Int) {
+        for entry in items {
+            let direction = entry.direction
+            switch entry.item {
             case .authenticated(let id): states[c].authenticated[direction.rawValue] = id
             case .nodeInfo(let info): states[c].nodeInfo[direction.rawValue] = info
             case .message(let channel, _):
@@ -186,20 +201,43 @@ public struct CaptureSession: Sendable {
                 if channel == ChannelDescriptor.blocksyncChannelID { states[c].blocksync += 1 }
             case .stopped(let reason, _, _):
                 if reason == .gap { states[c].gaps += 1 }
-                states[c].stopIndices.append((direction, log.count))
             }
-            log.append(LogEntry(time: time, connection: c, direction: direction, item: item))
+            if let last = log.last, Self.order(last) > Self.order(entry.stamp, direction) { logOutOfOrder = true }
+            log.append(LogEntry(stamp: entry.stamp, connection: c, direction: direction, item: entry.item))
         }
+    }
+
+    /// Log order: by step, then client-to-server before server-to-client (the decoder's order
+    /// within a step), then as logged.
+    private static func order(_ stamp: CaptureStamp, _ direction: FlowDirection) -> (UInt64, Int) {
+        (stamp.step, direction.rawValue)
+    }
+
+    private static func order(_ entry: LogEntry) -> (UInt64, Int) { order(entry.stamp, entry.direction) }
+
+    /// Puts the log in step order (stable), if batches read late left it out of order.
+    private mutating func orderLog() {
+        guard logOutOfOrder else { return }
+        var keys = log.indices.map { i in (order: Self.order(log[i]), index: i) }
+        keys.sort { a, b in a.order != b.order ? a.order < b.order : a.index < b.index }
+        log = keys.map { log[$0.index] }
+        logOutOfOrder = false
     }
 
     /// Ends the capture and builds the trace events (without the `/node` event, which needs the
     /// start state: see `TraceAssembler`).
     public mutating func finish() -> CaptureResult {
-        handle(tracker.finish(timestampNanos: lastTime), time: lastTime)
+        handle(tracker.finish(timestampNanos: lastTime))
         for c in states.indices {
             for direction in FlowDirection.allCases where !states[c].decoder.isStopped(direction) {
-                record(states[c].decoder.end(direction: direction), connection: c, time: lastTime)
+                record(states[c].decoder.end(direction: direction, at: stamp(lastTime)), connection: c)
             }
+        }
+        orderLog()
+        // Each connection's first stop, in log order, for its summary.
+        var firstStops = [Int?](repeating: nil, count: states.count)
+        for (i, entry) in log.enumerated() where firstStops[entry.connection] == nil {
+            if case .stopped = entry.item { firstStops[entry.connection] = i }
         }
         let connections = tracker.connections
         // Identity of each side: authenticated id, else NodeInfo id, else the address.
@@ -245,7 +283,7 @@ public struct CaptureSession: Sendable {
             switch entry.item {
             case let .message(channel, bytes) where channel == ChannelDescriptor.blocksyncChannelID:
                 if let side, let relative {
-                    events.append(TimedEvent(logTime: entry.time, event: .blocksync(BlocksyncRecord(
+                    events.append(TimedEvent(logTime: entry.stamp.timeNanos, event: .blocksync(BlocksyncRecord(
                         peerID: identity(c, side.reversed), direction: relative, message: bytes))))
                 } else {
                     dropped[c, default: 0] += 1
@@ -255,7 +293,7 @@ public struct CaptureSession: Sendable {
                 let after = states[c].decoder.undecodedBytes[entry.direction.rawValue]
                 let byteCount = reason == .gap ? count : after
                 let fullDetail = reason == .gap && after > 0 ? detail + "; \(after) later bytes not decoded" : detail
-                events.append(TimedEvent(logTime: entry.time, event: .capture(CaptureRecord(
+                events.append(TimedEvent(logTime: entry.stamp.timeNanos, event: .capture(CaptureRecord(
                     kind: kind, connection: conn.name + " " + (entry.direction == .clientToServer ? "client->server" : "server->client"),
                     direction: relative, byteCount: byteCount, detail: fullDetail))))
             default:
@@ -275,7 +313,7 @@ public struct CaptureSession: Sendable {
                     kind: .dropped, connection: conn.name, direction: nil, byteCount: 0,
                     detail: "\(count) blocksync messages not kept: neither side is the node under test (\(nodeIdentity ?? "none"))"))))
             }
-            summaries.append(summary(c, conn: conn, nodeSide: nodeSide[c], identity: identity))
+            summaries.append(summary(c, conn: conn, nodeSide: nodeSide[c], firstStop: firstStops[c], identity: identity))
         }
         // The capture covers the node until its last packet: replay runs up to there (then drains).
         if !connections.isEmpty {
@@ -290,7 +328,7 @@ public struct CaptureSession: Sendable {
         return CaptureResult(node: nodeIdentity, nodeInfo: nodeInfo, events: ordered, summaries: summaries)
     }
 
-    private func summary(_ c: Int, conn: CapturedConnection, nodeSide: FlowDirection?,
+    private func summary(_ c: Int, conn: CapturedConnection, nodeSide: FlowDirection?, firstStop: Int?,
                          identity: (Int, FlowDirection) -> String) -> ConnectionSummary {
         let state = states[c]
         let peer = nodeSide.map { identity(c, $0.reversed) }
@@ -298,7 +336,7 @@ public struct CaptureSession: Sendable {
         var status = "decoded"
         if conn.midStream {
             status = "not decoded: mid-stream (handshake not captured)"
-        } else if let first = state.stopIndices.first, case let .stopped(reason, _, detail) = log[first.index].item {
+        } else if let firstStop, case let .stopped(reason, _, detail) = log[firstStop].item {
             status = "\(reason.rawValue): \(detail)"
         }
         return ConnectionSummary(

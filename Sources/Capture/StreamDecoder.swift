@@ -157,16 +157,27 @@ struct InnerStreamDecoder: Sendable {
     var pendingBytes: Int { buffer.count + packets.bufferedByteCount }
 }
 
+/// One decoded item of a connection: which direction, and the step that completed it.
+public struct StampedItem: Sendable {
+    public var stamp: CaptureStamp
+    public var direction: FlowDirection
+    public var item: DecodedItem
+}
+
 /// Decodes both directions of one TCP connection: detects SecretConnection by the 35-byte
 /// ephemeral-key message (`22 0a 20` + key, §1.2 step 2), decrypts with the key log, and runs the
 /// inner decoder. Gaps, decode errors and missing keys stop a direction honestly: no guessing after
 /// a gap, since SecretConnection nonces and MConnection lengths cannot resynchronise (harness-notes.md §5.3).
+///
+/// Every call is one capture step (`stamp`). Plaintext items come out at their step; decrypted
+/// ones when the batch holding their frames is read (`FrameBatchOpening`), stamped with the step
+/// that completed them. Within a step, items come out direction by direction, client to server first.
 public struct ConnectionDecoder: Sendable {
     enum Mode: Sendable {
         case detecting
         /// Secret connection: own ephemeral key read, waiting for the other side's.
         case awaitingKeys(ephemeralKey: [UInt8])
-        /// Decrypting with `openers[d]`, then decoding with `inners[d]`.
+        /// Decrypting and decoding with `secrets[d]`.
         case secret
         /// Decoding with `inners[d]`.
         case plain
@@ -176,20 +187,23 @@ public struct ConnectionDecoder: Sendable {
     private var modes: [Mode] = [.detecting, .detecting]
     /// Each direction's decoders, beside its mode rather than inside it: reading the mode (once
     /// or twice per TCP segment) then copies no decoder state, and the decoders are mutated in place.
-    private var openers: [FrameOpener?] = [nil, nil]
+    private var secrets: [SecretDirectionDecoder?] = [nil, nil]
     private var inners: [InnerStreamDecoder?] = [nil, nil]
     private var pending: [[UInt8]] = [[], []]
     private var ephemeralKeys: [[UInt8]?] = [nil, nil]
     private let keyLog: KeyLog
     private let channels: ChannelTable
+    private let opening: FrameBatchOpening
     /// Bytes received per direction after decoding stopped.
     public private(set) var undecodedBytes: [UInt64] = [0, 0]
     /// Whether the connection used SecretConnection (nil until known).
     public private(set) var encrypted: Bool?
 
-    public init(keyLog: KeyLog, channels: ChannelTable = .fullNode, midStream: Bool) {
+    public init(keyLog: KeyLog, channels: ChannelTable = .fullNode, midStream: Bool,
+                opening: FrameBatchOpening = FramesOpenedInPlace()) {
         self.keyLog = keyLog
         self.channels = channels
+        self.opening = opening
         if midStream { modes = [.stopped, .stopped] }
     }
 
@@ -199,17 +213,22 @@ public struct ConnectionDecoder: Sendable {
     }
 
     /// Feeds reassembled bytes of one direction. Items may belong to either direction (the other
-    /// side's buffered bytes are decoded once the keys are known).
-    public mutating func feed(_ bytes: [UInt8], direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+    /// side's buffered bytes are decoded once the keys are known) and to earlier steps (batches read now).
+    public mutating func feed(_ bytes: [UInt8], direction: FlowDirection, at stamp: CaptureStamp) -> [StampedItem] {
         let d = direction.rawValue
         if case .stopped = modes[d] {
             undecodedBytes[d] &+= UInt64(bytes.count)
             return []
         }
+        var items: [StampedItem] = []
         // Steady state: no staging copy.
-        if pending[d].isEmpty && isDecoding(d) { return run(direction, bytes) }
-        pending[d] += bytes
-        return advance(direction)
+        if pending[d].isEmpty && isDecoding(d) {
+            run(direction, bytes, stamp, into: &items)
+        } else {
+            pending[d] += bytes
+            advance(direction, stamp, into: &items)
+        }
+        return items
     }
 
     /// Whether direction `d` is past detection and key exchange (plaintext or decrypting).
@@ -220,50 +239,69 @@ public struct ConnectionDecoder: Sendable {
         }
     }
 
-    /// The direction lost `byteCount` bytes at a gap: decoding stops there.
-    public mutating func gap(_ byteCount: UInt64, direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+    /// The direction lost `byteCount` bytes at a gap: decoding stops there (after the frames
+    /// before the gap are read).
+    public mutating func gap(_ byteCount: UInt64, direction: FlowDirection, at stamp: CaptureStamp) -> [StampedItem] {
         let d = direction.rawValue
-        if case .stopped = modes[d] { return [] }
+        var items: [StampedItem] = []
+        flush(direction, into: &items)
+        if case .stopped = modes[d] { return items }
         modes[d] = .stopped
-        openers[d] = nil
+        secrets[d] = nil
         inners[d] = nil
         let held = UInt64(pending[d].count)
         pending[d] = []
         undecodedBytes[d] &+= held
-        return [(direction, .stopped(.gap, byteCount: byteCount,
-                                     detail: "\(byteCount) bytes missing from the capture; decoding of this direction stops (stream framing cannot resynchronise)"))]
+        items.append(StampedItem(stamp: stamp, direction: direction, item: .stopped(.gap, byteCount: byteCount,
+                     detail: "\(byteCount) bytes missing from the capture; decoding of this direction stops (stream framing cannot resynchronise)")))
+        return items
     }
 
-    /// The direction ended (FIN, RST or end of capture). A secret connection still waiting for the
-    /// other side's key, or a plaintext stream that never finished its first message, is resolved here.
-    public mutating func end(direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+    /// The direction ended (FIN, RST or end of capture): its remaining frames are read. A secret
+    /// connection still waiting for the other side's key, or a plaintext stream that never
+    /// finished its first message, is resolved here.
+    public mutating func end(direction: FlowDirection, at stamp: CaptureStamp) -> [StampedItem] {
         let d = direction.rawValue
+        var items: [StampedItem] = []
         switch modes[d] {
         case .detecting where !pending[d].isEmpty:
             let bytes = pending[d]
             pending[d] = []
             startPlain(d)
-            var items = run(direction, bytes)
-            if case .plain = modes[d] { items += endPlain(direction) }
-            return items
+            run(direction, bytes, stamp, into: &items)
+            if case .plain = modes[d] { endPlain(direction, stamp, into: &items) }
         case .plain:
-            return endPlain(direction)
+            endPlain(direction, stamp, into: &items)
+        case .secret:
+            flush(direction, into: &items)
         case .awaitingKeys where ephemeralKeys[direction.reversed.rawValue] == nil:
             modes[d] = .stopped
             undecodedBytes[d] &+= UInt64(pending[d].count)
             pending[d] = []
-            return [(direction, .stopped(.undecodable, byteCount: 0,
-                                         detail: "SecretConnection ephemeral key sent, but the other side never sent its own; nothing to decrypt with"))]
+            items.append(StampedItem(stamp: stamp, direction: direction, item: .stopped(.undecodable, byteCount: 0,
+                         detail: "SecretConnection ephemeral key sent, but the other side never sent its own; nothing to decrypt with")))
         default:
-            return []
+            break
         }
+        return items
+    }
+
+    /// Reads every whole frame a decrypting direction holds.
+    private mutating func flush(_ direction: FlowDirection, into items: inout [StampedItem]) {
+        let d = direction.rawValue
+        guard case .secret = modes[d], secrets[d] != nil else { return }
+        let opening = self.opening
+        let failure = secrets[d]!.flush(opening) { stamp, item in items.append(StampedItem(stamp: stamp, direction: direction, item: item)) }
+        if let failure { stop(direction, failure, into: &items) }
     }
 
     /// The plaintext stream ended: a first message still incomplete is resolved (NodeInfo, or packets from byte 0).
-    private mutating func endPlain(_ direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+    private mutating func endPlain(_ direction: FlowDirection, _ stamp: CaptureStamp, into items: inout [StampedItem]) {
         do {
-            return try inners[direction.rawValue]!.feed([UInt8](), endOfStream: true).map { (direction, $0) }
-        } catch { return stop(direction, error) }
+            for item in try inners[direction.rawValue]!.feed([UInt8](), endOfStream: true) {
+                items.append(StampedItem(stamp: stamp, direction: direction, item: item))
+            }
+        } catch { stop(direction, error, stamp, into: &items) }
     }
 
     private mutating func startPlain(_ d: Int) {
@@ -271,12 +309,13 @@ public struct ConnectionDecoder: Sendable {
         inners[d] = InnerStreamDecoder(encrypted: false, channels: channels)
     }
 
-    private mutating func advance(_ direction: FlowDirection) -> [(FlowDirection, DecodedItem)] {
+    private mutating func advance(_ direction: FlowDirection, _ stamp: CaptureStamp, into items: inout [StampedItem]) {
         let d = direction.rawValue
         if isDecoding(d) {
             let bytes = pending[d]
             pending[d] = []
-            return run(direction, bytes)
+            run(direction, bytes, stamp, into: &items)
+            return
         }
         switch modes[d] {
         case .detecting:
@@ -287,97 +326,89 @@ public struct ConnectionDecoder: Sendable {
                 encrypted = encrypted ?? false
                 startPlain(d)
                 pending[d] = []
-                return run(direction, buffer)
+                run(direction, buffer, stamp, into: &items)
+                return
             }
-            guard buffer.count >= SecretConnection.ephemeralKeyMessageSize else { return [] }
+            guard buffer.count >= SecretConnection.ephemeralKeyMessageSize else { return }
             encrypted = true
             let key = Array(buffer[3..<35])
             ephemeralKeys[d] = key
             pending[d] = Array(buffer[35...])
             modes[d] = .awaitingKeys(ephemeralKey: key)
-            return tryKeys()
+            tryKeys(stamp, into: &items)
         case .awaitingKeys:
-            return tryKeys()
+            tryKeys(stamp, into: &items)
         case .secret, .plain, .stopped:
-            return []  // .secret and .plain ran above
+            return  // .secret and .plain ran above
         }
     }
 
     /// Once both ephemeral keys are known, looks the connection up in the key log and starts decrypting.
-    private mutating func tryKeys() -> [(FlowDirection, DecodedItem)] {
-        guard let clientKey = ephemeralKeys[0], let serverKey = ephemeralKeys[1] else { return [] }
+    private mutating func tryKeys(_ stamp: CaptureStamp, into items: inout [StampedItem]) {
+        guard let clientKey = ephemeralKeys[0], let serverKey = ephemeralKeys[1] else { return }
         guard case .awaitingKeys = modes[0], case .awaitingKeys = modes[1] else {
             // The other side did not open with an ephemeral key: not a SecretConnection after all.
-            return []
+            return
         }
         guard let dh = keyLog.dhSecret(clientKey, serverKey) else {
             let detail = "SecretConnection without a key: no key-log line for ephemeral keys \(Hex.lower(clientKey)) and \(Hex.lower(serverKey)) (pass --keylog FILE)"
-            var items: [(FlowDirection, DecodedItem)] = []
             for direction in FlowDirection.allCases {
                 let held = UInt64(pending[direction.rawValue].count)
                 pending[direction.rawValue] = []
                 modes[direction.rawValue] = .stopped
                 undecodedBytes[direction.rawValue] &+= held
-                items.append((direction, .stopped(.undecodable, byteCount: 0, detail: detail)))
+                items.append(StampedItem(stamp: stamp, direction: direction, item: .stopped(.undecodable, byteCount: 0, detail: detail)))
             }
-            return items
+            return
         }
         let keys = SecretConnectionKeys(localEphemeralPublicKey: clientKey, remoteEphemeralPublicKey: serverKey, dhSecret: dh)
-        var items: [(FlowDirection, DecodedItem)] = []
         for direction in FlowDirection.allCases {
             let key = direction == .clientToServer ? keys.sendSecret : keys.recvSecret
             do {
-                openers[direction.rawValue] = try FrameOpener(key: key)
-                inners[direction.rawValue] = InnerStreamDecoder(encrypted: true, channels: channels)
+                secrets[direction.rawValue] = SecretDirectionDecoder(
+                    opener: try FrameOpener(key: key), inner: InnerStreamDecoder(encrypted: true, channels: channels))
                 modes[direction.rawValue] = .secret
             } catch {
-                items += stop(direction, error)
+                stop(direction, error, stamp, into: &items)
                 continue
             }
             let bytes = pending[direction.rawValue]
             pending[direction.rawValue] = []
-            items += run(direction, bytes)
+            run(direction, bytes, stamp, into: &items)
         }
-        return items
     }
 
-    private mutating func run(_ direction: FlowDirection, _ bytes: [UInt8]) -> [(FlowDirection, DecodedItem)] {
+    private mutating func run(_ direction: FlowDirection, _ bytes: [UInt8], _ stamp: CaptureStamp, into items: inout [StampedItem]) {
         let d = direction.rawValue
         switch modes[d] {
         case .plain:
             do {
-                return try inners[d]!.feed(bytes).map { (direction, $0) }
-            } catch { return stop(direction, error) }
+                for item in try inners[d]!.feed(bytes) { items.append(StampedItem(stamp: stamp, direction: direction, item: item)) }
+            } catch { stop(direction, error, stamp, into: &items) }
         case .secret:
-            // Moved out while they run (the closure below uses both), moved back after.
-            guard var opener = openers[d].take(), var inner = inners[d].take() else { return [] }
-            do {
-                // Each frame's plaintext goes from the opened bytes straight into the inner
-                // decoder. Every complete frame of the segment is opened even after the inner
-                // decoder failed, so a frame that does not open is the error reported, as when
-                // the segment's plaintext was decoded only once all of it was open.
-                bytes.withUnsafeBufferPointer { opener.feed($0) }
-                var items: [(FlowDirection, DecodedItem)] = []
-                var innerFailure: Error?
-                while try opener.openNext({ chunk in
-                    guard innerFailure == nil else { return }
-                    do {
-                        for item in try inner.feed(chunk) { items.append((direction, item)) }
-                    } catch { innerFailure = error }
-                }) {}
-                if let innerFailure { throw innerFailure }
-                openers[d] = opener
-                inners[d] = inner
-                return items
-            } catch { return stop(direction, error) }
+            guard secrets[d] != nil else { return }
+            let opening = self.opening
+            // Mutated in place (a copy out and back would retain every buffer it holds).
+            let failure = bytes.withUnsafeBufferPointer { p in
+                secrets[d]!.feed(p, at: stamp, opening: opening) { stamp, item in
+                    items.append(StampedItem(stamp: stamp, direction: direction, item: item))
+                }
+            }
+            if let failure { stop(direction, failure, into: &items) }
         default:
-            return []
+            return
         }
     }
 
-    private mutating func stop(_ direction: FlowDirection, _ error: Error) -> [(FlowDirection, DecodedItem)] {
+    /// A decrypting direction failed at an earlier (or this) step.
+    private mutating func stop(_ direction: FlowDirection, _ failure: SecretDirectionDecoder.Failure, into items: inout [StampedItem]) {
+        stop(direction, failure.error, failure.stamp, into: &items)
+        undecodedBytes[direction.rawValue] &+= failure.laterBytes
+    }
+
+    private mutating func stop(_ direction: FlowDirection, _ error: Error, _ stamp: CaptureStamp, into items: inout [StampedItem]) {
         modes[direction.rawValue] = .stopped
-        openers[direction.rawValue] = nil
+        secrets[direction.rawValue] = nil
         inners[direction.rawValue] = nil
         pending[direction.rawValue] = []
         let detail: String
@@ -386,6 +417,6 @@ public struct ConnectionDecoder: Sendable {
         } else {
             detail = "\(error)"
         }
-        return [(direction, .stopped(.decodeError, byteCount: 0, detail: detail))]
+        items.append(StampedItem(stamp: stamp, direction: direction, item: .stopped(.decodeError, byteCount: 0, detail: detail)))
     }
 }

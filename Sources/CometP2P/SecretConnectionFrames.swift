@@ -104,24 +104,55 @@ public struct FrameOpener: Sendable {
         let frameStart = readIndex
         readIndex = frameStart + SecretConnection.sealedFrameSize
         let frame = counter
-        guard counter != UInt64.max else { return try fail(.nonceExhausted) }
         let cipher = self.cipher
-        let opened = pending.withUnsafeMutableBytes { p in
-            let sealed = UnsafeMutableRawBufferPointer(rebasing: p[frameStart..<(frameStart + SecretConnection.sealedFrameSize)])
-            return cipher.openFrame(UnsafeRawBufferPointer(sealed), counter: frame, into: sealed)
+        let chunk = pending.withUnsafeMutableBytes { p in
+            Self.open(cipher, p, frameAt: frameStart, counter: frame)
         }
-        guard opened else { return try fail(.decryptFailed(frame: frame)) }
-        counter += 1
-        let length = pending.withUnsafeBufferPointer { p in
-            UInt32(p[frameStart]) | UInt32(p[frameStart + 1]) << 8 | UInt32(p[frameStart + 2]) << 16 | UInt32(p[frameStart + 3]) << 24
+        switch chunk {
+        case .failure(let error): return try fail(error)
+        case .success(let range):
+            counter += 1
+            try pending.withUnsafeBufferPointer { p in try body(UnsafeBufferPointer(rebasing: p[range])) }
+            return true
         }
+    }
+
+    /// Moves every whole sealed frame buffered so far into a batch, to be opened together
+    /// (possibly on another thread), and advances the counter past them; nil when no whole frame
+    /// is buffered. A partial frame stays for the next `feed`. After a failure `openNext` reports,
+    /// nothing more is taken.
+    /// The batch takes the buffer itself (no copy of the frames); the partial frame left over is
+    /// copied into a new one.
+    public mutating func takeFrames() -> SealedFrameBatch? {
+        let frames = (pending.count - readIndex) / SecretConnection.sealedFrameSize
+        guard failure == nil, frames > 0 else { return nil }
+        let end = readIndex + frames * SecretConnection.sealedFrameSize
+        var tail: [UInt8] = []
+        tail.reserveCapacity(pending.capacity)  // the next batch grows as this one did
+        tail.append(contentsOf: pending[end...])
+        let batch = SealedFrameBatch(cipher: cipher, firstCounter: counter, buffer: pending, start: readIndex, frameCount: frames)
+        pending = tail
+        readIndex = 0
+        counter = counter > UInt64.max - UInt64(frames) ? UInt64.max : counter + UInt64(frames)
+        return batch
+    }
+
+    /// Opens, in place, the sealed frame at `start` of `buffer` under nonce counter `counter` and
+    /// checks its length field: the range of its plaintext chunk, or the error the node reports
+    /// (§1.2 step 8; the node panics where the counter would wrap, see `SecretConnectionError`).
+    /// The one frame-open of `openNext` and of `SealedFrameBatch`.
+    static func open(_ cipher: ChaChaPolyOpener, _ buffer: UnsafeMutableRawBufferPointer, frameAt start: Int,
+                     counter: UInt64) -> Result<Range<Int>, SecretConnectionError> {
+        guard counter != UInt64.max else { return .failure(.nonceExhausted) }
+        let sealed = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + SecretConnection.sealedFrameSize)])
+        guard cipher.openFrame(UnsafeRawBufferPointer(sealed), counter: counter, into: sealed) else {
+            return .failure(.decryptFailed(frame: counter))
+        }
+        let length = UInt32(sealed[0]) | UInt32(sealed[1]) << 8 | UInt32(sealed[2]) << 16 | UInt32(sealed[3]) << 24
         guard length <= UInt32(SecretConnection.dataMaxSize) else {
-            return try fail(.chunkTooLong(frame: frame, length: length))
+            return .failure(.chunkTooLong(frame: counter, length: length))
         }
-        try pending.withUnsafeBufferPointer { p in
-            try body(UnsafeBufferPointer(rebasing: p[(frameStart + 4)..<(frameStart + 4 + Int(length))]))
-        }
-        return true
+        return .success((start + 4)..<(start + 4 + Int(length)))
     }
 
     /// Convenience: feeds `bytes` and returns the concatenated plaintext of all complete frames.
@@ -135,5 +166,69 @@ public struct FrameOpener: Sendable {
     private mutating func fail(_ e: SecretConnectionError) throws -> Bool {
         failure = e
         throw e
+    }
+}
+
+/// Whole sealed frames of one direction, taken from a `FrameOpener` (`takeFrames`) to be opened
+/// together: on the thread that needs them, or ahead of that on another core (the capture's
+/// `FrameBatchOpening`). Opening is a pure function of the key, the counters and the bytes, so
+/// where it ran cannot show in what is read from the batch.
+///
+/// `open()` opens the frames in order, in place, and stops at the first that fails; it must run
+/// once, before any `chunk(_:)`, and the caller that hands the batch to another thread provides
+/// the ordering between them.
+public final class SealedFrameBatch: @unchecked Sendable {
+    private let cipher: ChaChaPolyOpener
+    /// The nonce counter of frame 0.
+    public let firstCounter: UInt64
+    /// Whole frames in the batch.
+    public let frameCount: Int
+    /// The frames are `bytes[start...]`, `frameCount` of them.
+    private var bytes: [UInt8]
+    private let start: Int
+    /// Per frame opened so far: its plaintext chunk's range in `bytes`.
+    private var chunks: [Range<Int>] = []
+    /// Why frame `chunks.count` did not open, if one did not.
+    private var failure: SecretConnectionError?
+    private var isOpen = false
+
+    init(cipher: ChaChaPolyOpener, firstCounter: UInt64, buffer: [UInt8], start: Int, frameCount: Int) {
+        precondition(frameCount > 0 && start + frameCount * SecretConnection.sealedFrameSize <= buffer.count,
+                     "a batch holds whole frames")
+        self.cipher = cipher
+        self.firstCounter = firstCounter
+        self.frameCount = frameCount
+        self.bytes = buffer
+        self.start = start
+    }
+
+    /// Opens every frame, in place, up to the first that fails.
+    public func open() {
+        precondition(!isOpen, "a batch is opened once")
+        isOpen = true
+        chunks.reserveCapacity(frameCount)
+        let cipher = self.cipher, start = self.start
+        var counter = firstCounter
+        bytes.withUnsafeMutableBytes { p in
+            for frame in 0..<frameCount {
+                switch FrameOpener.open(cipher, p, frameAt: start + frame * SecretConnection.sealedFrameSize, counter: counter) {
+                case .success(let range): chunks.append(range)
+                case .failure(let error): failure = error; return
+                }
+                counter &+= 1
+            }
+        }
+    }
+
+    /// Frame `frame`'s plaintext chunk, handed to `body` (valid during the call), or the error the
+    /// node reports for that frame; frames after a failed one report the same error. Only after `open()`.
+    public func withChunk<R>(_ frame: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
+        precondition(isOpen && frame < frameCount, "chunk of a frame the batch has not opened")
+        guard frame < chunks.count else {
+            // A frame past the first failure: the connection was closed at that frame.
+            throw failure ?? SecretConnectionError.decryptFailed(frame: firstCounter &+ UInt64(frame))
+        }
+        let range = chunks[frame]
+        return try bytes.withUnsafeBufferPointer { p in try body(UnsafeBufferPointer(rebasing: p[range])) }
     }
 }
