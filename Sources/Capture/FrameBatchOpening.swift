@@ -1,36 +1,44 @@
 import CometP2P
 import Foundation
 
-/// Where a capture's SecretConnection frames are opened (issue 19: both cores). The decoder of a
-/// direction gathers whole sealed frames into batches (`FrameOpener.takeFrames`), hands each to
-/// this seam, and reads it later, in stream order, stamping every decoded item with the capture
-/// step that completed it: where and when a batch was opened cannot show in the trace.
+/// One batch of a direction's work, run once: opening its frames and decoding their plaintext
+/// (`SecretBatchJob`), on a worker thread or on the capture's own.
+public protocol FrameBatchJob: AnyObject, Sendable {
+    func run()
+}
+
+/// Where a capture's SecretConnection frames are opened and decoded (issue 19: both cores). The
+/// decoder of a direction gathers whole sealed frames into batches (`FrameOpener.takeFrames`),
+/// hands each over as a job, and collects the jobs later, in stream order; every decoded item
+/// carries the capture step that completed it, so where and when a job ran cannot show in the
+/// trace. A direction hands over its jobs in stream order and collects each before the next, so
+/// no two of its jobs run at once.
 public protocol FrameBatchOpening: AnyObject, Sendable {
     /// Whole frames a direction gathers before it hands them over as one batch.
     var framesPerBatch: Int { get }
-    /// Batches a direction may have handed over and not read yet.
+    /// Jobs a direction may have handed over and not collected yet.
     var batchesAhead: Int { get }
-    /// `batch` will be read later: start opening it, if this opener works ahead.
-    func submit(_ batch: SealedFrameBatch)
-    /// Returns once `batch` is open; opens it on the caller's thread if no one has started it.
-    func waitUntilOpen(_ batch: SealedFrameBatch)
+    /// `job` will be collected later: start it, if this opener works ahead.
+    func submit(_ job: FrameBatchJob)
+    /// Returns once `job` has run (on the caller's thread, if no worker runs it).
+    func waitUntilDone(_ job: FrameBatchJob)
 }
 
-/// Frames opened on the decoder's own thread as soon as they are whole: the decoder reads every
-/// segment's frames before the next segment, as a capture did before batches.
+/// Frames opened and decoded on the capture's own thread, a batch of at most 16 frames at a time
+/// (whole frames are gathered while fewer have arrived).
 public final class FramesOpenedInPlace: FrameBatchOpening {
     public init() {}
-    public var framesPerBatch: Int { 1 }
+    public var framesPerBatch: Int { 16 }
     public var batchesAhead: Int { 0 }
-    public func submit(_ batch: SealedFrameBatch) {}
-    public func waitUntilOpen(_ batch: SealedFrameBatch) { batch.open() }
+    public func submit(_ job: FrameBatchJob) {}
+    public func waitUntilDone(_ job: FrameBatchJob) { job.run() }
 }
 
-/// A worker thread that opens submitted batches, oldest first, while the capture goes on reading,
-/// reassembling and decoding on its own thread. A batch the capture needs before the worker has
-/// started it is taken back and opened by the capture itself, so neither thread waits for work
-/// the other is not doing. `stop()` ends the worker and waits for its thread; call it when the
-/// capture is done.
+/// A worker thread that runs submitted jobs (opening and decoding batches of frames), one at a
+/// time, oldest first, while the capture goes on reading and reassembling on its own thread. The
+/// capture waits for a job it needs; it never runs one itself while the worker lives, since the
+/// worker may already be on the same direction's next job (jobs of a direction share its decoder).
+/// `stop()` ends the worker and waits for its thread; call it when the capture is done.
 public final class FramesOpenedAhead: FrameBatchOpening, @unchecked Sendable {
     /// Whether captures open frames ahead unless told otherwise: on when more than one core is
     /// available; the environment variable `SYNCCAPTURE_OPEN_AHEAD` = `0` turns it off and `1` on
@@ -46,19 +54,20 @@ public final class FramesOpenedAhead: FrameBatchOpening, @unchecked Sendable {
     public let framesPerBatch: Int
     public let batchesAhead: Int
 
-    private enum State { case queued, opening, open }
+    private enum State { case queued, running, done }
 
     // Guarded by `condition`.
     private let condition = NSCondition()
-    private var queue: [SealedFrameBatch] = []
+    private var queue: [FrameBatchJob] = []
     private var head = 0
     private var states: [ObjectIdentifier: State] = [:]
     private var stopped = false
     private var finished = false
 
     /// `framesPerBatch`: 256 frames (about 267 KB of ciphertext) keep the hand-over cost small
-    /// beside opening them; `batchesAhead`: one batch per direction in flight while the next fills.
-    public init(framesPerBatch: Int = 256, batchesAhead: Int = 1) {
+    /// beside opening and decoding them; `batchesAhead`: two jobs per direction in flight while
+    /// the next batch fills, so the worker has the next one at hand.
+    public init(framesPerBatch: Int = 256, batchesAhead: Int = 2) {
         precondition(framesPerBatch > 0 && batchesAhead > 0)
         self.framesPerBatch = framesPerBatch
         self.batchesAhead = batchesAhead
@@ -67,27 +76,32 @@ public final class FramesOpenedAhead: FrameBatchOpening, @unchecked Sendable {
         thread.start()
     }
 
-    public func submit(_ batch: SealedFrameBatch) {
+    public func submit(_ job: FrameBatchJob) {
         condition.lock()
         defer { condition.unlock() }
-        states[ObjectIdentifier(batch)] = .queued
-        queue.append(batch)
+        states[ObjectIdentifier(job)] = .queued
+        queue.append(job)
         condition.broadcast()
     }
 
-    public func waitUntilOpen(_ batch: SealedFrameBatch) {
-        let id = ObjectIdentifier(batch)
+    public func waitUntilDone(_ job: FrameBatchJob) {
+        let id = ObjectIdentifier(job)
         condition.lock()
-        switch states[id] {
-        case .queued?:
-            // Not started: open it here (the worker skips it).
-            states[id] = .opening
-            condition.unlock()
-            batch.open()
-            condition.lock()
-        case .opening?:
-            while states[id] == .opening { condition.wait() }
-        case .open?, nil:
+        while true {
+            switch states[id] {
+            case .queued? where finished:
+                // The worker has stopped: run it here (nothing else runs now).
+                states[id] = .running
+                condition.unlock()
+                job.run()
+                condition.lock()
+                states[id] = .done
+            case .queued?, .running?:
+                condition.wait()
+                continue
+            case .done?, nil:
+                break
+            }
             break
         }
         states[id] = nil
@@ -113,20 +127,30 @@ public final class FramesOpenedAhead: FrameBatchOpening, @unchecked Sendable {
         while true {
             while head == queue.count && !stopped { condition.wait() }
             if stopped { return }
-            let batch = queue[head]
+            let job = queue[head]
             head += 1
             if head >= 64, head * 2 >= queue.count {
                 queue.removeFirst(head)
                 head = 0
             }
-            let id = ObjectIdentifier(batch)
-            guard states[id] == .queued else { continue }  // taken back by the capture
-            states[id] = .opening
+            let id = ObjectIdentifier(job)
+            states[id] = .running
             condition.unlock()
-            batch.open()
+            job.run()
             condition.lock()
-            states[id] = .open
+            states[id] = .done
             condition.broadcast()
         }
+    }
+}
+
+extension FramesOpenedAhead {
+    /// Runs `body` with the default frame opening: ahead on a second core when
+    /// `isEnabledByDefault`, else in place; the worker is stopped when `body` returns or throws.
+    public static func withDefault<R>(_ body: (FrameBatchOpening) throws -> R) rethrows -> R {
+        guard isEnabledByDefault else { return try body(FramesOpenedInPlace()) }
+        let ahead = FramesOpenedAhead()
+        defer { ahead.stop() }
+        return try body(ahead)
     }
 }

@@ -15,10 +15,11 @@ public struct CaptureStamp: Sendable, Equatable {
 
 /// One decrypting direction of a SecretConnection (§1.2 step 8): ciphertext in, in pieces of
 /// any size; items out, each stamped with the step whose bytes completed its last frame. Whole
-/// frames go to a `FrameBatchOpening` in batches and are read back in order, so opening can run
-/// ahead on another core. What a step yields is what opening its frames on arrival would yield:
-/// a step with a frame that does not open, or whose chunk the inner decoder rejects, yields
-/// nothing but the failure, and the bytes of later steps count as undecoded.
+/// frames go to a `FrameBatchOpening` in batches, each with the steps that fed it, as jobs that
+/// open and decode them (`SecretBatchJob`), possibly ahead on another core; the jobs are
+/// collected in stream order. What a step yields is what opening its frames on arrival would
+/// yield: a step with a frame that does not open, or whose chunk the inner decoder rejects,
+/// yields nothing but the failure, and the bytes of later steps count as undecoded.
 struct SecretDirectionDecoder {
     /// Why decoding stopped: at which step, with what error, and how many bytes later steps fed.
     struct Failure {
@@ -28,111 +29,146 @@ struct SecretDirectionDecoder {
     }
 
     private var opener: FrameOpener
-    private var inner: InnerStreamDecoder
+    private let reader: SecretStreamReader
     /// Sealed bytes fed so far, and those of the frames taken into batches.
     private var fed: UInt64 = 0
     private var taken: UInt64 = 0
-    /// Steps not yet finished (their frames not all read): the sealed byte count after the step, and its stamp.
-    private var steps: [(end: UInt64, stamp: CaptureStamp)] = []
-    private var stepsHead = 0
-    /// Handed-over batches not read yet, oldest first, each with the stream offset of its frame 0.
-    private var ahead: [(batch: SealedFrameBatch, start: UInt64)] = []
-    /// The first unfinished step's items so far, and the inner decoder's error for it.
-    private var stepItems: [DecodedItem] = []
-    private var stepError: Error?
+    /// The steps since the last batch was cut: the sealed byte count after each, and its stamp.
+    private var steps: [SecretBatchJob.Step] = []
+    /// Jobs handed over and not collected yet, oldest first.
+    private var ahead: [SecretBatchJob] = []
 
     init(opener: FrameOpener, inner: InnerStreamDecoder) {
         self.opener = opener
-        self.inner = inner
+        self.reader = SecretStreamReader(inner: inner)
     }
 
-    /// Appends ciphertext of step `stamp`; hands whole frames over once a batch is full and reads
-    /// the batches beyond those allowed ahead. `emit` gets each finished step's items, in order.
+    /// Appends ciphertext of step `stamp`; hands whole frames over once a batch is full and
+    /// collects the jobs beyond those allowed ahead. `emit` gets each finished step's items, in order.
     mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, at stamp: CaptureStamp, opening: FrameBatchOpening,
                        emit: (CaptureStamp, DecodedItem) -> Void) -> Failure? {
         opener.feed(bytes)
         fed += UInt64(bytes.count)
-        steps.append((fed, stamp))
+        steps.append(SecretBatchJob.Step(end: fed, stamp: stamp))
         // Hand over a full batch; so many steps without a whole batch (tiny segments) also cut one,
         // which bounds the step list.
         if opener.bufferedByteCount >= opening.framesPerBatch * SecretConnection.sealedFrameSize
-            || steps.count - stepsHead >= 4 * SecretConnection.sealedFrameSize {
+            || steps.count >= 4 * SecretConnection.sealedFrameSize {
             handOver(opening)
         }
         while ahead.count > opening.batchesAhead {
-            if let failure = readOldest(opening, emit: emit) { return failure }
+            if let failure = collectOldest(opening, emit: emit) { return failure }
         }
         return nil
     }
 
-    /// Reads every whole frame fed so far (the direction has a gap, ended, or the capture ended).
+    /// Collects every whole frame fed so far (the direction has a gap, ended, or the capture ended).
     mutating func flush(_ opening: FrameBatchOpening, emit: (CaptureStamp, DecodedItem) -> Void) -> Failure? {
         handOver(opening)
         while !ahead.isEmpty {
-            if let failure = readOldest(opening, emit: emit) { return failure }
+            if let failure = collectOldest(opening, emit: emit) { return failure }
         }
         return nil
     }
 
+    /// Cuts a batch of the whole frames fed so far, with the steps that fed them.
     private mutating func handOver(_ opening: FrameBatchOpening) {
         guard let batch = opener.takeFrames() else { return }
-        opening.submit(batch)
-        ahead.append((batch, taken))
+        let job = SecretBatchJob(batch: batch, start: taken, steps: steps, reader: reader)
+        steps.removeAll(keepingCapacity: true)
+        opening.submit(job)
+        ahead.append(job)
         taken += UInt64(batch.frameCount * SecretConnection.sealedFrameSize)
     }
 
-    /// Reads the oldest handed-over batch: each frame's chunk into the inner decoder, under the
-    /// step that completed the frame.
-    private mutating func readOldest(_ opening: FrameBatchOpening, emit: (CaptureStamp, DecodedItem) -> Void) -> Failure? {
-        let (batch, start) = ahead.removeFirst()
-        opening.waitUntilOpen(batch)
+    private mutating func collectOldest(_ opening: FrameBatchOpening, emit: (CaptureStamp, DecodedItem) -> Void) -> Failure? {
+        let job = ahead.removeFirst()
+        opening.waitUntilDone(job)
+        for (stamp, item) in job.items { emit(stamp, item) }
+        guard let failure = job.failure else { return nil }
+        ahead.removeAll()
+        steps.removeAll()
+        return Failure(stamp: failure.step.stamp, error: failure.error, laterBytes: fed - failure.step.end)
+    }
+}
+
+/// A direction's inner decoder, shared by its batch jobs; they run one at a time, in stream
+/// order (`FrameBatchOpening`). After a failure, later jobs leave it alone.
+final class SecretStreamReader: @unchecked Sendable {
+    var inner: InnerStreamDecoder
+    var failed = false
+
+    init(inner: InnerStreamDecoder) { self.inner = inner }
+}
+
+/// Opens one batch of a direction's frames and decodes them: each frame's chunk goes into the
+/// inner decoder under the step that completed the frame. A step's items are kept once all its
+/// frames are read; the first step that fails ends the job (and the direction).
+final class SecretBatchJob: FrameBatchJob, @unchecked Sendable {
+    struct Step {
+        /// Sealed bytes fed when the step ended.
+        var end: UInt64
+        var stamp: CaptureStamp
+    }
+
+    private let batch: SealedFrameBatch
+    /// The stream offset of the batch's frame 0.
+    private let start: UInt64
+    /// The steps since the previous batch, oldest first; the last one cut this batch.
+    private let steps: [Step]
+    private let reader: SecretStreamReader
+    /// Results, read by the collector once the job has run.
+    private(set) var items: [(CaptureStamp, DecodedItem)] = []
+    private(set) var failure: (step: Step, error: Error)?
+
+    init(batch: SealedFrameBatch, start: UInt64, steps: [Step], reader: SecretStreamReader) {
+        self.batch = batch
+        self.start = start
+        self.steps = steps
+        self.reader = reader
+    }
+
+    func run() {
+        guard !reader.failed else { return }
+        batch.open()
         let size = UInt64(SecretConnection.sealedFrameSize)
         var frameEnd = start + size
+        var next = 0  // the first unfinished step
+        var stepItems: [DecodedItem] = []
+        var stepError: Error?
+        /// Finishes the steps that end before `frameEnd` (they complete no more frames); false
+        /// at the first whose inner decoder failed.
+        func finishSteps(before frameEnd: UInt64) -> Bool {
+            while next < steps.count, steps[next].end < frameEnd {
+                if let stepError { return fail(steps[next], stepError) }
+                for item in stepItems { items.append((steps[next].stamp, item)) }
+                stepItems.removeAll(keepingCapacity: true)
+                next += 1
+            }
+            return true
+        }
+        func fail(_ step: Step, _ error: Error) -> Bool {
+            failure = (step, error)
+            reader.failed = true
+            return false
+        }
         for frame in 0..<batch.frameCount {
-            if let failure = finishSteps(before: frameEnd, emit: emit) { return failure }
+            guard finishSteps(before: frameEnd) else { return }
             do {
                 try batch.withChunk(frame) { chunk in
                     // After the inner decoder failed, the step's later frames are still opened:
                     // a frame that does not open is the error reported, as when a segment's
                     // frames were all opened before decoding.
                     guard stepError == nil else { return }
-                    do { stepItems += try inner.feed(chunk) } catch { stepError = error }
+                    do { stepItems += try reader.inner.feed(chunk) } catch { stepError = error }
                 }
             } catch {
-                return fail(error)
+                _ = fail(steps[next], error)
+                return
             }
             frameEnd += size
         }
-        // Steps that end before the next frame is whole complete no more frames.
-        return finishSteps(before: frameEnd, emit: emit)
-    }
-
-    /// Finishes the steps ending before `frameEnd`, which complete no more frames: emits each
-    /// one's items, or fails at the first whose inner decoder failed.
-    private mutating func finishSteps(before frameEnd: UInt64, emit: (CaptureStamp, DecodedItem) -> Void) -> Failure? {
-        while stepsHead < steps.count, steps[stepsHead].end < frameEnd {
-            if let stepError { return fail(stepError) }
-            let stamp = steps[stepsHead].stamp
-            for item in stepItems { emit(stamp, item) }
-            stepItems.removeAll(keepingCapacity: true)
-            stepsHead += 1
-        }
-        if stepsHead >= 256, stepsHead * 2 >= steps.count {
-            steps.removeFirst(stepsHead)
-            stepsHead = 0
-        }
-        return nil
-    }
-
-    /// Stops at the first unfinished step (the one the failing frame or chunk belongs to).
-    private mutating func fail(_ error: Error) -> Failure {
-        let step = steps[stepsHead]
-        let failure = Failure(stamp: step.stamp, error: error, laterBytes: fed - step.end)
-        steps.removeAll()
-        stepsHead = 0
-        ahead.removeAll()
-        stepItems.removeAll()
-        stepError = nil
-        return failure
+        // Every step of the batch ends before the next frame is whole.
+        _ = finishSteps(before: frameEnd)
     }
 }

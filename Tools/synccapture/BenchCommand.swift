@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "Measure capture decoding throughput (MB/s) next to tcpdump reading the same file.",
         discussion: """
-        Writes two synthetic captures of one connection carrying blocksync messages of --message-size bytes (one plaintext, one SecretConnection with its key log), then times `synccapture record`'s pipeline on each (libpcap read, TCP reassembly, decryption, MConnection decoding; no trace writing), alternating round by round with `tcpdump -r FILE -w /dev/null` on the same file and, for the encrypted file, swift-crypto's raw ChaCha20-Poly1305 open of its 1,044-byte frames; prints each rate and the decode's share of each reference. Build in release first: swift build -c release --product synccapture.
+        Writes two synthetic captures of one connection carrying blocksync messages of --message-size bytes (one plaintext, one SecretConnection with its key log), then times `synccapture record`'s pipeline on each (libpcap read, TCP reassembly, decryption, MConnection decoding; no trace writing; with more than one core, SecretConnection frames are opened and decoded ahead on a second one, as `record` does), alternating round by round with `tcpdump -r FILE -w /dev/null` on the same file and, for the encrypted file, swift-crypto's raw ChaCha20-Poly1305 open of its 1,044-byte frames; prints each rate and the decode's share of each reference. Build in release first: swift build -c release --product synccapture.
 
         Example:
           .build/release/synccapture bench --megabytes 64
@@ -59,7 +59,10 @@ struct Bench: ParsableCommand {
                       (ChaChaPolyOpener(key: connectionKeys.recvSecret), Array(secret.server[SecretConnection.ephemeralKeyMessageSize...]))]
         let frames = sealed.reduce(0) { $0 + $1.1.count / SecretConnection.sealedFrameSize }
         let tcpdump = Self.tcpdumpPath()
-        print("synccapture bench: \(count) messages of \(messageSize) bytes per file; decode, tcpdump and (encrypted) raw open alternate, \(runs) rounds, best of each")
+        let ahead = FramesOpenedAhead.isEnabledByDefault
+            ? "SecretConnection frames opened and decoded ahead on a second core (SYNCCAPTURE_OPEN_AHEAD=0: on one)"
+            : "one core (SYNCCAPTURE_OPEN_AHEAD=1: frames opened ahead on a second)"
+        print("synccapture bench: \(count) messages of \(messageSize) bytes per file; decode, tcpdump and (encrypted) raw open alternate, \(runs) rounds, best of each; \(ahead)")
         for (name, path, keyLog) in [("plaintext", plainPath, KeyLog()), ("encrypted", secretPath, keys)] {
             let size = Double((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)
             var best = Double.infinity, bestTcpdump = Double.infinity, bestOpen = Double.infinity
@@ -68,8 +71,10 @@ struct Bench: ParsableCommand {
                 if let tcpdump { bestTcpdump = min(bestTcpdump, try Self.time { try Self.runTcpdump(tcpdump, path) }) }
                 if keyLog.count > 0 { bestOpen = min(bestOpen, try Self.time { try Self.rawOpen(sealed) }) }
                 best = min(best, try Self.time {
-                    var session = CaptureSession(keyLog: keyLog)
-                    let result = try CaptureRecorder.record(from: try PcapHandle.openFile(path), into: &session)
+                    let result = try FramesOpenedAhead.withDefault { opening in
+                        var session = CaptureSession(keyLog: keyLog, frameOpening: opening)
+                        return try CaptureRecorder.record(from: try PcapHandle.openFile(path), into: &session)
+                    }
                     decoded = result.events.count { if case .blocksync = $0.event { true } else { false } }
                 })
             }

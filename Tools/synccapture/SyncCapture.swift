@@ -171,15 +171,17 @@ struct Record: ParsableCommand {
         var record = start ?? NodeRecord()
         params?.apply(to: &record)
         var captured: [TimedEvent] = []
-        var session = CaptureSession(keyLog: keys, node: selector)
         if file != nil || interface != nil {
-            let result = try capture(into: &session)
+            let (result, progress) = try FramesOpenedAhead.withDefault { opening in
+                var session = CaptureSession(keyLog: keys, node: selector, frameOpening: opening)
+                return (try capture(into: &session), session.progress)
+            }
             captured = result.events
             if record.chainID.isEmpty { record.chainID = result.nodeInfo?.network ?? "" }
             record.nodeID = result.node ?? ""
             record.captureMethod = "pcap"
             metadata["source"] = file.map { "pcap file \(($0 as NSString).lastPathComponent)" } ?? "live \(interface ?? "")"
-            if !quiet { Self.progressLine(session.progress) }
+            if !quiet { Self.progressLine(progress) }
             Self.printSummary(result)
         } else {
             record.captureMethod = confluxLog != nil ? "conflux-log" : "fork-events"
