@@ -175,7 +175,7 @@ public struct FrameOpener: Sendable {
 /// where it ran cannot show in what is read from the batch.
 ///
 /// `open()` opens the frames in order, in place, and stops at the first that fails; it must run
-/// once, before any `chunk(_:)`, and the caller that hands the batch to another thread provides
+/// once, before any `withChunk(_:_:)`, and the caller that hands the batch to another thread provides
 /// the ordering between them.
 public final class SealedFrameBatch: @unchecked Sendable {
     private let cipher: ChaChaPolyOpener
