@@ -4,6 +4,10 @@ import Foundation
 /// One batch of a direction's work, run once: opening its frames and decoding their plaintext
 /// (`SecretBatchJob`), on a worker thread or on the capture's own.
 public protocol FrameBatchJob: AnyObject, Sendable {
+    /// The part of the job that may run on any thread before `run()`, and at most once
+    /// (opening the frames: it needs nothing of the direction's decoder).
+    func prepare()
+    /// The whole job (`prepare()` first, if it has not run).
     func run()
 }
 
@@ -76,7 +80,14 @@ public final class FramesOpenedAhead: FrameBatchOpening, @unchecked Sendable {
         thread.start()
     }
 
+    /// When the worker has not started a job handed over earlier, it is behind the capture, and
+    /// the capture thread prepares (opens) this one itself before handing it over: the load
+    /// balances between the cores without either taking a job the other may be running.
     public func submit(_ job: FrameBatchJob) {
+        condition.lock()
+        let behind = head < queue.count
+        condition.unlock()
+        if behind { job.prepare() }
         condition.lock()
         defer { condition.unlock() }
         states[ObjectIdentifier(job)] = .queued

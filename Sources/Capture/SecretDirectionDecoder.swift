@@ -95,10 +95,21 @@ struct SecretDirectionDecoder {
 /// A direction's inner decoder, shared by its batch jobs; they run one at a time, in stream
 /// order (`FrameBatchOpening`). After a failure, later jobs leave it alone.
 final class SecretStreamReader: @unchecked Sendable {
-    var inner: InnerStreamDecoder
+    /// Held here between jobs; a running job has it out (`take`), so decoding its frames touches
+    /// a local value, not this shared object once per frame.
+    private var inner: InnerStreamDecoder?
     var failed = false
 
     init(inner: InnerStreamDecoder) { self.inner = inner }
+
+    /// The decoder, out of the reader until `putBack(_:)` (uniquely referenced meanwhile).
+    func take() -> InnerStreamDecoder {
+        guard let taken = inner else { preconditionFailure("a direction's jobs run one at a time") }
+        inner = nil
+        return taken
+    }
+
+    func putBack(_ decoder: InnerStreamDecoder) { inner = decoder }
 }
 
 /// Opens one batch of a direction's frames and decodes them: each frame's chunk goes into the
@@ -128,47 +139,57 @@ final class SecretBatchJob: FrameBatchJob, @unchecked Sendable {
         self.reader = reader
     }
 
+    /// Opens the batch's frames, if that has not happened yet: the part of the job that needs
+    /// nothing of the direction's decoder, so it may run on any thread before `run()`.
+    func prepare() {
+        if !batch.isOpened { batch.open() }
+    }
+
     func run() {
         guard !reader.failed else { return }
-        batch.open()
+        prepare()
+        var inner = reader.take()
+        let (items, failure) = batch.withOpenedFrames { decode($0, with: &inner) }
+        reader.putBack(inner)
+        self.items = items
+        self.failure = failure
+        if failure != nil { reader.failed = true }
+    }
+
+    /// The items of the batch's finished steps, up to the first step that fails, and that failure.
+    private func decode(_ frames: SealedFrameBatch.OpenedFrames, with inner: inout InnerStreamDecoder)
+        -> (items: [(CaptureStamp, DecodedItem)], failure: (step: Step, error: Error)?) {
         let size = UInt64(SecretConnection.sealedFrameSize)
+        var items: [(CaptureStamp, DecodedItem)] = []
         var frameEnd = start + size
         var next = 0  // the first unfinished step
         var stepItems: [DecodedItem] = []
         var stepError: Error?
-        /// Finishes the steps that end before `frameEnd` (they complete no more frames); false
-        /// at the first whose inner decoder failed.
-        func finishSteps(before frameEnd: UInt64) -> Bool {
+        /// Finishes the steps that end before `frameEnd` (they complete no more frames); the
+        /// first whose inner decoder failed ends the job.
+        func finishSteps(before frameEnd: UInt64) -> (step: Step, error: Error)? {
             while next < steps.count, steps[next].end < frameEnd {
-                if let stepError { return fail(steps[next], stepError) }
+                if let stepError { return (steps[next], stepError) }
                 for item in stepItems { items.append((steps[next].stamp, item)) }
                 stepItems.removeAll(keepingCapacity: true)
                 next += 1
             }
-            return true
-        }
-        func fail(_ step: Step, _ error: Error) -> Bool {
-            failure = (step, error)
-            reader.failed = true
-            return false
+            return nil
         }
         for frame in 0..<batch.frameCount {
-            guard finishSteps(before: frameEnd) else { return }
-            do {
-                try batch.withChunk(frame) { chunk in
-                    // After the inner decoder failed, the step's later frames are still opened:
-                    // a frame that does not open is the error reported, as when a segment's
-                    // frames were all opened before decoding.
-                    guard stepError == nil else { return }
-                    do { stepItems += try reader.inner.feed(chunk) } catch { stepError = error }
-                }
-            } catch {
-                _ = fail(steps[next], error)
-                return
+            if let failure = finishSteps(before: frameEnd) { return (items, failure) }
+            let chunk: UnsafeBufferPointer<UInt8>
+            do { chunk = try frames.chunk(frame) } catch { return (items, (steps[next], error)) }
+            // After the inner decoder failed, the step's later frames are still opened: a frame
+            // that does not open is the error reported, as when a segment's frames were all
+            // opened before decoding.
+            if stepError == nil {
+                do { stepItems += try inner.feed(chunk) } catch { stepError = error }
             }
             frameEnd += size
         }
         // Every step of the batch ends before the next frame is whole.
-        _ = finishSteps(before: frameEnd)
+        let failure = finishSteps(before: frameEnd)
+        return (items, failure)
     }
 }

@@ -31,9 +31,10 @@ public struct MConnectionDecoder: Sendable {
     /// first packets arrived: rarely more than one, so this stays small and cheap to copy
     /// (a 256-slot table was copied whenever a holder's copy of the decoder was mutated).
     private var partial: [(channel: UInt8, bytes: [UInt8])] = []
-    /// An empty reassembly buffer kept for the next multi-packet message (its capacity is that
-    /// of the largest message reassembled so far).
+    /// An empty reassembly buffer kept for the next multi-packet message.
     private var spare: [UInt8] = []
+    /// The largest message reassembled so far: a new reassembly buffer is made this large.
+    private var largestMessage = 0
     private var failure: MConnectionError?
 
     public init(channels: ChannelTable = .blocksyncOnly,
@@ -135,25 +136,31 @@ public struct MConnectionDecoder: Sendable {
                 throw MConnectionError.messageExceedsCapacity(
                     offset: offset, channelID: desc.id, capacity: desc.recvMessageCapacity, received: total)
             }
-            // One reassembly buffer is reused from message to message (Go's `recving[:0]`): it
-            // grows to the largest message seen, with no up-front recvBufferCapacity reservation
-            // per message, and a finished message is copied out at its exact size (a decoded
-            // message kept by the caller holds no spare capacity).
+            // A reassembly buffer starts as large as the largest message so far (Go reuses
+            // `recving[:0]`; there is no up-front recvBufferCapacity reservation per message). A
+            // finished message that fills all but an eighth of its buffer is handed over in it;
+            // a smaller one is copied out at its exact size and the buffer kept for the next.
+            // Either way a decoded message the caller keeps holds at most an eighth spare.
             switch (slot, eof) {
             case (nil, true):
                 return .message(channel: desc.id, bytes: Array(data))
             case (let slot?, true):
                 var buffer = partial.remove(at: slot).bytes
+                buffer.append(contentsOf: data)
+                largestMessage = max(largestMessage, buffer.count)
+                if buffer.capacity - buffer.count <= buffer.count / 8 { return .message(channel: desc.id, bytes: buffer) }
                 var message: [UInt8] = []
-                message.reserveCapacity(buffer.count + data.count)
+                message.reserveCapacity(buffer.count)
                 message.append(contentsOf: buffer)
-                message.append(contentsOf: data)
+                // Kept unless it grew well past the largest message (then the next one starts
+                // from a buffer of the largest message's size, which it can be handed over in).
                 buffer.removeAll(keepingCapacity: true)
-                if buffer.capacity > spare.capacity { spare = buffer }
+                if buffer.capacity - largestMessage <= largestMessage / 8 { spare = buffer }
                 return .message(channel: desc.id, bytes: message)
             case (nil, false):
                 var buffer = spare
                 spare = []
+                buffer.reserveCapacity(largestMessage)
                 buffer.append(contentsOf: data)
                 partial.append((desc.id, buffer))
             case (let slot?, false):

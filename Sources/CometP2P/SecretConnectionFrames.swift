@@ -175,7 +175,7 @@ public struct FrameOpener: Sendable {
 /// where it ran cannot show in what is read from the batch.
 ///
 /// `open()` opens the frames in order, in place, and stops at the first that fails; it must run
-/// once, before any `withChunk(_:_:)`, and the caller that hands the batch to another thread provides
+/// once, before any `withOpenedFrames(_:)`, and the caller that hands the batch to another thread provides
 /// the ordering between them.
 public final class SealedFrameBatch: @unchecked Sendable {
     private let cipher: ChaChaPolyOpener
@@ -202,6 +202,9 @@ public final class SealedFrameBatch: @unchecked Sendable {
         self.start = start
     }
 
+    /// Whether `open()` has run.
+    public var isOpened: Bool { isOpen }
+
     /// Opens every frame, in place, up to the first that fails.
     public func open() {
         precondition(!isOpen, "a batch is opened once")
@@ -220,15 +223,31 @@ public final class SealedFrameBatch: @unchecked Sendable {
         }
     }
 
-    /// Frame `frame`'s plaintext chunk, handed to `body` (valid during the call), or the error the
-    /// node reports for that frame; frames after a failed one report the same error. Only after `open()`.
-    public func withChunk<R>(_ frame: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
-        precondition(isOpen && frame < frameCount, "chunk of a frame the batch has not opened")
-        guard frame < chunks.count else {
-            // A frame past the first failure: the connection was closed at that frame.
-            throw failure ?? SecretConnectionError.decryptFailed(frame: firstCounter &+ UInt64(frame))
+    /// The opened frames, handed to `body` (valid during the call): one access to the batch for
+    /// all its chunks, not one per chunk. Only after `open()`.
+    public func withOpenedFrames<R>(_ body: (OpenedFrames) throws -> R) rethrows -> R {
+        precondition(isOpen, "chunks of a batch that is not open")
+        let chunks = self.chunks, failure = self.failure, firstCounter = self.firstCounter
+        return try bytes.withUnsafeBufferPointer { p in
+            try body(OpenedFrames(bytes: p, chunks: chunks, failure: failure, firstCounter: firstCounter))
         }
-        let range = chunks[frame]
-        return try bytes.withUnsafeBufferPointer { p in try body(UnsafeBufferPointer(rebasing: p[range])) }
+    }
+
+    /// A batch's opened frames, valid while `withOpenedFrames(_:)` runs.
+    public struct OpenedFrames {
+        fileprivate let bytes: UnsafeBufferPointer<UInt8>
+        fileprivate let chunks: [Range<Int>]
+        fileprivate let failure: SecretConnectionError?
+        fileprivate let firstCounter: UInt64
+
+        /// Frame `frame`'s plaintext chunk, or the error the node reports for that frame; frames
+        /// after a failed one report the same error.
+        public func chunk(_ frame: Int) throws -> UnsafeBufferPointer<UInt8> {
+            guard frame < chunks.count else {
+                // A frame past the first failure: the connection was closed at that frame.
+                throw failure ?? SecretConnectionError.decryptFailed(frame: firstCounter &+ UInt64(frame))
+            }
+            return UnsafeBufferPointer(rebasing: bytes[chunks[frame]])
+        }
     }
 }
