@@ -12,6 +12,15 @@ private final class FramesOpenedEachStep: FrameBatchOpening {
     func waitUntilDone(_ job: FrameBatchJob) { job.run() }
 }
 
+/// Every batch opened by the thread that hands it over (as the capture thread does while the
+/// worker is behind), decoded later when it is collected.
+private final class FramesPreparedOnSubmit: FrameBatchOpening {
+    var framesPerBatch: Int { 5 }
+    var batchesAhead: Int { 2 }
+    func submit(_ job: FrameBatchJob) { job.prepare() }
+    func waitUntilDone(_ job: FrameBatchJob) { job.run() }
+}
+
 @Suite("Capture: SecretConnection frames opened in batches, ahead on a second core")
 struct CaptureFramesAheadTests {
     /// Both directions interleaved in small segments, so batches hold frames of many steps and the
@@ -48,7 +57,7 @@ struct CaptureFramesAheadTests {
     /// The capture of `segments` with every opening; all equal to opening at each step.
     func agreeing(_ segments: [TCPSegment], keys: KeyLog) -> CaptureResult {
         let reference = capture(segments, keys: keys, opening: FramesOpenedEachStep())
-        var openings: [FrameBatchOpening] = [FramesOpenedInPlace()]
+        var openings: [FrameBatchOpening] = [FramesOpenedInPlace(), FramesPreparedOnSubmit()]
         let aheads = [FramesOpenedAhead(framesPerBatch: 1, batchesAhead: 1), FramesOpenedAhead(framesPerBatch: 3, batchesAhead: 2),
                       FramesOpenedAhead()]
         defer { aheads.forEach { $0.stop() } }

@@ -81,6 +81,29 @@ import CometP2P
         #expect(events == [.ping, .message(channel: 0x20, bytes: b), .message(channel: 0x40, bytes: a)])
     }
 
+    /// Messages of a steady size are handed over in their reassembly buffer, others copied out:
+    /// sizes that repeat, grow, shrink and jump come out whole, in order, and none keeps more
+    /// than an eighth of its size (or a malloc granule) spare.
+    @Test func reassembledMessagesKeepLittleSpareCapacity() throws {
+        var gen = P2PTestBytes(seed: 47)
+        let sizes = [20_000, 20_000, 20_000, 3_000, 20_000, 25_000, 25_000, 1_025, 2_048, 40_000, 39_000, 40_000, 500]
+        let messages = sizes.map { gen.bytes($0) }
+        var wire: [UInt8] = []
+        for m in messages { wire += encoder.encode(channel: 0x40, message: m) }
+        var d = MConnectionDecoder(channels: .fullNode)
+        var events: [MConnectionEvent] = []
+        var i = 0
+        while i < wire.count {
+            let end = min(wire.count, i + 1460)
+            events += try d.decode(wire[i..<end])
+            i = end
+        }
+        #expect(events == messages.map { .message(channel: 0x40, bytes: $0) })
+        for case let .message(_, bytes) in events {
+            #expect(bytes.capacity - bytes.count <= max(bytes.count / 8, 32), "\(bytes.count) bytes kept in \(bytes.capacity)")
+        }
+    }
+
     /// The reassembly buffer is reused from message to message: a large message, then smaller
     /// multi-packet ones on two interleaved channels, fed in TCP-segment-sized pieces, come out
     /// whole and exact; a copy of the decoder taken mid-message finishes independently.
