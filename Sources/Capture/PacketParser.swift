@@ -193,8 +193,10 @@ public enum PacketParser {
                 ? be32(frame, 0)
                 : (UInt32(frame[0]) | UInt32(frame[1]) << 8 | UInt32(frame[2]) << 16 | UInt32(frame[3]) << 24)
             // Either byte order may appear in files written on another host.
-            let families: Set<UInt32> = [2, 10, 24, 28, 30, 0x0200_0000, 0x0a00_0000, 0x1800_0000, 0x1c00_0000, 0x1e00_0000]
-            guard families.contains(family) else { return .failure(.notIP) }
+            switch family {
+            case 2, 10, 24, 28, 30, 0x0200_0000, 0x0a00_0000, 0x1800_0000, 0x1c00_0000, 0x1e00_0000: break
+            default: return .failure(.notIP)
+            }
             ipStart = 4
         case .raw, .rawDLT, .ipv4, .ipv6:
             ipStart = 0

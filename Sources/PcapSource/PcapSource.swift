@@ -55,6 +55,8 @@ public final class PcapHandle {
     public let linkType: Int32
     public let isLive: Bool
     private var readTimeoutMilliseconds: Int32 = 100
+    /// The bytes of the frame read last (`next()`).
+    private var frameBytes: [UInt8] = []
 
     private init(handle: OpaquePointer, sourceName: String, isLive: Bool) {
         self.handle = handle
@@ -172,8 +174,11 @@ public final class PcapHandle {
             let seconds = UInt64(truncatingIfNeeded: h.ts.tv_sec)
             let fraction = UInt64(truncatingIfNeeded: h.ts.tv_usec)
             let nanos = seconds &* 1_000_000_000 &+ (nanosecondTimestamps ? fraction : fraction &* 1000)
-            let bytes = Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))
-            return .frame(PcapFrame(timestampNanos: nanos, data: bytes, originalLength: Int(h.len)))
+            // One array reused frame after frame: it is uniquely referenced again once the caller
+            // has let go of the previous frame, so reading a frame copies it without allocating.
+            frameBytes.removeAll(keepingCapacity: true)
+            frameBytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(h.caplen)))
+            return .frame(PcapFrame(timestampNanos: nanos, data: frameBytes, originalLength: Int(h.len)))
         case 0:
             return .timeout
         case PCAP_ERROR_BREAK:
