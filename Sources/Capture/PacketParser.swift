@@ -126,12 +126,13 @@ public struct TCPSegment: Sendable, Equatable {
     public var sequence: UInt32
     public var acknowledgment: UInt32
     public var flags: TCPFlags
-    public var payload: [UInt8]
+    /// The TCP payload: a slice of the captured frame (no copy per segment).
+    public var payload: ArraySlice<UInt8>
     /// Payload bytes the snap length cut off (the segment carried more than was captured).
     public var truncatedBytes: Int
 
     public init(timestampNanos: UInt64, source: Endpoint, destination: Endpoint, sequence: UInt32,
-                acknowledgment: UInt32 = 0, flags: TCPFlags, payload: [UInt8], truncatedBytes: Int = 0) {
+                acknowledgment: UInt32 = 0, flags: TCPFlags, payload: ArraySlice<UInt8>, truncatedBytes: Int = 0) {
         self.timestampNanos = timestampNanos
         self.source = source
         self.destination = destination
@@ -140,6 +141,12 @@ public struct TCPSegment: Sendable, Equatable {
         self.flags = flags
         self.payload = payload
         self.truncatedBytes = truncatedBytes
+    }
+
+    public init(timestampNanos: UInt64, source: Endpoint, destination: Endpoint, sequence: UInt32,
+                acknowledgment: UInt32 = 0, flags: TCPFlags, payload: [UInt8], truncatedBytes: Int = 0) {
+        self.init(timestampNanos: timestampNanos, source: source, destination: destination, sequence: sequence,
+                  acknowledgment: acknowledgment, flags: flags, payload: payload[...], truncatedBytes: truncatedBytes)
     }
 }
 
@@ -271,7 +278,7 @@ public enum PacketParser {
             sequence: be32(f, tcpStart + 4),
             acknowledgment: be32(f, tcpStart + 8),
             flags: TCPFlags(rawValue: f[tcpStart + 13] & 0x1f),
-            payload: Array(f[(tcpStart + dataOffset)..<ipEnd]),
+            payload: f[(tcpStart + dataOffset)..<ipEnd],
             truncatedBytes: max(0, declaredEnd - f.count) > 0 ? max(declaredEnd - f.count, wireMissing) : 0)
         return .success(segment)
     }

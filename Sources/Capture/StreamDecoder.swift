@@ -214,7 +214,7 @@ public struct ConnectionDecoder: Sendable {
 
     /// Feeds reassembled bytes of one direction. Items may belong to either direction (the other
     /// side's buffered bytes are decoded once the keys are known) and to earlier steps (batches read now).
-    public mutating func feed(_ bytes: [UInt8], direction: FlowDirection, at stamp: CaptureStamp) -> [StampedItem] {
+    public mutating func feed(_ bytes: ArraySlice<UInt8>, direction: FlowDirection, at stamp: CaptureStamp) -> [StampedItem] {
         let d = direction.rawValue
         if case .stopped = modes[d] {
             undecodedBytes[d] &+= UInt64(bytes.count)
@@ -268,7 +268,7 @@ public struct ConnectionDecoder: Sendable {
             let bytes = pending[d]
             pending[d] = []
             startPlain(d)
-            run(direction, bytes, stamp, into: &items)
+            run(direction, bytes[...], stamp, into: &items)
             if case .plain = modes[d] { endPlain(direction, stamp, into: &items) }
         case .plain:
             endPlain(direction, stamp, into: &items)
@@ -314,7 +314,7 @@ public struct ConnectionDecoder: Sendable {
         if isDecoding(d) {
             let bytes = pending[d]
             pending[d] = []
-            run(direction, bytes, stamp, into: &items)
+            run(direction, bytes[...], stamp, into: &items)
             return
         }
         switch modes[d] {
@@ -326,7 +326,7 @@ public struct ConnectionDecoder: Sendable {
                 encrypted = encrypted ?? false
                 startPlain(d)
                 pending[d] = []
-                run(direction, buffer, stamp, into: &items)
+                run(direction, buffer[...], stamp, into: &items)
                 return
             }
             guard buffer.count >= SecretConnection.ephemeralKeyMessageSize else { return }
@@ -374,16 +374,16 @@ public struct ConnectionDecoder: Sendable {
             }
             let bytes = pending[direction.rawValue]
             pending[direction.rawValue] = []
-            run(direction, bytes, stamp, into: &items)
+            run(direction, bytes[...], stamp, into: &items)
         }
     }
 
-    private mutating func run(_ direction: FlowDirection, _ bytes: [UInt8], _ stamp: CaptureStamp, into items: inout [StampedItem]) {
+    private mutating func run(_ direction: FlowDirection, _ bytes: ArraySlice<UInt8>, _ stamp: CaptureStamp, into items: inout [StampedItem]) {
         let d = direction.rawValue
         switch modes[d] {
         case .plain:
             do {
-                for item in try inners[d]!.feed(bytes) { items.append(StampedItem(stamp: stamp, direction: direction, item: item)) }
+                for item in try bytes.withUnsafeBufferPointer({ try inners[d]!.feed($0) }) { items.append(StampedItem(stamp: stamp, direction: direction, item: item)) }
             } catch { stop(direction, error, stamp, into: &items) }
         case .secret:
             guard secrets[d] != nil else { return }

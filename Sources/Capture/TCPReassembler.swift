@@ -1,7 +1,8 @@
 /// What one direction of a TCP connection yields, in stream order.
 public enum StreamEvent: Sendable, Equatable {
-    /// Contiguous bytes at `offset` (bytes since the stream's first data byte).
-    case data(offset: UInt64, bytes: [UInt8], timestampNanos: UInt64)
+    /// Contiguous bytes at `offset` (bytes since the stream's first data byte): a segment's
+    /// payload as parsed (a slice of its frame) or bytes that waited for a hole to fill.
+    case data(offset: UInt64, bytes: ArraySlice<UInt8>, timestampNanos: UInt64)
     /// `byteCount` bytes at `offset` were never seen: delivery resumes after them.
     case gap(offset: UInt64, byteCount: UInt64, timestampNanos: UInt64)
     /// The sender closed the stream (FIN reached in order) or the connection was reset.
@@ -139,9 +140,9 @@ public struct TCPStreamReassembler: Sendable {
         return events
     }
 
-    private mutating func insert(start: Int64, bytes: [UInt8], events: inout [StreamEvent]) {
+    private mutating func insert(start: Int64, bytes: ArraySlice<UInt8>, events: inout [StreamEvent]) {
         var lower = start
-        var payload = bytes[...]
+        var payload = bytes
         let deliveredSigned = Int64(bitPattern: delivered)
         // Already delivered (retransmission), wholly or in part.
         if lower < deliveredSigned {
@@ -208,7 +209,7 @@ public struct TCPStreamReassembler: Sendable {
         }
         if !chunk.isEmpty {
             counters.deliveredBytes &+= UInt64(chunk.count)
-            events.append(.data(offset: startOffset, bytes: chunk, timestampNanos: time))
+            events.append(.data(offset: startOffset, bytes: chunk[...], timestampNanos: time))
         }
     }
 

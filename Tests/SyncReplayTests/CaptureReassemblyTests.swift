@@ -86,7 +86,7 @@ struct CaptureReassemblyTests {
         // An overlapping retransmission covering two segments with the same bytes.
         var overlap = body[0]
         overlap.sequence = script.clientISN &+ 1 &+ 20
-        overlap.payload = Array(data[20..<90])
+        overlap.payload = data[20..<90]
         body.append(overlap)
         segments = handshake + body
         let r = reassemble(segments, from: script.client)
@@ -105,7 +105,7 @@ struct CaptureReassemblyTests {
         // Reorder so segment 2 is buffered, then a conflicting copy of it arrives before the hole fills.
         let second = segments[4]
         var forged = second
-        forged.payload = forged.payload.map { $0 ^ 0xff }
+        forged.payload = forged.payload.map { $0 ^ 0xff }[...]
         segments.remove(at: 4)
         segments.insert(second, at: 3)
         segments.insert(forged, at: 4)
