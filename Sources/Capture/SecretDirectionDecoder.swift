@@ -139,15 +139,15 @@ final class SecretBatchJob: FrameBatchJob, @unchecked Sendable {
         self.reader = reader
     }
 
-    /// Opens the batch's frames, if that has not happened yet: the part of the job that needs
-    /// nothing of the direction's decoder, so it may run on any thread before `run()`.
+    /// Opens the first half of the batch's frames: opening needs nothing of the direction's
+    /// decoder, so it may run on any thread before `run()`, which opens the rest.
     func prepare() {
-        if !batch.isOpened { batch.open() }
+        batch.open(upTo: batch.frameCount / 2)
     }
 
     func run() {
         guard !reader.failed else { return }
-        prepare()
+        batch.open()
         var inner = reader.take()
         let (items, failure) = batch.withOpenedFrames { decode($0, with: &inner) }
         reader.putBack(inner)

@@ -174,9 +174,10 @@ public struct FrameOpener: Sendable {
 /// `FrameBatchOpening`). Opening is a pure function of the key, the counters and the bytes, so
 /// where it ran cannot show in what is read from the batch.
 ///
-/// `open()` opens the frames in order, in place, and stops at the first that fails; it must run
-/// once, before any `withOpenedFrames(_:)`, and the caller that hands the batch to another thread provides
-/// the ordering between them.
+/// `open()` opens the frames in order, in place, and stops at the first that fails; a part may
+/// be opened first (`open(upTo:)`) and the rest later, on another thread. Every frame must be
+/// opened before `withOpenedFrames(_:)`, and the caller that hands the batch to another thread
+/// provides the ordering between them.
 public final class SealedFrameBatch: @unchecked Sendable {
     private let cipher: ChaChaPolyOpener
     /// The nonce counter of frame 0.
@@ -190,7 +191,8 @@ public final class SealedFrameBatch: @unchecked Sendable {
     private var chunks: [Range<Int>] = []
     /// Why frame `chunks.count` did not open, if one did not.
     private var failure: SecretConnectionError?
-    private var isOpen = false
+    /// Frames tried so far: opened, or the one that failed.
+    private var tried = 0
 
     init(cipher: ChaChaPolyOpener, firstCounter: UInt64, buffer: [UInt8], start: Int, frameCount: Int) {
         precondition(frameCount > 0 && start + frameCount * SecretConnection.sealedFrameSize <= buffer.count,
@@ -202,18 +204,24 @@ public final class SealedFrameBatch: @unchecked Sendable {
         self.start = start
     }
 
-    /// Whether `open()` has run.
-    public var isOpened: Bool { isOpen }
+    /// Whether every frame has been opened, or opening stopped at one that failed.
+    public var isOpened: Bool { tried == frameCount || failure != nil }
 
-    /// Opens every frame, in place, up to the first that fails.
-    public func open() {
-        precondition(!isOpen, "a batch is opened once")
-        isOpen = true
+    /// Opens every frame not opened yet, in place, up to the first that fails.
+    public func open() { open(upTo: frameCount) }
+
+    /// Opens the frames before `end` not opened yet, in order, in place, up to the first that
+    /// fails: a batch may be opened in parts (on two threads, one after the other).
+    public func open(upTo end: Int) {
+        let end = min(end, frameCount)
+        guard failure == nil, tried < end else { return }
         chunks.reserveCapacity(frameCount)
         let cipher = self.cipher, start = self.start
-        var counter = firstCounter
+        var counter = firstCounter &+ UInt64(tried)
         bytes.withUnsafeMutableBytes { p in
-            for frame in 0..<frameCount {
+            while tried < end {
+                let frame = tried
+                tried += 1
                 switch FrameOpener.open(cipher, p, frameAt: start + frame * SecretConnection.sealedFrameSize, counter: counter) {
                 case .success(let range): chunks.append(range)
                 case .failure(let error): failure = error; return
@@ -226,7 +234,7 @@ public final class SealedFrameBatch: @unchecked Sendable {
     /// The opened frames, handed to `body` (valid during the call): one access to the batch for
     /// all its chunks, not one per chunk. Only after `open()`.
     public func withOpenedFrames<R>(_ body: (OpenedFrames) throws -> R) rethrows -> R {
-        precondition(isOpen, "chunks of a batch that is not open")
+        precondition(isOpened, "chunks of a batch that is not open")
         let chunks = self.chunks, failure = self.failure, firstCounter = self.firstCounter
         return try bytes.withUnsafeBufferPointer { p in
             try body(OpenedFrames(bytes: p, chunks: chunks, failure: failure, firstCounter: firstCounter))
