@@ -147,6 +147,43 @@ import CometP2P
         #expect(throws: SecretConnectionError.decryptFailed(frame: 1)) { try opener.next() }
     }
 
+    /// A batch taken from the opener reads the same whether it is opened whole or in parts (as
+    /// the capture's two threads open it), and a frame that fails stops it at that frame: it and
+    /// every later frame report the failure, whichever part reached it.
+    @Test func batchOpenedInPartsReadsAsOpenedWhole() throws {
+        let key = [UInt8](repeating: 5, count: 32)
+        var gen = P2PTestBytes(seed: 23)
+        let data = gen.bytes(6 * 1024 + 300)
+        var sealer = try FrameSealer(key: key)
+        let wire = try sealer.seal(data[...])  // 7 frames
+        func read(_ wire: [UInt8], parts: [Int]) throws -> [Result<[UInt8], SecretConnectionError>] {
+            var opener = try FrameOpener(key: key)
+            opener.feed(wire[..<(wire.count - 500)])  // the last frame is not whole yet
+            let taken = opener.takeFrames()
+            let batch = try #require(taken)
+            #expect(batch.frameCount == 6 && batch.firstCounter == 0 && opener.bufferedByteCount == 1044 - 500)
+            for end in parts { batch.open(upTo: end) }
+            #expect(!parts.isEmpty || !batch.isOpened)
+            batch.open()
+            #expect(batch.isOpened)
+            return batch.withOpenedFrames { frames in
+                (0..<batch.frameCount).map { frame in
+                    Result { Array(try frames.chunk(frame)) }.mapError { $0 as! SecretConnectionError }
+                }
+            }
+        }
+        let whole = try read(wire, parts: [])
+        #expect(whole.map { (try? $0.get())?.count } == [1024, 1024, 1024, 1024, 1024, 1024])
+        #expect(whole.compactMap { try? $0.get() }.flatMap { $0 } == Array(data[..<(6 * 1024)]))
+        for parts in [[1], [3], [2, 4], [0, 5, 6], [6]] { #expect(try read(wire, parts: parts) == whole) }
+        var flipped = wire
+        flipped[3 * 1044 + 10] ^= 0x40
+        let failed = try read(flipped, parts: [])
+        #expect(failed[..<3] == whole[..<3])
+        #expect(failed[3...].allSatisfy { $0 == .failure(.decryptFailed(frame: 3)) })
+        for parts in [[2], [3], [4], [1, 5]] { #expect(try read(flipped, parts: parts) == failed) }
+    }
+
     @Test func chunkLengthAbove1024IsRejected() throws {
         let key = [UInt8](repeating: 3, count: 32)
         var frame = [UInt8](repeating: 0, count: 1028)
