@@ -4,10 +4,10 @@ import Foundation
 /// One batch of a direction's work, run once: opening its frames and decoding their plaintext
 /// (`SecretBatchJob`), on a worker thread or on the capture's own.
 public protocol FrameBatchJob: AnyObject, Sendable {
-    /// The part of the job that may run on any thread before `run()`, and at most once
-    /// (opening the frames: it needs nothing of the direction's decoder).
+    /// A part of the job that may run on any thread before `run()` (opening some of the frames:
+    /// that needs nothing of the direction's decoder); calling it again does nothing more.
     func prepare()
-    /// The whole job (`prepare()` first, if it has not run).
+    /// The rest of the job, whether `prepare()` ran or not.
     func run()
 }
 
@@ -81,8 +81,8 @@ public final class FramesOpenedAhead: FrameBatchOpening, @unchecked Sendable {
     }
 
     /// When the worker has not started a job handed over earlier, it is behind the capture, and
-    /// the capture thread prepares (opens) this one itself before handing it over: the load
-    /// balances between the cores without either taking a job the other may be running.
+    /// the capture thread prepares this one (opens half its frames) before handing it over: the
+    /// load balances between the cores without either taking a job the other may be running.
     public func submit(_ job: FrameBatchJob) {
         condition.lock()
         let behind = head < queue.count
