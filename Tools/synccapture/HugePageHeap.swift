@@ -15,7 +15,7 @@ enum HugePageHeap {
     /// Huge pages, and one arena for every thread: the messages the open-ahead worker decodes
     /// (Capture's `FramesOpenedAhead`) are then allocated on the same huge-page heap as the rest.
     /// In a thread arena of their own they took 4 KiB page faults, and the SecretConnection
-    /// decode ran at 820 or 1,090 MB/s from one process to the next, depending on that arena.
+    /// decode ran at 800–850 or 1,050–1,100 MB/s from one process to the next, depending on that arena.
     static let setting = "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1"
     /// Set beside the tunable for the re-executed process: the caller's GLIBC_TUNABLES, or "-" for none.
     static let marker = "SYNCCAPTURE_CALLER_GLIBC_TUNABLES"
