@@ -28,6 +28,8 @@ public struct MCAPScanner {
     public private(set) var sawDataEnd = false
     /// CRC of the bytes before the DataEnd record, when the scan started at 0.
     public private(set) var dataSectionCRC: UInt32?
+    /// The worker scanning ahead, when one was started (`readAhead()`).
+    private var ahead: MCAPScanAhead?
 
     /// Starts at offset 0 after checking the magic.
     public init(source: any MCAPByteSource) throws {
@@ -51,6 +53,19 @@ public struct MCAPScanner {
     /// The next record, or nil after the Footer and trailing magic. A file that ends before its
     /// Footer throws `truncated`.
     public mutating func next() throws -> MCAPScannedRecord? {
+        if ahead != nil {
+            if isKnownUniquelyReferenced(&ahead) {
+                let step = ahead!.take()
+                progress = step.progress
+                switch step.result {
+                case .success(let record?): return record
+                case .success(nil): ahead = nil; return nil
+                case .failure(let error): ahead = nil; throw error
+                }
+            }
+            // A copy of a scanner reading ahead: it goes on by itself from its position.
+            ahead = nil
+        }
         if sawFooter { return nil }
         let offset = position
         let remaining = size >= offset ? size - offset : 0
@@ -117,6 +132,26 @@ public struct MCAPScanner {
         default: break
         }
         return MCAPScannedRecord(offset: offset, opcode: opcode, length: 9 + length, record: record, recordsCRC: recordsCRC)
+    }
+
+    /// Hands the reading and CRC work of the records after `position` to a worker thread
+    /// (`MCAPScanAhead`); `next()` gives the same records, errors and state as without it.
+    public mutating func readAhead() {
+        guard ahead == nil, !sawFooter else { return }
+        ahead = MCAPScanAhead(continuing: self)
+    }
+
+    /// True while a worker started by `readAhead()` serves `next()` (it stops after the step
+    /// that ends the scan, and a copy of the scanner stops taking its steps).
+    public var isReadingAhead: Bool { ahead != nil }
+
+    /// The state `next()` leaves (what the worker hands over with each step).
+    var progress: MCAPScanAhead.Progress {
+        get { .init(position: position, dataCRC: dataCRC, sawFooter: sawFooter, sawDataEnd: sawDataEnd, dataSectionCRC: dataSectionCRC) }
+        set {
+            position = newValue.position; dataCRC = newValue.dataCRC; sawFooter = newValue.sawFooter
+            sawDataEnd = newValue.sawDataEnd; dataSectionCRC = newValue.dataSectionCRC
+        }
     }
 
     /// How much of a chunk the file ends inside is read (64 MiB; our writer's chunks are 256 KiB).

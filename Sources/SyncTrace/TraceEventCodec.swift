@@ -183,7 +183,10 @@ extension TraceEvent {
     }
 
     /// `quickBlocksync` of the payload at `range` of `buffer` (a chunk's records), whose
-    /// message is then the one slice made of `buffer`.
+    /// message is then the one slice made of `buffer`. Inlined into the stream's step, so the
+    /// record is built where it is used (returned through memory, its fields were stored in
+    /// halves and loaded whole, a stall on every event).
+    @inline(__always)
     static func quickBlocksync(in buffer: ArraySlice<UInt8>, _ range: Range<Int>, peerIDs: inout TracePeerIDs) -> BlocksyncRecord? {
         let fields = buffer.withUnsafeBytes { all in
             quickBlocksyncFields(UnsafeRawBufferPointer(rebasing: all[(range.lowerBound - buffer.startIndex)..<(range.upperBound - buffer.startIndex)]), peerIDs: &peerIDs)
@@ -194,10 +197,11 @@ extension TraceEvent {
     }
 
     /// The peer id, direction and message range (within `raw`) of `quickBlocksync`.
+    @inline(__always)
     private static func quickBlocksyncFields(_ raw: UnsafeRawBufferPointer, peerIDs: inout TracePeerIDs) -> (String, TraceDirection, Range<Int>)? {
         let end = raw.count
         // The writer's layout, checked byte by byte: peer_id (1), direction (2), message (3),
-        // each once, in this order, with one-byte lengths; anything else takes the loop below.
+        // each once, in this order, with one-byte lengths; anything else takes the loop.
         if end >= 6, raw[0] == 0x0A {
             let n = Int(raw[1])
             if n < 0x80, n + 6 <= end, raw[n + 2] == 0x10, raw[n + 4] == 0x1A, raw[n + 5] < 0x80, Int(raw[n + 5]) == end - n - 6,
@@ -206,6 +210,14 @@ extension TraceEvent {
                 return (text, d, (n + 6)..<end)
             }
         }
+        return quickBlocksyncLoop(raw, peerIDs: &peerIDs)
+    }
+
+    /// `quickBlocksyncFields` for payloads in another layout: fields in any order and repeated,
+    /// longer lengths (out of line: the writer never takes it).
+    @inline(never)
+    private static func quickBlocksyncLoop(_ raw: UnsafeRawBufferPointer, peerIDs: inout TracePeerIDs) -> (String, TraceDirection, Range<Int>)? {
+        let end = raw.count
         var peer = "", messageStart = 0, messageEnd = 0, direction: TraceDirection?
         var i = 0
         func varint() -> UInt64? {
@@ -341,18 +353,35 @@ struct TracePeerIDs {
     /// with it (0: none), tried before the scan: one comparison per event with a few peers.
     private var slots = [UInt8](repeating: 0, count: 64)
 
-    /// The UTF-8 text of `raw`, nil when it is not valid UTF-8.
+    /// The UTF-8 text of `raw`, nil when it is not valid UTF-8. The id its slot names is tried
+    /// inline; anything else (another id in the slot, a new id) out of line.
+    @inline(__always)
     mutating func string(_ raw: UnsafeRawBufferPointer) -> String? {
         let n = raw.count
-        guard n > 0 else { return "" }
         let head = n >= 8 ? raw.loadUnaligned(as: UInt64.self) : 0
         let slot = Int(truncatingIfNeeded: ((head ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15) >> 58)
         let hint = Int(slots[slot]) - 1
+        if hint >= 0 {
+            let found: String? = known.withUnsafeBufferPointer { entries in
+                guard entries[hint].head == head, entries[hint].bytes.count == n,
+                      entries[hint].bytes.withUnsafeBytes({ Self.same($0, raw) }) else { return nil }
+                return entries[hint].text
+            }
+            if let found { return found }
+        }
+        return lookUp(raw, head: head, slot: slot, hint: hint)
+    }
+
+    /// `string(_:)` when the id is not the one its slot names: scans the known ids, then
+    /// decodes and keeps a new one.
+    @inline(never)
+    private mutating func lookUp(_ raw: UnsafeRawBufferPointer, head: UInt64, slot: Int, hint: Int) -> String? {
+        let n = raw.count
+        guard n > 0 else { return "" }
         let index: Int? = known.withUnsafeBufferPointer { entries in
             func matches(_ k: Int) -> Bool {
                 entries[k].head == head && entries[k].bytes.count == n && entries[k].bytes.withUnsafeBytes { Self.same($0, raw) }
             }
-            if hint >= 0, matches(hint) { return hint }
             for k in entries.indices where k != hint && matches(k) { return k }
             return nil
         }

@@ -81,9 +81,19 @@ public final class TraceReader {
         metadata.first { $0.name == SyncTraceFormat.metadataName }?.entries ?? [:]
     }
 
-    /// Streams every event from the start of the file.
-    public func events() throws -> TraceEventStream {
-        TraceEventStream(walker: MCAPWalker(scanner: try MCAPScanner(source: source)), channels: [:], stopAtDataEnd: false)
+    /// Streams every event from the start of the file. With `readingAhead`, a worker thread
+    /// reads the file and checks chunk CRCs ahead of the stream (`MCAPScanAhead`: the same
+    /// events and errors, in the same order); by default it does when more than one core is
+    /// available (`SYNCREPLAY_READ_AHEAD` = `0`/`1` overrides) and the file is 4 MiB or more.
+    public func events(readingAhead: Bool? = nil) throws -> TraceEventStream {
+        var scanner = try MCAPScanner(source: source)
+        if readingAhead ?? Self.readsAhead(size: source.size) { scanner.readAhead() }
+        return TraceEventStream(walker: MCAPWalker(scanner: scanner), channels: [:], stopAtDataEnd: false)
+    }
+
+    /// Whether `events()` reads a file of `size` bytes ahead by default.
+    public static func readsAhead(size: UInt64) -> Bool {
+        size >= MCAPScanAhead.minimumSize && MCAPScanAhead.isEnabledByDefault
     }
 
     /// Streams events with `logTime >= time`, seeking through the chunk index.
@@ -217,6 +227,9 @@ public struct TraceEventStream {
         self.channels = channels
         self.stopAtDataEnd = stopAtDataEnd
     }
+
+    /// True while a worker reads the file ahead of this stream (`TraceReader.events(readingAhead:)`).
+    public var isReadingAhead: Bool { walker.scanner.isReadingAhead }
 
     /// The next event, nil at the end of the trace; throws at the first damage.
     public mutating func next() throws -> TraceEntry? {

@@ -10,7 +10,7 @@ struct BenchTrace: ParsableCommand {
         commandName: "trace",
         abstract: "Write and read N small trace events; compare with a raw read of the same file.",
         discussion: """
-        Writes N /blocksync events (a BlockRequest each, ~60 bytes of protobuf) with TraceWriter, then for --rounds rounds alternates a raw read of the file in 1 MiB blocks (what `cat FILE > /dev/null` does) with streaming it back through TraceReader (decoding every event and checking every CRC), and seeks to the middle through the index. Prints MB/s and events/s for each (reads: the best round of each) and the stream read's share of the raw read. The file is read from the page cache, so the raw read is the ceiling for the reader.
+        Writes N /blocksync events (a BlockRequest each, ~60 bytes of protobuf) with TraceWriter, then for --rounds rounds alternates a raw read of the file in 1 MiB blocks (what `cat FILE > /dev/null` does) with streaming it back through TraceReader (decoding every event and checking every CRC; with more than one core a worker thread reads and CRC-checks chunks ahead of the stream, as replay's does), and seeks to the middle through the index. Prints MB/s and events/s for each (reads: the best round of each) and the stream read's share of the raw read. The file is read from the page cache, so the raw read is the ceiling for the reader.
 
         Example:
           swift build -c release
@@ -74,6 +74,7 @@ struct BenchTrace: ParsableCommand {
         print(row("raw read (cat > /dev/null)", seconds: rawSeconds, mb: mb, events: nil))
         print(row("stream read + decode", seconds: readSeconds, mb: mb, events: events)
               + String(format: "   (%.1f%% of the raw read; best of %d alternating rounds)", 100 * rawSeconds / readSeconds, rounds))
+        print("  read ahead: \(TraceReader.readsAhead(size: UInt64(size)) ? "on" : "off") (a worker reads and CRC-checks chunks ahead of the stream when more than one core is available and the file is 4 MiB or more; SYNCREPLAY_READ_AHEAD=0 turns it off, 1 on)")
         print(pad("indexed seek to middle") + String(format: " %10.3f ms", seekSeconds * 1000))
     }
 
