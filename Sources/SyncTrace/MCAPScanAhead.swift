@@ -46,8 +46,8 @@ final class MCAPScanAhead {
     /// cost more than it saves).
     static let minimumSize: UInt64 = 4 << 20
 
-    static let maxSteps = 8
-    static let maxBytes = 8 << 20
+    static let maxSteps = 4
+    static let maxBytes = 4 << 20
 
     private let queue: Queue
 
@@ -69,7 +69,6 @@ final class MCAPScanAhead {
     private final class Queue: @unchecked Sendable {
         private let condition = NSCondition()
         private var steps: [Step] = []
-        private var head = 0
         private var bytes = 0
         private var cancelled = false
         /// The state the worker scans on from: set before its thread starts, taken (and let go
@@ -81,11 +80,10 @@ final class MCAPScanAhead {
         func take() -> Step {
             condition.lock()
             defer { condition.unlock() }
-            while head == steps.count { condition.wait() }
-            let step = steps[head]
-            head += 1
+            while steps.isEmpty { condition.wait() }
+            // At most `maxSteps` wait, so taking the first moves a few values.
+            let step = steps.removeFirst()
             bytes -= step.bytes
-            if head == steps.count { steps.removeAll(keepingCapacity: true); head = 0 }
             condition.signal()
             return step
         }
@@ -102,7 +100,7 @@ final class MCAPScanAhead {
             start = nil
             while true {
                 condition.lock()
-                while !cancelled && (steps.count - head >= MCAPScanAhead.maxSteps || bytes >= MCAPScanAhead.maxBytes) {
+                while !cancelled && (steps.count >= MCAPScanAhead.maxSteps || bytes >= MCAPScanAhead.maxBytes) {
                     condition.wait()
                 }
                 let stop = cancelled
