@@ -6,7 +6,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Random-access bytes of an MCAP file: a file on disk or an array in memory.
+/// Random-access bytes of an MCAP file: a file on disk or an array in memory. `read` may be
+/// called from two threads at once (a stream reading ahead, `MCAPScanAhead`, and its reader):
+/// both sources read without shared state (`pread(2)` at an offset, or an immutable array).
 public protocol MCAPByteSource: AnyObject {
     var size: UInt64 { get }
     /// Up to `count` bytes starting at `offset` (fewer only at the end of the source).
