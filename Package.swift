@@ -39,8 +39,10 @@ let package = Package(
         // CRC-32 by carry-less multiplication on x86-64 with PCLMULQDQ (issue 19); elsewhere
         // it reports itself unavailable and SyncTrace's table CRC runs.
         .target(name: "CRC32Hardware"),
+        // The one on/off switch for work run ahead on a second thread (cores, environment override).
+        .target(name: "WorkAhead"),
         // The trace container: MCAP writer/readers and the syncreplay event schema.
-        .target(name: "SyncTrace", dependencies: ["ProtoWire", "FileInput", "CRC32Hardware"], exclude: ["Schema"]),
+        .target(name: "SyncTrace", dependencies: ["ProtoWire", "FileInput", "CRC32Hardware", "WorkAhead"], exclude: ["Schema"]),
         // CometBFT blocks, blocksync messages, hashing and commit verification.
         .target(name: "CometWire", dependencies: [
             "ProtoWire", "HexCoding",
@@ -78,7 +80,7 @@ let package = Package(
             "HexCoding",
             "SyncTrace", "CometWire", "PivotHint", "SyncMachine", "SyncDriver",
             .product(name: "Crypto", package: "swift-crypto"),
-            "FileInput", "JSON",
+            "FileInput", "JSON", "WorkAhead",
         ]),
         // Pictures of a sync: the timeline model, its HTML page and its Perfetto (Chrome trace-event) JSON (issue 15).
         .target(name: "Timeline", dependencies: ["Replay", "SyncMachine", "CometWire", "HexCoding", "JSON"]),
@@ -89,7 +91,7 @@ let package = Package(
                        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]),
         // Capture: link-layer parsing, TCP reassembly, stream decoding and trace building (pcap-free).
         .target(name: "Capture", dependencies: [
-            "ProtoWire", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "JSON",
+            "ProtoWire", "HexCoding", "SyncTrace", "CometWire", "CometP2P", "JSON", "WorkAhead",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The libpcap front end of the capture tool: files and live interfaces.

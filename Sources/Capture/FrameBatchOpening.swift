@@ -1,5 +1,6 @@
 import CometP2P
 import Foundation
+import WorkAhead
 
 /// One batch of a direction's work, run once: opening its frames and decoding their plaintext
 /// (`SecretBatchJob`), on a worker thread or on the capture's own.
@@ -48,11 +49,7 @@ public final class FramesOpenedAhead: FrameBatchOpening, @unchecked Sendable {
     /// available; the environment variable `SYNCCAPTURE_OPEN_AHEAD` = `0` turns it off and `1` on
     /// (for measuring).
     public static var isEnabledByDefault: Bool {
-        switch ProcessInfo.processInfo.environment["SYNCCAPTURE_OPEN_AHEAD"] {
-        case "0": return false
-        case "1": return true
-        default: return ProcessInfo.processInfo.activeProcessorCount > 1
-        }
+        WorkAhead.isEnabled(overriddenBy: "SYNCCAPTURE_OPEN_AHEAD")
     }
 
     public let framesPerBatch: Int

@@ -1,6 +1,7 @@
 import CometWire
 import Foundation
 import SyncMachine
+import WorkAhead
 
 /// Both cores (issue 19 item 3): a worker thread verifies the commit signatures of the blocks a
 /// trace delivers, ahead of the machine, and the machine's `VerifiedSignatures` asks it before
@@ -48,11 +49,7 @@ public final class VerificationAhead: SignatureOracle, @unchecked Sendable {
     /// available; the environment variable `SYNCREPLAY_VERIFY_AHEAD` = `0` turns it off and
     /// `1` on (for measuring).
     public static var isEnabledByDefault: Bool {
-        switch ProcessInfo.processInfo.environment["SYNCREPLAY_VERIFY_AHEAD"] {
-        case "0": return false
-        case "1": return true
-        default: return ProcessInfo.processInfo.activeProcessorCount > 1
-        }
+        WorkAhead.isEnabled(overriddenBy: "SYNCREPLAY_VERIFY_AHEAD")
     }
 
     /// The most triples waiting to be consumed.

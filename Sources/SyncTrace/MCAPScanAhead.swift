@@ -1,4 +1,5 @@
 import Foundation
+import WorkAhead
 
 /// Both cores for reading (issue 19): a worker thread runs an `MCAPScanner` ahead of the
 /// reader — the `pread` of each window and the CRC of each chunk's records — and hands over
@@ -35,11 +36,7 @@ final class MCAPScanAhead {
     /// core is available; the environment variable `SYNCREPLAY_READ_AHEAD` = `0` turns it off
     /// and `1` on (for measuring).
     static var isEnabledByDefault: Bool {
-        switch ProcessInfo.processInfo.environment["SYNCREPLAY_READ_AHEAD"] {
-        case "0": return false
-        case "1": return true
-        default: return ProcessInfo.processInfo.activeProcessorCount > 1
-        }
+        WorkAhead.isEnabled(overriddenBy: "SYNCREPLAY_READ_AHEAD")
     }
 
     /// Files smaller than this are read without a worker (a few windows: the thread would
