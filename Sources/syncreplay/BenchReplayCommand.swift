@@ -18,7 +18,7 @@ struct BenchReplay: ParsableCommand {
         discussion: """
         Uses --trace, else the largest trace under Traces/ that replays, plus a generated pivot-event trace of --synthetic-events events (with its hint attached) so a figure exists even before the corpus has large traces. Build in release first.
 
-        Prints the raw ed25519 verify rate on one thread and on two at once (measured before every replay, the best kept, as the best replay is), the bound each puts on blocks/s (one verification per validator of the trace's start set per block), and strict and reactive replay as a share of the two-core bound. Commit signatures are verified ahead on a second thread when more than one core is available (README "Both cores"); SYNCREPLAY_VERIFY_AHEAD=0 measures without it.
+        Prints the raw ed25519 verify rate on one thread and on two at once (measured before every replay, the best kept, as the best replay is), the bound each puts on blocks/s (one verification per validator of the trace's start set per block), and strict and reactive replay as a share of the two-core bound. It then replays strict on one thread, verifying inline, to find what a block costs besides its verifications (w) and prints the ceiling that puts on any two-core schedule, v / (v + w) of the bound, and strict replay's share of that ceiling. Commit signatures are verified ahead on a second thread when more than one core is available (README "Both cores"); SYNCREPLAY_VERIFY_AHEAD=0 measures without it.
 
         Example:
           swift build -c release
@@ -119,12 +119,43 @@ struct BenchReplay: ParsableCommand {
             }
             measured.append((mode, best, events, result!))
         }
+        // The ceiling two cores can reach (README "Both cores"): strict replay on one thread,
+        // verifying inline, says what a block costs apart from its verifications.
+        var inline: (best: Double, blocks: Int)?
+        if signers > 0 {
+            var request = resolved.request
+            request.mode = .strict
+            request.verifyAhead = false
+            var best = Double.infinity, blocks = 0
+            for _ in 0..<iterations {
+                one = max(one, BenchReference.ed25519VerifyRate(for: .milliseconds(250)))
+                let start = DispatchTime.now()
+                do {
+                    let loaded = try ReplayTraceLoader.load(path: path)
+                    blocks = try ReplaySession.replay(loaded, try request.resolve(trace: loaded, golden: nil, registry: registry), machines: registry).blocksApplied
+                } catch {
+                    return .failure(error)
+                }
+                best = min(best, elapsed(start))
+            }
+            inline = (best, blocks)
+        }
         var twoCoreBound: Double?
         if signers > 0 {
             twoCoreBound = two / Double(signers)
             lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s on one thread, %.0f on two at once (swift-crypto; best of %d, each before a replay)", one, two, measured.count * iterations))
             lines.append(String(format: "  bound: assumes %d verification(s) per block (each commit signature of the start set's validators verified once): %.0f blocks/s on one core, %.0f on two",
                                 signers, one / Double(signers), two / Double(signers)))
+        }
+        var ceiling: Double?
+        if let twoCoreBound, let inline, inline.blocks > 0 {
+            let ceilingFigures = ReplayCeiling(oneThreadBlockSeconds: inline.best / Double(inline.blocks), verifiesPerBlock: signers,
+                                                oneThreadVerifyRate: one, twoThreadVerifyRate: two)
+            ceiling = ceilingFigures.share
+            lines.append(String(format: "  one thread, verifying inline (strict): %.0f blocks/s; a block costs %.1f µs besides its %d verification(s) of %.1f µs (%.1f µs each with both cores busy)",
+                                Double(inline.blocks) / inline.best, ceilingFigures.otherWork * 1e6, signers, 1e6 / one, 2e6 / two))
+            lines.append(String(format: "  ceiling: two cores need at least (v + w) / 2 per block for v = %.1f µs of verifying and w = %.1f µs of the rest, so no schedule passes %.0f%% of the two-core bound (%.0f blocks/s)",
+                                ceilingFigures.verifyWork * 1e6, ceilingFigures.otherWork * 1e6, 100 * ceilingFigures.share, ceilingFigures.share * twoCoreBound))
         }
         lines.append("  verify ahead: \(resolved.options.verifyAhead ? "on" : "off") (\(ProcessInfo.processInfo.activeProcessorCount) cores; SYNCREPLAY_VERIFY_AHEAD=0 turns it off, 1 on)")
         lines.append("  profile: \(resolved.profile.rawValue)\(hinted ? " (the trace's /node hint)" : " (default; the trace names none)")")
@@ -133,7 +164,9 @@ struct BenchReplay: ParsableCommand {
                               mode.rawValue, Double(events) / best, Double(r.blocksApplied) / best, events, r.blocksApplied,
                               r.decisions.count, best, Double(bytes) / best / 1e6)
             if let twoCoreBound, r.blocksApplied > 0 {
-                line += String(format: "; %.0f%% of the two-core bound", 100 * Double(r.blocksApplied) / best / twoCoreBound)
+                let share = Double(r.blocksApplied) / best / twoCoreBound
+                line += String(format: "; %.0f%% of the two-core bound", 100 * share)
+                if let ceiling, mode == .strict { line += String(format: " (%.0f%% of the ceiling)", 100 * share / ceiling) }
             }
             if let a = r.verifiedAhead {
                 line += "; verified ahead: \(a.hits) signatures taken by the machine of \(a.verified) verified (\(a.dropped) dropped)"
@@ -147,6 +180,23 @@ struct BenchReplay: ParsableCommand {
     func elapsed(_ start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
+}
+
+/// The most of the two-core bound any schedule of a replay's work can reach (README "Both
+/// cores"): a block needs `v` of verifying and `w` of everything else; two cores take at
+/// least (v + w) / 2 for it, and the bound allows v / 2, so the share is at most v / (v + w).
+struct ReplayCeiling {
+    /// Seconds per block of everything but verifying (from a one-thread replay, less its verifies).
+    var otherWork: Double
+    /// Seconds per block of verifying, at the rate of two threads verifying at once.
+    var verifyWork: Double
+
+    init(oneThreadBlockSeconds: Double, verifiesPerBlock: Int, oneThreadVerifyRate: Double, twoThreadVerifyRate: Double) {
+        otherWork = max(0, oneThreadBlockSeconds - Double(verifiesPerBlock) / oneThreadVerifyRate)
+        verifyWork = Double(verifiesPerBlock) * 2 / twoThreadVerifyRate
+    }
+
+    var share: Double { verifyWork / (verifyWork + otherWork) }
 }
 
 /// A generated trace of pivot events over a generated hint (attached), for the benchmark.
