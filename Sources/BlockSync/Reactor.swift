@@ -563,13 +563,17 @@ public struct Reactor: BlockSyncMachine {
         guard let scheduled = nextSwitchCheck else { return nil }
         guard configuration.skipsIdleTicks else { return scheduled }
         let first = Swift.max(scheduled, switchCheckGrid(atOrAfter: now))
-        // Only these clauses depend on time, each turning true once and staying true.
-        var candidates = [first]
+        // Only these clauses depend on time, each turning true once and staying true: the check
+        // acts at `first` or else at the grid point where its clause turns, if that one would
+        // switch (no arrays: this runs after every step).
+        let turns: Nanoseconds
         switch profile.caughtUp {
-        case .poolHeightNearMax: candidates.append(switchCheckGrid(atOrAfter: pool.startTime &+ 5 * .second &+ 1))
-        case .poolHeightNearMaxOrStalled(let timeout): candidates.append(switchCheckGrid(atOrAfter: pool.lastAdvance &+ timeout &+ 1))
+        case .poolHeightNearMax: turns = switchCheckGrid(atOrAfter: pool.startTime &+ 5 * .second &+ 1)
+        case .poolHeightNearMaxOrStalled(let timeout): turns = switchCheckGrid(atOrAfter: pool.lastAdvance &+ timeout &+ 1)
         }
-        return candidates.map { Swift.max($0, first) }.sorted().first { switchReason(at: $0) != nil }
+        if switchReason(at: first) != nil { return first }
+        let later = Swift.max(turns, first)
+        return switchReason(at: later) != nil ? later : nil
     }
 
     /// The switch-check tick at or after `t` (ticks every `switchToConsensusInterval` from the start).

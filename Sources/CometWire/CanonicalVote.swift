@@ -43,6 +43,15 @@ public struct CanonicalVote: Hashable, Sendable {
     /// The undelimited `CanonicalVote` protobuf.
     public func encoded() -> [UInt8] {
         var w = ProtoWriter(capacity: 128)
+        encodeHead(into: &w)
+        w.message(5, timestamp, always: true)
+        w.string(6, chainID)
+        return w.bytes
+    }
+
+    /// Fields 1–4 (type, height, round, block id): what the precommits of one commit voting
+    /// the same way share (`CommitSignBytes`).
+    func encodeHead(into w: inout ProtoWriter) {
         w.int32(1, type.rawValue)
         w.fixed64(2, UInt64(bitPattern: height))
         w.fixed64(3, UInt64(bitPattern: round))
@@ -56,9 +65,6 @@ public struct CanonicalVote: Hashable, Sendable {
                 }
             }
         }
-        w.message(5, timestamp, always: true)
-        w.string(6, chainID)
-        return w.bytes
     }
 
     /// The signed bytes: the varint-length-prefixed protobuf (`protoio.MarshalDelimited`).
@@ -80,6 +86,7 @@ public func voteExtensionSignBytes(extension ext: [UInt8], height: Int64, round:
 /// timestamp differs between validators voting the same way (Go caches the same way).
 public struct CommitSignBytes: Sendable {
     private let forBlock: [UInt8]
+    /// Empty when every signature votes for the block (as on most chains).
     private let forNil: [UInt8]
     private let suffix: [UInt8]
     private let commit: Commit
@@ -87,35 +94,27 @@ public struct CommitSignBytes: Sendable {
     public init(commit: Commit, chainID: String) {
         self.commit = commit
         func head(_ id: BlockID?) -> [UInt8] {
-            var vote = CanonicalVote(type: .precommit, height: commit.height, round: Int64(commit.round), blockID: id,
-                                     timestamp: .goZero, chainID: "").encoded()
-            // Drop the timestamp field (always last without a chain id): tag 0x2a, length, body.
-            let ts = ProtoWriter.varintSize(UInt64(Timestamp.goZero.encodedSize)) + 1 + Timestamp.goZero.encodedSize
-            vote.removeLast(ts)
-            return vote
+            var w = ProtoWriter(capacity: 96)
+            CanonicalVote(type: .precommit, height: commit.height, round: Int64(commit.round), blockID: id,
+                          timestamp: .goZero, chainID: "").encodeHead(into: &w)
+            return w.bytes
         }
         forBlock = head(commit.blockID)
-        forNil = head(nil)
-        var w = ProtoWriter()
+        forNil = commit.signatures.contains { $0.blockIDFlag != .commit } ? head(nil) : []
+        var w = ProtoWriter(capacity: chainID.utf8.count + 2)
         w.string(6, chainID)
         suffix = w.bytes
     }
 
-    /// `VoteSignBytes` of signature `index`.
+    /// `VoteSignBytes` of signature `index`, written into one buffer (issue 19).
     public func bytes(_ index: Int) -> [UInt8] {
         let sig = commit.signatures[index]
-        let head = sig.blockIDFlag == .commit ? forBlock : forNil
-        var ts = ProtoWriter(capacity: 16)
-        ts.message(5, sig.timestamp, always: true)
-        let length = head.count + ts.bytes.count + suffix.count
-        var out = [UInt8]()
-        out.reserveCapacity(length + 2)
-        var prefix = ProtoWriter(capacity: 2)
-        prefix.writeVarint(UInt64(length))
-        out.append(contentsOf: prefix.bytes)
-        out.append(contentsOf: head)
-        out.append(contentsOf: ts.bytes)
-        out.append(contentsOf: suffix)
-        return out
+        var w = ProtoWriter(capacity: forBlock.count + suffix.count + 24)
+        w.delimited { vote in
+            vote.writeRaw(sig.blockIDFlag == .commit ? forBlock : forNil)
+            vote.message(5, sig.timestamp, always: true)
+            vote.writeRaw(suffix)
+        }
+        return w.bytes
     }
 }

@@ -158,6 +158,22 @@ public struct ProtoWriter: Sendable {
             bytes.removeSubrange(start...)
             return
         }
+        finishLength(at: lengthAt)
+    }
+
+    /// A message prefixed with its uvarint length (`protoio.MarshalDelimited`), written in
+    /// place as `message` writes a sub-message.
+    public mutating func delimited(_ body: (inout ProtoWriter) -> Void) {
+        let lengthAt = bytes.count
+        bytes.append(0)
+        body(&self)
+        finishLength(at: lengthAt)
+    }
+
+    /// Writes the length of what follows the one byte reserved at `lengthAt`, widening the
+    /// reservation when the length needs a longer varint.
+    private mutating func finishLength(at lengthAt: Int) {
+        let length = bytes.count - lengthAt - 1
         var value = UInt64(length)
         let size = Self.varintSize(value)
         if size > 1 { bytes.insert(contentsOf: repeatElement(0, count: size - 1), at: lengthAt + 1) }

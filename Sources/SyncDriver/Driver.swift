@@ -168,7 +168,7 @@ public struct Driver<Source: PeerSource> {
                 }
             }
             let ta = queue.first?.time
-            let td = machine?.nextDeadline
+            let td = machineDeadline
             if let ta, ta <= (td ?? .max) {
                 if case .at(let limit) = end, ta > limit { break }
                 let (item, order) = queue.pop()!
@@ -239,6 +239,11 @@ public struct Driver<Source: PeerSource> {
         try check()
         try dispatch(effects.map { ($0, cause) }, end: end)
     }
+
+    /// The machine's next deadline, read in place: asked from `run`'s mutating context as
+    /// `machine?.nextDeadline`, it copied the whole machine out of its existential and
+    /// destroyed the copy on every step (issue 19).
+    private var machineDeadline: Nanoseconds? { machine?.nextDeadline }
 
     private func check() throws {
         if let violation = machine?.invariantViolations.first { throw DriverError.invariant(violation) }

@@ -205,4 +205,34 @@ private func hex(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of:
         #expect(bytes(.unknown, 1, 1, "test_chain_id") == "2e" + "110100000000000000" + "190100000000000000" + Self.zeroTime
             + "320d" + Hex.lower(Array("test_chain_id".utf8)))
     }
+
+    /// `CommitSignBytes` (the shared heads written into one buffer) gives each signature the
+    /// bytes `CanonicalVote` gives it: every flag, a zero BlockID, and chain ids that take
+    /// the length prefix past one byte.
+    @Test func commitSignBytesMatchEachVote() throws {
+        let time = try #require(RFC3339.parse("2022-09-22T18:57:27.764730915Z"))
+        let blockID = BlockID(hash: hex("6AA59493037B1673949755B88F86B840FB75285485D95FDBA5BE79D28588F2AC"),
+                              partSetHeader: PartSetHeader(total: 1, hash: hex("0DCBB02A8DFB86E78859A24426ED1D9D2A2C9C3D5C6CD1851477B98705564DD8")))
+        let signatures = [
+            CommitSig(blockIDFlag: .commit, validatorAddress: [1], timestamp: time, signature: [2]),
+            CommitSig(blockIDFlag: .`nil`, validatorAddress: [3], timestamp: .goZero, signature: [4]),
+            .absent,
+        ]
+        for id in [blockID, BlockID()] {
+            for chainID in ["", "dockerchain", String(repeating: "c", count: 20), String(repeating: "long-chain-", count: 30)] {
+                for sigs in [signatures, [signatures[0]], [signatures[0], signatures[0]]] {
+                    let commit = Commit(height: 300, round: 2, blockID: id, signatures: sigs)
+                    let shared = CommitSignBytes(commit: commit, chainID: chainID)
+                    for i in sigs.indices {
+                        #expect(shared.bytes(i) == CanonicalVote(commit: commit, index: i, chainID: chainID).signBytes,
+                                "signature \(i) of \(sigs.count), chain id of \(chainID.utf8.count) bytes, zero id: \(id.isZero)")
+                    }
+                }
+            }
+        }
+        // A prefix of two bytes: 128 bytes or more.
+        let long = CommitSignBytes(commit: Commit(height: 1, round: 0, blockID: blockID, signatures: [signatures[0]]),
+                                   chainID: String(repeating: "x", count: 100)).bytes(0)
+        #expect(long.count > 130 && long[0] & 0x80 != 0)
+    }
 }
