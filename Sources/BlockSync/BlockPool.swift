@@ -140,7 +140,10 @@ public struct BlockPool<Block: Sendable>: Sendable {
 
     /// Effects produced since the last call, in order.
     public mutating func takeEffects() -> [PoolEffect] {
-        defer { outbox.removeAll(keepingCapacity: true) }
+        // Handed over whole (issue 19: emptying it "keeping capacity" while the caller held the
+        // same buffer allocated a new one on every call, even with nothing to take).
+        guard !outbox.isEmpty else { return [] }
+        defer { outbox = [] }
         return outbox
     }
 

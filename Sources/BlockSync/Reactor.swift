@@ -60,10 +60,13 @@ public final class PooledBlock: Sendable, Equatable {
     /// encoding made when the block arrives (issue 19: it is not encoded again to be processed).
     public let partSetHeader: PartSetHeader
 
-    public init(block: Block, extendedCommit: ExtendedCommit?) {
+    /// `encodingCapacity`: room to reserve for the encoding, such as the size of the message that
+    /// carried the block (issue 19: encoding into an empty buffer regrew it seven times); a hint,
+    /// of which at most 4 MiB is reserved ahead.
+    public init(block: Block, extendedCommit: ExtendedCommit?, encodingCapacity: Int = 0) {
         self.block = block
         self.extendedCommit = extendedCommit
-        let bytes = block.encoded()
+        let bytes = block.encoded(capacity: min(max(encodingCapacity, 0), 4 << 20))
         encodedSize = bytes.count
         partSetHeader = PartSet.header(of: bytes)
     }
@@ -289,8 +292,8 @@ public struct Reactor: BlockSyncMachine {
             // a BlockResponse without its block unmarshals in Go and is evicted by the handler's
             // BlockFromProto; our decoder rejects it first, so here it is dropped too (README).
             if peers.contains(peer), profile.messageCheck == .validateMsg { stopPeer(peer, reason: "invalid message: \(error)") }
-        case .received(let message, let peer, _, _):
-            if peers.contains(peer) { receive(message, from: peer) }
+        case .received(let message, let peer, let wireSize, _):
+            if peers.contains(peer) { receive(message, from: peer, wireSize: wireSize) }
         case .timeAdvanced:
             break
         }
@@ -302,7 +305,7 @@ public struct Reactor: BlockSyncMachine {
 
     // MARK: Receive (§3.2)
 
-    private mutating func receive(_ message: BlocksyncMessage, from peer: PeerID) {
+    private mutating func receive(_ message: BlocksyncMessage, from peer: PeerID, wireSize: Int) {
         if profile.messageCheck == .validateMsg {
             do {
                 try message.validate()
@@ -323,7 +326,7 @@ public struct Reactor: BlockSyncMachine {
         case .noBlockResponse(let h):
             if profile.redoOnNoBlockResponse && pool.isRunning { pool.redoRequest(at: h, from: peer) }
         case .blockResponse(let block, let ext):
-            receiveBlock(block, extendedCommit: profile.extendedCommits ? ext : nil, from: peer)
+            receiveBlock(block, extendedCommit: profile.extendedCommits ? ext : nil, from: peer, wireSize: wireSize)
         }
     }
 
@@ -362,7 +365,7 @@ public struct Reactor: BlockSyncMachine {
         emit(.send(.blockResponse(block: stored.block, extCommit: ext), to: peer))
     }
 
-    private mutating func receiveBlock(_ block: Block, extendedCommit ext: ExtendedCommit?, from peer: PeerID) {
+    private mutating func receiveBlock(_ block: Block, extendedCommit ext: ExtendedCommit?, from peer: PeerID, wireSize: Int) {
         if profile.filterBlockResponses, let error = filterBlockResponse(block, extendedCommit: ext, from: peer) {
             stopPeer(peer, reason: error)
             return
@@ -375,7 +378,7 @@ public struct Reactor: BlockSyncMachine {
             return
         }
         guard pool.isRunning else { return }
-        let pooled = PooledBlock(block: block, extendedCommit: ext)
+        let pooled = PooledBlock(block: block, extendedCommit: ext, encodingCapacity: wireSize)
         pool.addBlock(pooled, height: block.header.height, extCommitHeight: ext?.height, from: peer, size: pooled.encodedSize, now: now)
     }
 

@@ -17,7 +17,7 @@ public enum Merkle {
     }
 
     public static func leafHash(_ item: some Collection<UInt8>) -> [UInt8] {
-        leafDigest(Array(item)[...]).bytes
+        Array(item).withUnsafeBytes { leafDigest($0) }.bytes
     }
 
     public static func innerHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
@@ -31,14 +31,20 @@ public enum Merkle {
     }
 
     static func rootDigest(_ items: [ArraySlice<UInt8>]) -> Digest {
-        guard !items.isEmpty else { return Digest(hashing: Digest.none) }
-        return node(items, 0, items.count)
+        rootDigest(count: items.count) { i in items[i].withUnsafeBytes { leafDigest($0) } }
     }
 
-    private static func node(_ items: [ArraySlice<UInt8>], _ lower: Int, _ upper: Int) -> Digest {
-        if upper - lower == 1 { return leafDigest(items[lower]) }
+    /// The root over `count` leaves, `leaf(i)` hashing item `i` as a leaf: callers holding
+    /// their items in one buffer pass ranges of it, with no array of slices (issue 19).
+    static func rootDigest(count: Int, leaf: (Int) -> Digest) -> Digest {
+        guard count > 0 else { return Digest(hashing: Digest.none) }
+        return node(0, count, leaf)
+    }
+
+    private static func node(_ lower: Int, _ upper: Int, _ leaf: (Int) -> Digest) -> Digest {
+        if upper - lower == 1 { return leaf(lower) }
         let mid = lower + splitPoint(upper - lower)
-        let left = node(items, lower, mid), right = node(items, mid, upper)
+        let left = node(lower, mid, leaf), right = node(mid, upper, leaf)
         // 0x01 ‖ left ‖ right, hashed in one call.
         var input = (UInt8(1), left.words, right.words)
         return withUnsafeBytes(of: &input) { raw in
@@ -48,9 +54,10 @@ public enum Merkle {
         }
     }
 
-    private static func leafDigest(_ item: ArraySlice<UInt8>) -> Digest {
+    /// SHA256(0x00 ‖ item).
+    static func leafDigest(_ item: UnsafeRawBufferPointer) -> Digest {
         var prefix = UInt8(0)
-        return withUnsafeBytes(of: &prefix) { p in item.withUnsafeBytes { Digest(hashing: p, $0) } }
+        return withUnsafeBytes(of: &prefix) { Digest(hashing: $0, item) }
     }
 
     /// A SHA-256 digest held inline, hashed by BoringSSL (the C library swift-crypto wraps)
@@ -104,12 +111,11 @@ struct MerkleLeaves {
 
     /// `merkle.HashFromByteSlices` of the leaves.
     func root() -> [UInt8] {
-        var start = 0
-        let slices = ends.map { end in
-            defer { start = end }
-            return writer.bytes[start..<end]
-        }
-        return Merkle.rootDigest(slices).bytes
+        writer.bytes.withUnsafeBytes { buffer in
+            Merkle.rootDigest(count: ends.count) { i in
+                Merkle.leafDigest(UnsafeRawBufferPointer(rebasing: buffer[(i == 0 ? 0 : ends[i - 1])..<ends[i]]))
+            }
+        }.bytes
     }
 }
 
@@ -207,8 +213,13 @@ public struct PartSet: Sendable, Hashable {
 
     /// `MakePartSet(partSize).Header()` of `bytes` without copying the parts out.
     public static func header(of bytes: [UInt8], partSize: Int = blockPartSizeBytes) -> PartSetHeader {
-        let slices = PartSet.slices(of: bytes, partSize: partSize)
-        return PartSetHeader(total: UInt32(truncatingIfNeeded: slices.count), hash: Merkle.rootDigest(slices).bytes)
+        let total = (bytes.count + partSize - 1) / partSize
+        let root = bytes.withUnsafeBytes { buffer in
+            Merkle.rootDigest(count: total) { i in
+                Merkle.leafDigest(UnsafeRawBufferPointer(rebasing: buffer[(i * partSize)..<min((i + 1) * partSize, bytes.count)]))
+            }
+        }
+        return PartSetHeader(total: UInt32(truncatingIfNeeded: total), hash: root.bytes)
     }
 
     private static func slices(of bytes: [UInt8], partSize: Int) -> [ArraySlice<UInt8>] {

@@ -19,9 +19,9 @@ public protocol ProtoMessage: Equatable, Sendable {
 }
 
 extension ProtoMessage {
-    /// The gogoproto encoding of this message.
-    public func encoded() -> [UInt8] {
-        var w = ProtoWriter()
+    /// The gogoproto encoding of this message, into a buffer of at least `capacity` bytes.
+    public func encoded(capacity: Int = 0) -> [UInt8] {
+        var w = ProtoWriter(capacity: capacity)
         encode(into: &w)
         return w.bytes
     }

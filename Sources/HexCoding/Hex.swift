@@ -13,6 +13,7 @@ public enum Hex {
 
     private static func encode(_ bytes: some Sequence<UInt8>, _ digits: [UInt8]) -> String {
         var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         append(bytes, digits, to: &out)
         return String(decoding: out, as: UTF8.self)
     }

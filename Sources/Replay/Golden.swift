@@ -195,17 +195,24 @@ public struct DecisionRun: Equatable, Sendable {
 
     public static func digest<S: Sequence>(of members: S) -> String where S.Element == Decision {
         var hasher = SHA256()
-        for m in members { hash(m, into: &hasher) }
-        return Hex.lower(Array(hasher.finalize()))
+        var line: [UInt8] = []
+        for m in members { hash(m, into: &hasher, line: &line) }
+        return digestText(hasher)
     }
 
-    /// One member's canonical line and its newline, into a run's (or a log's) digest.
-    static func hash(_ d: Decision, into hasher: inout SHA256) {
-        var line: [UInt8] = []
+    /// One member's canonical line and its newline, into a run's (or a log's) digest; `line` is
+    /// the caller's buffer for it, reused from member to member (issue 19: one array each).
+    static func hash(_ d: Decision, into hasher: inout SHA256, line: inout [UInt8]) {
+        line.removeAll(keepingCapacity: true)
         line.reserveCapacity(192)
         d.writeCanonical(to: &line)
         line.append(0x0A)
         line.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+    }
+
+    /// A finished digest as the lowercase hex a golden holds.
+    static func digestText(_ hasher: SHA256) -> String {
+        hasher.finalize().withUnsafeBytes { Hex.lower($0) }
     }
 
     var json: JSONValue {
@@ -451,16 +458,25 @@ public struct GoldenCompressor {
         case periodicRun(PeriodicRun)
         /// Consecutive heights of one kind and peer.
         case heights(members: [Decision])
-        case heightRun(first: Decision, last: Decision, count: Int, hasher: SHA256)
+        /// Its digest so far is `runHasher`.
+        case heightRun(first: Decision, last: Decision, count: Int)
     }
 
     private var group: Group?
+    /// The running digest of the `heightRun` being held, kept outside the enum so that hashing
+    /// the next decision updates it in place (issue 19: bound out of the enum and put back, its
+    /// SHA-256 context was copied for every decision of a run).
+    private var runHasher = SHA256()
+    /// The buffer each member's line is written into before it is hashed.
+    private var line: [UInt8] = []
 
     public init() {}
 
     /// Feeds the next decision; `emit` gets every line this completes, in order.
     public mutating func append(_ d: Decision, emit: (GoldenEntry) -> Void) {
-        guard let current = group else {
+        // Taken out, not copied, so a candidate's members are held once. Every path below sets
+        // `group` again.
+        guard let current = group.take() else {
             start(d, emit: emit)
             return
         }
@@ -495,9 +511,9 @@ public struct GoldenCompressor {
             if Self.continuesHeights(d, last: members[members.count - 1]) {
                 members.append(d)
                 if members.count >= DecisionRun.minimumLength {
-                    var hasher = SHA256()
-                    for m in members { DecisionRun.hash(m, into: &hasher) }
-                    group = .heightRun(first: members[0], last: d, count: members.count, hasher: hasher)
+                    runHasher = SHA256()
+                    for m in members { DecisionRun.hash(m, into: &runHasher, line: &line) }
+                    group = .heightRun(first: members[0], last: d, count: members.count)
                 } else {
                     group = .heights(members: members)
                 }
@@ -506,13 +522,13 @@ public struct GoldenCompressor {
             group = nil
             for m in members { emit(.decision(m)) }
             start(d, emit: emit)
-        case .heightRun(let first, let last, let count, var hasher):
+        case .heightRun(let first, let last, let count):
             if Self.continuesHeights(d, last: last) {
-                DecisionRun.hash(d, into: &hasher)
-                group = .heightRun(first: first, last: d, count: count + 1, hasher: hasher)
+                DecisionRun.hash(d, into: &runHasher, line: &line)
+                group = .heightRun(first: first, last: d, count: count + 1)
                 return
             }
-            emit(.run(DecisionRun(first: first, last: last, digest: Hex.lower(Array(hasher.finalize())))))
+            emit(.run(DecisionRun(first: first, last: last, digest: DecisionRun.digestText(runHasher))))
             start(d, emit: emit)
         }
     }
@@ -528,8 +544,8 @@ public struct GoldenCompressor {
             finish(emit: emit)
         case .periodicRun(let run): emit(.periodic(run))
         case .heights(let members): for m in members { emit(.decision(m)) }
-        case .heightRun(let first, let last, _, let hasher):
-            emit(.run(DecisionRun(first: first, last: last, digest: Hex.lower(Array(hasher.finalize())))))
+        case .heightRun(let first, let last, _):
+            emit(.run(DecisionRun(first: first, last: last, digest: DecisionRun.digestText(runHasher))))
         }
     }
 

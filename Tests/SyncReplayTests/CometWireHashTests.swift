@@ -54,6 +54,15 @@ import Testing
         #expect(ps.header.total == 3)
         #expect(ps.header.hash == Merkle.root(ps.parts))
         #expect(PartSet(bytes: Array(bytes.prefix(65_536))).header.total == 1)
+        // RFC 6962 by hand for three parts: split at two.
+        let l = ps.parts.map { Merkle.leafHash($0) }
+        #expect(ps.header.hash == Merkle.innerHash(Merkle.innerHash(l[0], l[1]), l[2]))
+        // The header alone (hashed over ranges of the one encoding) agrees at every edge.
+        for count in [0, 1, 65_535, 65_536, 65_537, 2 * 65_536 + 10] {
+            let prefix = Array(bytes.prefix(count))
+            #expect(PartSet.header(of: prefix) == PartSet(bytes: prefix).header, "\(count) bytes")
+        }
+        #expect(PartSet.header(of: []).hash == Merkle.sha256([UInt8]()))
     }
 
     @Test func validatorAddressIsTruncatedSHA256() {
