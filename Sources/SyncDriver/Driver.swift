@@ -186,7 +186,7 @@ public struct Driver<Source: PeerSource> {
                 steps += 1
                 let fired = machine!.fireNamedTimers()
                 try check()
-                try dispatch(fired.map { ($0.effect, .timer($0.timer)) }, end: end)
+                try dispatch(fired.lazy.map { ($0.effect, .timer($0.timer)) }, end: end)
             } else {
                 return
             }
@@ -237,7 +237,7 @@ public struct Driver<Source: PeerSource> {
         steps += 1
         let effects = machine!.handle(input)
         try check()
-        try dispatch(effects.map { ($0, cause) }, end: end)
+        try dispatch(effects.lazy.map { ($0, cause) }, end: end)
     }
 
     /// The machine's next deadline, read in place: asked from `run`'s mutating context as
@@ -249,37 +249,52 @@ public struct Driver<Source: PeerSource> {
         if let violation = machine?.invariantViolations.first { throw DriverError.invariant(violation) }
     }
 
-    private mutating func dispatch(_ effects: [(MachineEffect, EffectCause)], end: RunEnd) throws {
-        var pending = effects[...]
-        while let (effect, cause) = pending.popFirst() {
-            try source.observe(effect, cause: cause, at: now)
-            switch effect {
-            case .send(let message, let peer):
-                for item in try source.send(message, to: peer, connected: connected.contains(peer), cause: cause, at: now) { queue.push(item) }
-            case .broadcastStatusRequest:
-                for peer in connected.sorted() {
-                    for item in try source.send(.statusRequest, to: peer, connected: true, cause: cause, at: now) { queue.push(item) }
-                }
-            case .disconnect(let peer, let reason):
-                if connected.remove(peer) != nil, machine != nil {
-                    steps += 1
-                    let fedBack = machine!.handle(.peerRemoved(peer, reason: reason, at: now))
-                    try check()
-                    pending.append(contentsOf: fedBack.map { ($0, cause) })
-                }
-            case .blockApplied:
-                if case .drain(_, let progress?) = end { horizon = max(horizon, now &+ progress) }
-            case .switchToConsensus(let height, _):
-                // The first switch counts (a run going on after it may see a machine repeat it).
-                if switchedAt == nil {
-                    switchedAt = height
-                    switchTime = now
-                }
-            case .reactorPanic(let message):
-                panicked = message
-            case .removeFromPool, .ban, .verifyFailed, .schedulerFail, .switchToBlockSync:
-                break
+    /// Carries out one step's effects in order, each with its cause, then what the machine fed
+    /// back meanwhile (a disconnect's `.peerRemoved`), first in first out. The step's effects
+    /// are passed lazily, not as an array of pairs made for the purpose (issue 19).
+    private mutating func dispatch<Effects: Sequence>(_ effects: Effects, end: RunEnd) throws
+    where Effects.Element == (MachineEffect, EffectCause) {
+        var fedBack: [(MachineEffect, EffectCause)] = []
+        for (effect, cause) in effects { try carryOut(effect, cause: cause, end: end, fedBack: &fedBack) }
+        var next = 0
+        while next < fedBack.count {
+            let (effect, cause) = fedBack[next]
+            next += 1
+            try carryOut(effect, cause: cause, end: end, fedBack: &fedBack)
+        }
+    }
+
+    /// One effect: the source observes it, then the switch acts on it; effects the machine
+    /// returns on a disconnect join `fedBack` with the disconnect's cause.
+    private mutating func carryOut(_ effect: MachineEffect, cause: EffectCause, end: RunEnd,
+                                   fedBack: inout [(MachineEffect, EffectCause)]) throws {
+        try source.observe(effect, cause: cause, at: now)
+        switch effect {
+        case .send(let message, let peer):
+            for item in try source.send(message, to: peer, connected: connected.contains(peer), cause: cause, at: now) { queue.push(item) }
+        case .broadcastStatusRequest:
+            for peer in connected.sorted() {
+                for item in try source.send(.statusRequest, to: peer, connected: true, cause: cause, at: now) { queue.push(item) }
             }
+        case .disconnect(let peer, let reason):
+            if connected.remove(peer) != nil, machine != nil {
+                steps += 1
+                let returned = machine!.handle(.peerRemoved(peer, reason: reason, at: now))
+                try check()
+                fedBack.append(contentsOf: returned.lazy.map { ($0, cause) })
+            }
+        case .blockApplied:
+            if case .drain(_, let progress?) = end { horizon = max(horizon, now &+ progress) }
+        case .switchToConsensus(let height, _):
+            // The first switch counts (a run going on after it may see a machine repeat it).
+            if switchedAt == nil {
+                switchedAt = height
+                switchTime = now
+            }
+        case .reactorPanic(let message):
+            panicked = message
+        case .removeFromPool, .ban, .verifyFailed, .schedulerFail, .switchToBlockSync:
+            break
         }
     }
 }

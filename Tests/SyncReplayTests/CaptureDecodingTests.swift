@@ -332,7 +332,7 @@ struct CaptureLiveTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("live.trace").path, errURL = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        #expect(FileManager.default.createFile(atPath: errURL.path, contents: nil))
         let err = try FileHandle(forWritingTo: errURL)
         let process = Process()
         process.executableURL = SyncCaptureProcess.executable

@@ -37,7 +37,7 @@ struct ToyMachine: BlockSyncMachine {
                 return []
             case .blockResponse(let b, _) where b.header.height == next:
                 next += 1
-                var out: [MachineEffect] = [.blockApplied(height: b.header.height, hash: b.hash() ?? [])]
+                var out: [MachineEffect] = [.blockApplied(height: b.header.height, hash: b.hash())]
                 if next > target - 1 { out.append(.switchToConsensus(height: next, reason: .caughtUp)) }
                 return out
             case .noBlockResponse:
