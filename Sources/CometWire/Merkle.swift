@@ -213,17 +213,25 @@ public struct PartSet: Sendable, Hashable {
 
     /// `MakePartSet(partSize).Header()` of `bytes` without copying the parts out.
     public static func header(of bytes: [UInt8], partSize: Int = blockPartSizeBytes) -> PartSetHeader {
-        let total = (bytes.count + partSize - 1) / partSize
+        let total = partCount(bytes.count, partSize: partSize)
         let root = bytes.withUnsafeBytes { buffer in
             Merkle.rootDigest(count: total) { i in
-                Merkle.leafDigest(UnsafeRawBufferPointer(rebasing: buffer[(i * partSize)..<min((i + 1) * partSize, bytes.count)]))
+                Merkle.leafDigest(UnsafeRawBufferPointer(rebasing: buffer[part(i, of: bytes.count, partSize: partSize)]))
             }
         }
         return PartSetHeader(total: UInt32(truncatingIfNeeded: total), hash: root.bytes)
     }
 
     private static func slices(of bytes: [UInt8], partSize: Int) -> [ArraySlice<UInt8>] {
-        stride(from: 0, to: bytes.count, by: partSize).map { bytes[$0..<min($0 + partSize, bytes.count)] }
+        (0..<partCount(bytes.count, partSize: partSize)).map { bytes[part($0, of: bytes.count, partSize: partSize)] }
+    }
+
+    /// How many parts `count` bytes make (the last may be short).
+    private static func partCount(_ count: Int, partSize: Int) -> Int { (count + partSize - 1) / partSize }
+
+    /// The byte range of part `i` of `count` bytes.
+    private static func part(_ i: Int, of count: Int, partSize: Int) -> Range<Int> {
+        (i * partSize)..<min((i + 1) * partSize, count)
     }
 }
 

@@ -94,56 +94,53 @@ struct BenchReplay: ParsableCommand {
         // measured before each replay (interleaved with the work, the best of each kept, as
         // the replay's best is: one reference taken in a slow moment would flatter the ratio).
         let signers = (hinted || label == nil) ? ((try? ReplayTraceLoader.load(path: path).nodeStart().state.validators.validators.count) ?? 0) : 0
-        var one = 0.0, two = 0.0
-        var measured: [(mode: ReplayMode, best: Double, events: Int, result: ReplayResult)] = []
-        for mode in ReplayMode.allCases {
+        var one = 0.0, two = 0.0, oneSamples = 0, twoSamples = 0
+        /// The best of `iterations` loads and replays of `request`, each after the ed25519
+        /// reference on one thread (and on two, with `twoThreads`) when the trace has signers.
+        func bestReplay(_ request: ReplayRequest, twoThreads: Bool) throws(CaseError) -> (best: Double, events: Int, result: ReplayResult) {
             var best = Double.infinity
-            var result: ReplayResult?
-            var events = 0
-            var request = resolved.request
-            request.mode = mode
+            var last: (events: Int, result: ReplayResult)?
             for _ in 0..<iterations {
                 if signers > 0 {
                     one = max(one, BenchReference.ed25519VerifyRate(for: .milliseconds(250)))
-                    two = max(two, BenchReference.ed25519VerifyRate(threads: 2, for: .milliseconds(250)))
+                    oneSamples += 1
+                    if twoThreads {
+                        two = max(two, BenchReference.ed25519VerifyRate(threads: 2, for: .milliseconds(250)))
+                        twoSamples += 1
+                    }
                 }
                 let start = DispatchTime.now()
-                do {
-                    let loaded = try ReplayTraceLoader.load(path: path)
-                    events = loaded.events.count
-                    result = try ReplaySession.replay(loaded, try request.resolve(trace: loaded, golden: nil, registry: registry), machines: registry)
-                } catch {
-                    return .failure(error)
-                }
+                let loaded = try ReplayTraceLoader.load(path: path)
+                last = (loaded.events.count, try ReplaySession.replay(loaded, try request.resolve(trace: loaded, golden: nil, registry: registry), machines: registry))
                 best = min(best, elapsed(start))
             }
-            measured.append((mode, best, events, result!))
+            return (best, last!.events, last!.result)
         }
+        var measured: [(mode: ReplayMode, best: Double, events: Int, result: ReplayResult)] = []
         // The ceiling two cores can reach (README "Both cores"): strict replay on one thread,
         // verifying inline, says what a block costs apart from its verifications.
         var inline: (best: Double, blocks: Int)?
-        if signers > 0 {
-            var request = resolved.request
-            request.mode = .strict
-            request.verifyAhead = false
-            var best = Double.infinity, blocks = 0
-            for _ in 0..<iterations {
-                one = max(one, BenchReference.ed25519VerifyRate(for: .milliseconds(250)))
-                let start = DispatchTime.now()
-                do {
-                    let loaded = try ReplayTraceLoader.load(path: path)
-                    blocks = try ReplaySession.replay(loaded, try request.resolve(trace: loaded, golden: nil, registry: registry), machines: registry).blocksApplied
-                } catch {
-                    return .failure(error)
-                }
-                best = min(best, elapsed(start))
+        do {
+            for mode in ReplayMode.allCases {
+                var request = resolved.request
+                request.mode = mode
+                let (best, events, result) = try bestReplay(request, twoThreads: true)
+                measured.append((mode, best, events, result))
             }
-            inline = (best, blocks)
+            if signers > 0 {
+                var request = resolved.request
+                request.mode = .strict
+                request.verifyAhead = false
+                let (best, _, result) = try bestReplay(request, twoThreads: false)
+                inline = (best, result.blocksApplied)
+            }
+        } catch {
+            return .failure(error)
         }
         var twoCoreBound: Double?
         if signers > 0 {
             twoCoreBound = two / Double(signers)
-            lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s on one thread, %.0f on two at once (swift-crypto; best of %d, each before a replay)", one, two, measured.count * iterations))
+            lines.append(String(format: "  reference: raw ed25519 verify %.0f verifies/s on one thread, %.0f on two at once (swift-crypto; best of %d and of %d, each before a replay)", one, two, oneSamples, twoSamples))
             lines.append(String(format: "  bound: assumes %d verification(s) per block (each commit signature of the start set's validators verified once): %.0f blocks/s on one core, %.0f on two",
                                 signers, one / Double(signers), two / Double(signers)))
         }
