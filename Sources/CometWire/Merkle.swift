@@ -27,16 +27,19 @@ public enum Merkle {
     /// The root as a digest value: the tree's inner nodes are 32-byte values, not arrays
     /// (issue 19: a header hash built 27 arrays and 27 more for the digests).
     static func rootDigest(_ items: [[UInt8]]) -> Digest {
-        rootDigest(items.map { $0[...] })
-    }
-
-    static func rootDigest(_ items: [ArraySlice<UInt8>]) -> Digest {
         rootDigest(count: items.count) { i in items[i].withUnsafeBytes { leafDigest($0) } }
     }
 
-    /// The root over `count` leaves, `leaf(i)` hashing item `i` as a leaf: callers holding
-    /// their items in one buffer pass ranges of it, with no array of slices (issue 19).
-    static func rootDigest(count: Int, leaf: (Int) -> Digest) -> Digest {
+    /// The root over `count` leaves lying one after another in `bytes`, leaf `i` at `range(i)`:
+    /// hashed in place, with no array of slices (issue 19: header, commit and part set).
+    static func rootDigest(of bytes: [UInt8], count: Int, range: (Int) -> Range<Int>) -> Digest {
+        bytes.withUnsafeBytes { buffer in
+            rootDigest(count: count) { i in leafDigest(UnsafeRawBufferPointer(rebasing: buffer[range(i)])) }
+        }
+    }
+
+    /// The root over `count` leaves, `leaf(i)` hashing item `i` as a leaf.
+    private static func rootDigest(count: Int, leaf: (Int) -> Digest) -> Digest {
         guard count > 0 else { return Digest(hashing: Digest.none) }
         return node(0, count, leaf)
     }
@@ -55,7 +58,7 @@ public enum Merkle {
     }
 
     /// SHA256(0x00 ‖ item).
-    static func leafDigest(_ item: UnsafeRawBufferPointer) -> Digest {
+    private static func leafDigest(_ item: UnsafeRawBufferPointer) -> Digest {
         var prefix = UInt8(0)
         return withUnsafeBytes(of: &prefix) { Digest(hashing: $0, item) }
     }
@@ -111,11 +114,7 @@ struct MerkleLeaves {
 
     /// `merkle.HashFromByteSlices` of the leaves.
     func root() -> [UInt8] {
-        writer.bytes.withUnsafeBytes { buffer in
-            Merkle.rootDigest(count: ends.count) { i in
-                Merkle.leafDigest(UnsafeRawBufferPointer(rebasing: buffer[(i == 0 ? 0 : ends[i - 1])..<ends[i]]))
-            }
-        }.bytes
+        Merkle.rootDigest(of: writer.bytes, count: ends.count) { i in (i == 0 ? 0 : ends[i - 1])..<ends[i] }.bytes
     }
 }
 
@@ -207,23 +206,15 @@ public struct PartSet: Sendable, Hashable {
 
     /// Splits `bytes` (an encoded block) into parts of `partSize` bytes.
     public init(bytes: [UInt8], partSize: Int = blockPartSizeBytes) {
-        parts = PartSet.slices(of: bytes, partSize: partSize).map { Array($0) }
+        parts = (0..<PartSet.partCount(bytes.count, partSize: partSize)).map { Array(bytes[PartSet.part($0, of: bytes.count, partSize: partSize)]) }
         header = PartSetHeader(total: UInt32(truncatingIfNeeded: parts.count), hash: Merkle.root(parts))
     }
 
     /// `MakePartSet(partSize).Header()` of `bytes` without copying the parts out.
     public static func header(of bytes: [UInt8], partSize: Int = blockPartSizeBytes) -> PartSetHeader {
         let total = partCount(bytes.count, partSize: partSize)
-        let root = bytes.withUnsafeBytes { buffer in
-            Merkle.rootDigest(count: total) { i in
-                Merkle.leafDigest(UnsafeRawBufferPointer(rebasing: buffer[part(i, of: bytes.count, partSize: partSize)]))
-            }
-        }
+        let root = Merkle.rootDigest(of: bytes, count: total) { part($0, of: bytes.count, partSize: partSize) }
         return PartSetHeader(total: UInt32(truncatingIfNeeded: total), hash: root.bytes)
-    }
-
-    private static func slices(of bytes: [UInt8], partSize: Int) -> [ArraySlice<UInt8>] {
-        (0..<partCount(bytes.count, partSize: partSize)).map { bytes[part($0, of: bytes.count, partSize: partSize)] }
     }
 
     /// How many parts `count` bytes make (the last may be short).
